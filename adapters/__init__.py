@@ -1,0 +1,1 @@
+"""The outside world behind small ports: alpaca, sim (paper exchange), store (journal)."""

@@ -1,0 +1,228 @@
+"""Events: facts, in the past tense, handed to ``Engine.handle``.
+
+Every event carries ``at``, an aware UTC datetime: the core's only notion of "now".
+Adapters build these from wire formats; the core never reads a clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from daemon.core.model import Side, TradingSession, TradingState
+
+if TYPE_CHECKING:
+    from daemon.core.config import Config
+
+
+class SubmitOutcome(enum.StrEnum):
+    """What the order path knows after a failed submit."""
+
+    NOT_SENT = "not_sent"  # provably never reached the broker (connect refused, 4xx validation)
+    UNKNOWN = "unknown"  # timeout, 5xx, 429, dropped connection: ask the broker, never resend
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteUpdated:
+    at: datetime
+    symbol: str
+    bid: float
+    ask: float
+    bid_size: float = 0.0
+    ask_size: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BarClosed:
+    at: datetime
+    symbol: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+@dataclass(frozen=True, slots=True)
+class MarketStatsUpdated:
+    """Average daily volume (shares) and daily return volatility for a symbol."""
+
+    at: datetime
+    symbol: str
+    adv: float | None = None
+    sigma: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TradingStatusChanged:
+    """A venue halt or resume for one symbol (Alpaca data stream ``T: s``)."""
+
+    at: datetime
+    symbol: str
+    halted: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerOrder:
+    """An order as the broker reports it, used in snapshots and reconciliation."""
+
+    client_order_id: str
+    broker_order_id: str
+    symbol: str
+    side: Side
+    status: str  # Alpaca status string, e.g. "new", "partially_filled", "filled"
+    qty: Decimal | None
+    notional: Decimal | None
+    filled_qty: Decimal
+    filled_avg_price: Decimal | None
+    limit_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """The broker's truth: cash, positions and open orders. Replaces the engine's view."""
+
+    at: datetime
+    cash: Decimal
+    positions: Mapping[str, Decimal]
+    open_orders: tuple[BrokerOrder, ...] = ()
+    buying_power: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketClock:
+    at: datetime
+    is_open: bool
+    next_open: datetime
+    next_close: datetime
+    sessions: tuple[TradingSession, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted:
+    at: datetime
+    client_order_id: str
+    broker_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    """One execution. ``cum_qty`` is the order's cumulative filled quantity after it:
+    fills are deduplicated by ``execution_id`` and applied by cumulative quantity."""
+
+    at: datetime
+    client_order_id: str
+    execution_id: str
+    qty: Decimal
+    price: Decimal
+    cum_qty: Decimal
+    broker_order_id: str = ""
+    position_qty: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCanceled:
+    """Canceled, expired or done for the day: terminal, with ``reason`` saying which."""
+
+    at: datetime
+    client_order_id: str
+    reason: str = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected:
+    at: datetime
+    client_order_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSubmitFailed:
+    at: datetime
+    client_order_id: str
+    outcome: SubmitOutcome
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderNotFound:
+    """A lookup by ``client_order_id`` (after an UNKNOWN outcome) found nothing at the broker."""
+
+    at: datetime
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    at: datetime
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLost:
+    at: datetime
+    feed: str  # "market_data" | "trade_updates"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRestored:
+    at: datetime
+    feed: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReloaded:
+    at: datetime
+    config: Config
+
+
+@dataclass(frozen=True, slots=True)
+class TradingStateRequested:
+    """The operator's kill switch (or resume)."""
+
+    at: datetime
+    state: TradingState
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RebalanceRequested:
+    """A manual "check now" (CLI ``plan``, operator API). ``force`` skips trigger rules."""
+
+    at: datetime
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownRequested:
+    at: datetime
+    cancel_open_orders: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+Event = (
+    QuoteUpdated
+    | BarClosed
+    | MarketStatsUpdated
+    | TradingStatusChanged
+    | AccountSnapshot
+    | MarketClock
+    | OrderAccepted
+    | OrderFilled
+    | OrderCanceled
+    | OrderRejected
+    | OrderSubmitFailed
+    | OrderNotFound
+    | TimerFired
+    | FeedLost
+    | FeedRestored
+    | ConfigReloaded
+    | TradingStateRequested
+    | RebalanceRequested
+    | ShutdownRequested
+)

@@ -1,0 +1,62 @@
+"""The result of one rebalance decision: what triggered, the weights, the orders, the skips.
+
+The planner produces a ``Plan``; the engine turns its orders into ``PlaceOrder`` commands and
+hands the whole plan to the shell in a ``RecordDecision`` command for the journal and logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from daemon.core.model import Side
+
+
+@dataclass(frozen=True, slots=True)
+class WeightRow:
+    """Current weight, target and the band edges, all as fractions (0.25 = 25 %)."""
+
+    current: float
+    target: float
+    low: float
+    high: float
+
+    @property
+    def in_band(self) -> bool:
+        return self.low <= self.current <= self.high
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedOrder:
+    symbol: str
+    side: Side
+    qty: Decimal | None  # shares (≤ 9 dp); None for a notional order
+    notional: Decimal | None  # dollars (2 dp); None for a qty order
+    limit_price: Decimal | None  # None for a market order
+    est_cost: Decimal  # commission + half-spread + impact, dollars
+    reason: str  # e.g. "overweight 31.2% > 30.0%", "deploy cash", "liquidate: not in targets"
+    est_notional: Decimal = Decimal(0)  # dollars at the limit price (or notional)
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedSymbol:
+    symbol: str
+    reason: str  # e.g. "stale quote (12.0 s old > 5 s)", "crossed quote", "below minimum"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    at: datetime
+    triggered: bool
+    reasons: tuple[str, ...]
+    portfolio_value: Decimal
+    weights: Mapping[str, WeightRow]  # includes CASH
+    orders: tuple[PlannedOrder, ...] = ()
+    skipped: tuple[SkippedSymbol, ...] = ()
+    after: Mapping[str, float] = field(default_factory=dict)  # expected weights after orders
+    portfolio_drift: float = 0.0  # Σ|w − target| / 2, fraction
+    est_cost: Decimal = Decimal(0)
+    est_benefit: Decimal = Decimal(0)
+    deferred: Mapping[str, Decimal] = field(default_factory=dict)  # notional left by caps

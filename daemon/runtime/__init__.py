@@ -1,0 +1,1 @@
+"""The asyncio shell: queue, dispatch, timers, supervision, metrics, HTTP."""

@@ -1,0 +1,34 @@
+"""The core stays pure: importing it pulls in no event loop, network or metrics library,
+and nothing of ours from outside ``daemon.core``."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+FORBIDDEN = ("asyncio", "aiohttp", "websockets", "prometheus_client", "structlog", "adapters",
+             "daemon.runtime", "msgspec", "sqlite3", "socket")
+
+
+def test_importing_core_pulls_in_no_io_modules() -> None:
+    core = Path(__file__).resolve().parents[2] / "daemon" / "core"
+    modules = sorted(f"daemon.core.{p.stem}" for p in core.glob("*.py") if p.stem != "__init__")
+    code = (
+        "import sys\n"
+        f"for m in {modules!r}: __import__(m)\n"
+        f"bad = [m for m in {FORBIDDEN!r} if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"daemon.core imports {out.stdout.strip()}"
+
+
+def test_core_source_reads_no_clock_or_randomness() -> None:
+    core = Path(__file__).resolve().parents[2] / "daemon" / "core"
+    offenders = []
+    for path in core.glob("*.py"):
+        text = path.read_text()
+        for needle in ("time.time(", "time.monotonic(", "datetime.now(", "datetime.utcnow(",
+                       "import random", "from random", "date.today("):
+            if needle in text:
+                offenders.append(f"{path.name}: {needle}")
+    assert offenders == []
