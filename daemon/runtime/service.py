@@ -1,0 +1,567 @@
+"""The asyncio shell around the Engine: start-up as recovery, one bounded queue with a single
+consumer, order commands as tracked tasks, timers, periodic reconciliation, signals, drain.
+
+Start-up order (DESIGN.md): the caller has loaded the config and configured logging; here we
+open nothing ourselves — the journal, HTTP API and venue are handed in — and we
+1. read the persisted trading state; resolve every journaled intent without a known outcome
+   by asking the broker (never by sending again);
+2. take one account snapshot and the market clock and hand them to a fresh engine;
+3. start the streams, wait for quotes, then report ready (``/readyz``, ``READY=1``);
+4. consume events until shutdown, then drain in-flight orders up to a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from adapters.ports import Journal
+from daemon.core import events as ev
+from daemon.core.commands import (
+    Alert,
+    CancelOrder,
+    Command,
+    Halt,
+    LookupOrder,
+    PlaceOrder,
+    RecordDecision,
+    RequestReconcile,
+    ScheduleWakeup,
+    TradingStateChanged,
+)
+from daemon.core.config import Config
+from daemon.core.engine import Engine
+from daemon.core.model import TradingState
+from daemon.runtime.clock import ShellClock
+from daemon.runtime.metrics import Metrics
+from daemon.runtime.observe import Observer
+from daemon.runtime.sd_notify import Notifier
+from daemon.runtime.timers import Timers
+from daemon.runtime.venue import Venue
+
+log = structlog.get_logger("rebalanced")
+
+EXIT_OK = 0
+EXIT_DRAIN_TIMEOUT = 1
+EXIT_FORCED = 130
+
+
+class _Tick:
+    """A heartbeat through the queue: when the consumer handles it, the loop is progressing."""
+
+    __slots__ = ()
+
+
+TICK = _Tick()
+
+
+class Service:
+    def __init__(
+        self,
+        config: Config,
+        venue: Venue,
+        journal: Journal,
+        metrics: Metrics,
+        *,
+        run_id: str,
+        notifier: Notifier | None = None,
+        clock: ShellClock | None = None,
+        reload_config: Callable[[], Config] | None = None,
+        dry_run: bool = False,
+        install_signals: bool = True,
+        journal_quotes: bool = False,
+    ) -> None:
+        self.config = config
+        self.venue = venue
+        self.journal = journal
+        self.metrics = metrics
+        self.run_id = run_id
+        self.notifier = notifier or Notifier(address="")
+        self.clock = clock or ShellClock()
+        self.reload_config = reload_config
+        self.dry_run = dry_run
+        self.install_signals = install_signals
+        self.journal_quotes = journal_quotes
+        self.observer = Observer(metrics)
+        self.engine: Engine | None = None
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=config.daemon.queue_size)
+        self.timers = Timers(self.clock, self.emit)
+        self._order_tasks: set[asyncio.Task[None]] = set()
+        self._last_progress = time.monotonic()
+        self._last_order_activity = 0.0
+        self._quotes_seen = 0
+        self._quotes_dropped = 0
+        self._ready = False
+        self._stopping = False
+        self._stop_deadline: float | None = None
+        self._signals = 0
+        self._forced = False
+        self._started = time.monotonic()
+        self._consumer_done = asyncio.Event()
+
+    # -- producers ------------------------------------------------------------------------
+    def emit(self, event: Any) -> None:
+        """Put an event on the queue without blocking. A full queue drops quotes (counted);
+        anything else waits for room in a task, so no order event is ever lost."""
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            if type(event) is ev.QuoteUpdated:
+                self._quotes_dropped += 1
+                return
+            task = asyncio.get_running_loop().create_task(self.queue.put(event))
+            self._order_tasks.add(task)  # type: ignore[arg-type]
+            task.add_done_callback(self._order_tasks.discard)  # type: ignore[arg-type]
+
+    # -- HTTP status provider ---------------------------------------------------------------
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        age = time.monotonic() - self._last_progress
+        return age < 30.0, {"consumer_idle_seconds": round(age, 3)}
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        reasons: list[str] = []
+        if self._stopping:
+            reasons.append("stopping")
+        if not self._ready:
+            reasons.append("not yet reconciled or no fresh quotes")
+        for name, s in self.venue.stream_stats().items():
+            if not s.connected:
+                reasons.append(f"{name} stream disconnected")
+        snap = self.engine.snapshot() if self.engine is not None else None
+        detail: dict[str, Any] = {"reasons": reasons}
+        if snap is not None:
+            detail["market_open"] = bool(getattr(snap, "market_open", False))
+            detail["trading_state"] = str(getattr(snap, "trading_state", ""))
+        return not reasons, detail
+
+    def status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"run_id": self.run_id, "ready": self._ready,
+                               "dry_run": self.dry_run, "stopping": self._stopping,
+                               "queue_depth": self.queue.qsize(),
+                               "quotes_received": self._quotes_seen}
+        if self.engine is not None:
+            out["engine"] = _jsonable(self.engine.snapshot())
+        return out
+
+    def request_trading_state(self, state: TradingState, reason: str) -> None:
+        self.emit(ev.TradingStateRequested(at=self.clock.now(), state=state, reason=reason))
+
+    # -- the main coroutine -----------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        if self.install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self._on_stop_signal)
+            loop.add_signal_handler(signal.SIGHUP, self._on_reload_signal)
+        self.metrics.start_time.set(time.time())
+        self.notifier.status("recovering: reconciling with the broker")
+        try:
+            await self._recover()
+            async with asyncio.TaskGroup() as tg:
+                producers = [
+                    tg.create_task(self.venue.market_data.run(self.config.symbols, self.emit),
+                                   name="market-data"),
+                    tg.create_task(self.venue.trade_updates.run(self.emit), name="trade-updates"),
+                    tg.create_task(self._ticker(), name="ticker"),
+                    tg.create_task(self._clock_refresher(), name="clock"),
+                    tg.create_task(self._reconciler(), name="reconciler"),
+                    tg.create_task(self._await_ready(), name="ready"),
+                ]
+                await self._consume()
+                for t in producers:
+                    t.cancel()
+                for t in list(self._order_tasks):
+                    t.cancel()
+        finally:
+            self.timers.cancel_all()
+            if self.install_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                    loop.remove_signal_handler(sig)
+            with contextlib.suppress(Exception):
+                await self.journal.flush()
+        if self._forced:
+            return EXIT_FORCED
+        return EXIT_OK if self._drained() else EXIT_DRAIN_TIMEOUT
+
+    async def _recover(self) -> None:
+        state = TradingState.ACTIVE
+        read_state = getattr(self.journal, "trading_state", None)
+        if callable(read_state):
+            persisted = read_state()
+            if persisted is not None:
+                state = persisted[0]
+        self.metrics.set_trading_state(state.value)
+        unresolved = getattr(self.journal, "unresolved_intents", None)
+        if callable(unresolved):
+            for intent in unresolved():
+                await self._resolve_intent(intent)
+        clock_event = await _retry_read(self.venue.account.clock)
+        self.clock.sync_to(clock_event.at)
+        snapshot = await _retry_read(self.venue.account.snapshot)
+        self.engine = Engine(self.config, self.run_id, trading_state=state)
+        log.info("recovered", run_id=self.run_id, trading_state=state.value,
+                 cash=str(snapshot.cash), positions={k: str(v) for k, v in snapshot.positions.items()},
+                 open_orders=len(snapshot.open_orders), market_open=clock_event.is_open)
+        self.metrics.reconciliations.labels("startup").inc()
+        for event in (snapshot, clock_event):
+            self._consume_one(event)
+
+    async def _resolve_intent(self, intent: PlaceOrder) -> None:
+        """An order intent from an earlier run with no known outcome: ask, never resend."""
+        events = await _retry_read(lambda: self.venue.gateway.lookup(intent.client_order_id))
+        for e in events:
+            self.journal.record("intent_resolved", {"client_order_id": intent.client_order_id,
+                                                    "event": type(e).__name__})
+            record_state = getattr(self.journal, "record_order_state", None)
+            if callable(record_state):
+                record_state(intent.client_order_id, _state_of(e), {"at_startup": True})
+        log.info("resolved journaled intent", client_order_id=intent.client_order_id,
+                 outcome=[type(e).__name__ for e in events])
+
+    async def _await_ready(self) -> None:
+        while not self._stopping:
+            snap = self.engine.snapshot() if self.engine is not None else None
+            streams_ok = all(s.connected for s in self.venue.stream_stats().values())
+            if snap is not None and bool(getattr(snap, "ready", True)) and streams_ok:
+                self._ready = True
+                self.metrics.up_ready.set(1)
+                self.notifier.ready("ready: reconciled, streams up")
+                log.info("ready", seconds_since_start=round(time.monotonic() - self._started, 3))
+                return
+            await asyncio.sleep(0.05)
+
+    # -- the single consumer ----------------------------------------------------------------
+    async def _consume(self) -> None:
+        queue = self.queue
+        while True:
+            if self._stopping and (self._drained() or self._past_deadline()):
+                return
+            try:
+                async with asyncio.timeout(0.25):
+                    item = await queue.get()
+            except TimeoutError:
+                self._last_progress = time.monotonic()
+                continue
+            n = 0
+            while True:
+                self._consume_one(item)
+                n += 1
+                if n & 255 == 0:
+                    await asyncio.sleep(0)
+                try:
+                    item = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+            self._last_progress = time.monotonic()
+
+    def _consume_one(self, item: Any) -> None:
+        engine = self.engine
+        assert engine is not None
+        if type(item) is ev.QuoteUpdated:  # the hot path: no journal, no per-quote metrics
+            self._quotes_seen += 1
+            self.observer.last_mid[item.symbol] = (item.bid + item.ask) * 0.5
+            commands = engine.handle(item)
+            if commands:
+                self._dispatch(commands, trigger=item)
+            return
+        if item is TICK:
+            self._last_progress = time.monotonic()
+            if self.notifier.watchdog():
+                self.metrics.watchdog_pings.inc()
+            return
+        if self.journal_quotes or type(item) is not ev.QuoteUpdated:
+            self._journal_event(item)
+        self.observer.event(item)
+        if isinstance(item, (ev.OrderAccepted, ev.OrderFilled, ev.OrderCanceled,
+                             ev.OrderRejected, ev.OrderSubmitFailed, ev.OrderNotFound)):
+            self._last_order_activity = time.monotonic()
+        if isinstance(item, ev.OrderFilled):
+            self.journal_fill(item)
+        if isinstance(item, ev.ShutdownRequested) and not self._stopping:
+            self._stopping = True
+            self._stop_deadline = time.monotonic() + self.config.daemon.drain_deadline_seconds
+            self.notifier.stopping()
+            self.metrics.up_ready.set(0)
+        if isinstance(item, ev.ConfigReloaded):
+            self.config = item.config
+        commands = engine.handle(item)
+        if commands:
+            self._dispatch(commands, trigger=None)
+
+    def _journal_event(self, item: Any) -> None:
+        try:
+            record_event = getattr(self.journal, "record_event", None)
+            if callable(record_event):
+                record_event(item)
+            else:
+                self.journal.record("event", {"kind": type(item).__name__})
+        except Exception:  # the journal counts its own failures; never stop trading on it
+            self.metrics.journal_errors.inc()
+            log.exception("journal write failed")
+
+    def journal_fill(self, fill: ev.OrderFilled) -> None:
+        record_fill = getattr(self.journal, "record_fill", None)
+        if callable(record_fill):
+            try:
+                record_fill(fill)
+            except Exception:
+                self.metrics.journal_errors.inc()
+                log.exception("journal write failed")
+
+    # -- dispatch: commands never await venue I/O inline --------------------------------------
+    def _dispatch(self, commands: list[Command], trigger: ev.QuoteUpdated | None) -> None:
+        for cmd in commands:
+            if isinstance(cmd, PlaceOrder):
+                self.observer.placed(cmd, self.dry_run)
+                self._spawn(self._submit(cmd), f"submit {cmd.client_order_id}")
+            elif isinstance(cmd, CancelOrder):
+                self._spawn(self._cancel(cmd), f"cancel {cmd.client_order_id}")
+            elif isinstance(cmd, LookupOrder):
+                self._spawn(self._lookup(cmd.client_order_id), f"lookup {cmd.client_order_id}")
+            elif isinstance(cmd, ScheduleWakeup):
+                self.timers.schedule(cmd.at, cmd.key)
+            elif isinstance(cmd, RequestReconcile):
+                self._spawn(self._reconcile(cmd.reason), "reconcile")
+            elif isinstance(cmd, RecordDecision):
+                self._record_command(cmd)
+                latency = None
+                if trigger is not None:
+                    latency = max(0.0, (self.clock.now() - trigger.at).total_seconds())
+                self.observer.decision(cmd, latency)
+            elif isinstance(cmd, TradingStateChanged):
+                self.metrics.set_trading_state(cmd.state.value)
+                log.warning("trading state changed", state=cmd.state.value, reason=cmd.reason)
+                self._spawn(self._persist_state(cmd), "persist trading state")
+            elif isinstance(cmd, Halt):
+                log.error("engine halted trading", reason=cmd.reason)
+                self._record_command(cmd)
+            elif isinstance(cmd, Alert):
+                self.observer.alert(cmd)
+                self._record_command(cmd)
+
+    def _record_command(self, cmd: Command) -> None:
+        try:
+            record_command = getattr(self.journal, "record_command", None)
+            if callable(record_command):
+                record_command(cmd)
+        except Exception:
+            self.metrics.journal_errors.inc()
+            log.exception("journal write failed")
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)
+        self._order_tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._order_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", task=task.get_name(), error=repr(task.exception()))
+
+    async def _submit(self, cmd: PlaceOrder) -> None:
+        now = self.clock.now
+        try:
+            await self.journal.record_intent(cmd)
+        except Exception as exc:  # not durable → not sent: safe to say NOT_SENT
+            self.metrics.journal_errors.inc()
+            self.emit(ev.OrderSubmitFailed(now(), cmd.client_order_id, ev.SubmitOutcome.NOT_SENT,
+                                           f"journal write failed before sending: {exc!r}"))
+            return
+        if self.dry_run:
+            self.emit(ev.OrderSubmitFailed(now(), cmd.client_order_id, ev.SubmitOutcome.NOT_SENT,
+                                           "dry run: not sent"))
+            return
+        try:
+            result = await self.venue.gateway.submit(cmd)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # anything unexpected after we may have sent: UNKNOWN
+            result = ev.OrderSubmitFailed(now(), cmd.client_order_id, ev.SubmitOutcome.UNKNOWN,
+                                          f"submit raised {type(exc).__name__}")
+        self.emit(result)
+
+    async def _cancel(self, cmd: CancelOrder) -> None:
+        try:
+            result = await self.venue.gateway.cancel(cmd)
+        except Exception as exc:
+            log.warning("cancel failed; reconciliation will settle it",
+                        client_order_id=cmd.client_order_id, error=type(exc).__name__)
+            self.emit(ev.TimerFired(self.clock.now(), "reconcile"))
+            return
+        if result is not None:
+            self.emit(result)
+
+    async def _lookup(self, client_order_id: str) -> None:
+        events = await _retry_read(lambda: self.venue.gateway.lookup(client_order_id),
+                                   attempts=8)
+        for e in events:
+            self.emit(e)
+
+    async def _reconcile(self, reason: str) -> None:
+        try:
+            snapshot = await _retry_read(self.venue.account.snapshot)
+        except Exception as exc:
+            self.metrics.reconciliations.labels("failed").inc()
+            log.warning("reconciliation failed", reason=reason, error=type(exc).__name__)
+            return
+        self.metrics.reconciliations.labels("ok").inc()
+        self.emit(snapshot)
+
+    async def _persist_state(self, cmd: TradingStateChanged) -> None:
+        setter = getattr(self.journal, "set_trading_state", None)
+        if callable(setter):
+            await setter(cmd.state, cmd.reason)
+
+    # -- periodic work ----------------------------------------------------------------------
+    async def _ticker(self) -> None:
+        """Every half watchdog interval (≤ 1 s): heartbeat through the queue, loop lag and
+        the gauges that come from snapshots."""
+        period = min(1.0, self.notifier.watchdog_interval or 1.0)
+        loop = asyncio.get_running_loop()
+        while True:
+            t0 = loop.time()
+            await asyncio.sleep(period)
+            self.metrics.loop_lag.set(max(0.0, loop.time() - t0 - period))
+            self.emit(TICK)
+            self.refresh_gauges()
+
+    def refresh_gauges(self) -> None:
+        m = self.metrics
+        m.queue_depth.set(self.queue.qsize())
+        if self._quotes_seen:
+            m.quotes.inc(self._quotes_seen - getattr(self, "_quotes_reported", 0))
+            self._quotes_reported = self._quotes_seen
+        if self._quotes_dropped:
+            m.quotes_dropped.labels("queue_full").inc(
+                self._quotes_dropped - getattr(self, "_dropped_reported", 0))
+            self._dropped_reported = self._quotes_dropped
+        m.observe_streams(self.venue.stream_stats())
+        limiter = self.venue.limiter_stats()
+        if limiter is not None:
+            m.observe_limiter(limiter)
+        if self.engine is None:
+            return
+        snap = self.engine.snapshot()
+        rows = getattr(snap, "rows", {}) or {}
+        m.observe_weights({s: (r.current, r.target, r.low, r.high) for s, r in rows.items()})
+        m.out_of_band.set(len(getattr(snap, "out_of_band", ()) or ()))
+        m.drift.set(float(getattr(snap, "portfolio_drift", 0.0)))
+        m.value.set(float(getattr(snap, "portfolio_value", 0.0)))
+        m.cash.set(float(getattr(snap, "cash", 0.0)))
+        m.open_orders.set(int(getattr(snap, "open_order_count", 0)))
+        m.unknown_orders.set(int(getattr(snap, "unknown_count", 0)))
+        m.market_open.set(1 if getattr(snap, "market_open", False) else 0)
+
+    async def _clock_refresher(self) -> None:
+        while True:
+            await asyncio.sleep(30.0)
+            try:
+                clock_event = await self.venue.account.clock()
+            except Exception as exc:
+                log.warning("clock refresh failed", error=type(exc).__name__)
+                continue
+            self.clock.sync_to(clock_event.at)
+            self.emit(clock_event)
+
+    async def _reconciler(self) -> None:
+        """Periodic reconciliation that does not race recent activity: only when no order is
+        open and nothing happened on the order path for a while."""
+        interval = self.config.daemon.reconcile_interval_seconds
+        while True:
+            await asyncio.sleep(interval)
+            snap = self.engine.snapshot() if self.engine is not None else None
+            busy = int(getattr(snap, "open_order_count", 0)) > 0 or self._order_tasks
+            quiet = time.monotonic() - self._last_order_activity > 10.0
+            if busy or not quiet:
+                self.metrics.reconciliations.labels("deferred").inc()
+                continue
+            await self._reconcile("periodic")
+
+    # -- signals and shutdown -----------------------------------------------------------------
+    def _on_stop_signal(self) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            log.info("stop requested: draining")
+            self.emit(ev.ShutdownRequested(at=self.clock.now()))
+        else:
+            log.warning("second stop signal: exiting now; the next start reconciles")
+            self._forced = True
+            self._stopping = True
+            self._stop_deadline = time.monotonic()
+            self.emit(TICK)
+
+    def _on_reload_signal(self) -> None:
+        self.notifier.reloading()
+        try:
+            if self.reload_config is None:
+                raise RuntimeError("no configuration file to reload")
+            config = self.reload_config()
+        except Exception as exc:
+            log.error("config reload rejected; keeping the running config", error=str(exc))
+            self.notifier.notify("READY=1", "STATUS=reload rejected: old config kept")
+            return
+        log.info("config reloaded")
+        self.emit(ev.ConfigReloaded(at=self.clock.now(), config=config))
+        self.notifier.notify("READY=1", "STATUS=config reloaded")
+
+    def _drained(self) -> bool:
+        if any(not t.done() for t in self._order_tasks
+               if t.get_name().startswith(("submit", "cancel"))):
+            return False
+        snap = self.engine.snapshot() if self.engine is not None else None
+        return int(getattr(snap, "in_flight", 0)) == 0 and \
+            int(getattr(snap, "unknown_count", 0)) == 0
+
+    def _past_deadline(self) -> bool:
+        return self._stop_deadline is not None and time.monotonic() >= self._stop_deadline
+
+
+async def _retry_read(fn: Callable[[], Any], attempts: int = 5, base: float = 0.5) -> Any:
+    """Reads may retry with backoff (orders are never retried)."""
+    delay = base
+    for i in range(attempts):
+        try:
+            return await fn()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if i == attempts - 1:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    raise AssertionError("unreachable")
+
+
+def _state_of(e: Any) -> str:
+    return {
+        "OrderAccepted": "open",
+        "OrderFilled": "filled",
+        "OrderCanceled": "canceled",
+        "OrderRejected": "rejected",
+        "OrderNotFound": "not_found",
+    }.get(type(e).__name__, type(e).__name__)
+
+
+def _jsonable(obj: Any) -> Any:
+    if is_dataclass(obj) and not isinstance(obj, type):
+        try:
+            return _jsonable(asdict(obj))
+        except TypeError:
+            return str(obj)
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, (int, float, bool, str)) or obj is None:
+        return obj
+    return str(obj)

@@ -1,0 +1,26 @@
+"""What the shell needs from a venue: the four ports plus stats for metrics, in one bundle
+built by the composition root (``adapters.alpaca.venue`` for Alpaca and for the paper
+exchange, which speaks the same protocol)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from adapters.ports import AccountSource, MarketDataFeed, OrderGateway, TradeUpdatesFeed
+from daemon.runtime.metrics import LimiterStats, StreamStats
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Venue:
+    account: AccountSource
+    gateway: OrderGateway
+    market_data: MarketDataFeed
+    trade_updates: TradeUpdatesFeed
+    stream_stats: Callable[[], dict[str, StreamStats]] = field(default=lambda: {})
+    limiter_stats: Callable[[], LimiterStats | None] = field(default=lambda: None)
+    close: Callable[[], Awaitable[None]] = _nothing

@@ -1,0 +1,46 @@
+import asyncio
+from datetime import timedelta
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from daemon.core.events import TimerFired
+from daemon.runtime.clock import ShellClock
+from daemon.runtime.metrics import LimiterStats, Metrics, StreamStats
+from daemon.runtime.timers import Timers
+
+
+async def test_timer_fires_once_and_same_key_replaces() -> None:
+    fired: list[object] = []
+    clock = ShellClock()
+    timers = Timers(clock, fired.append)
+    timers.schedule(clock.after(5), "check")
+    timers.schedule(clock.after(0.02), "check")  # replaces the 5 s one
+    timers.schedule(clock.after(0.01), "other")
+    await asyncio.sleep(0.1)
+    keys = [e.key for e in fired if isinstance(e, TimerFired)]
+    assert sorted(keys) == ["check", "other"]
+    assert timers.pending == 0
+
+
+def test_clock_follows_the_broker() -> None:
+    clock = ShellClock()
+    target = clock.now() - timedelta(days=3)
+    clock.sync_to(target)
+    assert abs((clock.now() - target).total_seconds()) < 1.0
+
+
+def test_adapter_totals_become_counters_by_their_increase() -> None:
+    reg = CollectorRegistry()
+    m = Metrics(reg)
+    m.observe_streams({"market_data": StreamStats(True, 2, 0.1, 10, 1)})
+    m.observe_streams({"market_data": StreamStats(True, 5, 0.1, 10, 1)})
+    m.observe_limiter(LimiterStats(tokens=150, limit_per_minute=180, waits=3, throttled_429=1))
+    text = generate_latest(reg).decode()
+    assert 'rebalanced_stream_reconnects_total{stream="market_data"} 5.0' in text
+    assert 'rebalanced_stream_malformed_messages_total{stream="market_data"} 1.0' in text
+    assert "rebalanced_ratelimit_throttled_total 1.0" in text
+    assert 'rebalanced_stream_connected{stream="market_data"} 1.0' in text
+    m.set_trading_state("halted")
+    text = generate_latest(reg).decode()
+    assert 'rebalanced_trading_state{state="halted"} 1.0' in text
+    assert 'rebalanced_trading_state{state="active"} 0.0' in text
