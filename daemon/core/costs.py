@@ -1,0 +1,149 @@
+"""The cost model (what an order costs) and the benefit model (what risk a rebalance removes).
+
+Cost of one order, in dollars, for ``Q`` shares at price ``P`` (notional ``N = Q·P``)::
+
+    cost = commission_per_order                       # $ per order
+         + commission_bps / 10 000 · N                # bp of notional
+         + half_spread · N                            # fraction of mid
+         + Y · σ · √(Q / ADV) · N                     # square-root market impact
+
+- ``half_spread = (ask − bid) / 2 / mid`` from the order's quote; when the quote has no usable
+  spread (missing, a side ≤ 0, crossed) ``cost.default_half_spread_bps`` (default 5 bp).
+- ``Y`` is ``cost.impact_coefficient`` (default 0.5).
+- ``σ`` is the **daily** return volatility (a fraction: 0.012 = 1.2 %/day), first found of
+  ``quote.sigma``, the asset's ``sigma`` in the config, ``cost.default_sigma`` (default 0.015).
+- ``ADV`` is the average daily volume in **shares**, first found of ``quote.adv``, the asset's
+  ``adv``, ``cost.default_adv`` (default None). With no ADV the impact term is 0.
+
+The result is rounded **up** to the cent: costs are never underestimated.
+
+Benefit of a rebalance, in dollars (risk removed)::
+
+    benefit = λ / 2 · Δwᵀ Σ Δw · V
+
+with ``Δw = current weight − weight after`` per traded symbol (fractions), ``V`` the portfolio
+value, ``λ`` = ``cost.risk_aversion`` (default 2) and ``Σ`` the covariance of returns over the
+horizon: ``cost.covariance`` (daily, keyed by symbol pairs in either order) × ``horizon_days``
+(default 21 trading days) when given; otherwise the diagonal ``σᵢ²`` × ``horizon_days``. With
+a partial covariance a missing diagonal entry falls back to ``σᵢ²`` and a missing pair to 0.
+Cash has no variance. The result is rounded **down** to the cent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from daemon.core.config import AssetConfig, Config
+from daemon.core.model import Quote, Side
+
+CENT = Decimal("0.01")
+
+
+def sigma_for(config: Config, symbol: str, quote: Quote | None = None) -> float:
+    """Daily volatility: the quote's, else the asset's, else ``cost.default_sigma``."""
+    if quote is not None and quote.sigma is not None and quote.sigma >= 0:
+        return quote.sigma
+    asset = config.asset(symbol)
+    if asset is not None and asset.sigma is not None:
+        return asset.sigma
+    return config.cost.default_sigma
+
+
+def adv_for(config: Config, symbol: str, quote: Quote | None = None,
+            asset: AssetConfig | None = None) -> float | None:
+    """Average daily volume (shares): the quote's, else the asset's, else the default."""
+    if quote is not None and quote.adv is not None and quote.adv > 0:
+        return quote.adv
+    if asset is None:
+        asset = config.asset(symbol)
+    if asset is not None and asset.adv is not None and asset.adv > 0:
+        return asset.adv
+    adv = config.cost.default_adv
+    return adv if adv is not None and adv > 0 else None
+
+
+def half_spread(config: Config, quote: Quote | None) -> float:
+    """Half the quoted spread as a fraction of the mid, or the configured default."""
+    if quote is not None and quote.bid > 0 and quote.ask >= quote.bid:
+        mid = (quote.bid + quote.ask) / 2.0
+        return (quote.ask - quote.bid) / 2.0 / mid
+    return config.cost.default_half_spread_bps / 10_000.0
+
+
+def cost_float(config: Config, shares: float, price: float, quote: Quote | None,
+               sigma: float, adv: float | None) -> float:
+    """The cost formula in floats (the planner's sizing); see the module docstring."""
+    if shares <= 0 or price <= 0:
+        return 0.0
+    c = config.cost
+    notional = shares * price
+    cost = float(c.commission_per_order) + c.commission_bps / 10_000.0 * notional
+    cost += half_spread(config, quote) * notional
+    if adv is not None and adv > 0:
+        cost += c.impact_coefficient * sigma * math.sqrt(shares / adv) * notional
+    return cost
+
+
+def to_cents_up(x: float) -> Decimal:
+    """Dollars as a Decimal rounded up to the cent."""
+    return Decimal(repr(x)).quantize(CENT, rounding=ROUND_CEILING)
+
+
+def order_cost(config: Config, symbol: str, side: Side, shares: Decimal, price: Decimal,
+               quote: Quote | None) -> Decimal:
+    """Estimated cost of one order in dollars (rounded up to the cent).
+
+    ``side`` is accepted for symmetry and future asymmetric fees (e.g. SEC fees on sells);
+    the model today charges both sides alike.
+    """
+    del side
+    cost = cost_float(config, float(shares), float(price), quote,
+                      sigma_for(config, symbol, quote), adv_for(config, symbol, quote))
+    return to_cents_up(cost)
+
+
+def _pair(cov: Mapping[tuple[str, str], float], a: str, b: str) -> float | None:
+    v = cov.get((a, b))
+    if v is None:
+        v = cov.get((b, a))
+    return v
+
+
+def risk_variance(config: Config, dw: Mapping[str, float],
+                  sigmas: Mapping[str, float]) -> float:
+    """Δwᵀ Σ Δw over the horizon (dimensionless), Σ as described in the module docstring."""
+    cov = config.cost.covariance
+    horizon = config.cost.horizon_days
+    total = 0.0
+    for sym, w in dw.items():
+        if w == 0.0:
+            continue
+        var = _pair(cov, sym, sym) if cov else None
+        if var is None:
+            s = sigmas.get(sym, config.cost.default_sigma)
+            var = s * s
+        total += w * w * var
+    if cov:
+        seen: set[frozenset[str]] = set()
+        for (a, b), v in cov.items():
+            if a == b:
+                continue
+            key = frozenset((a, b))
+            if key in seen:
+                continue
+            seen.add(key)
+            wa, wb = dw.get(a, 0.0), dw.get(b, 0.0)
+            if wa and wb:
+                total += 2.0 * wa * wb * v
+    return max(0.0, total * horizon)
+
+
+def risk_benefit(config: Config, dw: Mapping[str, float], value: float,
+                 sigmas: Mapping[str, float]) -> Decimal:
+    """λ/2 · Δwᵀ Σ Δw · V in dollars, rounded down to the cent."""
+    benefit = config.cost.risk_aversion / 2.0 * risk_variance(config, dw, sigmas) * value
+    if not math.isfinite(benefit) or benefit <= 0:
+        return Decimal(0)
+    return Decimal(repr(benefit)).quantize(CENT, rounding=ROUND_FLOOR)

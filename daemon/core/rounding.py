@@ -1,0 +1,86 @@
+"""Venue rounding rules as pure functions: share quantities, notionals and limit prices.
+
+- Quantities: at most 9 decimal places (Alpaca's smallest share fraction is 1e-9), or whole
+  shares for assets that are not fractional. Always rounded **down**, so an order never buys
+  more than the cash allows nor sells more than is held.
+- Notionals: cents, rounded down.
+- Limit prices, the sub-penny rule: a price ≥ $1 may have at most 2 decimals, a price below
+  $1 at most 4. Buy limits round **up** to the tick (they stay marketable), sell limits round
+  **down**. A marketable limit is ``ask × (1 + offset)`` for a buy and ``bid × (1 − offset)``
+  for a sell, ``offset`` a fraction (0.001 = 10 bp).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from daemon.core.model import Side
+
+QTY_STEP = Decimal("0.000000001")
+WHOLE = Decimal(1)
+CENT = Decimal("0.01")
+SUB_PENNY = Decimal("0.0001")
+ONE = Decimal(1)
+ZERO = Decimal(0)
+
+
+def to_decimal(x: float | int | str | Decimal) -> Decimal:
+    """A float as the Decimal of its shortest repr (0.1 → Decimal('0.1'), not 0.1000…555)."""
+    if isinstance(x, Decimal):
+        return x
+    if isinstance(x, float):
+        return Decimal(repr(x))
+    return Decimal(x)
+
+
+def round_qty(qty: Decimal, *, whole: bool) -> Decimal:
+    """Round a share quantity down to whole shares or to 9 decimals; never negative."""
+    if qty <= 0:
+        return ZERO
+    step = WHOLE if whole else QTY_STEP
+    return qty.quantize(step, rounding=ROUND_FLOOR)
+
+
+def round_notional(notional: Decimal) -> Decimal:
+    """Dollars rounded down to the cent; never negative."""
+    if notional <= 0:
+        return ZERO
+    return notional.quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def tick_for(price: Decimal) -> Decimal:
+    """The price increment allowed at ``price``: $0.01 at or above $1, $0.0001 below."""
+    return CENT if price >= ONE else SUB_PENNY
+
+
+def round_price(price: Decimal, side: Side) -> Decimal:
+    """Round a limit price to the sub-penny rule: buys up, sells down.
+
+    A buy just under $1 can round up to exactly $1, which is then written with 2 decimals.
+    A sell price below $0.0001 rounds to 0, which callers must treat as untradable.
+    """
+    if price <= 0:
+        return ZERO
+    rounding = ROUND_CEILING if side is Side.BUY else ROUND_FLOOR
+    rounded = price.quantize(tick_for(price), rounding=rounding)
+    if rounded >= ONE:
+        # ≥ $1 must carry at most 2 decimals (e.g. 0.99999 → 1.0000 → 1.00)
+        rounded = rounded.quantize(CENT, rounding=rounding)
+    return rounded
+
+
+def is_valid_price(price: Decimal) -> bool:
+    """True when ``price`` is positive and obeys the sub-penny rule."""
+    return price > 0 and price == price.quantize(tick_for(price))
+
+
+def marketable_limit(side: Side, bid: Decimal, ask: Decimal, offset: Decimal) -> Decimal:
+    """ask × (1 + offset) for a buy, bid × (1 − offset) for a sell, rounded to the tick."""
+    if side is Side.BUY:
+        return round_price(ask * (ONE + offset), Side.BUY)
+    return round_price(bid * (ONE - offset), Side.SELL)
+
+
+def decimal_str(x: Decimal) -> str:
+    """A Decimal as a plain string (no exponent): Decimal('1E+2') → '100'."""
+    return format(x, "f")

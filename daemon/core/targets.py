@@ -1,0 +1,140 @@
+"""Where each asset should go: the dollar trade per symbol before rounding and funding.
+
+Rules, in order (all in dollars of a value ``V``; weights are fractions):
+
+1. **Target mode** decides where an asset that trades should land:
+   ``target`` → its target; ``band_edge`` → just inside the nearer band edge (``EDGE_MARGIN``
+   or a tenth of the half-width, whichever is smaller, inside); ``halfway`` → midway between
+   that edge and the target (Daryanani).
+2. **Scope** decides which assets trade: ``all`` with ``target`` mode brings every tradable
+   asset to its target (a calendar rebalance); otherwise (``out_of_band``, or any scope with
+   ``band_edge``/``halfway``, where an in-band asset has no deviation to correct) only assets
+   outside their band trade, plus the cash flows of rule 4.
+3. **top_k**: only the k largest ``|weight − target|`` assets may trade at all (a holding to
+   liquidate counts with its whole weight).
+4. **Cash flows**: cash above ``cash_target + cash_buffer`` buys underweight assets (below
+   target, proportionally to their gap, up to target) before anything is sold. When the buys
+   would take cash below its target, the shortfall is raised from overweight assets (above
+   target, proportionally to their excess, down to target) — only as much as the buys
+   consume, unless cash already sits below its band, in which case cash is raised back to its
+   target. What still cannot be funded scales all buys down proportionally.
+
+Holdings that are not in the targets and are to be liquidated go to zero. The planner rounds,
+caps and funds these dollar amounts into orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from daemon.core.bands import cash_limits
+from daemon.core.config import Config, Scope, TargetMode
+
+EDGE_MARGIN = 0.0001  # 0.01 weight points inside the band edge
+
+
+@dataclass(slots=True)
+class Position:
+    """One tradable symbol as the target rules see it (dollars and weight fractions)."""
+
+    symbol: str
+    value: float  # current dollars at the valuation price (pending orders included)
+    target: float
+    low: float
+    high: float
+    liquidate: bool = False  # not in targets, config says liquidate: goes to zero
+
+
+def deviation(p: Position, value: float) -> float:
+    """|current weight − target| (a position to liquidate: its whole weight)."""
+    w = p.value / value
+    return w if p.liquidate else abs(w - p.target)
+
+
+def landing_weight(p: Position, current: float, config: Config) -> float | None:
+    """The weight an asset should trade to, or None when it should not trade."""
+    if p.liquidate:
+        return 0.0
+    mode = config.planner.target_mode
+    if mode is TargetMode.TARGET and config.planner.scope is Scope.ALL:
+        return p.target
+    above, below = current > p.high, current < p.low
+    if not (above or below):
+        return None
+    if mode is TargetMode.TARGET:
+        return p.target
+    edge = p.high if above else p.low
+    if mode is TargetMode.HALFWAY:
+        return (edge + p.target) / 2.0
+    margin = min(EDGE_MARGIN, (p.high - p.low) / 20.0)
+    return max(0.0, edge - margin if above else edge + margin)
+
+
+def eligible(positions: Sequence[Position], value: float, top_k: int | None) -> list[int]:
+    """Indexes of the positions that may trade: all, or the k largest deviations."""
+    idx = list(range(len(positions)))
+    if top_k is None or top_k >= len(positions):
+        return idx
+    idx.sort(key=lambda i: (-deviation(positions[i], value), positions[i].symbol))
+    return sorted(idx[: max(0, top_k)])
+
+
+def desired_trades(
+    positions: Sequence[Position],
+    cash: float,
+    value: float,
+    config: Config,
+    *,
+    sizing_value: float | None = None,
+) -> list[float]:
+    """Signed dollar trade per position (+ buy, − sell), index-aligned with ``positions``.
+
+    ``cash`` is the cash the plan sees (after reserving for open buys), ``value`` the
+    portfolio value that sets current weights, ``sizing_value`` the value that target
+    weights are taken of (the value after trading frictions; defaults to ``value``).
+    """
+    vd = value if sizing_value is None else sizing_value
+    pf = config.portfolio
+    trades = [0.0] * len(positions)
+    if value <= 0:
+        return trades
+    allowed = eligible(positions, value, config.planner.top_k)
+    for i in allowed:
+        p = positions[i]
+        land = landing_weight(p, p.value / value, config)
+        if land is not None:
+            trades[i] = land * vd - p.value
+
+    cash_goal = pf.cash_target * vd
+    cash_after = cash - sum(trades)
+    if cash > (pf.cash_target + pf.cash_buffer) * value and cash_after > cash_goal:
+        _spread(positions, trades, allowed, cash_after - cash_goal, vd, buy=True)
+    elif cash_after < cash_goal:
+        buys = sum(t for t in trades if t > 0)
+        cash_low = cash_limits(config)[0] * value
+        short = cash_goal - cash_after if cash < cash_low else min(cash_goal - cash_after, buys)
+        if short > 0:
+            _spread(positions, trades, allowed, short, vd, buy=False)
+    return trades
+
+
+def _spread(positions: Sequence[Position], trades: list[float], allowed: Sequence[int],
+            amount: float, vd: float, *, buy: bool) -> None:
+    """Add buys (``buy``) or sells of up to ``amount`` dollars across the eligible positions,
+    proportionally to their room toward target. Never crosses a target."""
+    rooms: list[tuple[int, float]] = []
+    for i in allowed:
+        p = positions[i]
+        if p.liquidate:
+            continue
+        after = p.value + trades[i]
+        room = p.target * vd - after if buy else after - p.target * vd
+        if room > 0:
+            rooms.append((i, room))
+    total = sum(r for _, r in rooms)
+    if total <= 0:
+        return
+    frac = min(1.0, amount / total)
+    for i, room in rooms:
+        trades[i] += room * frac if buy else -room * frac
