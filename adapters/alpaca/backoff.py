@@ -1,0 +1,51 @@
+"""Reconnect policy shared by both websockets: full-jitter exponential backoff, and the
+longer wait Alpaca needs after a 406 / HTTP 429 (it reaps half-dead sessions after ~90 s)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import websockets.exceptions
+
+
+@dataclass
+class Backoff:
+    base: float = 1.0
+    cap: float = 60.0
+    reap_window: float = 90.0
+    rng: random.Random = field(default_factory=random.Random)
+    attempt: int = 0
+
+    def next_delay(self, *, refused: bool = False) -> float:
+        """Full jitter: uniform(0, min(cap, base·2^attempt)); ``refused`` (406 or HTTP 429 at
+        the upgrade) waits at least the reap window."""
+        delay = self.rng.uniform(0.0, min(self.cap, self.base * 2**self.attempt))
+        self.attempt = min(self.attempt + 1, 32)
+        if refused:
+            delay = max(delay, self.reap_window)
+        return delay
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class StreamRefused(Exception):
+    """The server refused the session (406 connection limit, HTTP 429 at the upgrade):
+    reconnect only after the reap window."""
+
+
+class StreamRejected(Exception):
+    """A permanent refusal (bad keys, feed not in the plan, symbol limit): reconnecting
+    cannot help; the message says what to fix."""
+
+
+class StreamStale(Exception):
+    """No message within the staleness window: the socket is connected but mute."""
+
+
+def http_status_of(exc: BaseException) -> int | None:
+    """The HTTP status of a refused websocket upgrade, if that is what ``exc`` is."""
+    if isinstance(exc, websockets.exceptions.InvalidStatus):
+        return exc.response.status_code
+    return None

@@ -1,0 +1,129 @@
+"""OrderGateway: submit (once, never blindly retried), cancel and lookup → core events, and
+``submit_batch`` in priority order under the shared limiter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from adapters.alpaca import parse
+from adapters.alpaca.errors import (
+    AlpacaHTTPError,
+    Verdict,
+    classify_exception,
+    describe,
+)
+from adapters.alpaca.limits import PRIORITY_ORDER
+from adapters.alpaca.rest import AlpacaRest, order_body
+from daemon.core.commands import CancelOrder, PlaceOrder
+from daemon.core.events import (
+    Event,
+    OrderAccepted,
+    OrderNotFound,
+    OrderRejected,
+    OrderSubmitFailed,
+    SubmitOutcome,
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def deviation_size(order: PlaceOrder) -> Decimal:
+    """Dollar size of an order, for ordering a batch (largest deviations first)."""
+    if order.notional is not None:
+        return abs(order.notional)
+    if order.qty is not None and order.limit_price is not None:
+        return abs(order.qty * order.limit_price)
+    return Decimal(0)
+
+
+class AlpacaGateway:
+    def __init__(
+        self,
+        rest: AlpacaRest,
+        *,
+        max_concurrency: int = 8,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.rest = rest
+        self.max_concurrency = max(1, max_concurrency)
+        self._now = now
+        # counters for metrics
+        self.submitted = 0
+        self.rejected = 0
+        self.unknown = 0
+        self.not_sent = 0
+
+    async def submit(self, order: PlaceOrder, *, rank: int = 0) -> Event:
+        """POST once. ``rank`` orders waiters at the limiter (0 first)."""
+        try:
+            order_body(order)  # validate before spending a token
+        except ValueError as exc:
+            self.not_sent += 1
+            return OrderSubmitFailed(
+                self._now(), order.client_order_id, SubmitOutcome.NOT_SENT, str(exc)
+            )
+        try:
+            placed = await self.rest.submit_order(order, priority=PRIORITY_ORDER + rank)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            verdict = classify_exception(exc)
+            reason = describe(exc)
+            if verdict is Verdict.REJECTED:
+                self.rejected += 1
+                return OrderRejected(self._now(), order.client_order_id, reason)
+            if isinstance(exc, AlpacaHTTPError) and exc.is_duplicate_client_order_id:
+                reason = f"already at the broker, resolve by lookup ({reason})"
+            if verdict is Verdict.NOT_SENT:
+                self.not_sent += 1
+            else:
+                self.unknown += 1
+            return OrderSubmitFailed(self._now(), order.client_order_id, verdict.outcome, reason)
+        self.submitted += 1
+        if placed.status == "rejected":
+            self.rejected += 1
+            return OrderRejected(self._now(), order.client_order_id, "rejected by the broker")
+        return OrderAccepted(self._now(), order.client_order_id, placed.id)
+
+    async def submit_batch(self, orders: Sequence[PlaceOrder]) -> list[Event]:
+        """Submit a batch concurrently (at most ``max_concurrency`` in flight); the limiter
+        serves the largest deviations first when the budget is short. Results come back in
+        the order given."""
+        ranked = sorted(range(len(orders)), key=lambda i: -deviation_size(orders[i]))
+        rank_of = {i: r for r, i in enumerate(ranked)}
+        gate = asyncio.Semaphore(self.max_concurrency)
+        results: list[Event | None] = [None] * len(orders)
+
+        async def one(i: int) -> None:
+            async with gate:
+                results[i] = await self.submit(orders[i], rank=rank_of[i])
+
+        async with asyncio.TaskGroup() as tg:
+            for i in ranked:  # tasks start in rank order, so the semaphore is FIFO by rank
+                tg.create_task(one(i))
+        return [r for r in results if r is not None]
+
+    async def cancel(self, cancel: CancelOrder) -> Event | None:
+        """DELETE the order. 204 → None (the result arrives on the trade stream); 422 → None
+        (already final); unknown at the broker → ``OrderNotFound``."""
+        broker_id = cancel.broker_order_id
+        if not broker_id:
+            found = await self.rest.order_by_client_id(cancel.client_order_id)
+            if found is None:
+                return OrderNotFound(self._now(), cancel.client_order_id)
+            broker_id = found.id
+        status = await self.rest.cancel_order(broker_id)
+        if status == 404:
+            return OrderNotFound(self._now(), cancel.client_order_id)
+        return None
+
+    async def lookup(self, client_order_id: str) -> list[Event]:
+        found = await self.rest.order_by_client_id(client_order_id)
+        if found is None:
+            return [OrderNotFound(self._now(), client_order_id)]
+        return parse.order_state_events(found, self._now())

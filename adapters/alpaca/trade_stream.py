@@ -1,0 +1,228 @@
+"""TradeUpdatesFeed: Alpaca's ``trade_updates`` websocket (JSON; binary frames on paper).
+
+Authenticate → listen → (after a gap) fetch the orders changed since the last moment we were
+in sync over REST and emit their state → ``FeedRestored`` → stream every event. Fills are
+deduplicated by ``execution_id`` (bounded LRU); events the core does not act on are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+
+from adapters.alpaca import parse, wire
+from adapters.alpaca.backoff import Backoff, StreamRefused, StreamRejected, http_status_of
+from adapters.alpaca.credentials import Credentials
+from adapters.ports import Emit
+from daemon.core.events import Event, FeedLost, FeedRestored, OrderFilled
+
+FEED = "trade_updates"
+
+ChangedOrders = Callable[[datetime], Awaitable[Sequence[wire.Order]]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ExecutionDedupe:
+    """The last ``size`` execution ids seen: ``seen(id)`` is True for a repeat."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def seen(self, execution_id: str) -> bool:
+        if execution_id in self._ids:
+            self._ids.move_to_end(execution_id)
+            return True
+        self._ids[execution_id] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return False
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class AlpacaTradeUpdates:
+    """``changed_orders(after)`` (``AlpacaAccount.changed_orders``) fills the gap after every
+    reconnect; ``resume_from`` (e.g. the start-up snapshot's time) makes the first connect
+    catch up too. ``skew`` widens the catch-up window for clock differences."""
+
+    def __init__(
+        self,
+        url: str,
+        credentials: Credentials,
+        *,
+        changed_orders: ChangedOrders | None = None,
+        resume_from: datetime | None = None,
+        skew: timedelta = timedelta(seconds=30),
+        backoff: Backoff | None = None,
+        handshake_timeout: float = 10.0,
+        dedupe_size: int = 10_000,
+        now: Callable[[], datetime] = utc_now,
+        connect_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.url = url
+        self._credentials = credentials
+        self.changed_orders = changed_orders
+        self.synced_at = resume_from
+        self.skew = skew
+        self.backoff = backoff or Backoff()
+        self.handshake_timeout = handshake_timeout
+        self.dedupe = ExecutionDedupe(dedupe_size)
+        self._now = now
+        self.connect_options = {
+            "ping_interval": 10.0,
+            "ping_timeout": 20.0,
+            "max_queue": 1024,
+            "open_timeout": handshake_timeout,
+            "close_timeout": 2.0,
+            **(connect_options or {}),
+        }
+        # counters for metrics
+        self.connects = 0
+        self.disconnects = 0
+        self.refusals = 0
+        self.failures = 0
+        self.malformed = 0
+        self.duplicates = 0
+        self.ignored = 0  # events with no core meaning (pending_*, *_rejected, …)
+        self.events: dict[str, int] = {}
+        self.catchup_orders = 0
+        self.catchup_failures = 0
+        self.last_error = ""
+        self.last_delay = 0.0
+
+    async def run(self, emit: Emit) -> None:
+        """Stream until cancelled; raises ``StreamRejected`` if the keys are refused."""
+        while True:
+            up = False
+            refused = False
+            try:
+                async with connect(self.url, **self.connect_options) as ws:
+                    await self._handshake(ws)
+                    self.connects += 1
+                    connected_at = self._now()
+                    await self._catch_up(emit)
+                    if self.synced_at is None or connected_at > self.synced_at:
+                        self.synced_at = connected_at
+                    emit(FeedRestored(self._now(), FEED))
+                    up = True
+                    self.backoff.reset()
+                    async for frame in ws:
+                        self._handle(frame, emit)
+                    raise ConnectionError("trade stream closed by the server")
+            except asyncio.CancelledError:
+                raise
+            except StreamRejected:
+                raise
+            except StreamRefused:
+                refused = True
+            except Exception as exc:  # connection errors of every kind: reconnect
+                self.failures += 1
+                self.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
+                if http_status_of(exc) == 429:
+                    refused = True
+            if refused:
+                self.refusals += 1
+            if up:
+                self.disconnects += 1
+                emit(FeedLost(self._now(), FEED))
+            self.last_delay = self.backoff.next_delay(refused=refused)
+            await asyncio.sleep(self.last_delay)
+
+    # --- phases ------------------------------------------------------------------------------
+
+    async def _next(self, ws: ClientConnection) -> wire.TradeStreamEnvelope:
+        async with asyncio.timeout(self.handshake_timeout):
+            while True:
+                frame = await ws.recv()
+                try:
+                    return wire.TRADE_ENVELOPE.decode(frame)
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    self.malformed += 1
+
+    async def _handshake(self, ws: ClientConnection) -> None:
+        await ws.send(
+            msgspec.json.encode(
+                {
+                    "action": "authenticate",
+                    "data": {
+                        "key_id": self._credentials.key_id.reveal(),
+                        "secret_key": self._credentials.secret_key.reveal(),
+                    },
+                }
+            ).decode()
+        )
+        while True:
+            env = await self._next(ws)
+            if env.stream == "authorization":
+                auth = wire.TRADE_AUTHORIZATION.decode(env.data)
+                if auth.status == "authorized":
+                    break
+                raise StreamRejected(
+                    "trade stream: unauthorized (check the API keys and paper/live setting)"
+                )
+        await ws.send(
+            msgspec.json.encode({"action": "listen", "data": {"streams": [FEED]}}).decode()
+        )
+        while True:
+            env = await self._next(ws)
+            if env.stream == "listening":
+                listening = wire.TRADE_LISTENING.decode(env.data)
+                if FEED not in listening.streams:
+                    raise ConnectionError(f"trade stream: listening to {listening.streams}")
+                return
+
+    async def _catch_up(self, emit: Emit) -> None:
+        """Before ``FeedRestored``: the state of every order changed during the gap."""
+        if self.changed_orders is None or self.synced_at is None:
+            return
+        try:
+            orders = await self.changed_orders(self.synced_at - self.skew)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.catchup_failures += 1
+            raise ConnectionError(f"trade stream catch-up failed: {exc}") from exc
+        now = self._now()
+        # oldest first, so the core sees them in the order they happened
+        for order in sorted(orders, key=lambda o: parse.order_time(o) or now):
+            self.catchup_orders += 1
+            for ev in parse.order_state_events(order, now):
+                self._emit(ev, emit)
+
+    def _emit(self, ev: Event, emit: Emit) -> None:
+        if isinstance(ev, OrderFilled) and self.dedupe.seen(ev.execution_id):
+            self.duplicates += 1
+            return
+        emit(ev)
+
+    def _handle(self, frame: bytes | str, emit: Emit) -> None:
+        self.synced_at = self._now()
+        try:
+            env = wire.TRADE_ENVELOPE.decode(frame)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self.malformed += 1
+            return
+        if env.stream != FEED:
+            return
+        try:
+            update = wire.TRADE_UPDATE.decode(env.data)
+            ev = parse.trade_update_event(update, self.synced_at)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+            self.malformed += 1
+            return
+        self.events[update.event] = self.events.get(update.event, 0) + 1
+        if ev is None:
+            self.ignored += 1
+            return
+        self._emit(ev, emit)

@@ -1,0 +1,121 @@
+"""Build the Alpaca adapter from config + credentials: hosts for paper or live (or the
+simulator's overrides), one rate limiter per key, REST, account, gateway and both streams.
+
+    async with build_venue(config.broker) as venue:
+        snapshot = await venue.account.snapshot()
+        ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+
+from adapters.alpaca.account import AlpacaAccount
+from adapters.alpaca.backoff import Backoff
+from adapters.alpaca.credentials import Credentials, load_credentials
+from adapters.alpaca.data_stream import AlpacaMarketData
+from adapters.alpaca.gateway import AlpacaGateway
+from adapters.alpaca.limits import RateLimiter
+from adapters.alpaca.rest import AlpacaRest
+from adapters.alpaca.trade_stream import AlpacaTradeUpdates
+from daemon.core.config import BrokerConfig
+
+LIVE_REST = "https://api.alpaca.markets"
+PAPER_REST = "https://paper-api.alpaca.markets"
+LIVE_TRADE_STREAM = "wss://api.alpaca.markets/stream"
+PAPER_TRADE_STREAM = "wss://paper-api.alpaca.markets/stream"
+DATA_REST = "https://data.alpaca.markets"
+DATA_STREAM = "wss://stream.data.alpaca.markets/v2/{feed}"
+FEEDS = ("iex", "sip", "delayed_sip", "test")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    rest: str
+    data: str
+    stream: str
+    trade_stream: str
+
+
+def endpoints(broker: BrokerConfig) -> Endpoints:
+    """Paper or live hosts (reference §1.1, §3.1, §4), each replaceable by an override."""
+    if broker.feed not in FEEDS:
+        raise ValueError(f"broker.feed {broker.feed!r} is not one of {', '.join(FEEDS)}")
+    return Endpoints(
+        rest=broker.rest_url or (PAPER_REST if broker.paper else LIVE_REST),
+        data=broker.data_url or DATA_REST,
+        stream=broker.stream_url or DATA_STREAM.format(feed=broker.feed),
+        trade_stream=broker.trade_stream_url
+        or (PAPER_TRADE_STREAM if broker.paper else LIVE_TRADE_STREAM),
+    )
+
+
+@dataclass
+class AlpacaVenue:
+    endpoints: Endpoints
+    limiter: RateLimiter
+    rest: AlpacaRest
+    account: AlpacaAccount
+    gateway: AlpacaGateway
+    market_data: AlpacaMarketData
+    trade_updates: AlpacaTradeUpdates
+
+    async def close(self) -> None:
+        await self.rest.close()
+
+    async def __aenter__(self) -> AlpacaVenue:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def build_venue(
+    broker: BrokerConfig,
+    credentials: Credentials | None = None,
+    *,
+    reap_window: float = 90.0,
+    backoff_base: float = 1.0,
+    backoff_cap: float = 60.0,
+) -> AlpacaVenue:
+    """Wire everything for one key pair. Keys come from the environment or systemd
+    credentials unless given."""
+    creds = credentials or load_credentials()
+    ends = endpoints(broker)
+    limiter = RateLimiter(broker.requests_per_minute, broker.rate_headroom)
+    rest = AlpacaRest(
+        creds,
+        base_url=ends.rest,
+        data_url=ends.data,
+        limiter=limiter,
+        timeout_seconds=broker.request_timeout_seconds,
+    )
+    account = AlpacaAccount(rest, feed=broker.feed)
+    market_data = AlpacaMarketData(
+        ends.stream,
+        creds,
+        latest_quotes=account.latest_quotes,
+        stale_after=broker.stale_after_seconds,
+        backoff=Backoff(backoff_base, backoff_cap, reap_window),
+    )
+    trade_updates = AlpacaTradeUpdates(
+        ends.trade_stream,
+        creds,
+        changed_orders=account.changed_orders,
+        backoff=Backoff(backoff_base, backoff_cap, reap_window),
+    )
+    return AlpacaVenue(
+        endpoints=ends,
+        limiter=limiter,
+        rest=rest,
+        account=account,
+        gateway=AlpacaGateway(rest),
+        market_data=market_data,
+        trade_updates=trade_updates,
+    )
