@@ -77,7 +77,8 @@ def parse_config(data: Mapping[str, Any]) -> Config:
     if "portfolio" not in root:
         r.problem("portfolio", "missing: add a [portfolio] table with [portfolio.targets]")
     bands_tbl = r.table(root, "bands", "bands", BANDS_KEYS)
-    default_band = _band(r, bands_tbl, "bands", Band(), inherit=not bands_tbl)
+    widths_given = any(k in bands_tbl for k in BAND_KEYS)  # [bands.overrides] alone: default
+    default_band = _band(r, bands_tbl, "bands", Band(), inherit=not widths_given)
     portfolio = _portfolio(
         r, r.table(root, "portfolio", "portfolio", PORTFOLIO_KEYS), bands_tbl, root, default_band
     )
@@ -108,9 +109,12 @@ def parse_config(data: Mapping[str, Any]) -> Config:
 def _band(r: Reader, tbl: Mapping[str, Any], path: str, base: Band, *, inherit: bool) -> Band:
     """Widths in the file are percent; ``inherit`` → omitted keys come from ``base``,
     else an omitted width is disabled (None)."""
+    before = len(r.problems)
     absolute = _width(r, tbl, "absolute", path, base.absolute if inherit else None)
     relative = _width(r, tbl, "relative", path, base.relative if inherit else None)
     rule = r.member(tbl, "rule", path, base.rule)
+    if len(r.problems) > before:
+        return Band(absolute=absolute, relative=relative, rule=rule)  # no follow-up noise
     if absolute is not None and absolute > 1.0:
         r.problem(
             f"{path}.absolute",
@@ -194,6 +198,7 @@ def _targets(r: Reader, tbl: Mapping[str, Any]) -> tuple[dict[str, float], list[
                 f"duplicate symbol: {seen[key]!r} is already a target "
                 "(symbols are case-insensitive): keep one entry",
             )
+            amounts = None  # the sum would only repeat this problem
             continue
         seen[key] = symbol
         valid = _symbol_ok(r, symbol, path)
