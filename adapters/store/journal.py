@@ -1,0 +1,516 @@
+"""``SqliteJournal``: the audit journal and the recovery source, on SQLite in WAL mode.
+
+What it keeps (schema in ``schema.py``): the events the consumer handled (the replay
+source), the commands the engine returned, decisions with their reasons and drift
+snapshot, order intents (written *before* the POST), every order state change, fills
+(unique by execution id), config versions, the trading state (the kill switch survives
+restarts) and free-form records.
+
+Writes never block the event loop: each call enqueues an op for the one writer thread
+(``writer.py``), which commits them in call order. Two writes wait for durability:
+``await record_intent`` and ``await set_trading_state`` return only after an fsync'd
+commit (``synchronous=FULL``), and ``await flush()`` returns once everything before it
+is durable. Everything else is committed within a batch or two (``synchronous=NORMAL``):
+it survives ``kill -9``; a power cut may lose the last moments of it.
+
+Quotes. Journaling every quote (300k/s at peak) is neither possible nor useful, so by
+default (``quotes="conflate"``) ``record_event(QuoteUpdated)`` only remembers the latest
+quote per symbol, in memory, in O(1). Just before the next non-quote write (an event, a
+command, an intent…) those pending quotes are journaled, each symbol's latest once, in the
+order of their last update. The replay therefore sees, before every journaled event and
+before every command, exactly the latest prices the live engine saw; it is exact for an
+engine whose quote handling depends only on each symbol's latest quote unless it returns
+commands, which is the core's contract (ticks update prices and drift; deciding runs on a
+timer or a breach, and a breach returns commands, which flush the quote that caused it).
+``quotes="all"`` journals every quote (backtests, tests); ``quotes="none"`` drops them.
+``quotes_conflated`` counts the quotes superseded in memory.
+
+Reads run synchronously on a separate read connection and see committed writes only:
+``await flush()`` first to read your own recent writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import is_dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from adapters.store import codec, history, schema
+from adapters.store.writer import Op, WriterState, WriterThread, apply_sql
+from daemon.core.commands import Command, PlaceOrder, RecordDecision
+from daemon.core.events import Event, OrderFilled, QuoteUpdated
+from daemon.core.model import TradingState
+
+QuotePolicy = Literal["conflate", "all", "none"]
+Clock = Callable[[], datetime]
+
+_SECRET_LINE = re.compile(
+    r"(?im)^(\s*[\w.\-\"']*(?:secret|password|passwd|token|api_key|key_id|apikey)"
+    r"[\w.\-\"']*\s*=\s*).*$"
+)
+
+
+class JournalError(RuntimeError):
+    """A journal operation was refused (closed journal, conflicting intent, bad input)."""
+
+
+def journal_path(state_dir: str | Path) -> Path:
+    """Where the journal lives inside a state directory."""
+    return Path(state_dir) / schema.JOURNAL_FILENAME
+
+
+def redact_config(text: str) -> str:
+    """Config text with the values of secret-looking keys replaced (before it is stored)."""
+    return _SECRET_LINE.sub(r'\1"<redacted>"', text)
+
+
+def _prepare_path(path: str | Path) -> Path:
+    """The journal file for ``path`` (a file, or a state directory), its directory made."""
+    p = Path(path)
+    if p.is_dir():
+        p = journal_path(p)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise JournalError(
+            f"cannot create the state directory {p.parent}: {e.strerror}; create it "
+            "or point state_dir at a writable directory"
+        ) from e
+    return p
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return codec.to_data(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable; pass str/number/Decimal")
+
+
+def dumps_payload(payload: dict[str, Any]) -> str:
+    """JSON for free-form payloads: Decimal as strings, datetimes ISO, enums by value."""
+    return json.dumps(payload, default=_json_default, separators=(",", ":"), allow_nan=False)
+
+
+class SqliteJournal:
+    """See the module docstring. Build with ``await SqliteJournal.open(path)``."""
+
+    def __init__(
+        self,
+        path: Path,
+        writer: WriterThread,
+        reader: sqlite3.Connection,
+        *,
+        quotes: QuotePolicy,
+        clock: Clock,
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._read_lock = threading.Lock()
+        self._quotes = quotes
+        self._clock = clock
+        self._pending_quotes: dict[str, QuoteUpdated] = {}
+        self._closed = False
+        self.quotes_conflated = 0
+        self.duplicate_fills = 0
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        quotes: QuotePolicy = "conflate",
+        clock: Clock = _utc_now,
+        trace: Callable[[str], None] | None = None,
+    ) -> SqliteJournal:
+        """Open (creating directories, file and schema as needed) and start the writer.
+
+        ``path`` is the journal file, or a state directory (then ``journal.sqlite3`` in it).
+        ``clock`` stamps ``recorded_at``; ``trace`` sees every SQL statement the writer
+        runs (tests, debugging)."""
+        if quotes not in ("conflate", "all", "none"):
+            raise JournalError(f"quotes={quotes!r}: use 'conflate', 'all' or 'none'")
+        p = _prepare_path(path)
+        writer = WriterThread(p, trace=trace)
+        try:
+            await writer.start()
+        except sqlite3.Error as e:
+            raise JournalError(f"cannot open the journal {p}: {e}") from e
+        reader = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
+        reader.execute("PRAGMA busy_timeout = 10000")
+        reader.execute("PRAGMA query_only = ON")
+        return cls(p, writer, reader, quotes=quotes, clock=clock)
+
+    async def close(self) -> None:
+        """Flush everything, stop the writer and close both connections. Idempotent."""
+        if self._closed:
+            return
+        self._drain_quotes()
+        self._closed = True
+        with self._read_lock:
+            self._reader.close()
+        await self._writer.stop()
+
+    async def __aenter__(self) -> SqliteJournal:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- counters for metrics -------------------------------------------------------------
+
+    @property
+    def write_errors(self) -> int:
+        """Writes that failed (each logged, without its payload)."""
+        return self._writer.write_errors
+
+    @property
+    def backlog(self) -> int:
+        """Ops queued for the writer and not yet taken."""
+        return self._writer.backlog()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _put(self, op: Op) -> None:
+        if self._closed:
+            raise JournalError(f"journal {self.path} is closed; {op.name} was not recorded")
+        if self._pending_quotes:
+            self._drain_quotes()
+        self._writer.put(op)
+
+    async def _put_and_wait(self, op: Op) -> None:
+        op.waiter = asyncio.get_running_loop().create_future()
+        self._put(op)
+        await op.waiter
+
+    def _now(self) -> str:
+        return self._clock().isoformat()
+
+    def _drain_quotes(self) -> None:
+        pending, self._pending_quotes = self._pending_quotes, {}
+        for quote in pending.values():
+            self._writer.put(_event_op(quote))
+
+    def record_event(self, event: Event) -> None:
+        """Journal one consumed event (non-blocking). Quotes follow the ``quotes`` policy."""
+        if type(event) is QuoteUpdated:
+            if self._quotes == "conflate":
+                if self._closed:
+                    raise JournalError(f"journal {self.path} is closed")
+                pending = self._pending_quotes
+                if pending.pop(event.symbol, None) is not None:
+                    self.quotes_conflated += 1
+                pending[event.symbol] = event
+                return
+            if self._quotes == "none":
+                return
+        self._put(_event_op(event))
+
+    def record_command(self, command: Command) -> None:
+        """Journal one command the engine returned (non-blocking). A ``RecordDecision``
+        also fills the ``decisions`` table."""
+        recorded_at = self._now()
+        self._put(_command_op(command, recorded_at))
+
+    def record_decision(self, decision: RecordDecision) -> None:
+        """Same as ``record_command(decision)``."""
+        self.record_command(decision)
+
+    def record(self, kind: str, payload: dict[str, Any]) -> None:
+        """A free-form record (reconcile results, alerts, notes). Non-blocking."""
+        if not kind:
+            raise JournalError("record(kind, …) needs a non-empty kind")
+        recorded_at = self._now()
+
+        def apply(_state: WriterState, conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO records(recorded_at, kind, payload) VALUES (?, ?, ?)",
+                (recorded_at, kind, dumps_payload(payload)),
+            )
+
+        self._put(Op(f"record:{kind}", apply))
+
+    async def record_intent(self, order: PlaceOrder) -> None:
+        """Journal an order intent; returns once it is durable (fsync'd). Call it before
+        the POST and do not send the order if it raises. Re-recording the same intent is
+        a no-op; the same id with different contents raises ``JournalError``."""
+        if not isinstance(order, PlaceOrder):
+            raise JournalError(f"record_intent takes a PlaceOrder, not {type(order).__name__}")
+        await self._put_and_wait(_intent_op(order, self._now()))
+
+    def record_order_state(
+        self,
+        client_order_id: str,
+        state: str,
+        detail: dict[str, Any] | None = None,
+        *,
+        terminal: bool | None = None,
+    ) -> None:
+        """Journal an order's state change (non-blocking). ``terminal`` defaults to
+        ``state.upper() in schema.TERMINAL_STATES``; a terminal state resolves the intent."""
+        if not client_order_id or not state:
+            raise JournalError("record_order_state needs a client_order_id and a state")
+        state_text = str(state)
+        is_terminal = state_text.upper() in schema.TERMINAL_STATES if terminal is None else terminal
+        payload = dumps_payload(detail or {})
+        self._put(
+            Op(
+                "order_state",
+                apply_sql(
+                    "INSERT INTO order_states(client_order_id, recorded_at, state, terminal, "
+                    "detail) VALUES (?, ?, ?, ?, ?)",
+                    (client_order_id, self._now(), state_text, int(is_terminal), payload),
+                ),
+            )
+        )
+
+    def record_fill(self, fill: OrderFilled) -> None:
+        """Journal one execution; a repeated ``execution_id`` is ignored (and counted)."""
+        recorded_at = self._now()
+
+        def apply(_state: WriterState, conn: sqlite3.Connection) -> None:
+            cur = conn.execute(
+                "INSERT INTO fills(execution_id, client_order_id, at, recorded_at, qty, "
+                "price, cum_qty, broker_order_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(execution_id) DO NOTHING",
+                (
+                    fill.execution_id,
+                    fill.client_order_id,
+                    fill.at.isoformat(),
+                    recorded_at,
+                    str(fill.qty),
+                    str(fill.price),
+                    str(fill.cum_qty),
+                    fill.broker_order_id,
+                    codec.dumps(fill),
+                ),
+            )
+            if cur.rowcount == 0:
+                self.duplicate_fills += 1
+
+        self._put(Op("fill", apply))
+
+    def record_config(self, text: str, digest: str) -> None:
+        """Journal a loaded config (secret-looking values redacted); skipped when its
+        digest equals the latest one journaled."""
+        recorded_at, stored = self._now(), redact_config(text)
+
+        def apply(_state: WriterState, conn: sqlite3.Connection) -> None:
+            row = conn.execute(
+                "SELECT digest FROM config_versions ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            if row is None or row[0] != digest:
+                conn.execute(
+                    "INSERT INTO config_versions(recorded_at, digest, text) VALUES (?, ?, ?)",
+                    (recorded_at, digest, stored),
+                )
+
+        self._put(Op("config", apply))
+
+    async def set_trading_state(self, state: TradingState | str, reason: str) -> None:
+        """Persist the trading state durably (the kill switch must survive restarts)."""
+        try:
+            value = TradingState(state)
+        except ValueError:
+            raise JournalError(
+                f"unknown trading state {state!r}: use one of {[s.value for s in TradingState]}"
+            ) from None
+        sql = "INSERT INTO trading_states(recorded_at, state, reason) VALUES (?, ?, ?)"
+        op = Op("trading_state", apply_sql(sql, (self._now(), value.value, reason)), True)
+        await self._put_and_wait(op)
+
+    async def flush(self) -> None:
+        """Return once every write made before this call is committed and durable."""
+        self._drain_quotes()
+        await self._put_and_wait(Op("flush", lambda _s, _c: None, durable=True))
+
+    # -- reads (committed data, on the read connection) -----------------------------------
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._read_lock:
+            if self._closed:
+                raise JournalError(f"journal {self.path} is closed")
+            return self._reader.execute(sql, params).fetchall()
+
+    def unresolved_intents(self) -> list[PlaceOrder]:
+        """Intents with no terminal state recorded, oldest first (recovery resolves them)."""
+        rows = self._read(
+            "SELECT body FROM intents AS i WHERE NOT EXISTS (SELECT 1 FROM order_states AS s "
+            "WHERE s.client_order_id = i.client_order_id AND s.terminal = 1) ORDER BY i.seq"
+        )
+        return [codec.loads("PlaceOrder", body) for (body,) in rows]
+
+    def intent(self, client_order_id: str) -> PlaceOrder | None:
+        rows = self._read("SELECT body FROM intents WHERE client_order_id = ?", (client_order_id,))
+        return codec.loads("PlaceOrder", rows[0][0]) if rows else None
+
+    def order_states(self, client_order_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """An order's recorded states, oldest first: ``(state, detail)``."""
+        rows = self._read(
+            "SELECT state, detail FROM order_states WHERE client_order_id = ? ORDER BY seq",
+            (client_order_id,),
+        )
+        return [(state, json.loads(detail)) for state, detail in rows]
+
+    def fills(self, client_order_id: str) -> list[OrderFilled]:
+        rows = self._read(
+            "SELECT body FROM fills WHERE client_order_id = ? ORDER BY seq", (client_order_id,)
+        )
+        return [codec.loads("OrderFilled", body) for (body,) in rows]
+
+    def trading_state(self) -> tuple[TradingState, str] | None:
+        """The last persisted trading state and its reason, or None if never set."""
+        rows = self._read("SELECT state, reason FROM trading_states ORDER BY seq DESC LIMIT 1")
+        return (TradingState(rows[0][0]), rows[0][1]) if rows else None
+
+    def latest_config(self) -> tuple[str, str] | None:
+        """(digest, text) of the last journaled config."""
+        rows = self._read("SELECT digest, text FROM config_versions ORDER BY seq DESC LIMIT 1")
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def events(self, since_seq: int = 0, *, chunk: int = 1000) -> Iterator[tuple[int, Event]]:
+        """Journaled events with ``seq > since_seq``, in order: the replay source."""
+        last = since_seq
+        while True:
+            rows = self._read(
+                "SELECT seq, kind, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (last, chunk),
+            )
+            for seq, kind, body in rows:
+                yield seq, codec.loads(kind, body)
+            if len(rows) < chunk:
+                return
+            last = rows[-1][0]
+
+    def commands(
+        self, since_seq: int = 0, *, chunk: int = 1000
+    ) -> Iterator[tuple[int, int, Command]]:
+        """Journaled commands as ``(seq, event_seq, command)``; ``event_seq`` is the last
+        event journaled before the command (the one that produced it)."""
+        last = since_seq
+        while True:
+            rows = self._read(
+                "SELECT seq, event_seq, kind, body FROM commands WHERE seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (last, chunk),
+            )
+            for seq, event_seq, kind, body in rows:
+                yield seq, event_seq, codec.loads(kind, body)
+            if len(rows) < chunk:
+                return
+            last = rows[-1][0]
+
+    def recent(self, kind: str, limit: int) -> list[dict[str, Any]]:
+        """Newest-first rows for ``history``: kind is one of ``history.KINDS``."""
+        with self._read_lock:
+            if self._closed:
+                raise JournalError(f"journal {self.path} is closed")
+            return history.recent(self._reader, kind, limit)
+
+
+# -- op builders (the encoding runs on the writer thread) ---------------------------------
+
+
+def _event_op(event: Event) -> Op:
+    def apply(state: WriterState, conn: sqlite3.Connection) -> None:
+        cur = conn.execute(
+            "INSERT INTO events(at, kind, body) VALUES (?, ?, ?)",
+            (event.at.isoformat(), codec.kind_of(event), codec.dumps(event)),
+        )
+        state.last_event_seq = int(cur.lastrowid or 0)
+
+    return Op("event", apply)
+
+
+def _command_op(command: Command, recorded_at: str) -> Op:
+    def apply(state: WriterState, conn: sqlite3.Connection) -> None:
+        body = codec.dumps(command)
+        conn.execute(
+            "INSERT INTO commands(event_seq, recorded_at, kind, body) VALUES (?, ?, ?, ?)",
+            (state.last_event_seq, recorded_at, codec.kind_of(command), body),
+        )
+        if isinstance(command, RecordDecision):
+            plan = command.plan
+            conn.execute(
+                "INSERT INTO decisions(decision_id, at, recorded_at, triggered, reasons, "
+                "portfolio_value, portfolio_drift, order_count, est_cost, est_benefit, plan) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    command.decision_id,
+                    plan.at.isoformat(),
+                    recorded_at,
+                    int(plan.triggered),
+                    json.dumps(list(plan.reasons), ensure_ascii=False),
+                    str(plan.portfolio_value),
+                    float(plan.portfolio_drift),
+                    len(plan.orders),
+                    str(plan.est_cost),
+                    str(plan.est_benefit),
+                    codec.dumps(plan),
+                ),
+            )
+
+    return Op(f"command:{type(command).__name__}", apply)
+
+
+def _intent_op(order: PlaceOrder, recorded_at: str) -> Op:
+    def apply(_state: WriterState, conn: sqlite3.Connection) -> None:
+        body = codec.dumps(order)
+        cur = conn.execute(
+            "INSERT INTO intents(client_order_id, recorded_at, decision_id, symbol, side, qty, "
+            "notional, limit_price, time_in_force, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(client_order_id) DO NOTHING",
+            (
+                order.client_order_id,
+                recorded_at,
+                order.decision_id,
+                order.symbol,
+                order.side.value,
+                _dec(order.qty),
+                _dec(order.notional),
+                _dec(order.limit_price),
+                order.time_in_force,
+                body,
+            ),
+        )
+        if cur.rowcount == 0:
+            (existing,) = conn.execute(
+                "SELECT body FROM intents WHERE client_order_id = ?", (order.client_order_id,)
+            ).fetchone()
+            if existing != body:
+                raise JournalError(
+                    f"intent {order.client_order_id} is already journaled with different "
+                    "contents: a client_order_id must never be reused"
+                )
+
+    return Op("intent", apply, durable=True)
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,197 @@
+"""The journal's SQLite schema, versioned by ``PRAGMA user_version``.
+
+``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1``; :func:`migrate` runs
+the missing ones in one transaction, so a crash mid-migration leaves the old version.
+Never edit a shipped migration: append a new one.
+
+Conventions: every table has ``seq INTEGER PRIMARY KEY AUTOINCREMENT`` (the journal's
+write order; never reused, even after deletes); times are ISO 8601 text in UTC; money and
+quantities are Decimal text (exact, as sent to the broker); ``body``/``detail`` columns
+hold the codec's JSON (``adapters/store/codec.py``), so a row always rebuilds its object.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+JOURNAL_FILENAME = "journal.sqlite3"
+
+TERMINAL_STATES = frozenset(
+    {
+        "FILLED",
+        "CANCELED",
+        "EXPIRED",
+        "REJECTED",
+        "REPLACED",
+        "DONE_FOR_DAY",
+        "FAILED",  # submit failed NOT_SENT: it never reached the broker
+        "NOT_FOUND",  # an UNKNOWN outcome the broker has never heard of
+    }
+)
+"""Order states (compared upper-case) after which an intent needs no resolution."""
+
+_V1 = """
+CREATE TABLE events (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        TEXT NOT NULL,             -- the event's own time
+    kind      TEXT NOT NULL,             -- class name, e.g. 'OrderFilled'
+    body      TEXT NOT NULL              -- codec JSON
+);
+CREATE INDEX events_by_kind ON events(kind, seq);
+
+CREATE TABLE commands (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_seq   INTEGER NOT NULL,        -- last event journaled before it (0: none yet)
+    recorded_at TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    body        TEXT NOT NULL
+);
+CREATE INDEX commands_by_event ON commands(event_seq, seq);
+
+CREATE TABLE decisions (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    decision_id     TEXT NOT NULL UNIQUE,
+    at              TEXT NOT NULL,
+    recorded_at     TEXT NOT NULL,
+    triggered       INTEGER NOT NULL,
+    reasons         TEXT NOT NULL,       -- JSON array of strings
+    portfolio_value TEXT NOT NULL,
+    portfolio_drift REAL NOT NULL,       -- fraction
+    order_count     INTEGER NOT NULL,
+    est_cost        TEXT NOT NULL,
+    est_benefit     TEXT NOT NULL,
+    plan            TEXT NOT NULL        -- codec JSON of the Plan: weights = drift snapshot
+);
+
+CREATE TABLE intents (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_order_id TEXT NOT NULL UNIQUE,
+    recorded_at     TEXT NOT NULL,
+    decision_id     TEXT NOT NULL,
+    symbol          TEXT NOT NULL,
+    side            TEXT NOT NULL,
+    qty             TEXT,
+    notional        TEXT,
+    limit_price     TEXT,
+    time_in_force   TEXT NOT NULL,
+    body            TEXT NOT NULL        -- codec JSON of the PlaceOrder
+);
+
+CREATE TABLE order_states (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_order_id TEXT NOT NULL,
+    recorded_at     TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    terminal        INTEGER NOT NULL CHECK (terminal IN (0, 1)),
+    detail          TEXT NOT NULL        -- JSON object
+);
+CREATE INDEX order_states_by_order ON order_states(client_order_id, seq);
+
+CREATE TABLE fills (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id    TEXT NOT NULL UNIQUE,
+    client_order_id TEXT NOT NULL,
+    at              TEXT NOT NULL,
+    recorded_at     TEXT NOT NULL,
+    qty             TEXT NOT NULL,
+    price           TEXT NOT NULL,
+    cum_qty         TEXT NOT NULL,
+    broker_order_id TEXT NOT NULL,
+    body            TEXT NOT NULL
+);
+CREATE INDEX fills_by_order ON fills(client_order_id, seq);
+
+CREATE TABLE config_versions (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_at TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    text        TEXT NOT NULL
+);
+
+CREATE TABLE trading_states (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_at TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('active', 'reducing', 'halted')),
+    reason      TEXT NOT NULL
+);
+
+CREATE TABLE records (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_at TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    payload     TEXT NOT NULL            -- JSON object
+);
+CREATE INDEX records_by_kind ON records(kind, seq);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaError(RuntimeError):
+    """The journal file's schema cannot be used by this version of rebalanced."""
+
+
+def version_of(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def check_readable(conn: sqlite3.Connection, path: str) -> int:
+    """For read-only users (``history``): the version, or a clear error if unusable."""
+    version = version_of(conn)
+    if version == 0:
+        raise SchemaError(f"{path} is not a rebalanced journal (no schema); check --state-dir")
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"{path} has journal schema v{version}, newer than this rebalanced knows "
+            f"(v{SCHEMA_VERSION}): upgrade rebalanced"
+        )
+    return version
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> int:
+    """Bring the schema to :data:`SCHEMA_VERSION`; returns the version found before.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = version_of(conn)
+        if found > SCHEMA_VERSION:
+            raise SchemaError(
+                f"{path} has journal schema v{found}, newer than this rebalanced knows "
+                f"(v{SCHEMA_VERSION}): upgrade rebalanced, or point --state-dir elsewhere"
+            )
+        if found == 0:
+            tables = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()[0]
+            if tables:
+                raise SchemaError(
+                    f"{path} is an SQLite database but not a rebalanced journal; "
+                    "point the state directory elsewhere"
+                )
+        for version in range(found, SCHEMA_VERSION):
+            for statement in _statements(MIGRATIONS[version]):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (``executescript`` would COMMIT for us)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        code = line.split("--", 1)[0]
+        buf += code
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

@@ -1,0 +1,231 @@
+"""The journal's one writer: a thread that owns the write connection and applies queued
+operations in order, batching them into transactions.
+
+Every write the journal accepts becomes an :class:`Op` on one FIFO queue; the thread takes
+whatever is queued (up to ``MAX_BATCH``), applies it in a single transaction and commits.
+Order is therefore the order of ``put`` calls, and a commit that contains a *durable* op
+(an order intent, a trading-state change, a flush barrier) runs with
+``PRAGMA synchronous=FULL``: the WAL is fsync'd before the waiter is told, which also makes
+every earlier write durable. Other commits use ``synchronous=NORMAL`` (WAL): they survive
+``kill -9`` of the process, and only the last few could roll back on a power cut.
+
+A failing batch is rolled back and replayed one op per transaction, so one bad op (a
+codec error, a conflicting intent) costs only itself: it is counted in ``write_errors``,
+logged without its payload, and its waiter (if any) gets the exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters.store import schema
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+"""Most ops per transaction: bounds how long one commit holds the write lock."""
+
+Apply = Callable[["WriterState", sqlite3.Connection], None]
+
+
+@dataclass(slots=True)
+class Op:
+    """One queued write. ``apply`` runs on the writer thread inside a transaction."""
+
+    name: str
+    apply: Apply
+    durable: bool = False
+    waiter: asyncio.Future[None] | None = None
+
+
+@dataclass(slots=True)
+class WriterState:
+    """What ops may read or update while they run (only the writer thread touches it)."""
+
+    last_event_seq: int = 0
+
+
+class _Stop:
+    pass
+
+
+_STOP = _Stop()
+
+
+class WriterThread:
+    """Owns the write connection; see the module docstring."""
+
+    def __init__(self, path: Path, trace: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self.write_errors = 0
+        self._trace = trace
+        self._queue: queue.SimpleQueue[Op | _Stop] = queue.SimpleQueue()
+        self._ready: Future[None] = Future()
+        self._stopped: Future[None] = Future()
+        self._thread = threading.Thread(
+            target=self._main, name=f"journal-writer:{path.name}", daemon=True
+        )
+        self._state = WriterState()
+
+    # -- control (any thread) ------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._thread.start()
+        await asyncio.wrap_future(self._ready)
+
+    def put(self, op: Op) -> None:
+        self._queue.put(op)
+
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    async def stop(self) -> None:
+        self._queue.put(_STOP)
+        await asyncio.wrap_future(self._stopped)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def _main(self) -> None:
+        try:
+            conn = self._connect()
+        except BaseException as e:
+            self._ready.set_exception(e)
+            self._stopped.set_result(None)
+            return
+        self._ready.set_result(None)
+        try:
+            self._loop(conn)
+        finally:
+            try:
+                conn.close()  # checkpoints the WAL when it is the last connection
+            except sqlite3.Error:
+                log.exception("journal: closing the write connection failed")
+            self._stopped.set_result(None)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            if self._trace is not None:
+                conn.set_trace_callback(self._trace)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise schema.SchemaError(
+                    f"{self.path}: SQLite refused WAL mode (got {mode!r}); the state "
+                    "directory must be on a local filesystem"
+                )
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            schema.migrate(conn, str(self.path))
+            row = conn.execute("SELECT max(seq) FROM events").fetchone()
+            self._state.last_event_seq = int(row[0] or 0)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _loop(self, conn: sqlite3.Connection) -> None:
+        while True:
+            first = self._queue.get()
+            batch: list[Op] = []
+            stop = isinstance(first, _Stop)
+            if not stop:
+                assert isinstance(first, Op)
+                batch.append(first)
+                while len(batch) < MAX_BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if isinstance(item, _Stop):
+                        stop = True
+                        break
+                    batch.append(item)
+            if batch:
+                self._write(conn, batch)
+            if stop:
+                return
+
+    def _write(self, conn: sqlite3.Connection, batch: list[Op]) -> None:
+        durable = any(op.durable for op in batch)
+        if durable:
+            conn.execute("PRAGMA synchronous = FULL")
+        try:
+            saved = self._state.last_event_seq
+            try:
+                self._transaction(conn, batch)
+            except Exception:
+                self._state.last_event_seq = saved
+                self._one_by_one(conn, batch)
+                return
+            for op in batch:
+                _resolve(op.waiter, None)
+        finally:
+            if durable:
+                conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _transaction(self, conn: sqlite3.Connection, ops: list[Op]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in ops:
+                op.apply(self._state, conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _one_by_one(self, conn: sqlite3.Connection, batch: list[Op]) -> None:
+        for op in batch:
+            saved = self._state.last_event_seq
+            try:
+                self._transaction(conn, [op])
+            except Exception as e:
+                self._state.last_event_seq = saved
+                self.write_errors += 1
+                # the type and message only: payloads stay out of logs
+                log.error("journal: write %s failed: %s: %s", op.name, type(e).__name__, e)
+                _resolve(op.waiter, e)
+            else:
+                _resolve(op.waiter, None)
+
+
+def _resolve(waiter: asyncio.Future[None] | None, error: BaseException | None) -> None:
+    if waiter is None:
+        return
+    loop = waiter.get_loop()
+
+    def settle() -> None:
+        if waiter.done():
+            return
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
+
+    try:
+        loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # the loop is closed: nobody is waiting any more
+        pass
+
+
+def apply_sql(sql: str, params: tuple[Any, ...]) -> Apply:
+    """An op body that runs one statement."""
+
+    def apply(_state: WriterState, conn: sqlite3.Connection) -> None:
+        conn.execute(sql, params)
+
+    return apply
