@@ -59,8 +59,11 @@ def summary(config: Config) -> str:
 def _trigger_detail(config: Config) -> str:
     t = config.trigger
     window = f"window {t.window_start:%H:%M}-{t.window_end:%H:%M} {t.timezone}"
+    bands = f"bands every {t.check_interval_seconds:g} s"
     if t.mode is TriggerMode.THRESHOLD:
-        return f" (bands every {t.check_interval_seconds:g} s, {window})"
+        return f" ({bands}, {window})"
+    if t.mode is TriggerMode.HYBRID:
+        return f" ({describe_calendar(t.calendar)} or {bands}, {window})"
     return f" ({describe_calendar(t.calendar)}, {window})"
 
 
