@@ -110,7 +110,9 @@ async def post_clock(request: web.Request) -> web.Response:
         try:
             t = datetime.fromisoformat(str(body["set"]))
         except ValueError:
-            raise ControlError(f'"set" {body["set"]!r} is not RFC 3339 (2026-11-23T14:30:00Z)') from None
+            raise ControlError(
+                f'"set" {body["set"]!r} is not RFC 3339 (2026-11-23T14:30:00Z)'
+            ) from None
         state.clock.set(t)
     elif "advance" in body:
         state.clock.advance(_number(body, "advance"))
@@ -223,7 +225,9 @@ def _stream_fault(raw: dict[str, Any]) -> tuple[str, str, float]:
     StreamFaults.check_stream(stream)
     action = raw.get("action")
     if action not in ("drop", "mute", "unmute", "refuse"):
-        raise ControlError(f"stream fault action {action!r} is not one of drop, mute, unmute, refuse")
+        raise ControlError(
+            f"stream fault action {action!r} is not one of drop, mute, unmute, refuse"
+        )
     seconds = 0.0
     if action == "refuse":
         seconds = _number(raw, "seconds")

@@ -270,7 +270,11 @@ class DataStreamHub:
                 new[channel].update(symbols)
             else:
                 new[channel].difference_update(symbols)
-        if self.symbol_cap and conn.feed == "iex" and _count(new, ("trades", "quotes")) > self.symbol_cap:
+        if (
+            self.symbol_cap
+            and conn.feed == "iex"
+            and _count(new, ("trades", "quotes")) > self.symbol_cap
+        ):
             conn.error(405, "symbol limit exceeded")
             return
         conn.subs = new

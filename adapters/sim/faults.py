@@ -54,9 +54,7 @@ class HttpFaultRule:
         known = {"action", "path", "method", "count", "after_accept", "hang_seconds"}
         unknown = set(raw) - known
         if unknown:
-            raise FaultError(
-                f"unknown http fault field(s) {sorted(unknown)}; use {sorted(known)}"
-            )
+            raise FaultError(f"unknown http fault field(s) {sorted(unknown)}; use {sorted(known)}")
         action = str(raw.get("action", ""))
         if action not in HTTP_FAULT_ACTIONS:
             raise FaultError(

@@ -58,9 +58,7 @@ class RequestLog:
             del self._entries[: len(self._entries) - self._max]
         return record
 
-    def entries(
-        self, *, since_seq: int = 0, orders_only: bool = False
-    ) -> list[RequestRecord]:
+    def entries(self, *, since_seq: int = 0, orders_only: bool = False) -> list[RequestRecord]:
         out = [e for e in self._entries if e.seq > since_seq]
         if orders_only:
             out = [e for e in out if e.path.startswith("/v2/orders")]

@@ -18,9 +18,13 @@ from adapters.sim.sim_errors import SimAPIError
 if TYPE_CHECKING:
     from adapters.sim.server import SimState
 
-__all__ = ["add_rest_routes", "json_response"]
+__all__ = ["SIM_BODY", "SIM_ORDER", "add_rest_routes", "json_response"]
 
 _encode = msgspec.json.Encoder().encode
+
+# what the order handlers leave on the request for the middleware's request log
+SIM_BODY = web.RequestKey("sim_body", dict)
+SIM_ORDER = web.RequestKey("sim_order", tuple)
 
 
 def json_response(body: Any, status: int = 200) -> web.Response:
@@ -69,7 +73,9 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = msgspec.json.decode(raw)
     except msgspec.DecodeError:
-        raise SimAPIError(400, 40010000, "request body format is invalid: send a JSON object") from None
+        raise SimAPIError(
+            400, 40010000, "request body format is invalid: send a JSON object"
+        ) from None
     if not isinstance(body, dict):
         raise SimAPIError(400, 40010000, "request body format is invalid: send a JSON object")
     return body
@@ -105,7 +111,7 @@ async def close_position(request: web.Request) -> web.Response:
     order = _state(request).exchange.close_position(
         request.match_info["symbol"], qty=q.get("qty"), percentage=q.get("percentage")
     )
-    request["sim_order"] = (order.get("client_order_id"), order.get("id"))
+    request[SIM_ORDER] = (order.get("client_order_id"), order.get("id"))
     return json_response(order)
 
 
@@ -115,11 +121,11 @@ async def close_all_positions(request: web.Request) -> web.Response:
 
 
 async def submit_order(request: web.Request) -> web.Response:
-    body = request.get("sim_body")
+    body = request.get(SIM_BODY)
     if body is None:
         body = await _json_body(request)
     order = _state(request).exchange.submit_order(body)
-    request["sim_order"] = (order.get("client_order_id"), order.get("id"))
+    request[SIM_ORDER] = (order.get("client_order_id"), order.get("id"))
     return json_response(order)
 
 
@@ -171,7 +177,7 @@ async def cancel_order(request: web.Request) -> web.Response:
 async def replace_order(request: web.Request) -> web.Response:
     body = await _json_body(request)
     order = _state(request).exchange.replace_order(request.match_info["order_id"], body)
-    request["sim_order"] = (order.get("client_order_id"), order.get("id"))
+    request[SIM_ORDER] = (order.get("client_order_id"), order.get("id"))
     return json_response(order)
 
 

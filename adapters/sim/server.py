@@ -30,7 +30,7 @@ from adapters.sim.data_stream import DataStreamHub
 from adapters.sim.faults import HttpFaultRule, HttpFaults, StreamFaults
 from adapters.sim.ratelimit import RateLimiter
 from adapters.sim.request_log import RequestLog
-from adapters.sim.rest_routes import add_rest_routes, json_response
+from adapters.sim.rest_routes import SIM_BODY, SIM_ORDER, add_rest_routes, json_response
 from adapters.sim.sim_errors import SimAPIError
 
 __all__ = [
@@ -191,11 +191,13 @@ async def alpaca_middleware(request: web.Request, handler: Handler) -> web.Strea
         with contextlib.suppress(Exception):
             body = msgspec.json.decode(await request.read())
             if isinstance(body, dict):
-                request["sim_body"] = body
+                request[SIM_BODY] = body
                 raw_cid = body.get("client_order_id")
                 cid = str(raw_cid) if raw_cid is not None else None
 
-    def record(status: int, outcome: str, order_id: str | None = None, code: int | None = None) -> None:
+    def record(
+        status: int, outcome: str, order_id: str | None = None, code: int | None = None
+    ) -> None:
         state.request_log.add(
             at=state.now_iso(),
             method=method,
@@ -234,10 +236,12 @@ async def alpaca_middleware(request: web.Request, handler: Handler) -> web.Strea
         response = json_response(error_body, status=e.status)
     except web.HTTPException as e:
         if e.status == 404 and e.text and not e.text.startswith("{"):
-            e.text = msgspec.json.encode({"code": 40410000, "message": "endpoint not found"}).decode()
+            e.text = msgspec.json.encode(
+                {"code": 40410000, "message": "endpoint not found"}
+            ).decode()
             e.content_type = "application/json"
         raise
-    order = request.get("sim_order")
+    order = request.get(SIM_ORDER)
     order_id = order[1] if order else None
     if cid is None and order:
         cid = order[0]

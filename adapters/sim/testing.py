@@ -173,8 +173,8 @@ def free_port() -> int:
 class SimProcess:
     """``rebalanced sim`` in a child process (for kill -9 / restart tests).
 
-        with SimProcess(config_path) as sim:
-            TradingClient(sim.key_id, sim.secret, url_override=sim.base_url)
+    with SimProcess(config_path) as sim:
+        TradingClient(sim.key_id, sim.secret, url_override=sim.base_url)
     """
 
     def __init__(
@@ -218,7 +218,10 @@ class SimProcess:
             if self.proc.poll() is not None:
                 out = self.proc.stdout.read() if self.proc.stdout else ""
                 raise RuntimeError(f"rebalanced sim exited with {self.proc.returncode}: {out}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
                 return self
             time.sleep(0.05)
         self.stop()

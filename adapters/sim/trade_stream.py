@@ -103,7 +103,12 @@ class TradeStreamHub:
         try:
             while not outbox.closed:
                 msg = await ws.receive()
-                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                if msg.type in (
+                    WSMsgType.CLOSE,
+                    WSMsgType.CLOSING,
+                    WSMsgType.CLOSED,
+                    WSMsgType.ERROR,
+                ):
                     break
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
@@ -134,9 +139,7 @@ class TradeStreamHub:
             holder = self._slots.get(key)
             if holder is not None and holder is not conn and not holder.outbox.closed:
                 conn.control(
-                    _authorization(
-                        "unauthorized", code=406, message="connection limit exceeded"
-                    )
+                    _authorization("unauthorized", code=406, message="connection limit exceeded")
                 )
                 return False
             self._slots[key] = conn
@@ -146,7 +149,10 @@ class TradeStreamHub:
         if action == "listen":
             if conn.key is None:
                 conn.control(
-                    {"stream": "authorization", "data": {"status": "unauthorized", "action": "listen"}}
+                    {
+                        "stream": "authorization",
+                        "data": {"status": "unauthorized", "action": "listen"},
+                    }
                 )
                 return True
             streams = data.get("streams", [])
@@ -161,7 +167,10 @@ class TradeStreamHub:
 
 
 def _authorization(status: str, **extra: Any) -> dict[str, Any]:
-    return {"stream": "authorization", "data": {"status": status, "action": "authenticate", **extra}}
+    return {
+        "stream": "authorization",
+        "data": {"status": status, "action": "authenticate", **extra},
+    }
 
 
 def _decode(data: str | bytes, msgpack: bool) -> Any:
