@@ -51,8 +51,9 @@ def sigma_for(config: Config, symbol: str, quote: Quote | None = None) -> float:
     return config.cost.default_sigma
 
 
-def adv_for(config: Config, symbol: str, quote: Quote | None = None,
-            asset: AssetConfig | None = None) -> float | None:
+def adv_for(
+    config: Config, symbol: str, quote: Quote | None = None, asset: AssetConfig | None = None
+) -> float | None:
     """Average daily volume (shares): the quote's, else the asset's, else the default."""
     if quote is not None and quote.adv is not None and quote.adv > 0:
         return quote.adv
@@ -72,8 +73,14 @@ def half_spread(config: Config, quote: Quote | None) -> float:
     return config.cost.default_half_spread_bps / 10_000.0
 
 
-def cost_float(config: Config, shares: float, price: float, quote: Quote | None,
-               sigma: float, adv: float | None) -> float:
+def cost_float(
+    config: Config,
+    shares: float,
+    price: float,
+    quote: Quote | None,
+    sigma: float,
+    adv: float | None,
+) -> float:
     """The cost formula in floats (the planner's sizing); see the module docstring."""
     if shares <= 0 or price <= 0:
         return 0.0
@@ -91,16 +98,23 @@ def to_cents_up(x: float) -> Decimal:
     return Decimal(repr(x)).quantize(CENT, rounding=ROUND_CEILING)
 
 
-def order_cost(config: Config, symbol: str, side: Side, shares: Decimal, price: Decimal,
-               quote: Quote | None) -> Decimal:
+def order_cost(
+    config: Config, symbol: str, side: Side, shares: Decimal, price: Decimal, quote: Quote | None
+) -> Decimal:
     """Estimated cost of one order in dollars (rounded up to the cent).
 
     ``side`` is accepted for symmetry and future asymmetric fees (e.g. SEC fees on sells);
     the model today charges both sides alike.
     """
     del side
-    cost = cost_float(config, float(shares), float(price), quote,
-                      sigma_for(config, symbol, quote), adv_for(config, symbol, quote))
+    cost = cost_float(
+        config,
+        float(shares),
+        float(price),
+        quote,
+        sigma_for(config, symbol, quote),
+        adv_for(config, symbol, quote),
+    )
     return to_cents_up(cost)
 
 
@@ -111,8 +125,7 @@ def _pair(cov: Mapping[tuple[str, str], float], a: str, b: str) -> float | None:
     return v
 
 
-def risk_variance(config: Config, dw: Mapping[str, float],
-                  sigmas: Mapping[str, float]) -> float:
+def risk_variance(config: Config, dw: Mapping[str, float], sigmas: Mapping[str, float]) -> float:
     """Δwᵀ Σ Δw over the horizon (dimensionless), Σ as described in the module docstring."""
     cov = config.cost.covariance
     horizon = config.cost.horizon_days
@@ -140,8 +153,9 @@ def risk_variance(config: Config, dw: Mapping[str, float],
     return max(0.0, total * horizon)
 
 
-def risk_benefit(config: Config, dw: Mapping[str, float], value: float,
-                 sigmas: Mapping[str, float]) -> Decimal:
+def risk_benefit(
+    config: Config, dw: Mapping[str, float], value: float, sigmas: Mapping[str, float]
+) -> Decimal:
     """λ/2 · Δwᵀ Σ Δw · V in dollars, rounded down to the cent."""
     benefit = config.cost.risk_aversion / 2.0 * risk_variance(config, dw, sigmas) * value
     if not math.isfinite(benefit) or benefit <= 0:

@@ -85,8 +85,15 @@ def plan_rebalance(
     fund_from_sells: bool = True,
 ) -> Plan:
     """Plan a rebalance; see the module docstring for the rules."""
-    pf = value_portfolio(config, holdings, quotes, now, reserved_cash=reserved_cash,
-                         pending_qty=pending_qty, halted=halted)
+    pf = value_portfolio(
+        config,
+        holdings,
+        quotes,
+        now,
+        reserved_cash=reserved_cash,
+        pending_qty=pending_qty,
+        halted=halted,
+    )
     weights = pf.weights(config)
     notes = [*reasons, *pf.notes]
     skipped = [SkippedSymbol(r.symbol, r.problem) for r in pf.rows if r.problem is not None]
@@ -96,8 +103,16 @@ def plan_rebalance(
     if pf.value <= 0 or not triggered:
         if pf.value <= 0:
             notes.append("portfolio value is not positive: nothing to plan")
-        return Plan(now, triggered, tuple(notes), value, weights, skipped=tuple(skipped),
-                    after=current, portfolio_drift=drift)
+        return Plan(
+            now,
+            triggered,
+            tuple(notes),
+            value,
+            weights,
+            skipped=tuple(skipped),
+            after=current,
+            portfolio_drift=drift,
+        )
 
     rows = [r for r in pf.rows if r.tradable and r.price is not None]
     trades = _sized_trades(config, pf, rows)
@@ -123,15 +138,28 @@ def plan_rebalance(
     if orders and config.cost.gate and est_benefit < est_cost:
         notes.append(f"cost gate: est. cost {money(est_cost)} > benefit {money(est_benefit)}")
         orders, after, deferred = [], current, {}
-    minimum = max(config.cost.min_trade_dollars,
-                  to_decimal(config.cost.min_trade_percent * pf.value).quantize(CENT))
+    minimum = max(
+        config.cost.min_trade_dollars,
+        to_decimal(config.cost.min_trade_percent * pf.value).quantize(CENT),
+    )
     traded = sum((o.est_notional for o in orders), ZERO)
     if orders and traded < minimum:
         notes.append(f"below minimum trade: total {money(traded)} < {money(minimum)}")
         orders, after, deferred = [], current, {}
-    return Plan(now, True, tuple(notes), value, weights, orders=tuple(orders),
-                skipped=tuple(skipped), after=after, portfolio_drift=drift, est_cost=est_cost,
-                est_benefit=est_benefit, deferred=deferred)
+    return Plan(
+        now,
+        True,
+        tuple(notes),
+        value,
+        weights,
+        orders=tuple(orders),
+        skipped=tuple(skipped),
+        after=after,
+        portfolio_drift=drift,
+        est_cost=est_cost,
+        est_benefit=est_benefit,
+        deferred=deferred,
+    )
 
 
 def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> list[float]:
@@ -146,13 +174,19 @@ def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> list[fl
             continue
         shares = abs(t) / r.price
         friction += abs(t) * (half_spread(config, r.quote) + offset)
-        friction += cost_float(config, shares, r.price, r.quote,
-                               sigma_for(config, r.symbol, r.quote),
-                               adv_for(config, r.symbol, r.quote, r.asset))
+        friction += cost_float(
+            config,
+            shares,
+            r.price,
+            r.quote,
+            sigma_for(config, r.symbol, r.quote),
+            adv_for(config, r.symbol, r.quote, r.asset),
+        )
     if friction <= 0.0:
         return trades
-    return desired_trades(positions, pf.weight_cash, pf.value, config,
-                          sizing_value=max(0.0, pf.value - friction))
+    return desired_trades(
+        positions, pf.weight_cash, pf.value, config, sizing_value=max(0.0, pf.value - friction)
+    )
 
 
 def _reason(row: Row, side: Side, value: float) -> str:
@@ -166,9 +200,14 @@ def _reason(row: Row, side: Side, value: float) -> str:
     return f"{'buy toward' if side is Side.BUY else 'sell toward'} target {row.target:.1%} (now {w:.1%})"
 
 
-def _drafts(config: Config, pf: Portfolio, rows: Sequence[Row], trades: Sequence[float],
-            deferred: dict[str, Decimal], skipped: list[SkippedSymbol],
-            ) -> tuple[list[_Draft], list[_Draft]]:
+def _drafts(
+    config: Config,
+    pf: Portfolio,
+    rows: Sequence[Row],
+    trades: Sequence[float],
+    deferred: dict[str, Decimal],
+    skipped: list[SkippedSymbol],
+) -> tuple[list[_Draft], list[_Draft]]:
     """Shares per order: rounded down, within the holding, within the participation cap."""
     offset = to_decimal(config.planner.limit_offset)
     cap = config.planner.participation_cap
@@ -232,19 +271,25 @@ def _order(config: Config, d: _Draft, qty: Decimal) -> PlannedOrder | None:
     return PlannedOrder(r.symbol, d.side, qty, None, limit, cost, d.reason, est_notional)
 
 
-def _build_sells(config: Config, drafts: Sequence[_Draft],
-                 skipped: list[SkippedSymbol]) -> list[PlannedOrder]:
+def _build_sells(
+    config: Config, drafts: Sequence[_Draft], skipped: list[SkippedSymbol]
+) -> list[PlannedOrder]:
     minimum = config.planner.min_order_notional
     out: list[PlannedOrder] = []
     for d in drafts:
         o = _order(config, d, d.qty)
         if o is None or o.est_notional < minimum:
             n = ZERO if o is None else o.est_notional
-            skipped.append(SkippedSymbol(d.row.symbol,
-                                         f"sell {money(n)} below minimum order {money(minimum)}"))
+            skipped.append(
+                SkippedSymbol(d.row.symbol, f"sell {money(n)} below minimum order {money(minimum)}")
+            )
         elif o.est_cost >= o.est_notional:
-            skipped.append(SkippedSymbol(d.row.symbol,
-                                         f"sell cost {money(o.est_cost)} ≥ proceeds {money(o.est_notional)}"))
+            skipped.append(
+                SkippedSymbol(
+                    d.row.symbol,
+                    f"sell cost {money(o.est_cost)} ≥ proceeds {money(o.est_notional)}",
+                )
+            )
         else:
             out.append(o)
     return out
@@ -254,8 +299,9 @@ def _need(o: PlannedOrder) -> Decimal:
     return o.est_notional + o.est_cost
 
 
-def _fund_buys(config: Config, drafts: Sequence[_Draft], budget: Decimal,
-               skipped: list[SkippedSymbol]) -> list[PlannedOrder]:
+def _fund_buys(
+    config: Config, drafts: Sequence[_Draft], budget: Decimal, skipped: list[SkippedSymbol]
+) -> list[PlannedOrder]:
     """Buys within ``budget``: scaled down proportionally while short (a few rounds), then the
     smallest deviations dropped until the rest fits."""
     minimum = config.planner.min_order_notional
@@ -291,8 +337,9 @@ def _fund_buys(config: Config, drafts: Sequence[_Draft], budget: Decimal,
         if d in small and not short:
             skipped.append(SkippedSymbol(d.row.symbol, f"buy below minimum order {money(minimum)}"))
         else:
-            skipped.append(SkippedSymbol(d.row.symbol,
-                                         f"buy not funded: budget {money(max(budget, ZERO))}"))
+            skipped.append(
+                SkippedSymbol(d.row.symbol, f"buy not funded: budget {money(max(budget, ZERO))}")
+            )
     return orders
 
 

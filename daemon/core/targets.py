@@ -119,8 +119,15 @@ def desired_trades(
     return trades
 
 
-def _spread(positions: Sequence[Position], trades: list[float], allowed: Sequence[int],
-            amount: float, vd: float, *, buy: bool) -> None:
+def _spread(
+    positions: Sequence[Position],
+    trades: list[float],
+    allowed: Sequence[int],
+    amount: float,
+    vd: float,
+    *,
+    buy: bool,
+) -> None:
     """Add buys (``buy``) or sells of up to ``amount`` dollars across the eligible positions,
     proportionally to their room toward target. Never crosses a target."""
     rooms: list[tuple[int, float]] = []

@@ -136,7 +136,22 @@ def value_portfolio(
                 proceeds = min(-pend, max(pos, ZERO)) * p_dec
                 value_dec += proceeds
                 weight_cash += float(proceeds)
-        rows.append(Row(sym, asset, qty, sellable, quote, price, value, target, low, high,
-                        liquidate, problem, counts))
+        rows.append(
+            Row(
+                sym,
+                asset,
+                qty,
+                sellable,
+                quote,
+                price,
+                value,
+                target,
+                low,
+                high,
+                liquidate,
+                problem,
+                counts,
+            )
+        )
     value_total = weight_cash + sum(r.value for r in rows)
     return Portfolio(rows, cash, weight_cash, value_total, value_dec, notes)

@@ -82,8 +82,10 @@ def test_marketable_limit_buy_above_ask_sell_below_bid() -> None:
 
 
 @settings(max_examples=200)
-@given(st.decimals(min_value=D("0.0002"), max_value=D("100000"), places=6),
-       st.decimals(min_value=D("0"), max_value=D("0.05"), places=4))
+@given(
+    st.decimals(min_value=D("0.0002"), max_value=D("100000"), places=6),
+    st.decimals(min_value=D("0"), max_value=D("0.05"), places=4),
+)
 def test_limits_are_valid_and_stay_marketable(price: D, offset: D) -> None:
     buy = marketable_limit(Side.BUY, price, price, offset)
     sell = marketable_limit(Side.SELL, price, price, offset)
