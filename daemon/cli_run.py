@@ -1,0 +1,87 @@
+"""``rebalanced run``: the daemon against the configured broker (Alpaca paper/live, or the
+paper exchange at the URLs in the config).
+
+Exit codes are stable per failure class, so systemd can tell "fix me" from "retry me":
+0 clean stop, 1 drain deadline passed, 2 crash, 64 usage, 78 bad config or missing keys
+(``RestartPreventExitStatus=78``), 130 forced by a second signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+EX_CONFIG = 78
+EX_CRASH = 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rebalanced run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", required=True, help="the TOML parameter file")
+    p.add_argument("--state-dir", help="journal and state directory (overrides daemon.state_dir)")
+    p.add_argument("--http-port", type=int, help="metrics/health port (overrides daemon.http_port)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="decide and journal, send no order")
+    p.add_argument("--log-format", choices=("json", "console", "auto"),
+                   help="overrides daemon.log_format")
+    return p
+
+
+def load(path: str, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from daemon.config_file import load_config
+
+    config = load_config(path)
+    daemon = config.daemon
+    if args.state_dir:
+        daemon = replace(daemon, state_dir=args.state_dir)
+    if args.http_port is not None:
+        daemon = replace(daemon, http_port=args.http_port)
+    if args.log_format:
+        daemon = replace(daemon, log_format=args.log_format)
+    return replace(config, daemon=daemon)
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    from daemon.core.config_parse import ConfigError, ConfigProblem
+
+    try:
+        config = load(args.config, args)
+    except ConfigError as exc:
+        print(f"rebalanced run: {args.config}: configuration rejected:\n{exc}", file=sys.stderr)
+        return EX_CONFIG
+    from adapters.alpaca.credentials import Credentials, CredentialsError, Secret, load_credentials
+    from daemon.runtime.assemble import run_daemon
+    from daemon.runtime.logs import configure_logging
+
+    configure_logging(config.daemon.log_format, config.daemon.log_level)
+    try:
+        credentials = load_credentials()
+    except CredentialsError as exc:
+        if config.broker.kind != "sim":
+            print(f"rebalanced run: {exc}", file=sys.stderr)
+            return EX_CONFIG
+        credentials = Credentials(Secret("sim-key"), Secret("sim-secret"))  # the sim takes any pair
+
+    def reload_config():  # type: ignore[no-untyped-def]
+        new = load(args.config, args)
+        if new.daemon != config.daemon or new.broker != config.broker:
+            raise ConfigError([ConfigProblem(
+                "daemon/broker", "changes to [daemon] or [broker] need a restart; "
+                "reload accepts portfolio, bands, trigger, cost, planner and execution changes")])
+        return new
+
+    text = Path(args.config).read_text(encoding="utf-8")
+    try:
+        return asyncio.run(run_daemon(config, credentials, config_text=text,
+                                      reload_config=reload_config, dry_run=args.dry_run))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a crash: log the class, never a secret-bearing repr
+        import structlog
+
+        structlog.get_logger("rebalanced").exception("daemon crashed", error=type(exc).__name__)
+        return EX_CRASH

@@ -1,0 +1,125 @@
+"""Wire one daemon from a config: journal, HTTP API, venue, service — opened in order and
+closed in reverse (an AsyncExitStack). Shared by ``rebalanced run`` and ``rebalanced demo``."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from adapters.alpaca.credentials import Credentials
+from adapters.alpaca.venue import AlpacaVenue, build_venue
+from adapters.store.journal import SqliteJournal, journal_path
+from daemon.core.config import Config
+from daemon.runtime.clock import ShellClock
+from daemon.runtime.control_token import write_token
+from daemon.runtime.http_api import HttpApi
+from daemon.runtime.logs import SCRUBBER
+from daemon.runtime.metrics import LimiterStats, Metrics, StreamStats
+from daemon.runtime.sd_notify import Notifier
+from daemon.runtime.service import Service
+from daemon.runtime.venue import Venue
+
+log = structlog.get_logger("rebalanced")
+
+
+def new_run_id() -> str:
+    """Fresh per process start (client order ids must never repeat at the broker)."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def _stream_stats(feed: Any, now: Callable[[], float]) -> StreamStats:
+    last = getattr(feed, "last_message_monotonic", None)
+    age = max(0.0, now() - last) if isinstance(last, (int, float)) and last > 0 else 0.0
+    return StreamStats(
+        connected=bool(getattr(feed, "connected", False)),
+        reconnects=int(getattr(feed, "reconnects", max(0, getattr(feed, "connects", 1) - 1))),
+        last_message_age_seconds=age,
+        messages=int(getattr(feed, "messages", 0)),
+        malformed=int(getattr(feed, "malformed", 0)),
+    )
+
+
+def as_venue(alpaca: AlpacaVenue) -> Venue:
+    """The shell's view of an Alpaca(-compatible) venue, with stats for metrics."""
+    now = time.monotonic
+
+    def streams() -> dict[str, StreamStats]:
+        return {
+            "market_data": _stream_stats(alpaca.market_data, now),
+            "trade_updates": _stream_stats(alpaca.trade_updates, now),
+        }
+
+    def limiter() -> LimiterStats:
+        lim = alpaca.limiter
+        return LimiterStats(
+            tokens=float(getattr(lim, "tokens", getattr(lim, "_tokens", 0.0))),
+            limit_per_minute=float(lim.capacity),
+            waits=int(getattr(lim, "waits", 0)),
+            throttled_429=int(getattr(lim, "throttled", getattr(lim, "hits_429", 0))),
+        )
+
+    return Venue(account=alpaca.account, gateway=alpaca.gateway, market_data=alpaca.market_data,
+                 trade_updates=alpaca.trade_updates, stream_stats=streams,
+                 limiter_stats=limiter, close=alpaca.close)
+
+
+@dataclass
+class DaemonHandle:
+    """What a running daemon exposes to its composition root (the demo shows status)."""
+
+    service: Service
+    http: HttpApi
+    metrics: Metrics
+    journal: SqliteJournal
+
+
+async def run_daemon(
+    config: Config,
+    credentials: Credentials,
+    *,
+    config_text: str = "",
+    reload_config: Callable[[], Config] | None = None,
+    dry_run: bool = False,
+    install_signals: bool = True,
+    notifier: Notifier | None = None,
+    registry: CollectorRegistry | None = None,
+    on_started: Callable[[DaemonHandle], None] | None = None,
+    venue_options: dict[str, Any] | None = None,
+) -> int:
+    SCRUBBER.register([credentials.key_id.reveal(), credentials.secret_key.reveal()])
+    state_dir = Path(config.daemon.state_dir)
+    registry = registry or CollectorRegistry()
+    metrics = Metrics(registry)
+    async with AsyncExitStack() as stack:
+        journal = await SqliteJournal.open(journal_path(state_dir))
+        stack.push_async_callback(journal.close)
+        if config_text:
+            journal.record_config(config_text, hashlib.sha256(config_text.encode()).hexdigest())
+        token = write_token(state_dir)
+        alpaca = build_venue(config.broker, credentials, **(venue_options or {}))
+        stack.push_async_callback(alpaca.close)
+        service = Service(config, as_venue(alpaca), journal, metrics, run_id=new_run_id(),
+                          notifier=notifier or Notifier(), clock=ShellClock(),
+                          reload_config=reload_config, dry_run=dry_run or config.daemon.dry_run,
+                          install_signals=install_signals)
+        http = HttpApi(service, registry, token, config.daemon.http_host, config.daemon.http_port)
+        await http.start()
+        stack.push_async_callback(http.stop)
+        log.info("daemon starting", run_id=service.run_id, broker=config.broker.kind,
+                 paper=config.broker.paper, http=http.url, state_dir=str(state_dir),
+                 dry_run=service.dry_run)
+        if on_started is not None:
+            on_started(DaemonHandle(service, http, metrics, journal))
+        code = await service.run()
+        log.info("daemon stopped", exit_code=code)
+        return code
+    raise AssertionError("unreachable")
