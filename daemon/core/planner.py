@@ -11,11 +11,12 @@ The steps (each rule is documented where it lives):
    marketable limit prices (or market orders); orders under ``min_order_notional`` dropped;
 4. funding: buys never spend more than the cash the plan can count on::
 
-       budget = cash − reserved_cash − cash_target × V
+       budget = cash − reserved_cash − cash_target × V_after
                 + Σ sells (qty × limit − est_cost)      # only when fund_from_sells
 
    Sell proceeds count at their limit price (a marketable sell limit fills at or above it)
-   minus their estimated cost; each buy needs ``qty × limit + est_cost`` (a notional market
+   minus their estimated cost; ``V_after`` is the value once frictions are paid (so cash ends
+   at its target weight of the portfolio after trading); each buy needs ``qty × limit + est_cost`` (a notional market
    buy: ``notional + est_cost``). Costs are thus charged on top of the limit price, which
    double-counts the spread on purpose: cash can only end higher than planned. Buys are scaled
    down proportionally when short, then the smallest deviations are dropped. The engine must
@@ -35,7 +36,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from daemon.core.config import Config
-from daemon.core.costs import adv_for, cost_float, half_spread, order_cost, risk_benefit, sigma_for
+from daemon.core.costs import adv_for, cost_float, order_cost, risk_benefit, sigma_for
 from daemon.core.model import CASH, Holdings, Quote, Side
 from daemon.core.plan import Plan, PlannedOrder, SkippedSymbol
 from daemon.core.rounding import (
@@ -115,7 +116,7 @@ def plan_rebalance(
         )
 
     rows = [r for r in pf.rows if r.tradable and r.price is not None]
-    trades = _sized_trades(config, pf, rows)
+    trades, sizing_value = _sized_trades(config, pf, rows)
     deferred: dict[str, Decimal] = {}
     sells, buys = _drafts(config, pf, rows, trades, deferred, skipped)
     sell_orders = _build_sells(config, sells, skipped)
@@ -124,7 +125,8 @@ def plan_rebalance(
             skipped.append(SkippedSymbol(d.row.symbol, "buy suppressed: sells only (REDUCING)"))
         buy_orders: list[PlannedOrder] = []
     else:
-        budget = pf.cash - to_decimal(config.portfolio.cash_target * pf.value).quantize(CENT)
+        floor = to_decimal(config.portfolio.cash_target * sizing_value).quantize(CENT)
+        budget = pf.cash - floor
         if fund_from_sells:
             budget += sum((o.est_notional - o.est_cost for o in sell_orders), ZERO)
         buy_orders = _fund_buys(config, buys, budget, skipped)
@@ -162,18 +164,22 @@ def plan_rebalance(
     )
 
 
-def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> list[float]:
-    """Dollar trades per row, sized on the value left after trading frictions (two passes:
-    the friction of the first pass's trades shrinks the value the targets are taken of)."""
+def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> tuple[list[float], float]:
+    """Dollar trades per row and the value they were sized on: the value left after trading
+    frictions. Two passes: the friction of the first pass's trades (distance from the mid to
+    the rounded limit price, plus the estimated cost and a cent of rounding) shrinks the value
+    the targets are taken of, so the weights after the orders land where they should."""
     positions = [Position(r.symbol, r.value, r.target, r.low, r.high, r.liquidate) for r in rows]
     trades = desired_trades(positions, pf.weight_cash, pf.value, config)
-    offset = config.planner.limit_offset
+    offset = to_decimal(config.planner.limit_offset)
     friction = 0.0
     for r, t in zip(rows, trades, strict=True):
-        if t == 0.0 or r.price is None:
+        if t == 0.0 or r.price is None or r.quote is None:
             continue
+        side = Side.BUY if t > 0 else Side.SELL
+        limit = marketable_limit(side, to_decimal(r.quote.bid), to_decimal(r.quote.ask), offset)
         shares = abs(t) / r.price
-        friction += abs(t) * (half_spread(config, r.quote) + offset)
+        friction += shares * abs(float(limit) - r.price) + 0.01
         friction += cost_float(
             config,
             shares,
@@ -183,10 +189,9 @@ def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> list[fl
             adv_for(config, r.symbol, r.quote, r.asset),
         )
     if friction <= 0.0:
-        return trades
-    return desired_trades(
-        positions, pf.weight_cash, pf.value, config, sizing_value=max(0.0, pf.value - friction)
-    )
+        return trades, pf.value
+    sizing = max(0.0, pf.value - friction)
+    return desired_trades(positions, pf.weight_cash, pf.value, config, sizing_value=sizing), sizing
 
 
 def _reason(row: Row, side: Side, value: float) -> str:
@@ -347,17 +352,17 @@ def _after_weights(pf: Portfolio, orders: Sequence[PlannedOrder]) -> dict[str, f
     """Expected weights once every order fills at its limit price (a notional buy: at the
     ask), with estimated costs taken from cash; positions valued at the valuation price."""
     delta: dict[str, float] = {}
-    cash = pf.weight_cash
+    cash_dec = pf.weight_cash_dec
     asks = {r.symbol: r.quote.ask for r in pf.rows if r.quote is not None}
     for o in orders:
-        spent = float(o.est_notional)
         if o.side is Side.BUY:
-            cash -= spent + float(o.est_cost)
-            qty = float(o.qty) if o.qty is not None else spent / asks[o.symbol]
+            cash_dec -= o.est_notional + o.est_cost
+            qty = float(o.qty) if o.qty is not None else float(o.est_notional) / asks[o.symbol]
             delta[o.symbol] = delta.get(o.symbol, 0.0) + qty
         else:
-            cash += spent - float(o.est_cost)
+            cash_dec += o.est_notional - o.est_cost
             delta[o.symbol] = delta.get(o.symbol, 0.0) - float(o.qty or 0)
+    cash = float(cash_dec)
     values: dict[str, float] = {}
     for r in pf.rows:
         if r.symbol in delta and r.price is not None:

@@ -53,6 +53,7 @@ class Portfolio:
     rows: list[Row]
     cash: Decimal  # cash − reserved_cash (spendable before the cash floor)
     weight_cash: float  # cash for weights: cash − reserved + expected pending-sell proceeds
+    weight_cash_dec: Decimal  # the same, exact
     value: float
     value_dec: Decimal
     notes: list[str]  # e.g. "value uncertain: no price for XYZ"
@@ -100,7 +101,7 @@ def value_portfolio(
     rows: list[Row] = []
     notes: list[str] = []
     cash = holdings.cash - reserved_cash
-    weight_cash = float(cash)
+    weight_cash_dec = cash
     value_dec = cash
     for sym in (*targets, *extra):
         asset = targets.get(sym)
@@ -135,7 +136,7 @@ def value_portfolio(
             if pend < 0:
                 proceeds = min(-pend, max(pos, ZERO)) * p_dec
                 value_dec += proceeds
-                weight_cash += float(proceeds)
+                weight_cash_dec += proceeds
         rows.append(
             Row(
                 sym,
@@ -153,5 +154,6 @@ def value_portfolio(
                 counts,
             )
         )
+    weight_cash = float(weight_cash_dec)
     value_total = weight_cash + sum(r.value for r in rows)
-    return Portfolio(rows, cash, weight_cash, value_total, value_dec, notes)
+    return Portfolio(rows, cash, weight_cash, weight_cash_dec, value_total, value_dec, notes)
