@@ -111,7 +111,7 @@ class MarketCalendar:
 
 @lru_cache(maxsize=1)
 def _nyse() -> MarketCalendar:
-    import exchange_calendars as xc  # heavy import, once
+    import exchange_calendars as xc  # type: ignore[import-untyped]  # heavy import, once
 
     cal = xc.get_calendar("XNYS", start=f"{FIRST_YEAR}-01-01", end=f"{LAST_YEAR}-12-31")
     sched = cal.schedule
