@@ -39,9 +39,11 @@ class TokenBucket:
             self._last = now
 
     def available(self, now: datetime) -> float:
-        """Tokens available at ``now`` (fractional)."""
-        self._refill(now)
-        return self._tokens
+        """Tokens available at ``now`` (fractional). A pure peek: changes nothing."""
+        if self._last is None or now <= self._last:
+            return self._tokens
+        elapsed = (now - self._last).total_seconds()
+        return min(float(self.burst), self._tokens + elapsed * self.rate)
 
     def try_take(self, now: datetime) -> bool:
         """Take one token if one is available at ``now``."""

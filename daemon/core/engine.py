@@ -1,0 +1,587 @@
+"""The Engine: the single mutator of the decision core. ``handle(event) -> list[Command]``.
+
+Deterministic: the same run id and the same events give the same commands (client order ids
+and decision ids come from ``(run_id, sequence)``; "now" is always the event's ``at``).
+
+Timer keys (answered by the shell with ``TimerFired(key=…)``):
+
+- ``"check"``: evaluate the triggers (calendar, threshold, cooldown …); rescheduled every
+  ``trigger.check_interval_seconds`` (sooner when the next calendar time comes first). First
+  scheduled by the first MarketClock or AccountSnapshot.
+- ``"throttle"``: release queued orders once the token bucket has a token again.
+- ``"lookup:<coid>"``: an UNKNOWN submit outcome waited ``lookup_delay_seconds`` (doubling
+  per attempt, at most ×32): → ``LookupOrder``.
+- ``"order-timeout:<coid>"``: an order still unfilled after ``order_timeout_seconds`` →
+  ``CancelOrder``.
+
+Runs and rounds: a decision that yields orders opens a *run*; no new decision starts until
+every order of the run is terminal. Buys are planned from cash on hand only
+(``fund_from_sells=False``), so sells and buys can go out together; when the run's orders are
+done and something filled, a follow-up round re-plans (sell proceeds are now cash; assets
+may still be out of band), at most ``execution.max_rounds`` rounds per run. A symbol whose
+order was rejected is not planned again within the run (never retried blindly).
+
+No ``PlaceOrder`` while (``blockers()``): shutting down, HALTED, no account snapshot, a feed
+is lost, a reconcile is awaited after the trade-updates feed came back, no market clock, the
+market is closed, outside the trading window; never for a venue-halted symbol; REDUCING
+allows sells only. Queued orders are dropped (with an Alert) when a blocker appears.
+
+Other open orders at the broker: ours from an earlier run (client order id prefix ``rb-``)
+are adopted; foreign ones count as pending but are never canceled (see ``orders_reconcile``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from daemon.core import events as ev
+from daemon.core.commands import (
+    Alert,
+    Command,
+    LookupOrder,
+    RecordDecision,
+    RequestReconcile,
+    ScheduleWakeup,
+    TradingStateChanged,
+)
+from daemon.core.config import Config, TriggerMode
+from daemon.core.drift import DriftTracker
+from daemon.core.engine_desk import CANCELABLE, THROTTLE, TIMEOUT, OrderDesk
+from daemon.core.engine_gates import TRADE_UPDATES, Gates
+from daemon.core.engine_view import DecisionInfo, EngineSnapshot, OpenOrderView
+from daemon.core.ids import decision_id, is_ours
+from daemon.core.ids import validate_run_id as _validate_run_id
+from daemon.core.model import Holdings, Quote, Side, TradingState
+from daemon.core.orders import OrderBook, OrderEventKind, OrderState, TrackedOrder
+from daemon.core.orders_reconcile import reconcile_open_orders
+from daemon.core.plan import Plan
+from daemon.core.planner import plan_rebalance
+from daemon.core.triggers import TriggerState, evaluate, next_wakeup, record_run
+
+CHECK = "check"
+LOOKUP = "lookup:"
+_THRESHOLD_MODES = frozenset({TriggerMode.THRESHOLD, TriggerMode.HYBRID})
+_MAX_LOOKUP_BACKOFF = 32
+
+
+@dataclass(slots=True)
+class _Run:
+    decision_id: str
+    round: int
+    coids: list[str] = field(default_factory=list)
+    had_sells: bool = False
+    had_fills: bool = False
+    rejected: set[str] = field(default_factory=set)
+
+
+class Engine:
+    def __init__(
+        self, config: Config, run_id: str, *, trading_state: TradingState = TradingState.ACTIVE
+    ) -> None:
+        self._run_id = _validate_run_id(run_id)
+        self._config = config
+        self._trading_state = TradingState(trading_state)
+        self._decisions = 0
+        self._cash: Decimal | None = None  # None until the first AccountSnapshot
+        self._positions: dict[str, Decimal] = {}
+        self._drift = DriftTracker(config, Holdings(Decimal(0)))
+        self._quotes: dict[str, Quote] = {}
+        self._stats: dict[str, tuple[float | None, float | None]] = {}
+        self._gates = Gates()
+        self._desk = OrderDesk(config, self._run_id)
+        self._book = self._desk.book
+        self._triggers = TriggerState()
+        self._run: _Run | None = None
+        self._last_decision: DecisionInfo | None = None
+        self._check_scheduled = False
+        self._last_at: datetime | None = None
+        self._counters = {"ignored_timers": 0}
+        self._handlers: dict[type, Callable[[Any], list[Command]]] = {
+            ev.QuoteUpdated: self._on_quote,
+            ev.BarClosed: self._on_nothing,
+            ev.MarketStatsUpdated: self._on_stats,
+            ev.TradingStatusChanged: self._on_trading_status,
+            ev.AccountSnapshot: self._on_account,
+            ev.MarketClock: self._on_clock,
+            ev.OrderAccepted: self._on_accepted,
+            ev.OrderFilled: self._on_filled,
+            ev.OrderCanceled: self._on_canceled,
+            ev.OrderRejected: self._on_rejected,
+            ev.OrderSubmitFailed: self._on_submit_failed,
+            ev.OrderNotFound: self._on_not_found,
+            ev.TimerFired: self._on_timer,
+            ev.FeedLost: self._on_feed_lost,
+            ev.FeedRestored: self._on_feed_restored,
+            ev.ConfigReloaded: self._on_config,
+            ev.TradingStateRequested: self._on_trading_state,
+            ev.RebalanceRequested: self._on_rebalance,
+            ev.ShutdownRequested: self._on_shutdown,
+        }
+        self._load_stats(config)
+
+    # -- the contract -----------------------------------------------------------------------
+
+    def handle(self, event: ev.Event) -> list[Command]:
+        """Apply one event; return the commands it calls for, in order."""
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise TypeError(
+                f"Engine.handle got {type(event).__name__}, which is not a core event: "
+                "pass one of daemon.core.events.Event"
+            )
+        self._last_at = event.at
+        return handler(event)
+
+    @property
+    def run_id(self) -> str:
+        return self._run_id
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def book(self) -> OrderBook:
+        """The order book (read it; only the engine changes it)."""
+        return self._book
+
+    # -- quotes and market state ------------------------------------------------------------
+
+    def _on_quote(self, e: ev.QuoteUpdated) -> list[Command]:
+        adv, sigma = self._stats.get(e.symbol, (None, None))
+        self._quotes[e.symbol] = Quote(
+            e.symbol, e.bid, e.ask, e.at, e.bid_size, e.ask_size, adv, sigma
+        )
+        if (
+            self._drift.update_quote(e.symbol, e.bid, e.ask)
+            and self._run is None
+            and self._config.trigger.mode in _THRESHOLD_MODES
+        ):
+            return self._decide(e.at, force=False)
+        return []
+
+    def _on_nothing(self, e: ev.Event) -> list[Command]:
+        return []
+
+    def _load_stats(self, config: Config) -> None:
+        for a in config.portfolio.assets:
+            old = self._stats.get(a.symbol, (None, None))
+            self._stats[a.symbol] = (old[0] or a.adv, old[1] or a.sigma)
+
+    def _on_stats(self, e: ev.MarketStatsUpdated) -> list[Command]:
+        old_adv, old_sigma = self._stats.get(e.symbol, (None, None))
+        adv = e.adv if e.adv is not None else old_adv
+        sigma = e.sigma if e.sigma is not None else old_sigma
+        self._stats[e.symbol] = (adv, sigma)
+        q = self._quotes.get(e.symbol)
+        if q is not None:
+            self._quotes[e.symbol] = replace(q, adv=adv, sigma=sigma)
+        return []
+
+    def _on_trading_status(self, e: ev.TradingStatusChanged) -> list[Command]:
+        if e.halted:
+            self._gates.halted_symbols.add(e.symbol)
+        else:
+            self._gates.halted_symbols.discard(e.symbol)
+        return []
+
+    def _on_clock(self, e: ev.MarketClock) -> list[Command]:
+        self._gates.on_clock(e)
+        return [*self._ensure_check(e.at), *self._pump(e.at)]
+
+    def _on_feed_lost(self, e: ev.FeedLost) -> list[Command]:
+        self._gates.lost.add(e.feed)
+        return self._pump(e.at)
+
+    def _on_feed_restored(self, e: ev.FeedRestored) -> list[Command]:
+        self._gates.lost.discard(e.feed)
+        if e.feed == TRADE_UPDATES:
+            self._gates.await_reconcile = True
+            return [RequestReconcile(f"{TRADE_UPDATES} feed restored at {e.at.isoformat()}")]
+        return self._pump(e.at)
+
+    # -- the account and reconciliation -----------------------------------------------------
+
+    def _on_account(self, e: ev.AccountSnapshot) -> list[Command]:
+        self._cash = e.cash
+        self._positions = {s: Decimal(q) for s, q in e.positions.items()}
+        self._drift.set_holdings(Holdings(self._cash, dict(self._positions)))
+        self._gates.await_reconcile = False
+        result = reconcile_open_orders(self._book, e.open_orders, is_ours, e.at)
+        for u in result.unsynced:
+            self._apply_to_holdings(u.order, u.qty, u.price)
+        cmds: list[Command] = []
+        old_foreign = {o.client_order_id for o in self._desk.foreign}
+        self._desk.foreign = result.foreign
+        new_foreign = sorted(o.client_order_id for o in result.foreign)
+        if new_foreign and set(new_foreign) != old_foreign:
+            cmds.append(
+                Alert(
+                    "info",
+                    f"{len(new_foreign)} open order(s) not placed by "
+                    f"rebalanced ({', '.join(new_foreign[:5])}): counted as pending, "
+                    "never canceled",
+                )
+            )
+        timeout = timedelta(seconds=self._config.execution.order_timeout_seconds)
+        for coid in result.adopted:
+            self._desk.reserve_ids_of(coid)
+            cmds.append(ScheduleWakeup(e.at + timeout, TIMEOUT + coid))
+        cmds.extend(LookupOrder(coid) for coid in result.lookups)
+        if self._trading_state is TradingState.HALTED:
+            cmds.extend(self._desk.cancel_all())
+        cmds.extend(self._ensure_check(e.at))
+        cmds.extend(self._pump(e.at))
+        cmds.extend(self._settle_run(e.at))
+        return cmds
+
+    def _apply_to_holdings(self, order: TrackedOrder, qty: Decimal, price: Decimal) -> None:
+        if self._cash is None:
+            return
+        signed = qty if order.side is Side.BUY else -qty
+        cash_delta = -signed * price
+        self._positions[order.symbol] = self._positions.get(order.symbol, Decimal(0)) + signed
+        self._cash += cash_delta
+        self._drift.apply_fill(order.symbol, signed, cash_delta)
+
+    # -- order events -----------------------------------------------------------------------
+
+    def _on_accepted(self, e: ev.OrderAccepted) -> list[Command]:
+        order = self._book.transition(e.client_order_id, OrderEventKind.ACCEPTED)
+        if order is None:
+            return []
+        if e.broker_order_id:
+            order.broker_order_id = e.broker_order_id
+        if order.cancel_wanted and order.state in CANCELABLE:
+            return self._desk.cancel(order)
+        return []
+
+    def _on_filled(self, e: ev.OrderFilled) -> list[Command]:
+        applied = self._book.apply_fill(e)
+        if applied is None:
+            return []
+        if applied.to_holdings:
+            self._apply_to_holdings(applied.order, applied.qty, applied.price)
+        run = self._run
+        if run is not None and e.client_order_id in run.coids:
+            run.had_fills = True
+        cmds: list[Command] = []
+        if applied.order.cancel_wanted and applied.order.state in CANCELABLE:
+            cmds.extend(self._desk.cancel(applied.order))
+        if applied.order.state.terminal:
+            cmds.extend(self._after_terminal(e.at))
+        return cmds
+
+    def _on_canceled(self, e: ev.OrderCanceled) -> list[Command]:
+        if self._book.transition(e.client_order_id, OrderEventKind.CANCELED) is None:
+            return []
+        return self._after_terminal(e.at)
+
+    def _on_rejected(self, e: ev.OrderRejected) -> list[Command]:
+        order = self._book.transition(e.client_order_id, OrderEventKind.REJECTED)
+        if order is None:
+            return []
+        if self._run is not None and e.client_order_id in self._run.coids:
+            self._run.rejected.add(order.symbol)
+        alert = Alert(
+            "warning",
+            f"order {order.client_order_id} ({order.side.value} "
+            f"{order.symbol}) rejected: {e.reason}; not retried in this run",
+        )
+        return [alert, *self._after_terminal(e.at)]
+
+    def _on_submit_failed(self, e: ev.OrderSubmitFailed) -> list[Command]:
+        if e.outcome is ev.SubmitOutcome.NOT_SENT:
+            order = self._book.transition(e.client_order_id, OrderEventKind.SUBMIT_NOT_SENT)
+            if order is None:
+                return []
+            alert = Alert(
+                "warning",
+                f"order {order.client_order_id} ({order.side.value} "
+                f"{order.symbol}) was not sent: {e.reason}",
+            )
+            return [alert, *self._after_terminal(e.at)]
+        order = self._book.transition(e.client_order_id, OrderEventKind.SUBMIT_UNKNOWN)
+        if order is None:
+            return []
+        factor = min(2**order.lookups, _MAX_LOOKUP_BACKOFF)
+        delay = timedelta(seconds=self._config.execution.lookup_delay_seconds * factor)
+        return [ScheduleWakeup(e.at + delay, LOOKUP + order.client_order_id)]
+
+    def _on_not_found(self, e: ev.OrderNotFound) -> list[Command]:
+        order = self._book.transition(e.client_order_id, OrderEventKind.NOT_FOUND)
+        if order is None:
+            return []
+        alert = Alert(
+            "info",
+            f"order {order.client_order_id} never reached the broker "
+            "(lookup found nothing): marked failed",
+        )
+        return [alert, *self._after_terminal(e.at)]
+
+    def _after_terminal(self, now: datetime) -> list[Command]:
+        return [*self._pump(now), *self._settle_run(now)]
+
+    # -- timers -----------------------------------------------------------------------------
+
+    def _on_timer(self, e: ev.TimerFired) -> list[Command]:
+        key = e.key
+        if key == CHECK:
+            cmds = self._settle_run(e.at)
+            if self._run is None and not cmds:
+                cmds = self._decide(e.at, force=False)
+            return [*cmds, self._next_check(e.at)]
+        if key == THROTTLE:
+            self._desk.throttle_fired()
+            return self._pump(e.at)
+        if key.startswith(LOOKUP):
+            order = self._book.get(key[len(LOOKUP) :])
+            if order is not None and order.state is OrderState.UNKNOWN:
+                order.lookups += 1
+                return [LookupOrder(order.client_order_id)]
+            return []
+        if key.startswith(TIMEOUT):
+            order = self._book.get(key[len(TIMEOUT) :])
+            if order is None or order.state.terminal:
+                return []
+            if order.state in CANCELABLE:
+                return self._desk.cancel(order)
+            order.cancel_wanted = order.state is not OrderState.CANCELING
+            return []
+        self._counters["ignored_timers"] += 1
+        return []
+
+    def _ensure_check(self, now: datetime) -> list[Command]:
+        if self._check_scheduled:
+            return []
+        self._check_scheduled = True
+        return [ScheduleWakeup(now, CHECK)]
+
+    def _next_check(self, now: datetime) -> ScheduleWakeup:
+        at = now + timedelta(seconds=self._config.trigger.check_interval_seconds)
+        if self._gates.sessions:
+            cal = next_wakeup(self._config, now, self._gates.sessions, self._triggers)
+            if cal is not None and now < cal < at:
+                at = cal
+        return ScheduleWakeup(at, CHECK)
+
+    # -- operator and lifecycle -------------------------------------------------------------
+
+    def _on_trading_state(self, e: ev.TradingStateRequested) -> list[Command]:
+        if e.state is self._trading_state:
+            return []
+        self._trading_state = e.state
+        cmds: list[Command] = [TradingStateChanged(e.state, e.reason)]
+        if e.state is TradingState.HALTED:
+            cmds.extend(self._desk.cancel_all())
+            if self._desk.foreign:
+                cmds.append(
+                    Alert(
+                        "warning",
+                        f"halted: {len(self._desk.foreign)} foreign open "
+                        "order(s) left alone (not placed by rebalanced)",
+                    )
+                )
+        cmds.extend(self._pump(e.at))
+        return cmds
+
+    def _on_shutdown(self, e: ev.ShutdownRequested) -> list[Command]:
+        self._gates.shutdown = True
+        cmds = self._pump(e.at)
+        if e.cancel_open_orders or self._config.execution.cancel_open_on_shutdown:
+            cmds.extend(self._desk.cancel_all())
+        return cmds
+
+    def _on_config(self, e: ev.ConfigReloaded) -> list[Command]:
+        prices = self._drift.prices()
+        self._config = e.config
+        holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
+        self._drift = DriftTracker(e.config, holdings, prices)
+        self._desk.retune(e.config)
+        self._load_stats(e.config)
+        return self._pump(e.at)
+
+    def _on_rebalance(self, e: ev.RebalanceRequested) -> list[Command]:
+        if self._run is not None:
+            return [Alert("info", "rebalance request ignored: a run is still in progress")]
+        blockers = self.blockers(e.at)
+        if blockers:
+            return [Alert("info", "rebalance request not run: " + "; ".join(blockers))]
+        cmds = self._decide(e.at, force=e.force)
+        if not cmds:
+            return [Alert("info", "rebalance request: no trigger fired (use force to override)")]
+        return cmds
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def blockers(self, now: datetime, *, need_quotes: bool = True) -> list[str]:
+        """Why no order may be placed at ``now`` (empty when one may)."""
+        return self._gates.blockers(
+            now,
+            self._config.trigger,
+            self._trading_state,
+            self._cash is not None,
+            self._config.symbols if need_quotes else (),
+            self._quotes,
+        )
+
+    def _decide(self, now: datetime, *, force: bool) -> list[Command]:
+        if self._run is not None or self.blockers(now):
+            return []
+        if force:
+            reasons: tuple[str, ...] = ("manual request (force)",)
+            calendar = False
+        else:
+            d = evaluate(
+                self._config,
+                now,
+                self._drift.out_of_band(),
+                self._gates.sessions,
+                self._triggers,
+                self._drift.rows(),
+            )
+            if not d.triggered:
+                return []
+            reasons, calendar = d.reasons, d.calendar
+        self._triggers = record_run(self._triggers, now, self._config.trigger.timezone, calendar)
+        return self._start_round(now, reasons, 1, set())
+
+    def _price(self, symbol: str) -> Decimal | None:
+        p = self._drift.price(symbol)
+        return None if p is None else Decimal(repr(p))
+
+    def _start_round(
+        self, now: datetime, reasons: tuple[str, ...], round_no: int, rejected: set[str]
+    ) -> list[Command]:
+        plan = self._plan(now, reasons, rejected)
+        did = decision_id(self._run_id, self._decisions)
+        self._decisions += 1
+        self._last_decision = DecisionInfo(did, now, True, plan.reasons, len(plan.orders), round_no)
+        cmds: list[Command] = [RecordDecision(did, plan)]
+        orders = sorted(plan.orders, key=lambda o: o.side is not Side.SELL)  # stable
+        if orders:
+            self._run = _Run(
+                did, round_no, rejected=rejected, had_sells=any(o.side is Side.SELL for o in orders)
+            )
+            self._desk.enqueue(orders, did)
+            cmds.extend(self._pump(now))
+            cmds.extend(self._settle_run(now))
+        return cmds
+
+    def _plan(self, now: datetime, reasons: tuple[str, ...], rejected: set[str]) -> Plan:
+        reserved, pending = self._desk.pending(self._price)
+        holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
+        return plan_rebalance(
+            self._config,
+            holdings,
+            self._quotes,
+            now,
+            triggered=True,
+            reasons=reasons,
+            reserved_cash=reserved,
+            pending_qty=pending,
+            halted=sorted(self._gates.halted_symbols | rejected),
+            sells_only=self._trading_state is TradingState.REDUCING,
+            fund_from_sells=False,
+        )
+
+    def _settle_run(self, now: datetime) -> list[Command]:
+        """Close the run once its orders are all terminal; maybe plan a follow-up round."""
+        run = self._run
+        if run is None or self._desk.queue:
+            return []
+        orders = self._book.orders
+        if any(not orders[c].state.terminal for c in run.coids):
+            return []
+        self._run = None
+        if (
+            run.round < self._config.execution.max_rounds
+            and run.had_fills
+            and (run.had_sells or self._drift.any_out_of_band)
+            and not self.blockers(now)
+        ):
+            reason = f"follow-up round {run.round + 1} of run {run.decision_id}"
+            return self._start_round(now, (reason,), run.round + 1, run.rejected)
+        return []
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def _pump(self, now: datetime) -> list[Command]:
+        """Send queued orders as far as the pacer and the gates allow."""
+        desk = self._desk
+        if not desk.queue:
+            return []
+        blockers = self.blockers(now, need_quotes=False)
+        if blockers:
+            return [*desk.drop_queue("; ".join(blockers)), *self._settle_run(now)]
+        sent: list[str] = []
+        cmds = desk.pump(
+            now,
+            halted=self._gates.halted_symbols,
+            reducing=self._trading_state is TradingState.REDUCING,
+            timeout=timedelta(seconds=self._config.execution.order_timeout_seconds),
+            sent=sent,
+        )
+        if self._run is not None:
+            self._run.coids.extend(sent)
+        if not desk.queue:
+            cmds.extend(self._settle_run(now))
+        return cmds
+
+    # -- the view ---------------------------------------------------------------------------
+
+    def snapshot(self) -> EngineSnapshot:
+        """A frozen view for metrics, health and status."""
+        now = self._last_at
+        book = self._book
+        live = [OpenOrderView.of(o) for o in book.live()]
+        blockers = tuple(self.blockers(now)) if now is not None else ("no event yet",)
+        holdings = None if self._cash is None else Holdings(self._cash, dict(self._positions))
+        ready = (
+            self._cash is not None
+            and self._gates.clock is not None
+            and all(s in self._quotes for s in self._config.symbols)
+        )
+        counters = {**book.counters, **self._counters, "dropped_orders": self._desk.dropped}
+        return EngineSnapshot(
+            at=now,
+            run_id=self._run_id,
+            holdings=holdings,
+            portfolio_value=self._drift.portfolio_value,
+            cash=self._cash if self._cash is not None else Decimal(0),
+            rows=self._drift.rows(),
+            portfolio_drift=self._drift.portfolio_drift(),
+            out_of_band=tuple(self._drift.out_of_band()),
+            missing_prices=tuple(self._drift.missing_prices()),
+            order_counts={s.value: book.count(s) for s in OrderState},
+            open_orders=tuple(live),
+            open_order_count=len(live),
+            unknown_count=book.count(OrderState.UNKNOWN),
+            in_flight=book.in_flight,
+            queued=len(self._desk.queue),
+            tokens_available=self._desk.pacer.bucket.available(now)
+            if now is not None
+            else float(self._desk.pacer.bucket.burst),
+            foreign_open_orders=len(self._desk.foreign),
+            trading_state=self._trading_state,
+            market_open=self._gates.market_open(now) if now is not None else False,
+            feeds_ok=not self._gates.lost,
+            feeds_lost=tuple(sorted(self._gates.lost)),
+            awaiting_reconcile=self._gates.await_reconcile,
+            shutting_down=self._gates.shutdown,
+            halted_symbols=tuple(sorted(self._gates.halted_symbols)),
+            last_decision=self._last_decision,
+            decisions=self._decisions,
+            run_active=self._run is not None,
+            run_round=self._run.round if self._run is not None else 0,
+            ready=ready,
+            blockers=blockers,
+            counters=counters,
+        )
+
+
+__all__ = ["CHECK", "LOOKUP", "THROTTLE", "TIMEOUT", "Engine", "EngineSnapshot"]

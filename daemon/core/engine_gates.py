@@ -1,0 +1,77 @@
+"""What the Engine knows about the market and its own connections, and the rules that say
+"no order now": the market clock and sessions, lost feeds, the reconcile awaited after the
+trade-updates feed came back, venue halts per symbol, shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+
+from daemon.core.config import TriggerConfig
+from daemon.core.events import MarketClock
+from daemon.core.model import TradingSession, TradingState
+from daemon.core.triggers import in_trading_window
+
+TRADE_UPDATES = "trade_updates"
+
+
+class Gates:
+    __slots__ = ("await_reconcile", "clock", "halted_symbols", "lost", "sessions", "shutdown")
+
+    def __init__(self) -> None:
+        self.clock: MarketClock | None = None
+        self.sessions: tuple[TradingSession, ...] = ()
+        self.lost: set[str] = set()
+        self.await_reconcile = False
+        self.halted_symbols: set[str] = set()
+        self.shutdown = False
+
+    def on_clock(self, clock: MarketClock) -> None:
+        self.clock = clock
+        if clock.sessions:
+            self.sessions = clock.sessions
+
+    def market_open(self, now: datetime) -> bool:
+        """Open at ``now`` by the last clock (moved on by its next_open / next_close)."""
+        c = self.clock
+        if c is None:
+            return False
+        if c.is_open:
+            return now < c.next_close
+        return c.next_open <= now < c.next_close
+
+    def blockers(
+        self,
+        now: datetime,
+        trigger: TriggerConfig,
+        trading_state: TradingState,
+        has_snapshot: bool,
+        symbols: Iterable[str] = (),
+        quoted: Collection[str] = (),
+    ) -> list[str]:
+        """Why no order may be placed at ``now`` (empty when one may). ``symbols`` missing
+        from ``quoted`` block too (pass none to skip the quote check)."""
+        out: list[str] = []
+        if self.shutdown:
+            out.append("shutting down")
+        if trading_state is TradingState.HALTED:
+            out.append("trading halted")
+        if not has_snapshot:
+            out.append("no account snapshot yet")
+        if self.await_reconcile:
+            out.append(f"waiting for a reconcile after the {TRADE_UPDATES} feed came back")
+        out.extend(f"feed lost: {f}" for f in sorted(self.lost))
+        if self.clock is None:
+            out.append("no market clock yet")
+        elif not self.market_open(now):
+            out.append("market closed")
+        elif self.sessions and not in_trading_window(trigger, now, self.sessions):
+            out.append("outside the trading window")
+        missing = [s for s in symbols if s not in quoted]
+        if missing:
+            out.append("no quote yet for " + ", ".join(missing))
+        return out
+
+
+__all__ = ["TRADE_UPDATES", "Gates"]

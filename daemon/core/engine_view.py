@@ -1,0 +1,95 @@
+"""The Engine's read-only view for metrics, health and status: ``EngineSnapshot``.
+
+Frozen values only, built on demand by ``Engine.snapshot()``; the shell never reaches into
+the engine's mutable state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from daemon.core.model import Holdings, Side, TradingState
+from daemon.core.orders import OrderState, TrackedOrder
+from daemon.core.plan import WeightRow
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOrderView:
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal | None
+    notional: Decimal | None
+    limit_price: Decimal | None
+    filled_qty: Decimal
+    state: OrderState
+    broker_order_id: str
+    decision_id: str
+
+    @classmethod
+    def of(cls, o: TrackedOrder) -> OpenOrderView:
+        return cls(
+            client_order_id=o.client_order_id,
+            symbol=o.symbol,
+            side=o.side,
+            qty=o.qty,
+            notional=o.notional,
+            limit_price=o.limit_price,
+            filled_qty=o.filled_qty,
+            state=o.state,
+            broker_order_id=o.broker_order_id,
+            decision_id=o.decision_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionInfo:
+    """The last recorded rebalance decision."""
+
+    decision_id: str
+    at: datetime
+    triggered: bool
+    reasons: tuple[str, ...]
+    orders: int  # orders the plan asked for
+    round: int = 1  # 1 = the decision that opened the run; 2.. = follow-up rounds
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSnapshot:
+    at: datetime | None  # time of the last event handled
+    run_id: str
+    holdings: Holdings | None  # None until the first AccountSnapshot
+    portfolio_value: float
+    cash: Decimal
+    rows: Mapping[str, WeightRow]  # every target and "CASH"
+    portfolio_drift: float
+    out_of_band: tuple[str, ...]
+    missing_prices: tuple[str, ...]
+    order_counts: Mapping[str, int]  # OrderState value → count (every state listed)
+    open_orders: tuple[OpenOrderView, ...]  # our orders not yet terminal
+    open_order_count: int
+    unknown_count: int  # orders whose submit outcome is UNKNOWN
+    in_flight: int  # same as open_order_count: our non-terminal orders
+    queued: int  # planned orders waiting for a token or an in-flight slot
+    tokens_available: float
+    foreign_open_orders: int  # open at the broker, not placed by us (counted as pending)
+    trading_state: TradingState
+    market_open: bool
+    feeds_ok: bool
+    feeds_lost: tuple[str, ...]
+    awaiting_reconcile: bool
+    shutting_down: bool
+    halted_symbols: tuple[str, ...]
+    last_decision: DecisionInfo | None
+    decisions: int
+    run_active: bool
+    run_round: int
+    ready: bool  # has a snapshot, a clock and prices for every target
+    blockers: tuple[str, ...]  # why no order could be placed right now (empty = could)
+    counters: Mapping[str, int] = field(default_factory=dict)
+
+
+__all__ = ["DecisionInfo", "EngineSnapshot", "OpenOrderView"]
