@@ -1,0 +1,87 @@
+"""Quote updates per second through ``DriftTracker.update_quote`` (500 assets by default).
+
+Run: ``.venv/bin/python -m tests.bench.bench_drift [n_assets] [n_quotes]``. Prints figures;
+asserts nothing about speed. Quotes are pre-generated random walks (seeded) so the loop
+measures the tracker, not the generator.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from decimal import Decimal
+
+from daemon.core.config import AssetConfig, Config, PortfolioConfig
+from daemon.core.drift import DriftTracker
+from daemon.core.model import Holdings
+
+
+def build(n: int) -> tuple[DriftTracker, list[str]]:
+    symbols = [f"S{k:04d}" for k in range(n)]
+    target = 0.98 / n
+    config = Config(
+        portfolio=PortfolioConfig(
+            assets=tuple(AssetConfig(s, target) for s in symbols), cash_target=0.02
+        )
+    )
+    prices = {s: 100.0 for s in symbols}
+    qty = {s: Decimal(round(1_000_000 * target / 100.0, 4)) for s in symbols}
+    tracker = DriftTracker(config, Holdings(cash=Decimal(20_000), positions=qty), prices)
+    return tracker, symbols
+
+
+def quotes(
+    symbols: list[str], count: int, sigma: float, seed: int = 7
+) -> list[tuple[str, float, float]]:
+    rng = random.Random(seed)
+    px = dict.fromkeys(symbols, 100.0)
+    out = []
+    for _ in range(count):
+        s = rng.choice(symbols)
+        p = max(1.0, px[s] * (1.0 + rng.gauss(0.0, sigma)))
+        px[s] = p
+        out.append((s, p - 0.01, p + 0.01))
+    return out
+
+
+def run(n: int, count: int, sigma: float) -> float:
+    tracker, symbols = build(n)
+    feed = quotes(symbols, count, sigma)
+    update = tracker.update_quote
+    best = 0.0
+    for _ in range(3):
+        breaches = 0
+        t0 = time.perf_counter()
+        for s, b, a in feed:
+            if update(s, b, a):
+                breaches += 1
+        dt = time.perf_counter() - t0
+        best = max(best, count / dt)
+        tracker, _ = build(n)  # same start for every repetition
+        update = tracker.update_quote
+    for s, b, a in feed:
+        update(s, b, a)
+    print(
+        f"{n} assets, {count:,} quotes, per-quote sigma {sigma:.1%}: best of 3 "
+        f"{best:,.0f} updates/s; breach signals {breaches}; out of band at the end "
+        f"{len(tracker.out_of_band())}; portfolio drift {tracker.portfolio_drift():.2%}"
+    )
+    return best
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    run(n, count, 0.002)  # calm: random walk, nothing leaves its band
+    run(n, count, 0.03)  # volatile: assets cross bands, extremes move (rescans)
+    feed = quotes([f"S{k:04d}" for k in range(n)], count, 0.002)
+    t0 = time.perf_counter()
+    for _s, _b, _a in feed:
+        pass
+    loop = time.perf_counter() - t0
+    print(f"the bare loop over the feed alone: {count / loop:,.0f} iterations/s")
+
+
+if __name__ == "__main__":
+    main()
