@@ -149,6 +149,7 @@ class RateLimiter:
             self._notify()
             return
         if remaining is None:
+            self._notify()
             return
         reserve = math.ceil((limit or self.limit) * self.headroom)
         usable = remaining - reserve
