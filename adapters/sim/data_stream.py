@@ -114,12 +114,14 @@ class DataStreamHub:
         symbol_cap: int = 30,
         auth_timeout: float = 10.0,
         max_queued_frames: int = 2000,
+        compress: bool = True,
     ) -> None:
         self.check_credentials = check_credentials
         self.faults = faults
         self.symbol_cap = symbol_cap
         self.auth_timeout = auth_timeout
         self.max_queued_frames = max_queued_frames
+        self.compress = compress
         self.connections: set[DataConnection] = set()
         self._slots: dict[tuple[str, str], DataConnection] = {}
         self.published_messages = 0
@@ -161,7 +163,9 @@ class DataStreamHub:
         if self.faults.refusing("data"):
             return web.json_response({"message": "too many requests"}, status=429)
         msgpack = "msgpack" in request.headers.get("Content-Type", "")
-        ws = web.WebSocketResponse(autoping=True, heartbeat=None, max_msg_size=4 * 1024 * 1024)
+        ws = web.WebSocketResponse(
+            autoping=True, heartbeat=None, max_msg_size=4 * 1024 * 1024, compress=self.compress
+        )
         await ws.prepare(request)
         slow = encode_batch([{"T": "error", "code": 407, "msg": "slow client"}], msgpack)
         outbox = Outbox(ws, request, max_frames=self.max_queued_frames, slow_frame=slow)

@@ -59,6 +59,7 @@ class SimServerOptions:
     auth_timeout: float = 10.0  # data stream: seconds to authenticate after connect
     tick_seconds: float = 0.05  # how often (real seconds) the exchange is stepped
     max_queued_frames: int = 2000  # per data connection before "407 slow client"
+    ws_compress: bool = True  # accept permessage-deflate when a client offers it (as Alpaca does)
     http_faults: list[HttpFaultRule] = field(default_factory=list)
 
 
@@ -126,6 +127,7 @@ class SimState:
             symbol_cap=options.data_symbol_cap,
             auth_timeout=options.auth_timeout,
             max_queued_frames=options.max_queued_frames,
+            compress=options.ws_compress,
         )
         from adapters.sim.trade_stream import TradeStreamHub
 
