@@ -7,6 +7,7 @@ bisect (no pandas on the hot path). All datetimes in and out are aware; results 
 from __future__ import annotations
 
 import bisect
+import warnings
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -113,11 +114,16 @@ class MarketCalendar:
 def _nyse() -> MarketCalendar:
     import exchange_calendars as xc  # type: ignore[import-untyped]  # heavy import, once
 
-    cal = xc.get_calendar("XNYS", start=f"{FIRST_YEAR}-01-01", end=f"{LAST_YEAR}-12-31")
-    sched = cal.schedule
-    days = [d.date() for d in sched.index.to_pydatetime()]
-    opens = [o.astimezone(UTC) for o in sched["open"].dt.to_pydatetime()]
-    closes = [c.astimezone(UTC) for c in sched["close"].dt.to_pydatetime()]
+    with warnings.catch_warnings():
+        # exchange_calendars trips pandas deprecation warnings inside; not ours to fix
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.filterwarnings("ignore", message=".*Series.values.*")
+        cal = xc.get_calendar("XNYS", start=f"{FIRST_YEAR}-01-01", end=f"{LAST_YEAR}-12-31")
+        sched = cal.schedule
+        days = [d.date() for d in sched.index]
+        opens = [o.to_pydatetime().astimezone(UTC) for o in sched["open"].array]
+        closes = [c.to_pydatetime().astimezone(UTC) for c in sched["close"].array]
     return MarketCalendar(
         [
             TradingSession(day=d, open=o, close=c)
