@@ -1,0 +1,234 @@
+"""The market-data feed against a local msgpack websocket server that misbehaves."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.alpaca.backoff import Backoff, StreamRejected
+from adapters.alpaca.credentials import Credentials, Secret
+from adapters.alpaca.data_stream import AlpacaMarketData
+from daemon.core.events import (
+    Event,
+    FeedLost,
+    FeedRestored,
+    QuoteUpdated,
+    TradingStatusChanged,
+)
+from tests.adapters.alpaca import payloads
+from tests.adapters.alpaca.fake_streams import FakeDataStream, mp, serving, until
+
+REST_AT = datetime(2024, 7, 24, 19, 59, 59, tzinfo=UTC)
+
+
+def quote(symbol: str, bid: float, ask: float) -> dict[str, object]:
+    return {
+        "T": "q",
+        "S": symbol,
+        "bp": bid,
+        "ap": ask,
+        "bs": 1,
+        "as": 2,
+        "bx": "V",
+        "ax": "V",
+        "c": ["R"],
+        "z": "C",
+        "t": payloads.timestamp("2024-07-24T13:30:00.000000001Z"),
+    }
+
+
+class RestQuotes:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[list[str]] = []
+        self.fail = fail
+
+    async def __call__(self, symbols: Sequence[str]) -> Sequence[QuoteUpdated]:
+        self.calls.append(list(symbols))
+        if self.fail:
+            raise ConnectionError("data REST down")
+        return [QuoteUpdated(REST_AT, s, 1.0, 2.0) for s in symbols]
+
+
+def feed(
+    url: str,
+    creds: Credentials,
+    rest: RestQuotes | None = None,
+    *,
+    stale_after: float = 5.0,
+    reap: float = 0.3,
+) -> AlpacaMarketData:
+    return AlpacaMarketData(
+        url,
+        creds,
+        latest_quotes=rest,
+        stale_after=stale_after,
+        backoff=Backoff(base=0.01, cap=0.05, reap_window=reap, rng=random.Random(1)),
+        handshake_timeout=2.0,
+    )
+
+
+@asynccontextmanager
+async def running(
+    md: AlpacaMarketData, symbols: list[str], events: list[Event]
+) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(md.run(symbols, events.append))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_subscribes_with_msgpack_and_emits_rest_quotes_then_restored_then_stream(
+    creds: Credentials,
+) -> None:
+    server = FakeDataStream(frames=[mp([quote("AAPL", 227.5, 227.53), quote("SPY", 550.0, 550.1)])])
+    rest = RestQuotes()
+    events: list[Event] = []
+    async with serving(server) as url:
+        md = feed(url, creds, rest)
+        async with running(md, ["AAPL", "SPY", "AAPL"], events):
+            await until(lambda: md.quotes == 2)
+    assert server.content_types == ["application/msgpack"]
+    auth, sub = server.received[0]
+    assert auth == {"action": "auth", "key": "PKTEST", "secret": "test-secret-value"}
+    assert sub == {"action": "subscribe", "quotes": ["AAPL", "SPY"], "statuses": ["AAPL", "SPY"]}
+    assert rest.calls == [["AAPL", "SPY"]]
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["QuoteUpdated", "QuoteUpdated", "FeedRestored", "QuoteUpdated", "QuoteUpdated"]
+    assert events[0].at == REST_AT  # the REST quotes come first
+    live = events[3]
+    assert isinstance(live, QuoteUpdated)
+    assert (live.symbol, live.bid, live.ask, live.bid_size, live.ask_size) == (
+        "AAPL",
+        227.5,
+        227.53,
+        1,
+        2,
+    )
+    assert live.at == datetime(2024, 7, 24, 13, 30, tzinfo=UTC)
+
+
+async def test_halts_become_trading_status_events(creds: Credentials) -> None:
+    halt = {
+        "T": "s",
+        "S": "AAPL",
+        "sc": "H",
+        "sm": "Trading Halt",
+        "rc": "",
+        "rm": "",
+        "z": "C",
+        "t": payloads.timestamp("2024-07-24T13:31:00Z"),
+    }
+    server = FakeDataStream(frames=[mp([halt])])
+    events: list[Event] = []
+    async with serving(server) as url, running(feed(url, creds), ["AAPL"], events):
+        await until(lambda: any(isinstance(e, TradingStatusChanged) for e in events))
+    (ev,) = [e for e in events if isinstance(e, TradingStatusChanged)]
+    assert ev.halted and ev.symbol == "AAPL" and ev.reason == "Trading Halt"
+
+
+async def test_malformed_frames_are_counted_and_dropped(creds: Credentials) -> None:
+    good = quote("AAPL", 1.0, 1.1)
+    server = FakeDataStream(
+        frames=[
+            b"\xc1\xc1 not msgpack",
+            mp([{"T": "q", "S": "AAPL", "bp": "oops", "t": 5}, good]),  # one bad item, one good
+            mp([{"T": "new-type", "S": "AAPL"}]),  # a type we do not know
+            mp({"T": "q"}),  # not an array
+            "[1, 2",  # broken JSON text frame
+            mp([good]),
+        ]
+    )
+    events: list[Event] = []
+    async with serving(server) as url:
+        md = feed(url, creds)
+        async with running(md, ["AAPL"], events):
+            await until(lambda: md.quotes == 2)
+            await asyncio.sleep(0.05)
+    assert md.malformed == 5
+    assert md.connects == 1 and md.disconnects == 0  # never crashed or reconnected
+
+
+async def test_mute_socket_is_reconnected_and_resubscribed(creds: Credentials) -> None:
+    server = FakeDataStream(modes=["mute"], frames=[mp([quote("AAPL", 1.0, 1.1)])])
+    rest = RestQuotes()
+    events: list[Event] = []
+    async with serving(server) as url:
+        md = feed(url, creds, rest, stale_after=0.2)
+        async with running(md, ["AAPL"], events):
+            await until(lambda: md.quotes == 1)
+    assert md.stale_reconnects >= 1 and server.connections >= 2
+    assert server.received[1][1]["quotes"] == ["AAPL"]  # resubscribed
+    kinds = [type(e) for e in events]
+    first_lost = kinds.index(FeedLost)
+    assert kinds[:first_lost].count(FeedRestored) == 1
+    assert FeedRestored in kinds[first_lost:]
+    assert len(rest.calls) >= 2  # latest quotes fetched after every (re)connect
+
+
+async def test_dropped_socket_reports_lost_then_restored(creds: Credentials) -> None:
+    server = FakeDataStream(modes=["drop"], frames=[mp([quote("AAPL", 1.0, 1.1)])])
+    events: list[Event] = []
+    async with serving(server) as url:
+        md = feed(url, creds)
+        async with running(md, ["AAPL"], events):
+            await until(lambda: md.quotes >= 2)
+    kinds = [type(e) for e in events if not isinstance(e, QuoteUpdated)]
+    assert kinds[:3] == [FeedRestored, FeedLost, FeedRestored]
+    assert md.disconnects >= 1 and md.stale_reconnects == 0
+
+
+@pytest.mark.parametrize("mode", ["error406", "http429"])
+async def test_406_and_http_429_wait_the_reap_window(creds: Credentials, mode: str) -> None:
+    server = FakeDataStream(modes=[mode], frames=[mp([quote("AAPL", 1.0, 1.1)])])
+    events: list[Event] = []
+    async with serving(server) as url:
+        md = feed(url, creds, reap=0.3)
+        async with running(md, ["AAPL"], events):
+            await until(lambda: md.refusals == 1)
+            assert md.last_delay >= 0.3  # never sooner than the reap window
+            await until(lambda: md.quotes == 1)
+    assert md.connects == 1
+    assert not any(isinstance(e, FeedLost) for e in events)  # it never was up before
+
+
+async def test_auth_timeout_reconnects(creds: Credentials) -> None:
+    server = FakeDataStream(modes=["no_auth_reply"], frames=[mp([quote("AAPL", 1.0, 1.1)])])
+    events: list[Event] = []
+    async with serving(server) as url:
+        md = AlpacaMarketData(
+            url,
+            creds,
+            stale_after=5.0,
+            handshake_timeout=0.2,
+            backoff=Backoff(0.01, 0.05, 0.3, rng=random.Random(2)),
+        )
+        async with running(md, ["AAPL"], events):
+            await until(lambda: md.quotes == 1)
+    assert server.connections == 2
+
+
+async def test_bad_keys_stop_the_feed_with_a_clear_error() -> None:
+    server = FakeDataStream()
+    wrong = Credentials(Secret("PKTEST"), Secret("nope"))
+    async with serving(server) as url:
+        with pytest.raises(StreamRejected, match="auth failed: check the API keys") as err:
+            await asyncio.wait_for(feed(url, wrong).run(["AAPL"], lambda e: None), 5)
+    assert "nope" not in str(err.value)
+
+
+async def test_rest_catch_up_failure_does_not_block_the_stream(creds: Credentials) -> None:
+    server = FakeDataStream(frames=[mp([quote("AAPL", 1.0, 1.1)])])
+    events: list[Event] = []
+    async with serving(server) as url:
+        md = feed(url, creds, RestQuotes(fail=True))
+        async with running(md, ["AAPL"], events):
+            await until(lambda: md.quotes == 1)
+    assert md.catchup_failures == 1
+    assert [type(e) for e in events] == [FeedRestored, QuoteUpdated]
