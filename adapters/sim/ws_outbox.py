@@ -39,6 +39,20 @@ class Outbox:
         self._wake = asyncio.Event()
         self._close_after = False
         self._task: asyncio.Task[None] | None = None
+        self._room = asyncio.Event()
+        self._room_below = 0
+
+    @property
+    def queued(self) -> int:
+        return len(self._frames)
+
+    async def wait_below(self, n: int) -> None:
+        """Wait until fewer than ``n`` frames are queued (for publishers that pace
+        themselves, like the benchmark, instead of tripping the slow-client path)."""
+        while len(self._frames) >= n and not self.closed:
+            self._room_below = n
+            self._room.clear()
+            await self._room.wait()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -80,6 +94,7 @@ class Outbox:
         if self.closed:
             return
         self.closed = True
+        self._room.set()
         transport = self.request.transport
         if transport is not None:
             transport.abort()
@@ -101,8 +116,11 @@ class Outbox:
                 else:
                     await ws.send_str(frame)
                 self.sent_frames += 1
+                if self._room_below and len(self._frames) < self._room_below:
+                    self._room.set()
         except (ConnectionError, RuntimeError):
             self.closed = True
+            self._room.set()
             return
         if self._close_after and not self.closed:
             self.closed = True
@@ -118,6 +136,7 @@ class Outbox:
 
     async def stop(self) -> None:
         self.closed = True
+        self._room.set()
         self._wake.set()
         if self._task is not None:
             self._task.cancel()

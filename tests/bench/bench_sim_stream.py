@@ -101,8 +101,7 @@ async def run(total: int, batch: int, compression: str | None) -> None:
     t0 = time.perf_counter()
     i = 0
     while sent < total:
-        while len(conn.outbox._frames) > 64:  # keep a short queue: measure throughput, not drops
-            await asyncio.sleep(0)
+        await conn.outbox.wait_below(64)  # keep a short queue: measure throughput, not drops
         hub.publish(batches[i % len(batches)])
         sent += batch
         i += 1
