@@ -3,11 +3,14 @@ clamping, quarterly/annual dates, and DST-correct fire times."""
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from daemon.core.calendar_rules import is_scheduled_day, next_calendar_time, scheduled_days
 from daemon.core.config import CalendarRule, Frequency
@@ -182,3 +185,57 @@ def test_next_calendar_time_is_strictly_after_now_and_none_past_the_span() -> No
 def test_naive_now_is_rejected() -> None:
     with pytest.raises(ValueError, match="aware"):
         next_calendar_time(CalendarRule(), datetime(2026, 1, 5, 10, 0), SESSIONS_2026, TZ)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    holidays=st.sets(st.integers(0, 400), max_size=60),
+    frequency=st.sampled_from(list(Frequency)),
+    weekday=st.integers(0, 4),
+    dom=st.integers(1, 31),
+    month_day=st.tuples(st.integers(1, 12), st.integers(1, 31)),
+)
+def test_each_period_fires_on_the_last_session_not_after_its_target(
+    holidays: set[int],
+    frequency: Frequency,
+    weekday: int,
+    dom: int,
+    month_day: tuple[int, int],
+) -> None:
+    """Brute force: walk back day by day from each period's target to a session."""
+    start = date(2025, 11, 3)
+    sessions = make_sessions(
+        start,
+        start + timedelta(days=400),
+        holidays={start + timedelta(days=k) for k in holidays},
+        early={},
+    )
+    rule = CalendarRule(frequency=frequency, weekday=weekday, day_of_month=dom, month_day=month_day)
+    days = scheduled_days(rule, sessions)
+    session_days = {s.day for s in sessions}
+    first, last = min(session_days), max(session_days)
+    expected: set[date] = set()
+    day = first
+    while day <= last:
+        if frequency is Frequency.DAILY:
+            is_target = day in session_days
+        elif frequency is Frequency.WEEKLY:
+            is_target = day.weekday() == weekday
+        else:
+            months = range(1, 13) if frequency is Frequency.MONTHLY else (1, 4, 7, 10)
+            m, d = month_day if frequency is Frequency.ANNUALLY else (day.month, dom)
+            month_len = calendar.monthrange(day.year, day.month)[1]
+            is_target = (
+                day.month == m
+                and (frequency is Frequency.ANNUALLY or m in months)
+                and day.day == min(d, month_len)
+            )
+        if is_target:
+            back = day
+            while back not in session_days:
+                back -= timedelta(days=1)
+            if back >= first:
+                expected.add(back)
+        day += timedelta(days=1)
+    assert days == sorted(expected)
+    assert set(days) <= session_days

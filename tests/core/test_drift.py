@@ -71,9 +71,7 @@ def test_published_example_25_25_25_25_vs_30_20_30_20_is_10_percent() -> None:
         (0.02, Band(absolute=0.05, relative=None, rule=BandRule.ABSOLUTE), (0.0, 0.07)),
     ],
 )
-def test_five_25_rule_band_limits(
-    target: float, band: Band, expected: tuple[float, float]
-) -> None:
+def test_five_25_rule_band_limits(target: float, band: Band, expected: tuple[float, float]) -> None:
     lo, hi = band_limits(target, band)
     assert lo == pytest.approx(expected[0])
     assert hi == pytest.approx(expected[1])
@@ -106,8 +104,9 @@ def test_per_asset_override_band() -> None:
 
 def test_cash_has_its_own_band_and_fills_move_it() -> None:
     config = make_config(
-        {"A": 0.9}, cash_target=0.10, cash_band=Band(absolute=0.02, relative=None,
-                                                     rule=BandRule.ABSOLUTE)
+        {"A": 0.9},
+        cash_target=0.10,
+        cash_band=Band(absolute=0.02, relative=None, rule=BandRule.ABSOLUTE),
     )
     tracker = DriftTracker(config, Holdings(Decimal(100), {"A": Decimal(9)}), {"A": 100.0})
     assert tracker.weight(CASH) == pytest.approx(0.10)
@@ -137,8 +136,9 @@ def test_excluded_and_untargeted_holdings_count_in_value_without_a_band() -> Non
 
 def test_missing_price_is_valued_at_zero_and_reported() -> None:
     config = make_config({"A": 0.5, "B": 0.5})
-    tracker = DriftTracker(config, Holdings(Decimal(0), {"A": Decimal(10), "B": Decimal(10)}),
-                           {"A": 5.0})
+    tracker = DriftTracker(
+        config, Holdings(Decimal(0), {"A": Decimal(10), "B": Decimal(10)}), {"A": 5.0}
+    )
     assert tracker.missing_prices() == ["B"]
     assert tracker.price("B") is None
     assert tracker.portfolio_value == pytest.approx(50.0)
@@ -173,8 +173,9 @@ def test_quote_before_holding_is_remembered_for_a_later_fill() -> None:
 
 def test_set_holdings_replaces_everything() -> None:
     config = make_config({"A": 0.5, "B": 0.5})
-    tracker = DriftTracker(config, Holdings(Decimal(0), {"A": Decimal(90), "B": Decimal(10)}),
-                           {"A": 1.0, "B": 1.0})
+    tracker = DriftTracker(
+        config, Holdings(Decimal(0), {"A": Decimal(90), "B": Decimal(10)}), {"A": 1.0, "B": 1.0}
+    )
     assert tracker.any_out_of_band
     tracker.set_holdings(Holdings(Decimal(0), {"A": Decimal(50), "B": Decimal(50)}))
     assert not tracker.any_out_of_band
@@ -219,8 +220,9 @@ op_st = st.one_of(
 )
 
 
-def brute_force(config: Config, qty: dict[str, Decimal], cash: Decimal,
-                px: dict[str, float]) -> tuple[set[str], set[str]]:
+def brute_force(
+    config: Config, qty: dict[str, Decimal], cash: Decimal, px: dict[str, float]
+) -> tuple[set[str], set[str]]:
     """(out of band, ambiguous): ambiguous assets sit within rounding of a band edge."""
     mv = {s: float(q) * px.get(s, 0.0) for s, q in qty.items()}
     value = math.fsum([*mv.values(), float(cash)])
@@ -250,14 +252,20 @@ def brute_force(config: Config, qty: dict[str, Decimal], cash: Decimal,
     ops=st.lists(op_st, max_size=60),
 )
 def test_breach_flag_matches_brute_force(
-    targets: list[int], cash_weight: int, bands: list[Band], start_px: list[float],
-    perturb: list[float], ops: list[tuple[str, str, float, float]],
+    targets: list[int],
+    cash_weight: int,
+    bands: list[Band],
+    start_px: list[float],
+    perturb: list[float],
+    ops: list[tuple[str, str, float, float]],
 ) -> None:
     total = sum(targets) + cash_weight + 1  # + 1: the untargeted holding U
     config = Config(
         portfolio=PortfolioConfig(
-            assets=tuple(AssetConfig(s, t / total, band=b)
-                         for s, t, b in zip(SYMS[:5], targets, bands, strict=False)),
+            assets=tuple(
+                AssetConfig(s, t / total, band=b)
+                for s, t, b in zip(SYMS[:5], targets, bands, strict=False)
+            ),
             cash_target=cash_weight / total,
             cash_band=bands[5],
         )
@@ -265,8 +273,10 @@ def test_breach_flag_matches_brute_force(
     # start near the targets (so bands are crossed both ways), U without a price at first
     value0 = 100_000.0
     weights = [t / total for t in targets] + [1 / total]
-    qty = {s: Decimal(round(w * value0 / p * k)) for s, w, p, k in
-           zip(SYMS, weights, start_px, perturb, strict=False)}
+    qty = {
+        s: Decimal(round(w * value0 / p * k))
+        for s, w, p, k in zip(SYMS, weights, start_px, perturb, strict=False)
+    }
     cash = Decimal(round(cash_weight / total * value0 * perturb[6]))
     px = dict(zip(SYMS[:5], start_px, strict=False))
     tracker = DriftTracker(config, Holdings(cash, dict(qty)), px)
@@ -281,7 +291,9 @@ def test_breach_flag_matches_brute_force(
             assert tracker.any_out_of_band == bool(out)
         assert tracker.portfolio_value == pytest.approx(
             math.fsum([float(q) * px.get(s, 0.0) for s, q in qty.items()] + [float(cash)]),
-            rel=1e-9, abs=1e-6)
+            rel=1e-9,
+            abs=1e-6,
+        )
 
     check()
     for kind, sym, x, y in ops:
@@ -316,9 +328,7 @@ def test_breach_flag_matches_brute_force(
     targets=st.lists(st.integers(1, 10), min_size=8, max_size=8),
     band=st.sampled_from(BANDS),
     perturb=st.lists(st.floats(0.9, 1.1), min_size=8, max_size=8),
-    quotes=st.lists(
-        st.tuples(st.integers(0, 7), st.floats(0.9, 1.1)), min_size=50, max_size=150
-    ),
+    quotes=st.lists(st.tuples(st.integers(0, 7), st.floats(0.9, 1.1)), min_size=50, max_size=150),
 )
 def test_quote_stream_breach_flag_matches_brute_force(
     targets: list[int], band: Band, perturb: list[float], quotes: list[tuple[int, float]]
@@ -329,13 +339,16 @@ def test_quote_stream_breach_flag_matches_brute_force(
     total = sum(targets)
     config = Config(
         portfolio=PortfolioConfig(
-            assets=tuple(AssetConfig(s, t / total, band=band)
-                         for s, t in zip(syms, targets, strict=True)),
+            assets=tuple(
+                AssetConfig(s, t / total, band=band) for s, t in zip(syms, targets, strict=True)
+            ),
             cash_band=Band(absolute=1.0, relative=None, rule=BandRule.ABSOLUTE),
         )
     )
-    qty = {s: Decimal(round(t / total * 1e6 * k)) for s, t, k in
-           zip(syms, targets, perturb, strict=True)}
+    qty = {
+        s: Decimal(round(t / total * 1e6 * k))
+        for s, t, k in zip(syms, targets, perturb, strict=True)
+    }
     px = dict.fromkeys(syms, 1.0)
     tracker = DriftTracker(config, Holdings(Decimal(0), dict(qty)), px)
     for k, f in quotes:
@@ -345,3 +358,19 @@ def test_quote_stream_breach_flag_matches_brute_force(
         if not near:
             assert tracker.any_out_of_band == bool(out)
         assert set(tracker.out_of_band()) - near == out - near
+
+
+def test_update_quote_signals_a_fresh_breach_and_a_newly_breaching_symbol() -> None:
+    band = Band(absolute=0.05, relative=None, rule=BandRule.ABSOLUTE)
+    config = make_config({"A": 0.25, "B": 0.25, "C": 0.25, "D": 0.25}, band=band)
+    holdings = Holdings(Decimal(0), {s: Decimal(100) for s in "ABCD"})
+    tracker = DriftTracker(config, holdings, dict.fromkeys("ABCD", 1.0))
+    assert tracker.update_quote("A", 1.05, 1.05) is False  # A 25.9 %: inside
+    assert tracker.update_quote("A", 1.5, 1.5) is True  # A 33 %: the set becomes non-empty
+    assert tracker.out_of_band() == ["A"]
+    assert tracker.update_quote("A", 1.6, 1.6) is False  # A further out: nothing new
+    assert tracker.update_quote("C", 0.6, 0.6) is True  # C itself leaves: newly breaching
+    assert tracker.out_of_band() == ["A", "C"]  # A 38.1 % is further off than C 14.3 %
+    assert tracker.update_quote("A", 1.0, 1.0) is False
+    assert tracker.update_quote("C", 1.0, 1.0) is False  # all back inside
+    assert not tracker.any_out_of_band
