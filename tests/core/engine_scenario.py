@@ -44,18 +44,22 @@ def sessions() -> tuple[TradingSession, ...]:
     )
 
 
-def make_config(**execution: object) -> Config:
+def make_config(
+    targets: Mapping[str, float] | None = None,
+    cash_target: float = 0.02,
+    mode: TriggerMode = TriggerMode.THRESHOLD,
+    **execution: object,
+) -> Config:
     band = Band(absolute=0.05, relative=None, rule=BandRule.ABSOLUTE)
+    tg = {"VTI": 0.60, "BND": 0.38} if targets is None else targets
     return Config(
         portfolio=PortfolioConfig(
-            assets=(AssetConfig("VTI", 0.60, band), AssetConfig("BND", 0.38, band)),
-            cash_target=0.02,
+            assets=tuple(AssetConfig(s, w, band) for s, w in tg.items()),
+            cash_target=cash_target,
             cash_band=Band(absolute=0.02, relative=None, rule=BandRule.ABSOLUTE),
         ),
         bands=band,
-        trigger=TriggerConfig(
-            mode=TriggerMode.THRESHOLD, cooldown_seconds=0.0, max_runs_per_day=50
-        ),
+        trigger=TriggerConfig(mode=mode, cooldown_seconds=0.0, max_runs_per_day=50),
         cost=CostConfig(gate=False),
         execution=replace(ExecutionConfig(), **execution),  # type: ignore[arg-type]
     )
