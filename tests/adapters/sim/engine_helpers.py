@@ -27,9 +27,7 @@ class Recorder:
     market: list[dict[str, Any]] = field(default_factory=list)
 
     def events(self, order_id: str | None = None) -> list[str]:
-        return [
-            t["event"] for t in self.trades if order_id is None or t["order"]["id"] == order_id
-        ]
+        return [t["event"] for t in self.trades if order_id is None or t["order"]["id"] == order_id]
 
     def fills(self, order_id: str | None = None) -> list[dict[str, Any]]:
         return [
@@ -73,8 +71,15 @@ def make_exchange(
     return ex, clock, rec
 
 
-def order(symbol: str = "SPY", side: str = "buy", qty: str | None = "10", **kw: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"symbol": symbol, "side": side, "type": "market", "time_in_force": "day"}
+def order(
+    symbol: str = "SPY", side: str = "buy", qty: str | None = "10", **kw: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "symbol": symbol,
+        "side": side,
+        "type": "market",
+        "time_in_force": "day",
+    }
     if qty is not None:
         body["qty"] = qty
     body.update(kw)

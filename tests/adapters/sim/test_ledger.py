@@ -71,7 +71,9 @@ fills = st.lists(
 
 @settings(max_examples=60, deadline=None)
 @given(fills)
-def test_every_execution_keeps_equity_at_the_fill_price(seq: list[tuple[str, bool, Decimal, Decimal]]) -> None:
+def test_every_execution_keeps_equity_at_the_fill_price(
+    seq: list[tuple[str, bool, Decimal, Decimal]],
+) -> None:
     """cash + Σ qty × fill price is unchanged by an execution (paper: no costs); long only."""
     led = Ledger(D("100000"))
     for sym, buy, qty, price in seq:

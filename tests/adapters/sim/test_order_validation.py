@@ -18,7 +18,10 @@ def err(body: dict[str, Any], **kw: Any) -> SimAPIError:
 def test_qty_and_notional_both_is_400() -> None:
     e = err(order(notional="100"))
     assert e.status == 400
-    assert e.body() == {"code": 40010000, "message": "qty and notional cannot both be specified; send one"}
+    assert e.body() == {
+        "code": 40010000,
+        "message": "qty and notional cannot both be specified; send one",
+    }
 
 
 @pytest.mark.parametrize(
@@ -34,11 +37,20 @@ def test_qty_and_notional_both_is_400() -> None:
         (order(limit_price="600"), "limit_price must not be set for market orders"),
         (order(time_in_force="gtd"), "invalid time_in_force 'gtd'"),
         (order(qty="1.5", time_in_force="gtc"), "fractional orders must be DAY orders"),
-        (order(qty=None, notional="100", time_in_force="gtc"), "fractional orders must be DAY orders"),
-        (order(qty=None, notional="100", type="limit", limit_price="600"), "notional orders must be market orders"),
+        (
+            order(qty=None, notional="100", time_in_force="gtc"),
+            "fractional orders must be DAY orders",
+        ),
+        (
+            order(qty=None, notional="100", type="limit", limit_price="600"),
+            "notional orders must be market orders",
+        ),
         (order(extended_hours=True), "extended hours order must be DAY or GTC limit orders"),
         (order(client_order_id="x" * 129), "client_order_id must be no more than 128 characters"),
-        (order(order_class="bracket"), "order_class 'bracket' is not supported by the simulator; use simple"),
+        (
+            order(order_class="bracket"),
+            "order_class 'bracket' is not supported by the simulator; use simple",
+        ),
         (order(symbol="NOPE"), 'asset "NOPE" not found'),
         (order(symbol="GLD", qty="0.5"), "requested asset GLD is not fractionable"),
         (order(symbol="GLD", qty=None, notional="50"), "requested asset GLD is not fractionable"),
@@ -106,7 +118,10 @@ def test_insufficient_qty_available() -> None:
         "symbol": "SPY",
     }
     flat = err(order(side="sell", qty="1"))  # no shorting in a cash account
-    assert flat.body()["message"] == "insufficient qty available for order (requested: 1, available: 0)"
+    assert (
+        flat.body()["message"]
+        == "insufficient qty available for order (requested: 1, available: 0)"
+    )
 
 
 def test_client_order_id_is_unique_forever() -> None:

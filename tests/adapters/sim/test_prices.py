@@ -116,7 +116,9 @@ def test_csv_quote_replay_releases_rows_as_time_passes(tmp_path: Path) -> None:
 
 
 def test_csv_bar_replay_quotes_around_the_close(tmp_path: Path) -> None:
-    path = write(tmp_path, "timestamp,open,high,low,close,volume\n2026-11-23T14:30:00Z,1,2,0.5,100,10\n")
+    path = write(
+        tmp_path, "timestamp,open,high,low,close,volume\n2026-11-23T14:30:00Z,1,2,0.5,100,10\n"
+    )
     r = CsvReplay(SymbolConfig("X", csv=path, spread_bps=10.0))
     (q,) = r.advance(T0, T0, 0)
     assert (q.bid, q.ask) == (99.95, 100.05)
