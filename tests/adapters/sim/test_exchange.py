@@ -114,7 +114,7 @@ def test_market_order_while_closed_waits_as_accepted_and_fills_at_the_open() -> 
 
 
 def test_holiday_is_closed() -> None:
-    ex, clock, rec = make_exchange(start="2026-11-26T16:00:00Z")  # Thanksgiving, 11:00 ET
+    ex, clock, _rec = make_exchange(start="2026-11-26T16:00:00Z")  # Thanksgiving, 11:00 ET
     assert ex.clock_json()["is_open"] is False
     assert ex.clock_json()["next_open"] == "2026-11-27T09:30:00-05:00"
     o = ex.submit_order(order(qty="1"))
@@ -322,7 +322,7 @@ def test_list_orders_filters() -> None:
 
 
 def test_snapshot_and_restore() -> None:
-    ex, clock, _ = make_exchange()
+    ex, _clock, _ = make_exchange()
     ex.submit_order(order(qty="2"))
     saved = json.loads(json.dumps(ex.snapshot_state()))
     account = ex.account()
@@ -361,7 +361,7 @@ def test_seeded_runs_are_identical() -> None:
     assert json.dumps(out1) == json.dumps(out2)
     assert json.dumps(r1.trades) == json.dumps(r2.trades)
     assert r1.market == r2.market and len(r1.market) > 100
-    ex3, c3, r3 = make_exchange(seed=100, partial=0.4)
+    ex3, c3, _r3 = make_exchange(seed=100, partial=0.4)
     assert json.dumps(script(ex3, c3)) != json.dumps(out1)
 
 
