@@ -101,7 +101,7 @@ class SimConfig:
     partial_fill_probability: float = 0.1
     clock: ClockConfig = field(default_factory=ClockConfig)
     api_key_id: str | None = None
-    api_secret_key: str | None = None
+    api_secret_key: str | None = field(default=None, repr=False)  # never in logs
     rate_limit_per_minute: int = 200
     data_symbol_cap: int = 30
     faults: Mapping[str, Any] = field(default_factory=dict)  # initial ExchangeFaults values
@@ -227,8 +227,15 @@ def _symbol(sym: str, spec: Any, base_dir: Path | None) -> SymbolConfig:
         raise SimConfigError(f"symbols.{sym}: volatility and spread_bps must be >= 0")
     if cfg.quote_rate <= 0:
         raise SimConfigError(f"symbols.{sym}.quote_rate must be > 0 (quotes per second)")
-    if cfg.csv is not None and base_dir is not None and not Path(cfg.csv).is_absolute():
-        object.__setattr__(cfg, "csv", str(base_dir / cfg.csv))
+    if cfg.csv is not None:
+        if base_dir is not None and not Path(cfg.csv).is_absolute():
+            object.__setattr__(cfg, "csv", str(base_dir / cfg.csv))
+        from adapters.sim.prices import load_csv  # prices imports this module
+
+        try:
+            load_csv(cfg)  # fail at load time, not when the exchange starts
+        except ValueError as e:
+            raise SimConfigError(f"symbols.{sym}.csv: {e}") from None
     return cfg
 
 
