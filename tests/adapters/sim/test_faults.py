@@ -212,3 +212,58 @@ async def test_mute_keeps_the_socket_but_sends_nothing(sim: RunningSim) -> None:
     assert '"SPY"' in await asyncio.wait_for(ws.recv(), 2)
     await ws.close()
     await wait_for(lambda: not sim.state.data_hub.connections)
+
+
+# -- faults that live in the exchange, switched through the control API (real SimExchange)
+
+
+@pytest.fixture
+async def real_sim() -> AsyncIterator[RunningSim]:
+    async with running_sim(run_ticker=False) as s:
+        yield s
+
+
+async def _order_status(sim: RunningSim, s: aiohttp.ClientSession, cid: str) -> str:
+    async with s.get(
+        sim.base_url + "/v2/orders:by_client_order_id",
+        params={"client_order_id": cid},
+        headers=sim.auth_headers,
+    ) as r:
+        status: str = (await r.json())["status"]
+        return status
+
+
+async def test_exchange_faults_reject_and_stuck_pending_new(real_sim: RunningSim) -> None:
+    sim = real_sim
+    await sim.control("POST", "/_sim/faults", {"exchange": {"reject_next": 1}})
+    async with aiohttp.ClientSession() as s:
+        await post_order(sim, s, "rej-1")
+        await sim.advance(1)
+        assert await _order_status(sim, s, "rej-1") == "rejected"
+        await post_order(sim, s, "ok-1")
+        await sim.advance(1)
+        assert await _order_status(sim, s, "ok-1") == "filled"
+        await sim.control("POST", "/_sim/faults", {"exchange": {"stuck_pending_new": True}})
+        await post_order(sim, s, "stuck-1")
+        await sim.advance(30)
+        assert await _order_status(sim, s, "stuck-1") == "pending_new"
+        state = await sim.control("POST", "/_sim/reset-faults")
+        assert state["exchange"]["stuck_pending_new"] is False
+    async with aiohttp.ClientSession() as s:
+        async with s.post(sim.base_url + "/_sim/faults", json={"exchange": {"nonsense": 1}}) as r:
+            assert r.status in (400, 409) and "nonsense" in (await r.json())["error"]
+
+
+async def test_accelerated_clock_ticks_quotes_without_being_told() -> None:
+    from adapters.sim.testing import default_sim_config
+
+    cfg = default_sim_config(
+        clock={"mode": "accelerated", "start": "2026-11-23T14:35:00Z", "speed": 60}
+    )
+    async with running_sim(cfg) as sim:
+        ws = await _data_connect(sim)
+        await ws.send(json.dumps({"action": "subscribe", "quotes": ["SPY"]}))
+        assert "subscription" in await ws.recv()
+        batch = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert batch and all(m["T"] == "q" and m["S"] == "SPY" for m in batch)
+        await ws.close()
