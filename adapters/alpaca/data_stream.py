@@ -239,19 +239,20 @@ class AlpacaMarketData:
     def _handle(self, frame: bytes | str, emit: Emit) -> None:
         messages = self._decode(frame)
         self.messages += len(messages)
-        got_data = False
+        quotes = 0
+        others = 0
+        make = parse.make_quote
         for m in messages:
-            kind = type(m)
-            if kind is wire.StreamQuote:
-                emit(QuoteUpdated(m.t, m.S, m.bp, m.ap, m.bs, m.as_))  # type: ignore[union-attr]
-                self.quotes += 1
-                got_data = True
-            elif kind is wire.StreamStatus:
-                ev: TradingStatusChanged | None = parse.status_event(m)  # type: ignore[arg-type]
+            if type(m) is wire.StreamQuote:
+                emit(make(m.t, m.S, m.bp, m.ap, m.bs, m.as_))
+                quotes += 1
+            elif type(m) is wire.StreamStatus:
+                ev: TradingStatusChanged | None = parse.status_event(m)
                 if ev is not None:
                     emit(ev)
-                got_data = True
-            elif kind is wire.StreamError:
-                self._error(m)  # type: ignore[arg-type]
-        if got_data:
+                others += 1
+            elif type(m) is wire.StreamError:
+                self._error(m)
+        if quotes or others:
+            self.quotes += quotes
             self.backoff.reset()

@@ -3,7 +3,8 @@ has no timestamp), so every function is tested against captured payloads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -66,11 +67,44 @@ def utc(at: datetime) -> datetime:
 
 # --- market data ----------------------------------------------------------------------------
 
+_QUOTE_FIELDS = ("at", "symbol", "bid", "ask", "bid_size", "ask_size")
+QuoteMaker = Callable[[datetime, str, float, float, float, float], QuoteUpdated]
+
+
+def _quote_maker() -> QuoteMaker:
+    """``QuoteUpdated(at, symbol, bid, ask, bid_size, ask_size)``, about twice as fast: a
+    frozen dataclass's ``__init__`` goes through ``object.__setattr__`` per field; this sets
+    the slots through their descriptors. Falls back to the constructor if the event's fields
+    ever change, so it can never build a half-initialised event."""
+    names = tuple(f.name for f in dataclasses.fields(QuoteUpdated))
+    if names != _QUOTE_FIELDS or not hasattr(QuoteUpdated, "__slots__"):
+        return QuoteUpdated
+    new = object.__new__
+    cls = QuoteUpdated
+    s_at, s_sym, s_bid, s_ask, s_bs, s_as = (cls.__dict__[n].__set__ for n in _QUOTE_FIELDS)
+
+    def make(
+        at: datetime, symbol: str, bid: float, ask: float, bid_size: float, ask_size: float
+    ) -> QuoteUpdated:
+        q: QuoteUpdated = new(cls)
+        s_at(q, at)
+        s_sym(q, symbol)
+        s_bid(q, bid)
+        s_ask(q, ask)
+        s_bs(q, bid_size)
+        s_as(q, ask_size)
+        return q
+
+    return make
+
+
+make_quote: QuoteMaker = _quote_maker()
+
 
 def quote_event(q: wire.StreamQuote) -> QuoteUpdated:
-    """The hot path: positional construction, no conversions (msgspec already made ``t`` an
-    aware UTC datetime and the prices floats)."""
-    return QuoteUpdated(q.t, q.S, q.bp, q.ap, q.bs, q.as_)
+    """The hot path: no conversions (msgspec already made ``t`` an aware UTC datetime and
+    the prices floats)."""
+    return make_quote(q.t, q.S, q.bp, q.ap, q.bs, q.as_)
 
 
 def status_event(s: wire.StreamStatus) -> TradingStatusChanged | None:
@@ -93,7 +127,7 @@ def stream_events(messages: Iterable[wire.StreamMessage]) -> Iterator[Event]:
     """Data messages of one decoded batch → events (control messages are not events)."""
     for m in messages:
         if type(m) is wire.StreamQuote:
-            yield QuoteUpdated(m.t, m.S, m.bp, m.ap, m.bs, m.as_)
+            yield make_quote(m.t, m.S, m.bp, m.ap, m.bs, m.as_)
         elif type(m) is wire.StreamStatus:
             ev = status_event(m)
             if ev is not None:

@@ -241,3 +241,12 @@ def test_dec_handles_strings_numbers_and_garbage() -> None:
     assert parse.dec(0.1) == Decimal("0.1")
     assert parse.dec(3) == Decimal(3)
     assert parse.dec(None) is None and parse.dec("") is None and parse.dec("abc") is None
+
+
+def test_fast_quote_maker_builds_the_same_event_as_the_constructor() -> None:
+    fast = parse.make_quote(AT, "AAPL", 1.5, 1.6, 3.0, 4.0)
+    slow = QuoteUpdated(AT, "AAPL", 1.5, 1.6, 3.0, 4.0)
+    assert type(fast) is QuoteUpdated
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    with pytest.raises(AttributeError):
+        fast.bid = 2.0  # type: ignore[misc]  # still frozen
