@@ -33,7 +33,7 @@ are adopted; foreign ones count as pending but are never canceled (see ``orders_
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -89,13 +89,15 @@ class Engine:
         self._cash: Decimal | None = None  # None until the first AccountSnapshot
         self._positions: dict[str, Decimal] = {}
         self._drift = DriftTracker(config, Holdings(Decimal(0)))
-        self._quotes: dict[str, Quote] = {}
+        self._quotes: dict[str, ev.QuoteUpdated] = {}  # the latest, as it came
         self._stats: dict[str, tuple[float | None, float | None]] = {}
         self._gates = Gates()
         self._desk = OrderDesk(config, self._run_id)
         self._book = self._desk.book
         self._triggers = TriggerState()
         self._run: _Run | None = None
+        self._follow_up: _Run | None = None  # a finished run whose next round is due
+        self._last_skipped = False
         self._last_decision: DecisionInfo | None = None
         self._check_scheduled = False
         self._last_at: datetime | None = None
@@ -152,10 +154,8 @@ class Engine:
     # -- quotes and market state ------------------------------------------------------------
 
     def _on_quote(self, e: ev.QuoteUpdated) -> list[Command]:
-        adv, sigma = self._stats.get(e.symbol, (None, None))
-        self._quotes[e.symbol] = Quote(
-            e.symbol, e.bid, e.ask, e.at, e.bid_size, e.ask_size, adv, sigma
-        )
+        # the hot path: keep the event itself (Quote objects are built only to plan)
+        self._quotes[e.symbol] = e
         if (
             self._drift.update_quote(e.symbol, e.bid, e.ask)
             and self._run is None
@@ -177,10 +177,17 @@ class Engine:
         adv = e.adv if e.adv is not None else old_adv
         sigma = e.sigma if e.sigma is not None else old_sigma
         self._stats[e.symbol] = (adv, sigma)
-        q = self._quotes.get(e.symbol)
-        if q is not None:
-            self._quotes[e.symbol] = replace(q, adv=adv, sigma=sigma)
         return []
+
+    def quotes(self) -> dict[str, Quote]:
+        """The latest quote per symbol (``at`` = the quote event's time; adv/sigma from
+        MarketStatsUpdated, else the asset's config)."""
+        stats = self._stats
+        out: dict[str, Quote] = {}
+        for s, e in self._quotes.items():
+            adv, sigma = stats.get(s, (None, None))
+            out[s] = Quote(s, e.bid, e.ask, e.at, e.bid_size, e.ask_size, adv, sigma)
+        return out
 
     def _on_trading_status(self, e: ev.TradingStatusChanged) -> list[Command]:
         if e.halted:
@@ -430,6 +437,8 @@ class Engine:
         )
 
     def _decide(self, now: datetime, *, force: bool) -> list[Command]:
+        if self._follow_up is not None:
+            return self._try_follow_up(now)
         if self._run is not None or self.blockers(now):
             return []
         if force:
@@ -462,6 +471,7 @@ class Engine:
         self._decisions += 1
         self._last_decision = DecisionInfo(did, now, True, plan.reasons, len(plan.orders), round_no)
         cmds: list[Command] = [RecordDecision(did, plan)]
+        self._last_skipped = bool(plan.skipped)
         orders = sorted(plan.orders, key=lambda o: o.side is not Side.SELL)  # stable
         if orders:
             self._run = _Run(
@@ -478,7 +488,7 @@ class Engine:
         return plan_rebalance(
             self._config,
             holdings,
-            self._quotes,
+            self.quotes(),
             now,
             triggered=True,
             reasons=reasons,
@@ -502,11 +512,35 @@ class Engine:
             run.round < self._config.execution.max_rounds
             and run.had_fills
             and (run.had_sells or self._drift.any_out_of_band)
-            and not self.blockers(now)
         ):
-            reason = f"follow-up round {run.round + 1} of run {run.decision_id}"
-            return self._start_round(now, (reason,), run.round + 1, run.rejected)
+            self._follow_up = run
+            return self._try_follow_up(now)
         return []
+
+    def _try_follow_up(self, now: datetime) -> list[Command]:
+        """Plan the next round of a finished run. If that plan skipped a symbol (a stale
+        quote, say) and placed nothing, try again at the next check or breach while rounds
+        remain; a blocker ends the run instead."""
+        prev = self._follow_up
+        self._follow_up = None
+        if prev is None or self._run is not None or self.blockers(now):
+            return []
+        round_no = prev.round + 1
+        reason = f"follow-up round {round_no} of run {prev.decision_id}"
+        cmds = self._start_round(now, (reason,), round_no, prev.rejected)
+        if (
+            self._run is None
+            and self._last_skipped
+            and round_no < self._config.execution.max_rounds
+        ):
+            self._follow_up = _Run(
+                prev.decision_id,
+                round_no,
+                had_fills=True,
+                had_sells=prev.had_sells,
+                rejected=prev.rejected,
+            )
+        return cmds
 
     # -- sending ----------------------------------------------------------------------------
 

@@ -48,9 +48,10 @@ def make_config(
     targets: Mapping[str, float] | None = None,
     cash_target: float = 0.02,
     mode: TriggerMode = TriggerMode.THRESHOLD,
+    band: Band | None = None,
     **execution: object,
 ) -> Config:
-    band = Band(absolute=0.05, relative=None, rule=BandRule.ABSOLUTE)
+    band = band or Band(absolute=0.05, relative=None, rule=BandRule.ABSOLUTE)
     tg = {"VTI": 0.60, "BND": 0.38} if targets is None else targets
     return Config(
         portfolio=PortfolioConfig(

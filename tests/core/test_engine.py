@@ -615,3 +615,23 @@ def test_bars_and_stats_do_not_trade_but_stats_reach_the_quotes() -> None:
     cmds = engine.handle(check(at(2)))
     [d] = decisions(cmds)
     assert len(places(cmds)) == 1 and d.plan.orders
+
+
+def test_a_follow_up_round_that_found_stale_quotes_is_retried_at_the_next_check() -> None:
+    engine, sell = sold()
+    # the sell fills 10 s later with no quote since t=0: the follow-up plan skips (stale)
+    cmds = feed(engine, fill_all(sell, at(10), "x1"))
+    [d2] = decisions(cmds)
+    assert places(cmds) == [] and d2.plan.skipped
+    assert not engine.snapshot().run_active
+    # fresh quotes, then the next check runs round 3 (not a new trigger evaluation)
+    cmds = feed(engine, [*quotes(at(11), PRICES), check(at(12))])
+    [d3] = decisions(cmds)
+    assert d3.plan.reasons[0].startswith("follow-up round 3")
+    assert [(p.side, p.symbol) for p in places(cmds)] == [(Side.BUY, "BND")]
+
+
+def test_no_follow_up_beyond_max_rounds() -> None:
+    engine, sell = sold(Engine(make_config(max_rounds=1), RUN))
+    cmds = feed(engine, [*quotes(at(3), PRICES), *fill_all(sell, at(3), "x1")])
+    assert decisions(cmds) == [] and not engine.snapshot().run_active

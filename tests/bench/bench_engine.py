@@ -1,0 +1,99 @@
+"""Engine benchmarks (not part of the test run). Prints figures; asserts nothing about speed.
+
+    .venv/bin/python -m tests.bench.bench_engine
+
+1. quotes/s through ``Engine.handle(QuoteUpdated)`` for a 500-asset portfolio inside its
+   bands (the hot path: a Quote kept per symbol plus the O(1) drift update, no planning);
+2. ms per decision (trigger evaluation + plan + PlaceOrder commands) for 100 assets out of
+   band;
+3. events/s replaying a recorded two-round scenario into a fresh engine.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import timedelta
+
+from daemon.core import events as ev
+from daemon.core.config import Band, BandRule
+from daemon.core.engine import Engine
+from tests.core.engine_scenario import RUN, T0, clock, make_config, quotes, snapshot
+
+
+def _portfolio(n: int) -> tuple[dict[str, float], dict[str, str], dict[str, float]]:
+    targets = {f"S{i:03d}": 0.98 / n for i in range(n)}
+    prices = {s: 50.0 + (i % 50) for i, s in enumerate(targets)}
+    # value 1,000,000: each asset at its target
+    positions = {s: str(round(0.98 / n * 1_000_000 / prices[s], 6)) for s in targets}
+    return targets, positions, prices
+
+
+def bench_quotes(n: int = 500, count: int = 300_000) -> float:
+    targets, positions, prices = _portfolio(n)
+    engine = Engine(make_config(targets), RUN)
+    for e in [snapshot(T0, "20000", positions), clock(T0), *quotes(T0, prices)]:
+        engine.handle(e)
+    rnd = random.Random(1)
+    syms = list(targets)
+    evs = []
+    for i in range(count):
+        s = syms[rnd.randrange(n)]
+        mid = prices[s] * (1 + rnd.uniform(-0.001, 0.001))
+        evs.append(ev.QuoteUpdated(T0 + timedelta(microseconds=i), s, mid - 0.01, mid + 0.01))
+    handle = engine.handle
+    start = time.perf_counter()
+    produced = 0
+    for e in evs:
+        produced += len(handle(e))
+    elapsed = time.perf_counter() - start
+    print(
+        f"quotes through Engine.handle ({n} assets, in band): {count / elapsed:,.0f}/s "
+        f"({elapsed / count * 1e6:.2f} µs each; {produced} commands)"
+    )
+    return count / elapsed
+
+
+def bench_decision(n: int = 100, rounds: int = 30) -> float:
+    targets, positions, prices = _portfolio(n)
+    skewed = {
+        s: str(float(q) * (1.6 if i % 2 else 0.4)) for i, (s, q) in enumerate(positions.items())
+    }
+    total = 0.0
+    orders = 0
+    for r in range(rounds):
+        band = Band(absolute=None, relative=0.25, rule=BandRule.RELATIVE)
+        config = make_config(targets, band=band, burst=1000, max_in_flight=1000)
+        engine = Engine(config, RUN)
+        for e in [snapshot(T0, "20000", skewed), clock(T0), *quotes(T0, prices)]:
+            engine.handle(e)
+        start = time.perf_counter()
+        cmds = engine.handle(ev.TimerFired(T0 + timedelta(seconds=1 + r * 1e-3), "check"))
+        total += time.perf_counter() - start
+        orders = sum(1 for c in cmds if type(c).__name__ == "PlaceOrder")
+    ms = total / rounds * 1e3
+    print(f"one decision ({n} assets, {orders} orders): {ms:.2f} ms")
+    return ms
+
+
+def bench_replay() -> float:
+    from tests.core.test_engine_replay import TARGETS, drive
+
+    recorded, _ = drive(3, 400.0)
+    config = make_config(TARGETS, burst=2, orders_per_minute=30.0, max_in_flight=3)
+    start = time.perf_counter()
+    reps = 5
+    for _ in range(reps):
+        engine = Engine(config, RUN)
+        for e in recorded:
+            engine.handle(e)
+    elapsed = time.perf_counter() - start
+    rate = len(recorded) * reps / elapsed
+    print(f"replay of a recorded scenario ({len(recorded)} events): {rate:,.0f} events/s")
+    return rate
+
+
+if __name__ == "__main__":
+    bench_quotes()
+    bench_decision()
+    bench_replay()
