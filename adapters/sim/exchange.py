@@ -253,21 +253,28 @@ class SimExchange(OrderDesk):
             return
         seconds = self.calendar.open_seconds_between(start, end)
         batch: list[dict[str, Any]] = []
+        resting: dict[str, list[SimOrder]] = {}
+        for o in self._open.values():
+            resting.setdefault(o.symbol, []).append(o)
         for sym, path in self.paths.items():
             ticks = path.advance(start, end, seconds)
             if not ticks:
                 continue
             tape = aj.TAPES.get(self.symbols[sym].exchange, "A")
             batch.extend(aj.quote_message(t, tape) for t in ticks)
-            for t in ticks:
-                self._match_symbol(sym, t)
+            if sym in resting:
+                for t in ticks:
+                    self._match_symbol(sym, t, resting[sym])
         self._emit_market(batch)
 
-    def _match_symbol(self, symbol: str, tick: Tick) -> None:
+    def _match_symbol(self, symbol: str, tick: Tick, orders: list[SimOrder] | None = None) -> None:
+        """Match the symbol's resting orders (default: all open ones) against ``tick``."""
         if symbol in self.halted or not self.calendar.is_open(tick.at):
             return
+        if orders is None:
+            orders = [o for o in self._open.values() if o.symbol == symbol]
         bid, ask = Decimal(str(tick.bid)), Decimal(str(tick.ask))
-        for order in [o for o in self._open.values() if o.symbol == symbol]:
+        for order in orders:
             if order.status in MATCHABLE and order.time_in_force not in ONCE_TIFS:
                 ex = match(order, bid, ask, self.rng, self.faults.partial_fill_probability)
                 if ex is not None:
