@@ -3,10 +3,16 @@ longer wait Alpaca needs after a 406 / HTTP 429 (it reaps half-dead sessions aft
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass, field
 
 import websockets.exceptions
+
+WS_LOGGER = logging.getLogger("adapters.alpaca.websocket")
+"""The websockets library logs every frame at DEBUG, auth frames (with the keys) included:
+both streams log through this logger, pinned at INFO so a global DEBUG never leaks a key."""
+WS_LOGGER.setLevel(logging.INFO)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from adapters.alpaca import parse, wire
 from adapters.alpaca.backoff import (
+    WS_LOGGER,
     Backoff,
     StreamRefused,
     StreamRejected,
@@ -66,7 +67,8 @@ class AlpacaMarketData:
         self.handshake_timeout = handshake_timeout
         self.statuses = statuses
         self._now = now
-        self.connect_options = {
+        self.connect_options: dict[str, Any] = {
+            "logger": WS_LOGGER,
             "ping_interval": 10.0,
             "ping_timeout": 20.0,
             "max_queue": 1024,

@@ -17,7 +17,13 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 
 from adapters.alpaca import parse, wire
-from adapters.alpaca.backoff import Backoff, StreamRefused, StreamRejected, http_status_of
+from adapters.alpaca.backoff import (
+    WS_LOGGER,
+    Backoff,
+    StreamRefused,
+    StreamRejected,
+    http_status_of,
+)
 from adapters.alpaca.credentials import Credentials
 from adapters.ports import Emit
 from daemon.core.events import Event, FeedLost, FeedRestored, OrderFilled
@@ -79,7 +85,8 @@ class AlpacaTradeUpdates:
         self.handshake_timeout = handshake_timeout
         self.dedupe = ExecutionDedupe(dedupe_size)
         self._now = now
-        self.connect_options = {
+        self.connect_options: dict[str, Any] = {
+            "logger": WS_LOGGER,
             "ping_interval": 10.0,
             "ping_timeout": 20.0,
             "max_queue": 1024,

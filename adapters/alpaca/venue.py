@@ -19,6 +19,7 @@ from adapters.alpaca.gateway import AlpacaGateway
 from adapters.alpaca.limits import RateLimiter
 from adapters.alpaca.rest import AlpacaRest
 from adapters.alpaca.trade_stream import AlpacaTradeUpdates
+from adapters.ports import AccountSource, MarketDataFeed, OrderGateway, TradeUpdatesFeed
 from daemon.core.config import BrokerConfig
 
 LIVE_REST = "https://api.alpaca.markets"
@@ -60,6 +61,10 @@ class AlpacaVenue:
     gateway: AlpacaGateway
     market_data: AlpacaMarketData
     trade_updates: AlpacaTradeUpdates
+
+    def ports(self) -> tuple[OrderGateway, AccountSource, MarketDataFeed, TradeUpdatesFeed]:
+        """The four ports the shell drives (mypy checks that each one conforms)."""
+        return self.gateway, self.account, self.market_data, self.trade_updates
 
     async def close(self) -> None:
         await self.rest.close()
