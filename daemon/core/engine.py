@@ -315,9 +315,12 @@ class Engine:
         order = self._book.transition(e.client_order_id, OrderEventKind.SUBMIT_UNKNOWN)
         if order is None:
             return []
+        return [self._lookup_wakeup(order, e.at)]
+
+    def _lookup_wakeup(self, order: TrackedOrder, now: datetime) -> ScheduleWakeup:
         factor = min(2**order.lookups, _MAX_LOOKUP_BACKOFF)
         delay = timedelta(seconds=self._config.execution.lookup_delay_seconds * factor)
-        return [ScheduleWakeup(e.at + delay, LOOKUP + order.client_order_id)]
+        return ScheduleWakeup(now + delay, LOOKUP + order.client_order_id)
 
     def _on_not_found(self, e: ev.OrderNotFound) -> list[Command]:
         order = self._book.transition(e.client_order_id, OrderEventKind.NOT_FOUND)
@@ -348,8 +351,8 @@ class Engine:
         if key.startswith(LOOKUP):
             order = self._book.get(key[len(LOOKUP) :])
             if order is not None and order.state is OrderState.UNKNOWN:
-                order.lookups += 1
-                return [LookupOrder(order.client_order_id)]
+                order.lookups += 1  # ask again later if no answer comes (the next delay)
+                return [LookupOrder(order.client_order_id), self._lookup_wakeup(order, e.at)]
             return []
         if key.startswith(TIMEOUT):
             order = self._book.get(key[len(TIMEOUT) :])

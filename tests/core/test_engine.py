@@ -293,10 +293,18 @@ def test_unknown_outcome_is_looked_up_never_resent() -> None:
     assert engine.snapshot().unknown_count == 1
     # checks and quotes while unknown: no new decision, no second order
     assert places(feed(engine, [check(at(3)), quote(at(3), "VTI", 120.0)])) == []
-    assert engine.handle(ev.TimerFired(at(4), "lookup:" + coid)) == [LookupOrder(coid)]
-    # the lookup itself failed: ask again later, backing off
-    cmds = engine.handle(ev.OrderSubmitFailed(at(5), coid, ev.SubmitOutcome.UNKNOWN, "5xx"))
-    assert cmds == [ScheduleWakeup(at(9), "lookup:" + coid)]
+    # look it up, and again later (backing off) should no answer come
+    assert engine.handle(ev.TimerFired(at(4), "lookup:" + coid)) == [
+        LookupOrder(coid),
+        ScheduleWakeup(at(8), "lookup:" + coid),
+    ]
+    assert engine.handle(ev.TimerFired(at(8), "lookup:" + coid)) == [
+        LookupOrder(coid),
+        ScheduleWakeup(at(16), "lookup:" + coid),
+    ]
+    # the lookup reported a failure as UNKNOWN again: same state, the next lookup later
+    cmds = engine.handle(ev.OrderSubmitFailed(at(8.5), coid, ev.SubmitOutcome.UNKNOWN, "5xx"))
+    assert cmds == [ScheduleWakeup(at(16.5), "lookup:" + coid)]
     # the broker did take it and it filled: resolved, then the follow-up round
     cmds = feed(engine, [*quotes(at(9), PRICES), *fill_all(sell, at(9), "x1")])
     assert engine.book.orders[coid].state is OrderState.FILLED
