@@ -51,13 +51,12 @@ from daemon.core.commands import (
 from daemon.core.config import Config, TriggerMode
 from daemon.core.drift import DriftTracker
 from daemon.core.engine_desk import CANCELABLE, THROTTLE, TIMEOUT, OrderDesk
-from daemon.core.engine_gates import TRADE_UPDATES, Gates
+from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, OpenOrderView
-from daemon.core.ids import decision_id, is_ours
+from daemon.core.ids import decision_id
 from daemon.core.ids import validate_run_id as _validate_run_id
 from daemon.core.model import Holdings, Quote, Side, TradingState
 from daemon.core.orders import OrderBook, OrderEventKind, OrderState, TrackedOrder
-from daemon.core.orders_reconcile import reconcile_open_orders
 from daemon.core.plan import Plan
 from daemon.core.planner import plan_rebalance
 from daemon.core.triggers import TriggerState, evaluate, next_wakeup, record_run
@@ -89,8 +88,8 @@ class Engine:
         self._cash: Decimal | None = None  # None until the first AccountSnapshot
         self._positions: dict[str, Decimal] = {}
         self._drift = DriftTracker(config, Holdings(Decimal(0)))
-        self._quotes: dict[str, ev.QuoteUpdated] = {}  # the latest, as it came
-        self._stats: dict[str, tuple[float | None, float | None]] = {}
+        self._market = MarketData(config)
+        self._quotes = self._market.last  # the latest quote event per symbol
         self._gates = Gates()
         self._desk = OrderDesk(config, self._run_id)
         self._book = self._desk.book
@@ -123,7 +122,6 @@ class Engine:
             ev.RebalanceRequested: self._on_rebalance,
             ev.ShutdownRequested: self._on_shutdown,
         }
-        self._load_stats(config)
 
     # -- the contract -----------------------------------------------------------------------
 
@@ -167,27 +165,13 @@ class Engine:
     def _on_nothing(self, e: ev.Event) -> list[Command]:
         return []
 
-    def _load_stats(self, config: Config) -> None:
-        for a in config.portfolio.assets:
-            old = self._stats.get(a.symbol, (None, None))
-            self._stats[a.symbol] = (old[0] or a.adv, old[1] or a.sigma)
-
     def _on_stats(self, e: ev.MarketStatsUpdated) -> list[Command]:
-        old_adv, old_sigma = self._stats.get(e.symbol, (None, None))
-        adv = e.adv if e.adv is not None else old_adv
-        sigma = e.sigma if e.sigma is not None else old_sigma
-        self._stats[e.symbol] = (adv, sigma)
+        self._market.on_stats(e)
         return []
 
     def quotes(self) -> dict[str, Quote]:
-        """The latest quote per symbol (``at`` = the quote event's time; adv/sigma from
-        MarketStatsUpdated, else the asset's config)."""
-        stats = self._stats
-        out: dict[str, Quote] = {}
-        for s, e in self._quotes.items():
-            adv, sigma = stats.get(s, (None, None))
-            out[s] = Quote(s, e.bid, e.ask, e.at, e.bid_size, e.ask_size, adv, sigma)
-        return out
+        """The latest quote per symbol, as the planner gets it."""
+        return self._market.quotes()
 
     def _on_trading_status(self, e: ev.TradingStatusChanged) -> list[Command]:
         if e.halted:
@@ -218,27 +202,10 @@ class Engine:
         self._positions = {s: Decimal(q) for s, q in e.positions.items()}
         self._drift.set_holdings(Holdings(self._cash, dict(self._positions)))
         self._gates.await_reconcile = False
-        result = reconcile_open_orders(self._book, e.open_orders, is_ours, e.at)
-        for u in result.unsynced:
-            self._apply_to_holdings(u.order, u.qty, u.price)
-        cmds: list[Command] = []
-        old_foreign = {o.client_order_id for o in self._desk.foreign}
-        self._desk.foreign = result.foreign
-        new_foreign = sorted(o.client_order_id for o in result.foreign)
-        if new_foreign and set(new_foreign) != old_foreign:
-            cmds.append(
-                Alert(
-                    "info",
-                    f"{len(new_foreign)} open order(s) not placed by "
-                    f"rebalanced ({', '.join(new_foreign[:5])}): counted as pending, "
-                    "never canceled",
-                )
-            )
         timeout = timedelta(seconds=self._config.execution.order_timeout_seconds)
-        for coid in result.adopted:
-            self._desk.reserve_ids_of(coid)
-            cmds.append(ScheduleWakeup(e.at + timeout, TIMEOUT + coid))
-        cmds.extend(LookupOrder(coid) for coid in result.lookups)
+        cmds, unsynced = self._desk.reconcile(e, timeout)
+        for u in unsynced:
+            self._apply_to_holdings(u.order, u.qty, u.price)
         if self._trading_state is TradingState.HALTED:
             cmds.extend(self._desk.cancel_all())
         cmds.extend(self._ensure_check(e.at))
@@ -412,7 +379,7 @@ class Engine:
         holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
         self._drift = DriftTracker(e.config, holdings, prices)
         self._desk.retune(e.config)
-        self._load_stats(e.config)
+        self._market.load_config(e.config)
         return self._pump(e.at)
 
     def _on_rebalance(self, e: ev.RebalanceRequested) -> list[Command]:

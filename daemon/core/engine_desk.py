@@ -14,12 +14,20 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from daemon.core.commands import Alert, CancelOrder, Command, PlaceOrder, ScheduleWakeup
+from daemon.core.commands import (
+    Alert,
+    CancelOrder,
+    Command,
+    LookupOrder,
+    PlaceOrder,
+    ScheduleWakeup,
+)
 from daemon.core.config import Config
-from daemon.core.events import BrokerOrder
-from daemon.core.ids import client_order_id, parse_client_order_id
+from daemon.core.events import AccountSnapshot, BrokerOrder
+from daemon.core.ids import client_order_id, is_ours, parse_client_order_id
 from daemon.core.model import Side
 from daemon.core.orders import OrderBook, OrderEventKind, OrderState, TrackedOrder
+from daemon.core.orders_reconcile import Unsynced, reconcile_open_orders
 from daemon.core.plan import PlannedOrder
 from daemon.core.throttle import Pacer
 
@@ -53,6 +61,33 @@ class OrderDesk:
         parsed = parse_client_order_id(coid)
         if parsed is not None and parsed[0] == self.run_id:
             self.seq = max(self.seq, parsed[1] + 1)
+
+    def reconcile(
+        self, snap: AccountSnapshot, timeout: timedelta
+    ) -> tuple[list[Command], tuple[Unsynced, ...]]:
+        """Bring the book in line with a snapshot's open orders (see ``orders_reconcile``):
+        look up our orders the broker no longer lists, adopt ours from earlier runs (with an
+        order timeout), note foreign ones (an Alert when that set changes). Returns the
+        commands and the fills the snapshot predates (to re-apply to its holdings)."""
+        result = reconcile_open_orders(self.book, snap.open_orders, is_ours, snap.at)
+        cmds: list[Command] = []
+        old_foreign = {o.client_order_id for o in self.foreign}
+        self.foreign = result.foreign
+        new_foreign = sorted(o.client_order_id for o in result.foreign)
+        if new_foreign and set(new_foreign) != old_foreign:
+            listed = ", ".join(new_foreign[:5])
+            cmds.append(
+                Alert(
+                    "info",
+                    f"{len(new_foreign)} open order(s) not placed by "
+                    f"rebalanced ({listed}): counted as pending, never canceled",
+                )
+            )
+        for coid in result.adopted:
+            self.reserve_ids_of(coid)
+            cmds.append(ScheduleWakeup(snap.at + timeout, TIMEOUT + coid))
+        cmds.extend(LookupOrder(coid) for coid in result.lookups)
+        return cmds, result.unsynced
 
     def enqueue(self, orders: Sequence[PlannedOrder], decision_id: str) -> None:
         self.queue.extend((o, decision_id) for o in orders)

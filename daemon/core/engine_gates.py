@@ -1,6 +1,7 @@
-"""What the Engine knows about the market and its own connections, and the rules that say
-"no order now": the market clock and sessions, lost feeds, the reconcile awaited after the
-trade-updates feed came back, venue halts per symbol, shutdown.
+"""What the Engine knows about the market and its own connections: the latest quotes and
+market statistics (``MarketData``), and the rules that say "no order now" (``Gates``): the
+market clock and sessions, lost feeds, the reconcile awaited after the trade-updates feed
+came back, venue halts per symbol, shutdown.
 """
 
 from __future__ import annotations
@@ -8,12 +9,45 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from daemon.core.config import TriggerConfig
-from daemon.core.events import MarketClock
-from daemon.core.model import TradingSession, TradingState
+from daemon.core.config import Config, TriggerConfig
+from daemon.core.events import MarketClock, MarketStatsUpdated, QuoteUpdated
+from daemon.core.model import Quote, TradingSession, TradingState
 from daemon.core.triggers import in_trading_window
 
 TRADE_UPDATES = "trade_updates"
+
+
+class MarketData:
+    """The latest quote event per symbol (kept as it came: the hot path allocates nothing)
+    and adv/sigma per symbol (MarketStatsUpdated, else the asset's config)."""
+
+    __slots__ = ("last", "stats")
+
+    def __init__(self, config: Config) -> None:
+        self.last: dict[str, QuoteUpdated] = {}
+        self.stats: dict[str, tuple[float | None, float | None]] = {}
+        self.load_config(config)
+
+    def load_config(self, config: Config) -> None:
+        for a in config.portfolio.assets:
+            adv, sigma = self.stats.get(a.symbol, (None, None))
+            self.stats[a.symbol] = (adv or a.adv, sigma or a.sigma)
+
+    def on_stats(self, e: MarketStatsUpdated) -> None:
+        adv, sigma = self.stats.get(e.symbol, (None, None))
+        self.stats[e.symbol] = (
+            e.adv if e.adv is not None else adv,
+            e.sigma if e.sigma is not None else sigma,
+        )
+
+    def quotes(self) -> dict[str, Quote]:
+        """A ``Quote`` per symbol for the planner (``at`` = the quote event's time)."""
+        stats = self.stats
+        out: dict[str, Quote] = {}
+        for s, e in self.last.items():
+            adv, sigma = stats.get(s, (None, None))
+            out[s] = Quote(s, e.bid, e.ask, e.at, e.bid_size, e.ask_size, adv, sigma)
+        return out
 
 
 class Gates:
@@ -74,4 +108,4 @@ class Gates:
         return out
 
 
-__all__ = ["TRADE_UPDATES", "Gates"]
+__all__ = ["TRADE_UPDATES", "Gates", "MarketData"]

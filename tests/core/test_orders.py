@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.events import OrderFilled
+from daemon.core.events import BrokerOrder, OrderFilled
+from daemon.core.ids import is_ours
 from daemon.core.model import Side
 from daemon.core.orders import (
     TERMINAL,
@@ -18,6 +19,7 @@ from daemon.core.orders import (
     TrackedOrder,
     next_state,
 )
+from daemon.core.orders_reconcile import reconcile_open_orders, state_from_broker
 
 S = OrderState
 K = OrderEventKind
@@ -251,3 +253,71 @@ def test_any_order_and_repetition_of_fills_ends_at_the_highest_cum_qty(
     assert total == Decimal(top)
     assert book.orders["c1"].filled_qty == Decimal(top)
     assert book.orders["c1"].state is (S.FILLED if top >= 10 else S.PARTIAL)
+
+
+# -- reconciliation against the broker's open orders ------------------------------------
+
+
+def _broker(coid: str, status: str = "new", filled: str = "0") -> BrokerOrder:
+    return BrokerOrder(
+        coid,
+        "b-" + coid,
+        "VTI",
+        Side.BUY,
+        status,
+        Decimal(10),
+        None,
+        Decimal(filled),
+        Decimal(100) if filled != "0" else None,
+        Decimal(100),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "filled", "expected"),
+    [
+        ("new", "0", S.OPEN),
+        ("accepted", "0", S.OPEN),
+        ("pending_new", "0", S.OPEN),
+        ("new", "3", S.PARTIAL),
+        ("partially_filled", "3", S.PARTIAL),
+        ("pending_cancel", "0", S.CANCELING),
+        ("filled", "10", S.FILLED),
+        ("canceled", "0", S.CANCELED),
+        ("expired", "0", S.CANCELED),
+        ("done_for_day", "2", S.CANCELED),
+        ("replaced", "0", S.CANCELED),
+        ("rejected", "0", S.REJECTED),
+        ("something_new", "0", S.OPEN),
+    ],
+)
+def test_broker_status_mapping(status: str, filled: str, expected: OrderState) -> None:
+    assert state_from_broker(status, Decimal(filled)) is expected
+
+
+def test_reconcile_keeps_our_cancel_and_sorts_orders_into_kinds() -> None:
+    book = OrderBook()
+    canceling = _order("rb-r-00000001", state=S.CANCELING)
+    gone = _order("rb-r-00000002", state=S.OPEN)
+    submitting = _order("rb-r-00000003", state=S.SUBMITTING)
+    for o in (canceling, gone, submitting):
+        book.add(o)
+    result = reconcile_open_orders(
+        book,
+        [
+            _broker("rb-r-00000001", "new"),
+            _broker("rb-old-00000009", "partially_filled", "4"),
+            _broker("manual", "new"),
+        ],
+        is_ours,
+        T0,
+    )
+    assert canceling.state is S.CANCELING and not canceling.settled
+    assert result.lookups == ("rb-r-00000002",) and gone.settled
+    assert not submitting.settled  # its POST is still in flight
+    assert result.adopted == ("rb-old-00000009",)
+    adopted = book.orders["rb-old-00000009"]
+    assert adopted.state is S.PARTIAL and adopted.filled_qty == Decimal(4)
+    assert adopted.filled_notional == Decimal(400)
+    assert [b.client_order_id for b in result.foreign] == ["manual"]
+    assert result.unsynced == ()
