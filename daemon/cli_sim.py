@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--tick", type=float, default=0.05, help="seconds between exchange steps (default 0.05)"
+    )
+    p.add_argument(
+        "--faults",
+        metavar="FILE",
+        help="TOML with faults to switch on at start-up, same shape as POST /_sim/faults "
+        "([[http]] action/path/method/count/after_accept, [[stream]], [exchange])",
     )
     p.add_argument(
         "--auth-timeout", type=float, default=10.0, help="data stream auth window in seconds"
@@ -67,15 +74,30 @@ def main(argv: list[str] | None = None) -> int:
     except SimConfigError as e:
         print(f"rebalanced sim: {args.config}: {e}", file=sys.stderr)
         return EX_CONFIG
+    faults: dict[str, Any] | None = None
+    if args.faults:
+        try:
+            faults = tomllib.loads(Path(args.faults).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            print(f"rebalanced sim: --faults {args.faults}: {e}", file=sys.stderr)
+            return EX_CONFIG
     try:
-        asyncio.run(_serve(config, args))
+        asyncio.run(_serve(config, args, faults))
+    except FaultsFileError as e:
+        print(f"rebalanced sim: --faults {args.faults}: {e}", file=sys.stderr)
+        return EX_CONFIG
     except OSError as e:
         print(f"rebalanced sim: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _serve(config: Any, args: argparse.Namespace) -> None:
+class FaultsFileError(ValueError):
+    pass
+
+
+async def _serve(config: Any, args: argparse.Namespace, faults: dict[str, Any] | None) -> None:
+    from adapters.sim.control import apply_faults
     from adapters.sim.exchange import SimExchange
     from adapters.sim.server import create_app, options_from_config, start
     from adapters.sim.sim_clock import SimClock
@@ -84,6 +106,13 @@ async def _serve(config: Any, args: argparse.Namespace) -> None:
     exchange = SimExchange(config, clock)
     options = options_from_config(config, tick_seconds=args.tick, auth_timeout=args.auth_timeout)
     app = create_app(exchange, config, clock=clock, options=options)
+    if faults:
+        from adapters.sim.server import SIM_STATE
+
+        try:
+            apply_faults(app[SIM_STATE], faults)
+        except ValueError as e:
+            raise FaultsFileError(str(e)) from None
     server = await start(app, args.host, args.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

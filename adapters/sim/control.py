@@ -14,6 +14,8 @@
 - ``GET  /_sim/account``: the account, positions, all orders and the exchange state;
   ``POST /_sim/restore`` ``{"state": …}`` puts a snapshot back;
 - ``GET  /_sim/requests?since=SEQ&orders_only=1``: the request log;
+- ``POST /_sim/publish`` ``{"messages": [{"T": "u", "S": …, "t": RFC3339, …}]}``: raw
+  market-data messages to the stream (bars, late bar updates, zero quotes, statuses);
 - ``GET  /_sim/stats``: connection and publication counters.
 """
 
@@ -28,12 +30,13 @@ from aiohttp import web
 
 from adapters.sim.faults import FaultError, HttpFaultRule, StreamFaults
 from adapters.sim.rest_routes import json_response
+from adapters.sim.sim_config import SimConfigError
 from adapters.sim.sim_errors import SimAPIError
 
 if TYPE_CHECKING:
     from adapters.sim.server import SimState
 
-__all__ = ["add_control_routes"]
+__all__ = ["ControlError", "add_control_routes", "apply_faults"]
 
 
 class ControlError(ValueError):
@@ -89,7 +92,7 @@ def _wrap(fn: Any) -> Any:
         try:
             resp: web.StreamResponse = await fn(request)
             return resp
-        except (ControlError, FaultError) as e:
+        except (ControlError, FaultError, SimConfigError) as e:
             return _bad(str(e))
         except SimAPIError as e:
             return json_response(e.body(), status=e.status)
@@ -173,7 +176,9 @@ def _faults_json(state: SimState) -> dict[str, Any]:
     return {
         "http": [r.to_json() for r in state.http_faults.rules],
         "stream": state.stream_faults.state(),
-        "exchange": ex_faults.to_json() if hasattr(ex_faults, "to_json") else None,
+        "exchange": ex_faults.to_json()
+        if ex_faults is not None and hasattr(ex_faults, "to_json")
+        else None,
     }
 
 
@@ -183,6 +188,12 @@ async def get_faults(request: web.Request) -> web.Response:
 
 async def post_faults(request: web.Request) -> web.Response:
     state, body = _state(request), await _body(request)
+    return json_response(apply_faults(state, body))
+
+
+def apply_faults(state: SimState, body: dict[str, Any]) -> dict[str, Any]:
+    """Apply a fault request (the body of ``POST /_sim/faults``, or a ``--faults`` file):
+    everything is validated before anything changes. Returns the fault state."""
     unknown = set(body) - {"http", "stream", "exchange"}
     if unknown:
         raise ControlError(f"unknown fault group(s) {sorted(unknown)}; use http, stream, exchange")
@@ -209,7 +220,7 @@ async def post_faults(request: web.Request) -> web.Response:
             faults.refuse_reconnects(stream, seconds)
     out = _faults_json(state)
     out["dropped_connections"] = dropped
-    return json_response(out)
+    return out
 
 
 def _list(value: Any, name: str) -> list[dict[str, Any]]:
@@ -287,6 +298,32 @@ async def get_requests(request: web.Request) -> web.Response:
     return json_response({"requests": [e.to_json() for e in entries]})
 
 
+async def post_publish(request: web.Request) -> web.Response:
+    """Push raw market-data messages to the data stream (bars, late bar updates ``u``,
+    quotes with ``bp``/``ap`` = 0, statuses …) exactly as given; ``t`` may be an RFC 3339
+    string and is sent as a timestamp (msgpack ext or JSON string, per connection)."""
+    state, body = _state(request), await _body(request)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("T"), str) for m in messages
+    ):
+        raise ControlError('send {"messages": [{"T": "q", "S": "SPY", …}, …]} (each with a "T")')
+    batch = []
+    for m in messages:
+        m = dict(m)
+        t = m.get("t")
+        if isinstance(t, str):
+            try:
+                m["t"] = datetime.fromisoformat(t)
+            except ValueError:
+                raise ControlError(f'"t" {t!r} is not RFC 3339') from None
+        elif t is None:
+            m["t"] = state.clock.now()
+        batch.append(m)
+    state.data_hub.publish(batch)
+    return json_response({"published": len(batch)})
+
+
 async def get_stats(request: web.Request) -> web.Response:
     state = _state(request)
     return json_response(
@@ -314,4 +351,5 @@ def add_control_routes(app: web.Application) -> None:
     r.add_get("/_sim/account", _wrap(get_account))
     r.add_post("/_sim/restore", _wrap(post_restore))
     r.add_get("/_sim/requests", _wrap(get_requests))
+    r.add_post("/_sim/publish", _wrap(post_publish))
     r.add_get("/_sim/stats", _wrap(get_stats))

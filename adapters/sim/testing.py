@@ -185,12 +185,14 @@ class SimProcess:
         key_id: str = DEFAULT_KEY_ID,
         secret: str = DEFAULT_SECRET,
         startup_timeout: float = 20.0,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.config_path = str(config_path)
         self.port = port or free_port()
         self.key_id = key_id
         self.secret = secret
         self.startup_timeout = startup_timeout
+        self.extra_args = extra_args
         self.proc: subprocess.Popen[str] | None = None
 
     @property
@@ -208,7 +210,7 @@ class SimProcess:
     def start(self) -> SimProcess:
         env = dict(os.environ, APCA_API_KEY_ID=self.key_id, APCA_API_SECRET_KEY=self.secret)
         cmd = [sys.executable, "-m", "daemon.cli_sim", "--host", "127.0.0.1",
-               "--port", str(self.port), "--config", self.config_path]  # fmt: skip
+               "--port", str(self.port), "--config", self.config_path, *self.extra_args]  # fmt: skip
         root = Path(__file__).resolve().parents[2]
         self.proc = subprocess.Popen(
             cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -176,7 +176,7 @@ def _authorization(status: str, **extra: Any) -> dict[str, Any]:
 def _decode(data: str | bytes, msgpack: bool) -> Any:
     try:
         if msgpack:
-            return msgspec.msgpack.decode(data)
+            return msgspec.msgpack.decode(data.encode() if isinstance(data, str) else data)
         return msgspec.json.decode(data)
     except msgspec.DecodeError:
         return None

@@ -79,3 +79,36 @@ def test_bad_arguments_exit_64(tmp_path: Path) -> None:
     assert r.returncode == 64 and "not a TCP port" in r.stderr
     r = run_cli("--bogus")
     assert r.returncode == 64
+
+
+FAULTS_TOML = """
+[[http]]
+action = "500"
+path = "/v2/clock"
+count = 1
+
+[exchange]
+reject_next = 1
+"""
+
+
+def test_faults_file_is_switched_on_at_start(tmp_path: Path) -> None:
+    faults = tmp_path / "faults.toml"
+    faults.write_text(FAULTS_TOML)
+    with SimProcess(write_config(tmp_path), extra_args=("--faults", str(faults))) as sim:
+        client = TradingClient(sim.key_id, sim.secret, url_override=sim.base_url)
+        try:
+            client.get_clock()
+            raise AssertionError("the first /v2/clock must fail")
+        except Exception as e:
+            assert getattr(e, "status_code", None) == 500
+        assert client.get_clock().is_open  # count was 1
+
+
+def test_bad_faults_file_exits_78(tmp_path: Path) -> None:
+    faults = tmp_path / "faults.toml"
+    faults.write_text('[[http]]\naction = "418"\n')
+    r = run_cli(
+        "--port", str(free_port()), "--config", str(write_config(tmp_path)), "--faults", str(faults)
+    )
+    assert r.returncode == 78 and "418" in r.stderr

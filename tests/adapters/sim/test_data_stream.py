@@ -229,3 +229,20 @@ async def test_unknown_feed_is_404_with_keys_401_without() -> None:
         with pytest.raises(websockets.InvalidStatus) as info:
             await websockets.connect(sim.ws_base + "/v2/delayed")
         assert info.value.response.status_code == 401
+
+
+async def test_control_publish_injects_raw_messages(sim: RunningSim) -> None:
+    c = await Client.open(sim.data_ws_url, use_msgpack=True)
+    await c.login(sim)
+    await c.send({"action": "subscribe", "quotes": ["SPY"], "updatedBars": ["SPY"]})
+    await c.recv()
+    late_bar = {"T": "u", "S": "SPY", "o": 1.0, "h": 2.0, "l": 0.5, "c": 1.5, "v": 10, "n": 2,
+                "vw": 1.2, "t": "2026-11-23T14:34:00Z"}  # fmt: skip
+    no_bid = {"T": "q", "S": "SPY", "bp": 0, "bs": 0, "ap": 10.0, "as": 1, "bx": "", "ax": "V"}
+    out = await sim.control("POST", "/_sim/publish", {"messages": [late_bar, no_bid]})
+    assert out == {"published": 2}
+    batch = await c.recv()
+    assert [m["T"] for m in batch] == ["u", "q"]
+    assert batch[0]["t"].to_datetime() == datetime(2026, 11, 23, 14, 34, tzinfo=UTC)
+    assert batch[1]["bp"] == 0 and batch[1]["t"].to_datetime() == sim.clock.now()
+    await c.ws.close()
