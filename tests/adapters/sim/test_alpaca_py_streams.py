@@ -162,3 +162,32 @@ async def test_trading_stream_sees_duplicate_fills_when_asked(sim: RunningSim) -
         await wait_for(lambda: sum(u.event == "fill" for u in updates) == 2, within=5)
         fills = [u for u in updates if u.event == "fill"]
         assert fills[0].execution_id == fills[1].execution_id
+
+
+async def test_trading_stream_reconnects_after_drop_and_refused_window(sim: RunningSim) -> None:
+    updates: list[TradeUpdate] = []
+
+    async def on_update(u: TradeUpdate) -> None:
+        updates.append(u)
+
+    stream = TradingStream(sim.key_id, sim.secret, url_override=sim.trade_ws_url)
+    stream._reconnect_min_backoff = stream._reconnect_max_backoff = 0.05
+    stream.subscribe_trade_updates(on_update)
+    async with started(stream):
+        await wait_for(lambda: any(c.streams for c in sim.state.trade_hub.connections), within=5)
+        out = await sim.control("POST", "/_sim/faults", {"stream": [
+            {"stream": "trade", "action": "drop"},
+            {"stream": "trade", "action": "refuse", "seconds": 0.5},
+        ]})  # fmt: skip
+        assert out["dropped_connections"] == 1
+        await asyncio.sleep(0.6)  # refused (HTTP 429 at the upgrade) for half a second
+        await wait_for(
+            lambda: any(c.streams and not c.outbox.closed for c in sim.state.trade_hub.connections),
+            within=10,
+        )
+        client = TradingClient(sim.key_id, sim.secret, url_override=sim.base_url)
+        order = MarketOrderRequest(symbol="SPY", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
+                                   client_order_id="after-drop-1")  # fmt: skip
+        await asyncio.to_thread(client.submit_order, order)
+        await sim.advance(2)
+        await wait_for(lambda: any(u.event == "fill" for u in updates), within=5)

@@ -154,3 +154,25 @@ async def test_request_log_records_every_order_request(sim: RunningSim, http: An
     assert everything[-1]["path"] == "/v2/account" and everything[-1]["outcome"] == "ok"
     newer = await sim.control("GET", f"/_sim/requests?since={log[1]['seq']}&orders_only=1")
     assert [e["client_order_id"] for e in newer["requests"]] == ["log-2"]
+
+
+def test_credentials_config_env_and_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.sim.server import Credentials, options_from_config
+    from adapters.sim.testing import default_sim_config
+
+    monkeypatch.delenv("APCA_API_KEY_ID", raising=False)
+    monkeypatch.delenv("APCA_API_SECRET_KEY", raising=False)
+    demo = Credentials(*_keys(options_from_config(default_sim_config())))
+    assert demo.open_demo and demo.check("any", "pair") and not demo.check("", "x")
+    monkeypatch.setenv("APCA_API_KEY_ID", "env-key")
+    monkeypatch.setenv("APCA_API_SECRET_KEY", "env-secret")
+    env = Credentials(*_keys(options_from_config(default_sim_config())))
+    assert env.check("env-key", "env-secret") and not env.check("env-key", "other")
+    configured = default_sim_config(api={"key_id": "cfg-key", "secret_key": "cfg-secret"})
+    cfg = Credentials(*_keys(options_from_config(configured)))
+    assert cfg.check("cfg-key", "cfg-secret") and not cfg.check("env-key", "env-secret")
+    assert "cfg-secret" not in repr(cfg)
+
+
+def _keys(options: Any) -> tuple[str | None, str | None]:
+    return options.key_id, options.secret
