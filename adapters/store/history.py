@@ -43,13 +43,22 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
     and we may not create it, and there is no ``-wal`` file (so the daemon is stopped
     and everything is checkpointed), it falls back to ``immutable=1``."""
     p = Path(path)
-    if p.is_dir():
-        p = p / schema.JOURNAL_FILENAME
-    if not p.exists():
+    try:
+        if p.is_dir():
+            p = p / schema.JOURNAL_FILENAME
+        if not p.exists():
+            raise HistoryError(
+                f"no journal at {p}: check --state-dir (the daemon creates the journal on "
+                "its first start)"
+            )
+        with p.open("rb"):
+            pass
+    except PermissionError as e:
         raise HistoryError(
-            f"no journal at {p}: check --state-dir (the daemon creates the journal on "
-            "its first start)"
-        )
+            f"permission denied reading {e.filename or p}: run history as the service user "
+            "(e.g. sudo -u rebalanced rebalanced history …) or give your user read access "
+            "to the state directory"
+        ) from e
     base = "file:" + quote(str(p.resolve()))
     try:
         conn = _connect(base + "?mode=ro")

@@ -60,6 +60,9 @@ _SECRET_LINE = re.compile(
 )
 
 
+DB_SUFFIXES = (".sqlite3", ".sqlite", ".db")
+
+
 class JournalError(RuntimeError):
     """A journal operation was refused (closed journal, conflicting intent, bad input)."""
 
@@ -75,9 +78,11 @@ def redact_config(text: str) -> str:
 
 
 def _prepare_path(path: str | Path) -> Path:
-    """The journal file for ``path`` (a file, or a state directory), its directory made."""
+    """The journal file for ``path``, its directory made. ``path`` names a state directory
+    (the journal is ``journal.sqlite3`` inside it) unless it is an existing file or ends
+    in ``.sqlite3``, ``.sqlite`` or ``.db``."""
     p = Path(path)
-    if p.is_dir():
+    if p.is_dir() or (not p.exists() and p.suffix not in DB_SUFFIXES):
         p = journal_path(p)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +151,8 @@ class SqliteJournal:
     ) -> SqliteJournal:
         """Open (creating directories, file and schema as needed) and start the writer.
 
-        ``path`` is the journal file, or a state directory (then ``journal.sqlite3`` in it).
+        ``path`` is a state directory (the journal is ``journal.sqlite3`` inside it), or
+        the journal file itself when that exists or ends in ``.sqlite3``/``.sqlite``/``.db``.
         ``clock`` stamps ``recorded_at``; ``trace`` sees every SQL statement the writer
         runs (tests, debugging)."""
         if quotes not in ("conflate", "all", "none"):

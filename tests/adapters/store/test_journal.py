@@ -54,15 +54,15 @@ def other_connection(path: Path) -> sqlite3.Connection:
 
 
 async def test_open_creates_directories_schema_and_wal(tmp_path: Path) -> None:
-    j = await SqliteJournal.open(tmp_path / "a" / "b")  # not existing: a file path
+    j = await SqliteJournal.open(tmp_path / "a" / "state")  # a state directory, made
     await j.close()
-    db = tmp_path / "a" / "b"
-    conn = other_connection(db)
+    assert j.path == journal_path(tmp_path / "a" / "state") == tmp_path / "a/state/journal.sqlite3"
+    conn = other_connection(j.path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    # an existing directory means "the state dir": the journal goes inside it
-    j2 = await SqliteJournal.open(tmp_path)
-    assert j2.path == journal_path(tmp_path)
+    # a name with a database suffix is the file itself
+    j2 = await SqliteJournal.open(tmp_path / "b" / "audit.db")
+    assert j2.path == tmp_path / "b" / "audit.db"
     await j2.close()
 
 
