@@ -242,6 +242,7 @@ async def alpaca_middleware(request: web.Request, handler: Handler) -> web.Strea
                 {"code": 40410000, "message": "endpoint not found"}
             ).decode()
             e.content_type = "application/json"
+        e.headers.update(decision.headers())
         raise
     order = request.get(SIM_ORDER)
     order_id = order[1] if order else None
@@ -332,9 +333,8 @@ async def start(app: web.Application, host: str = "127.0.0.1", port: int = 0) ->
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
-    server = site._server
-    sockets = getattr(server, "sockets", None) or []
-    actual = sockets[0].getsockname()[1] if sockets else port
+    addresses = runner.addresses
+    actual = int(addresses[0][1]) if addresses else port
     return RunningServer(runner, host, actual)
 
 
