@@ -15,11 +15,12 @@ import random
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from daemon.core import events as ev
@@ -214,6 +215,10 @@ def _event_strategy() -> st.SearchStrategy[tuple[str, tuple[object, ...]]]:
         st.tuples(st.just("state"), st.tuples(st.sampled_from(list(TradingState)))),
         st.tuples(st.just("halt_symbol"), st.tuples(st.sampled_from(SYMBOLS), st.booleans())),
         st.tuples(st.just("rebalance"), st.tuples(st.booleans())),
+        st.tuples(st.just("clock"), st.tuples(st.booleans())),
+        st.tuples(st.just("shutdown"), st.tuples(st.booleans())),
+        st.tuples(st.just("reload"), st.tuples(st.integers(1, 3))),
+        st.tuples(st.just("stats"), st.tuples(st.sampled_from(SYMBOLS))),
     )
 
 
@@ -253,10 +258,23 @@ def _build(kind: str, args: Sequence[object], t: datetime) -> ev.Event:
         return ev.TradingStatusChanged(t, str(a[0]), bool(a[1]))
     if kind == "rebalance":
         return ev.RebalanceRequested(t, force=bool(a[0]))
+    if kind == "clock":
+        return replace(clock(t, is_open=bool(a[0])), at=t)
+    if kind == "shutdown":
+        return ev.ShutdownRequested(t, cancel_open_orders=bool(a[0]))
+    if kind == "reload":
+        n = int(a[0])  # type: ignore[call-overload]
+        return ev.ConfigReloaded(t, make_config(TARGETS, burst=n, max_in_flight=n, max_rounds=n))
+    if kind == "stats":
+        return ev.MarketStatsUpdated(t, str(a[0]), adv=1e6, sigma=0.02)
     raise AssertionError(kind)  # pragma: no cover
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("ENGINE_REPLAY_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.lists(st.tuples(_dt, _event_strategy()), min_size=1, max_size=60))
 def test_random_event_sequences_replay_identically(
     steps: list[tuple[float, tuple[str, tuple[object, ...]]]],
@@ -266,6 +284,7 @@ def test_random_event_sequences_replay_identically(
         snapshot(at(0), "1000", {"VTI": "90", "VXUS": "40", "BND": "30", "VNQ": "20"}),
         clock(at(0)),
         *quotes(at(0), {"VTI": 100.0, "VXUS": 50.0, "BND": 80.0, "VNQ": 30.0}),
+        ev.TimerFired(at(0), "check"),  # out of band: the first orders go out here
     ]
     events: list[ev.Event] = list(start)
     t = at(0)
@@ -284,3 +303,4 @@ def test_random_event_sequences_replay_identically(
         if new:
             assert a.blockers(e.at, need_quotes=False) == []
     assert a.snapshot() == b.snapshot()
+    event(f"orders placed: {min(len(placed), 3)}{'+' if len(placed) >= 3 else ''}")
