@@ -65,6 +65,7 @@ CHECK = "check"
 LOOKUP = "lookup:"
 _THRESHOLD_MODES = frozenset({TriggerMode.THRESHOLD, TriggerMode.HYBRID})
 _MAX_LOOKUP_BACKOFF = 32
+_AWAITING = (OrderState.SUBMITTING, OrderState.UNKNOWN, OrderState.CANCELING)
 
 
 @dataclass(slots=True)
@@ -566,6 +567,7 @@ class Engine:
             open_order_count=len(live),
             unknown_count=book.count(OrderState.UNKNOWN),
             in_flight=book.in_flight,
+            awaiting_answer=sum(book.count(s) for s in _AWAITING),
             queued=len(self._desk.queue),
             tokens_available=self._desk.pacer.bucket.available(now)
             if now is not None

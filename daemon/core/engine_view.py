@@ -72,7 +72,8 @@ class EngineSnapshot:
     open_orders: tuple[OpenOrderView, ...]  # our orders not yet terminal
     open_order_count: int
     unknown_count: int  # orders whose submit outcome is UNKNOWN
-    in_flight: int  # same as open_order_count: our non-terminal orders
+    in_flight: int  # same as open_order_count: our non-terminal orders (the pacing cap)
+    awaiting_answer: int  # SUBMITTING + UNKNOWN + CANCELING: outcome still to come (drain on this)
     queued: int  # planned orders waiting for a token or an in-flight slot
     tokens_available: float
     foreign_open_orders: int  # open at the broker, not placed by us (counted as pending)

@@ -400,6 +400,7 @@ def test_order_timeout_cancels_an_unfilled_order() -> None:
     cmds = engine.handle(ev.TimerFired(at(121), "order-timeout:" + coid))
     assert cmds == [CancelOrder(coid, "b1")]
     assert engine.book.orders[coid].state is OrderState.CANCELING
+    assert engine.snapshot().awaiting_answer == 1
     assert engine.handle(ev.TimerFired(at(122), "order-timeout:" + coid)) == []
     engine.handle(ev.OrderCanceled(at(123), coid))
     assert engine.book.orders[coid].state is OrderState.CANCELED
@@ -431,9 +432,11 @@ def test_halted_cancels_every_open_order_and_stops_trading() -> None:
 
 def test_shutdown_cancels_open_orders_when_asked() -> None:
     engine, sell = sold()
+    assert engine.snapshot().awaiting_answer == 1  # SUBMITTING
     engine.handle(ev.OrderAccepted(at(2), sell.client_order_id, "b1"))
     assert engine.handle(ev.ShutdownRequested(at(3))) == []
-    assert engine.snapshot().shutting_down
+    snap = engine.snapshot()
+    assert snap.shutting_down and snap.awaiting_answer == 0 and snap.in_flight == 1
     assert engine.handle(ev.ShutdownRequested(at(4), cancel_open_orders=True)) == [
         CancelOrder(sell.client_order_id, "b1")
     ]
