@@ -61,10 +61,10 @@ def as_venue(alpaca: AlpacaVenue) -> Venue:
     def limiter() -> LimiterStats:
         lim = alpaca.limiter
         return LimiterStats(
-            tokens=float(getattr(lim, "tokens", getattr(lim, "_tokens", 0.0))),
+            tokens=float(lim.tokens),
             limit_per_minute=float(lim.capacity),
-            waits=int(getattr(lim, "waits", 0)),
-            throttled_429=int(getattr(lim, "throttled", getattr(lim, "hits_429", 0))),
+            waits=int(lim.waits),
+            throttled_429=int(lim.rate_limited),
         )
 
     return Venue(account=alpaca.account, gateway=alpaca.gateway, market_data=alpaca.market_data,

@@ -138,8 +138,10 @@ class Service:
         snap = self.engine.snapshot() if self.engine is not None else None
         detail: dict[str, Any] = {"reasons": reasons}
         if snap is not None:
-            detail["market_open"] = bool(getattr(snap, "market_open", False))
-            detail["trading_state"] = str(getattr(snap, "trading_state", ""))
+            detail["market_open"] = snap.market_open
+            detail["trading_state"] = snap.trading_state.value
+            if not snap.feeds_ok:
+                reasons.append("feeds lost: " + ", ".join(snap.feeds_lost))
         return not reasons, detail
 
     def status(self) -> dict[str, Any]:
@@ -230,7 +232,7 @@ class Service:
         while not self._stopping:
             snap = self.engine.snapshot() if self.engine is not None else None
             streams_ok = all(s.connected for s in self.venue.stream_stats().values())
-            if snap is not None and bool(getattr(snap, "ready", True)) and streams_ok:
+            if snap is not None and snap.ready and streams_ok:
                 self._ready = True
                 self.metrics.up_ready.set(1)
                 self.notifier.ready("ready: reconciled, streams up")
@@ -450,15 +452,15 @@ class Service:
         if self.engine is None:
             return
         snap = self.engine.snapshot()
-        rows = getattr(snap, "rows", {}) or {}
-        m.observe_weights({s: (r.current, r.target, r.low, r.high) for s, r in rows.items()})
-        m.out_of_band.set(len(getattr(snap, "out_of_band", ()) or ()))
-        m.drift.set(float(getattr(snap, "portfolio_drift", 0.0)))
-        m.value.set(float(getattr(snap, "portfolio_value", 0.0)))
-        m.cash.set(float(getattr(snap, "cash", 0.0)))
-        m.open_orders.set(int(getattr(snap, "open_order_count", 0)))
-        m.unknown_orders.set(int(getattr(snap, "unknown_count", 0)))
-        m.market_open.set(1 if getattr(snap, "market_open", False) else 0)
+        m.observe_weights({s: (r.current, r.target, r.low, r.high) for s, r in snap.rows.items()})
+        m.out_of_band.set(len(snap.out_of_band))
+        m.drift.set(snap.portfolio_drift)
+        m.value.set(snap.portfolio_value)
+        m.cash.set(float(snap.cash))
+        m.open_orders.set(snap.open_order_count)
+        m.unknown_orders.set(snap.unknown_count)
+        m.market_open.set(1 if snap.market_open else 0)
+        m.set_trading_state(snap.trading_state.value)
 
     async def _clock_refresher(self) -> None:
         while True:
@@ -478,7 +480,7 @@ class Service:
         while True:
             await asyncio.sleep(interval)
             snap = self.engine.snapshot() if self.engine is not None else None
-            busy = int(getattr(snap, "open_order_count", 0)) > 0 or self._order_tasks
+            busy = (snap is not None and snap.open_order_count > 0) or bool(self._order_tasks)
             quiet = time.monotonic() - self._last_order_activity > 10.0
             if busy or not quiet:
                 self.metrics.reconciliations.labels("deferred").inc()
@@ -516,9 +518,9 @@ class Service:
         if any(not t.done() for t in self._order_tasks
                if t.get_name().startswith(("submit", "cancel"))):
             return False
-        snap = self.engine.snapshot() if self.engine is not None else None
-        return int(getattr(snap, "in_flight", 0)) == 0 and \
-            int(getattr(snap, "unknown_count", 0)) == 0
+        # "a known state": nothing still waiting for the broker's answer (resting OPEN orders
+        # are known; they are canceled first when cancel_open_on_shutdown is set)
+        return self.engine is None or self.engine.snapshot().awaiting_answer == 0
 
     def _past_deadline(self) -> bool:
         return self._stop_deadline is not None and time.monotonic() >= self._stop_deadline
