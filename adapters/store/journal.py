@@ -206,6 +206,8 @@ class SqliteJournal:
     def _put(self, op: Op) -> None:
         if self._closed:
             raise JournalError(f"journal {self.path} is closed; {op.name} was not recorded")
+        if not self._writer.alive:
+            raise JournalError(f"journal {self.path}: the writer thread has stopped")
         if self._pending_quotes:
             self._drain_quotes()
         self._writer.put(op)

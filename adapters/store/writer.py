@@ -109,11 +109,23 @@ class WriterThread:
         try:
             self._loop(conn)
         finally:
+            self._fail_leftovers()
             try:
                 conn.close()  # checkpoints the WAL when it is the last connection
             except sqlite3.Error:
                 log.exception("journal: closing the write connection failed")
             self._stopped.set_result(None)
+
+    def _fail_leftovers(self) -> None:
+        """Ops queued after the writer stopped are never written: tell their waiters."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, Op):
+                self.write_errors += 1
+                _resolve(item.waiter, RuntimeError(f"journal writer stopped; {item.name} lost"))
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -155,7 +167,13 @@ class WriterThread:
                         break
                     batch.append(item)
             if batch:
-                self._write(conn, batch)
+                try:
+                    self._write(conn, batch)
+                except Exception as e:  # the connection itself failed (I/O error, …)
+                    self.write_errors += len(batch)
+                    log.error("journal: batch of %d lost: %s: %s", len(batch), type(e).__name__, e)
+                    for op in batch:
+                        _resolve(op.waiter, e)
             if stop:
                 return
 
@@ -175,7 +193,10 @@ class WriterThread:
                 _resolve(op.waiter, None)
         finally:
             if durable:
-                conn.execute("PRAGMA synchronous = NORMAL")
+                try:
+                    conn.execute("PRAGMA synchronous = NORMAL")
+                except sqlite3.Error:
+                    log.exception("journal: could not restore synchronous=NORMAL")
 
     def _transaction(self, conn: sqlite3.Connection, ops: list[Op]) -> None:
         conn.execute("BEGIN IMMEDIATE")

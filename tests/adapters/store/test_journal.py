@@ -316,3 +316,26 @@ async def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(JournalError, match="cannot create the state directory"):
         await SqliteJournal.open(blocker / "sub" / "j.sqlite3")
+
+
+async def test_a_full_disk_fails_the_intent_loudly_and_the_journal_recovers(
+    journal: SqliteJournal,
+) -> None:
+    """SQLite's max_page_count stands in for a full disk (SQLITE_FULL on growth)."""
+    from adapters.store.writer import Op, apply_sql
+
+    def set_limit(pages: str) -> None:
+        journal._writer.put(Op("limit", apply_sql(f"PRAGMA max_page_count = {pages}", ())))
+
+    await journal.flush()
+    (pages,) = sqlite3.connect(journal.path).execute("PRAGMA page_count").fetchone()
+    set_limit(str(pages))
+    for i in range(200):  # fill whatever free pages are left
+        journal.record_event(TimerFired(at(i), "x" * 2000))
+    big = PlaceOrder("c-full", "SPY", Side.BUY, Decimal(1), None, None, reason="r" * 5000)
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        await journal.record_intent(big)  # the shell must not POST this order
+    assert journal.write_errors > 1
+    set_limit("1073741823")
+    await journal.record_intent(order("c-after"))
+    assert [p.client_order_id for p in journal.unresolved_intents()] == ["c-after"]
