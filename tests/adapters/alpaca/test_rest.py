@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.alpaca.credentials import Credentials, Secret
 from adapters.alpaca.errors import AlpacaHTTPError, AlpacaTransportError
@@ -203,3 +205,22 @@ async def test_cancel_and_lookup_statuses(rest: AlpacaRest, fake: FakeAlpaca) ->
 async def test_many_concurrent_reads_share_one_limiter(rest: AlpacaRest, fake: FakeAlpaca) -> None:
     await asyncio.gather(*(rest.clock() for _ in range(20)))
     assert rest.limiter.acquired == 20
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    qty=st.decimals(min_value=Decimal("0.000000001"), max_value=Decimal(10**6), places=12),
+    price=st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(10**5), places=6),
+    side=st.sampled_from([Side.BUY, Side.SELL]),
+)
+def test_rounding_properties(qty: Decimal, price: Decimal, side: Side) -> None:
+    q = round_qty(qty)
+    assert q <= qty and qty - q < Decimal("0.000000001")
+    assert -q.as_tuple().exponent <= 9  # type: ignore[operator]
+    p = round_limit_price(price, side)
+    places = -p.as_tuple().exponent  # type: ignore[operator]
+    assert places == (2 if p >= 1 else 4) or (p >= 1 and price < 1)  # 0.99995 → 1.0000 (buy)
+    assert (p >= price) if side is Side.BUY else (p <= price)  # stays marketable
+    assert abs(p - price) < (Decimal("0.01") if price >= 1 else Decimal("0.0001"))
+    body = decimal_str(q)
+    assert "E" not in body and Decimal(body) == q
