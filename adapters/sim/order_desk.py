@@ -244,6 +244,15 @@ class OrderDesk:
             self._finish(order, "canceled", now)
 
     def _execute(self, order: SimOrder, ex: Execution, now: datetime) -> None:
+        if order.side == "sell":
+            # a cash account never goes short: a notional sell sized at a higher price
+            # than it fills at is cut to the shares held (and is then complete)
+            held = self.ledger.qty(order.symbol)
+            if held <= 0:
+                self._finish(order, "canceled", now)
+                return
+            if ex.qty > held:
+                ex = Execution(qty=held, price=ex.price, final=True)
         position = self.ledger.apply_fill(order.symbol, order.side, ex.qty, ex.price)
         order.filled_qty += ex.qty
         order.filled_notional += ex.qty * ex.price

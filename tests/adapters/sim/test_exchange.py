@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from alpaca.trading.models import Asset, Calendar, Clock, Order, Position, TradeAccount, TradeUpdate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.sim.exchange import SimExchange
 from adapters.sim.sim_errors import SimAPIError
@@ -444,3 +446,96 @@ def test_recorder_is_fed() -> None:
     assert isinstance(rec, Recorder)
     ex.submit_order(order(qty="1"))
     assert rec.events() == ["new", "fill"]
+
+
+ops = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("market"), st.sampled_from(["SPY", "AGG"]), st.booleans(), st.integers(1, 40)
+        ),
+        st.tuples(
+            st.just("limit"), st.sampled_from(["SPY", "AGG"]), st.booleans(), st.integers(-3, 3)
+        ),
+        st.tuples(
+            st.just("notional"),
+            st.sampled_from(["SPY", "AGG"]),
+            st.booleans(),
+            st.integers(1, 5000),
+        ),
+        st.tuples(st.just("wait"), st.just(""), st.booleans(), st.integers(1, 4000)),
+        st.tuples(st.just("cancel"), st.just(""), st.booleans(), st.integers(0, 10)),
+        st.tuples(
+            st.just("jump"), st.sampled_from(["SPY", "AGG"]), st.booleans(), st.integers(-5, 5)
+        ),
+        st.tuples(
+            st.just("split"), st.sampled_from(["SPY", "AGG"]), st.booleans(), st.integers(2, 3)
+        ),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops, st.sampled_from([0.0, 0.5, 1.0]))
+def test_invariants_hold_under_any_sequence(
+    seq: list[tuple[str, str, bool, int]], p: float
+) -> None:
+    """Whatever happens: no short positions, fills add up per order, each order's events
+    end in one terminal state at most, holds never exceed what exists, every rejection is
+    an Alpaca error (never a crash)."""
+    ex, clock, rec = make_exchange(start="2026-11-25T20:30:00Z", partial=p,
+                                   positions={"SPY": {"qty": "10"}, "AGG": {"qty": "50"}})  # fmt: skip
+    for kind, sym, buy, n in seq:
+        side = "buy" if buy else "sell"
+        try:
+            if kind == "market":
+                ex.submit_order(order(sym, side=side, qty=str(n)))
+            elif kind == "limit":
+                bid, ask = ex._bid_ask(sym) or (D(1), D(1))
+                px = (ask if buy else bid) * (1 + D(n) / 100)
+                ex.submit_order(order(sym, side=side, qty="2", type="limit",
+                                      limit_price=str(px.quantize(D("0.01")))))  # fmt: skip
+            elif kind == "notional":
+                ex.submit_order(order(sym, side=side, qty=None, notional=str(n)))
+            elif kind == "wait":
+                clock.advance(n * 30)
+                ex.step()
+            elif kind == "cancel":
+                open_orders = ex.list_orders()
+                if open_orders:
+                    ex.cancel_order(open_orders[n % len(open_orders)]["id"])
+            elif kind == "jump":
+                ex.jump_price(sym, 1 + n / 100)
+            elif kind == "split":
+                ex.split(sym, D(n))
+        except SimAPIError as e:
+            assert e.status in (403, 422) and e.body()["message"]
+        for s, h in ex.ledger.positions.items():
+            assert h.qty > 0
+            assert ex.held_for_sells(s) <= h.qty + D("0.000001")
+        assert ex.buying_power() >= 0
+    for o in ex.list_orders(status="all", limit=500):
+        if not any(k == "split" for k, *_ in seq):  # a split rescales open orders' fills
+            fills = rec.fills(o["id"])
+            assert sum((d(f["qty"]) for f in fills), D(0)) == d(o["filled_qty"])
+        events = rec.events(o["id"])
+        terminal = [
+            e for e in events if e in ("fill", "canceled", "expired", "rejected", "replaced")
+        ]
+        assert len(terminal) <= 1
+        if o["status"] == "filled":
+            assert events[-1] == "fill" and d(o["filled_qty"]) > 0
+        if o["qty"] is not None and o["status"] == "filled":
+            assert d(o["filled_qty"]) == d(o["qty"])
+
+
+def test_a_notional_sell_never_goes_short() -> None:
+    ex, clock, rec = make_exchange(start="2026-11-28T16:00:00Z", positions={"AGG": {"qty": "10"}})
+    o = ex.submit_order(order("AGG", side="sell", qty=None, notional="900"))  # ~9.18 sh at 98
+    assert o["status"] == "accepted"
+    ex.jump_price("AGG", 0.5)  # the weekend gap halves the price: $900 is now ~18 shares
+    clock.set(utc("2026-11-30T14:31:00Z"))
+    ex.step()
+    done = ex.get_order(o["id"])
+    assert done["status"] == "filled" and done["filled_qty"] == "10"
+    assert ex.positions() == []
