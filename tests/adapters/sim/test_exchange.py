@@ -530,7 +530,7 @@ def test_invariants_hold_under_any_sequence(
 
 
 def test_a_notional_sell_never_goes_short() -> None:
-    ex, clock, rec = make_exchange(start="2026-11-28T16:00:00Z", positions={"AGG": {"qty": "10"}})
+    ex, clock, _rec = make_exchange(start="2026-11-28T16:00:00Z", positions={"AGG": {"qty": "10"}})
     o = ex.submit_order(order("AGG", side="sell", qty=None, notional="900"))  # ~9.18 sh at 98
     assert o["status"] == "accepted"
     ex.jump_price("AGG", 0.5)  # the weekend gap halves the price: $900 is now ~18 shares
