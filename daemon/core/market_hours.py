@@ -26,8 +26,8 @@ def zone(tz: str) -> ZoneInfo:
 def require_aware(now: datetime, what: str = "now") -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(
-            f"{what} must be an aware datetime (got naive {now.isoformat()}); "
-            "pass the event's UTC timestamp"
+            f"{what} must be an aware datetime (got naive {now.isoformat()}); attach the "
+            "time zone (events carry UTC; calendar times are exchange-local)"
         )
 
 
@@ -56,6 +56,8 @@ def window_bounds(
     """The trading window on ``session``'s day as aware UTC (start, end): the configured
     local window clipped to the session's open/close (so an early close ends it early).
     ``start > end`` means the window is empty that day."""
+    require_aware(session.open, f"session {session.day} open")
+    require_aware(session.close, f"session {session.day} close")
     start = max(local_at(session.day, window_start, tz), session.open.astimezone(UTC))
     end = min(local_at(session.day, window_end, tz), session.close.astimezone(UTC))
     return start, end

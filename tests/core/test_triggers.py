@@ -18,6 +18,7 @@ from daemon.core.config import (
     TriggerConfig,
     TriggerMode,
 )
+from daemon.core.model import TradingSession
 from daemon.core.plan import WeightRow
 from daemon.core.triggers import (
     TriggerState,
@@ -238,3 +239,13 @@ def test_next_wakeup_for_the_calendar() -> None:
     )
     # past the known sessions
     assert next_wakeup(c, et(2026, 12, 30, 12, 0), SESSIONS, NO_STATE) is None
+
+
+def test_naive_session_times_are_rejected() -> None:
+    naive = [
+        TradingSession(
+            date(2026, 11, 23), datetime(2026, 11, 23, 9, 30), datetime(2026, 11, 23, 16, 0)
+        )
+    ]
+    with pytest.raises(ValueError, match="session 2026-11-23 open must be an aware datetime"):
+        in_trading_window(config().trigger, et(2026, 11, 23, 10, 0), naive)
