@@ -54,7 +54,9 @@ def main(argv: list[str]) -> int:
         print(f"rebalanced run: {args.config}: configuration rejected:\n{exc}", file=sys.stderr)
         return EX_CONFIG
     from adapters.alpaca.credentials import Credentials, CredentialsError, Secret, load_credentials
+    from adapters.alpaca.errors import AlpacaHTTPError
     from daemon.runtime.assemble import run_daemon
+    from daemon.runtime.assets import UnknownSymbolsError
     from daemon.runtime.logs import configure_logging
 
     configure_logging(config.daemon.log_format, config.daemon.log_level)
@@ -80,8 +82,24 @@ def main(argv: list[str]) -> int:
                                       reload_config=reload_config, dry_run=args.dry_run))
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a crash: log the class, never a secret-bearing repr
-        import structlog
-
-        structlog.get_logger("rebalanced").exception("daemon crashed", error=type(exc).__name__)
+    except UnknownSymbolsError as exc:
+        print(f"rebalanced run: {args.config}: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except AlpacaHTTPError as exc:
+        if exc.status in (401, 403):
+            print(f"rebalanced run: the broker refused the API keys (HTTP {exc.status}): check "
+                  "APCA_API_KEY_ID / APCA_API_SECRET_KEY (paper and live keys differ) and "
+                  "broker.paper in the config", file=sys.stderr)
+            return EX_CONFIG
+        structlog_crash(exc)
         return EX_CRASH
+    except Exception as exc:  # a crash: log it (the scrubber removes key values)
+        structlog_crash(exc)
+        return EX_CRASH
+
+
+def structlog_crash(exc: BaseException) -> None:
+    import structlog
+
+    structlog.get_logger("rebalanced").error("daemon crashed", error=type(exc).__name__,
+                                             exc_info=exc)

@@ -19,6 +19,7 @@ from adapters.alpaca.credentials import Credentials
 from adapters.alpaca.venue import AlpacaVenue, build_venue
 from adapters.store.journal import SqliteJournal, journal_path
 from daemon.core.config import Config
+from daemon.runtime.assets import apply_assets, fetch_assets
 from daemon.runtime.clock import ShellClock
 from daemon.runtime.control_token import write_token
 from daemon.runtime.http_api import HttpApi
@@ -107,6 +108,19 @@ async def run_daemon(
         token = write_token(state_dir)
         alpaca = build_venue(config.broker, credentials, **(venue_options or {}))
         stack.push_async_callback(alpaca.close)
+
+        async def fetch(path: str) -> tuple[int, bytes]:
+            return await alpaca.rest.request("GET", path, ok=(404,))
+
+        assets = await fetch_assets(config.symbols, fetch)
+        config, notes = apply_assets(config, assets)
+        for note in notes:
+            log.warning("asset restriction", note=note)
+        if reload_config is not None:
+            load_new = reload_config
+
+            def reload_config() -> Config:
+                return apply_assets(load_new(), assets)[0]
         service = Service(config, as_venue(alpaca), journal, metrics, run_id=new_run_id(),
                           notifier=notifier or Notifier(), clock=ShellClock(),
                           reload_config=reload_config, dry_run=dry_run or config.daemon.dry_run,

@@ -31,8 +31,11 @@ class _Sent:
 
 
 def trigger_of(reasons: tuple[str, ...], triggered: bool) -> str:
-    """The trigger label of a decision: calendar | threshold | manual | none."""
+    """The trigger label of a decision: calendar | threshold | look_interval | follow_up |
+    manual | none."""
     for r in reasons:
+        if r.startswith("follow-up"):
+            return "follow_up"
         head = r.split(":", 1)[0].strip().lower()
         if head in ("calendar", "threshold", "manual", "look_interval"):
             return head
