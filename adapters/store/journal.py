@@ -4,7 +4,9 @@ What it keeps (schema in ``schema.py``): the events the consumer handled (the re
 source), the commands the engine returned, decisions with their reasons and drift
 snapshot, order intents (written *before* the POST), every order state change, fills
 (unique by execution id), config versions, the trading state (the kill switch survives
-restarts) and free-form records.
+restarts) and free-form records. Order states and fills are also derived from the order
+events passed to ``record_event`` (see ``ops.py``), so ``unresolved_intents`` is right even
+when the shell journals only events.
 
 Writes never block the event loop: each call enqueues an op for the one writer thread
 (``writer.py``), which commits them in call order. Two writes wait for durability:
@@ -37,19 +39,19 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import is_dataclass
-from datetime import UTC, date, datetime, time
-from decimal import Decimal
-from enum import Enum
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from adapters.store import codec, history, schema
-from adapters.store.writer import Op, WriterState, WriterThread, apply_sql
+from adapters.store import codec, history, ops, schema
+from adapters.store.ops import JournalError
+from adapters.store.writer import Op, WriterThread
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
 from daemon.core.events import Event, OrderFilled, QuoteUpdated
 from daemon.core.model import TradingState
+
+__all__ = ["DB_SUFFIXES", "JournalError", "SqliteJournal", "journal_path", "redact_config"]
 
 QuotePolicy = Literal["conflate", "all", "none"]
 Clock = Callable[[], datetime]
@@ -61,10 +63,6 @@ _SECRET_LINE = re.compile(
 
 
 DB_SUFFIXES = (".sqlite3", ".sqlite", ".db")
-
-
-class JournalError(RuntimeError):
-    """A journal operation was refused (closed journal, conflicting intent, bad input)."""
 
 
 def journal_path(state_dir: str | Path) -> Path:
@@ -98,25 +96,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return codec.to_data(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable; pass str/number/Decimal")
-
-
-def dumps_payload(payload: dict[str, Any]) -> str:
-    """JSON for free-form payloads: Decimal as strings, datetimes ISO, enums by value."""
-    return json.dumps(payload, default=_json_default, separators=(",", ":"), allow_nan=False)
-
-
 class SqliteJournal:
     """See the module docstring. Build with ``await SqliteJournal.open(path)``."""
 
@@ -138,7 +117,6 @@ class SqliteJournal:
         self._pending_quotes: dict[str, QuoteUpdated] = {}
         self._closed = False
         self.quotes_conflated = 0
-        self.duplicate_fills = 0
 
     @classmethod
     async def open(
@@ -197,6 +175,11 @@ class SqliteJournal:
         return self._writer.write_errors
 
     @property
+    def duplicate_fills(self) -> int:
+        """Fills whose execution id was already journaled (a repeating stream)."""
+        return self._writer.state.duplicate_fills
+
+    @property
     def backlog(self) -> int:
         """Ops queued for the writer and not yet taken."""
         return self._writer.backlog()
@@ -222,8 +205,9 @@ class SqliteJournal:
 
     def _drain_quotes(self) -> None:
         pending, self._pending_quotes = self._pending_quotes, {}
+        recorded_at = self._now()
         for quote in pending.values():
-            self._writer.put(_event_op(quote))
+            self._writer.put(ops.event_op(quote, recorded_at))
 
     def record_event(self, event: Event) -> None:
         """Journal one consumed event (non-blocking). Quotes follow the ``quotes`` policy."""
@@ -238,13 +222,13 @@ class SqliteJournal:
                 return
             if self._quotes == "none":
                 return
-        self._put(_event_op(event))
+        self._put(ops.event_op(event, self._now()))
 
     def record_command(self, command: Command) -> None:
         """Journal one command the engine returned (non-blocking). A ``RecordDecision``
         also fills the ``decisions`` table."""
         recorded_at = self._now()
-        self._put(_command_op(command, recorded_at))
+        self._put(ops.command_op(command, recorded_at))
 
     def record_decision(self, decision: RecordDecision) -> None:
         """Same as ``record_command(decision)``."""
@@ -254,15 +238,7 @@ class SqliteJournal:
         """A free-form record (reconcile results, alerts, notes). Non-blocking."""
         if not kind:
             raise JournalError("record(kind, …) needs a non-empty kind")
-        recorded_at = self._now()
-
-        def apply(_state: WriterState, conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO records(recorded_at, kind, payload) VALUES (?, ?, ?)",
-                (recorded_at, kind, dumps_payload(payload)),
-            )
-
-        self._put(Op(f"record:{kind}", apply))
+        self._put(ops.record_op(kind, payload, self._now()))
 
     async def record_intent(self, order: PlaceOrder) -> None:
         """Journal an order intent; returns once it is durable (fsync'd). Call it before
@@ -270,7 +246,7 @@ class SqliteJournal:
         a no-op; the same id with different contents raises ``JournalError``."""
         if not isinstance(order, PlaceOrder):
             raise JournalError(f"record_intent takes a PlaceOrder, not {type(order).__name__}")
-        await self._put_and_wait(_intent_op(order, self._now()))
+        await self._put_and_wait(ops.intent_op(order, self._now()))
 
     def record_order_state(
         self,
@@ -284,62 +260,19 @@ class SqliteJournal:
         ``state.upper() in schema.TERMINAL_STATES``; a terminal state resolves the intent."""
         if not client_order_id or not state:
             raise JournalError("record_order_state needs a client_order_id and a state")
-        state_text = str(state)
-        is_terminal = state_text.upper() in schema.TERMINAL_STATES if terminal is None else terminal
-        payload = dumps_payload(detail or {})
         self._put(
-            Op(
-                "order_state",
-                apply_sql(
-                    "INSERT INTO order_states(client_order_id, recorded_at, state, terminal, "
-                    "detail) VALUES (?, ?, ?, ?, ?)",
-                    (client_order_id, self._now(), state_text, int(is_terminal), payload),
-                ),
-            )
+            ops.order_state_op(client_order_id, str(state), detail or {}, terminal, self._now())
         )
 
     def record_fill(self, fill: OrderFilled) -> None:
-        """Journal one execution; a repeated ``execution_id`` is ignored (and counted)."""
-        recorded_at = self._now()
-
-        def apply(_state: WriterState, conn: sqlite3.Connection) -> None:
-            cur = conn.execute(
-                "INSERT INTO fills(execution_id, client_order_id, at, recorded_at, qty, "
-                "price, cum_qty, broker_order_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(execution_id) DO NOTHING",
-                (
-                    fill.execution_id,
-                    fill.client_order_id,
-                    fill.at.isoformat(),
-                    recorded_at,
-                    str(fill.qty),
-                    str(fill.price),
-                    str(fill.cum_qty),
-                    fill.broker_order_id,
-                    codec.dumps(fill),
-                ),
-            )
-            if cur.rowcount == 0:
-                self.duplicate_fills += 1
-
-        self._put(Op("fill", apply))
+        """Journal one execution; a repeated ``execution_id`` is ignored (and counted in
+        ``duplicate_fills``). ``record_event(fill)`` already does this: calling both is fine."""
+        self._put(ops.fill_op(fill, self._now()))
 
     def record_config(self, text: str, digest: str) -> None:
         """Journal a loaded config (secret-looking values redacted); skipped when its
         digest equals the latest one journaled."""
-        recorded_at, stored = self._now(), redact_config(text)
-
-        def apply(_state: WriterState, conn: sqlite3.Connection) -> None:
-            row = conn.execute(
-                "SELECT digest FROM config_versions ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            if row is None or row[0] != digest:
-                conn.execute(
-                    "INSERT INTO config_versions(recorded_at, digest, text) VALUES (?, ?, ?)",
-                    (recorded_at, digest, stored),
-                )
-
-        self._put(Op("config", apply))
+        self._put(ops.config_op(redact_config(text), digest, self._now()))
 
     async def set_trading_state(self, state: TradingState | str, reason: str) -> None:
         """Persist the trading state durably (the kill switch must survive restarts)."""
@@ -349,14 +282,12 @@ class SqliteJournal:
             raise JournalError(
                 f"unknown trading state {state!r}: use one of {[s.value for s in TradingState]}"
             ) from None
-        sql = "INSERT INTO trading_states(recorded_at, state, reason) VALUES (?, ?, ?)"
-        op = Op("trading_state", apply_sql(sql, (self._now(), value.value, reason)), True)
-        await self._put_and_wait(op)
+        await self._put_and_wait(ops.trading_state_op(value, reason, self._now()))
 
     async def flush(self) -> None:
         """Return once every write made before this call is committed and durable."""
         self._drain_quotes()
-        await self._put_and_wait(Op("flush", lambda _s, _c: None, durable=True))
+        await self._put_and_wait(ops.flush_op())
 
     # -- reads (committed data, on the read connection) -----------------------------------
 
@@ -440,85 +371,3 @@ class SqliteJournal:
             if self._closed:
                 raise JournalError(f"journal {self.path} is closed")
             return history.recent(self._reader, kind, limit)
-
-
-# -- op builders (the encoding runs on the writer thread) ---------------------------------
-
-
-def _event_op(event: Event) -> Op:
-    def apply(state: WriterState, conn: sqlite3.Connection) -> None:
-        cur = conn.execute(
-            "INSERT INTO events(at, kind, body) VALUES (?, ?, ?)",
-            (event.at.isoformat(), codec.kind_of(event), codec.dumps(event)),
-        )
-        state.last_event_seq = int(cur.lastrowid or 0)
-
-    return Op("event", apply)
-
-
-def _command_op(command: Command, recorded_at: str) -> Op:
-    def apply(state: WriterState, conn: sqlite3.Connection) -> None:
-        body = codec.dumps(command)
-        conn.execute(
-            "INSERT INTO commands(event_seq, recorded_at, kind, body) VALUES (?, ?, ?, ?)",
-            (state.last_event_seq, recorded_at, codec.kind_of(command), body),
-        )
-        if isinstance(command, RecordDecision):
-            plan = command.plan
-            conn.execute(
-                "INSERT INTO decisions(decision_id, at, recorded_at, triggered, reasons, "
-                "portfolio_value, portfolio_drift, order_count, est_cost, est_benefit, plan) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    command.decision_id,
-                    plan.at.isoformat(),
-                    recorded_at,
-                    int(plan.triggered),
-                    json.dumps(list(plan.reasons), ensure_ascii=False),
-                    str(plan.portfolio_value),
-                    float(plan.portfolio_drift),
-                    len(plan.orders),
-                    str(plan.est_cost),
-                    str(plan.est_benefit),
-                    codec.dumps(plan),
-                ),
-            )
-
-    return Op(f"command:{type(command).__name__}", apply)
-
-
-def _intent_op(order: PlaceOrder, recorded_at: str) -> Op:
-    def apply(_state: WriterState, conn: sqlite3.Connection) -> None:
-        body = codec.dumps(order)
-        cur = conn.execute(
-            "INSERT INTO intents(client_order_id, recorded_at, decision_id, symbol, side, qty, "
-            "notional, limit_price, time_in_force, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(client_order_id) DO NOTHING",
-            (
-                order.client_order_id,
-                recorded_at,
-                order.decision_id,
-                order.symbol,
-                order.side.value,
-                _dec(order.qty),
-                _dec(order.notional),
-                _dec(order.limit_price),
-                order.time_in_force,
-                body,
-            ),
-        )
-        if cur.rowcount == 0:
-            (existing,) = conn.execute(
-                "SELECT body FROM intents WHERE client_order_id = ?", (order.client_order_id,)
-            ).fetchone()
-            if existing != body:
-                raise JournalError(
-                    f"intent {order.client_order_id} is already journaled with different "
-                    "contents: a client_order_id must never be reused"
-                )
-
-    return Op("intent", apply, durable=True)
-
-
-def _dec(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)

@@ -17,6 +17,7 @@ logged without its payload, and its waiter (if any) gets the exception.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import queue
 import sqlite3
@@ -52,6 +53,8 @@ class WriterState:
     """What ops may read or update while they run (only the writer thread touches it)."""
 
     last_event_seq: int = 0
+    last_fill_from_event: str = ""  # execution id of the fill the last event op stored
+    duplicate_fills: int = 0
 
 
 class _Stop:
@@ -91,6 +94,11 @@ class WriterThread:
     async def stop(self) -> None:
         self._queue.put(_STOP)
         await asyncio.wrap_future(self._stopped)
+
+    @property
+    def state(self) -> WriterState:
+        """Counters the ops keep (read them from any thread; ints are atomic to read)."""
+        return self._state
 
     @property
     def alive(self) -> bool:
@@ -182,11 +190,11 @@ class WriterThread:
         if durable:
             conn.execute("PRAGMA synchronous = FULL")
         try:
-            saved = self._state.last_event_seq
+            saved = dataclasses.replace(self._state)
             try:
                 self._transaction(conn, batch)
             except Exception:
-                self._state.last_event_seq = saved
+                self._state = saved
                 self._one_by_one(conn, batch)
                 return
             for op in batch:
@@ -211,11 +219,11 @@ class WriterThread:
 
     def _one_by_one(self, conn: sqlite3.Connection, batch: list[Op]) -> None:
         for op in batch:
-            saved = self._state.last_event_seq
+            saved = dataclasses.replace(self._state)
             try:
                 self._transaction(conn, [op])
             except Exception as e:
-                self._state.last_event_seq = saved
+                self._state = saved
                 self.write_errors += 1
                 # the type and message only: payloads stay out of logs
                 log.error("journal: write %s failed: %s: %s", op.name, type(e).__name__, e)

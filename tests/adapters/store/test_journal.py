@@ -339,3 +339,62 @@ async def test_a_full_disk_fails_the_intent_loudly_and_the_journal_recovers(
     set_limit("1073741823")
     await journal.record_intent(order("c-after"))
     assert [p.client_order_id for p in journal.unresolved_intents()] == ["c-after"]
+
+
+async def test_order_states_are_derived_from_journaled_order_events(
+    journal: SqliteJournal,
+) -> None:
+    """The shell may journal only events: intents still resolve from them."""
+    from daemon.core.events import (
+        OrderAccepted,
+        OrderCanceled,
+        OrderNotFound,
+        OrderRejected,
+        OrderSubmitFailed,
+        SubmitOutcome,
+    )
+
+    qty_order = order("q", qty="3")
+    notional_order = PlaceOrder("n", "BND", Side.BUY, None, Decimal("100.00"), None)
+    for o in (
+        qty_order,
+        notional_order,
+        order("c"),
+        order("r"),
+        order("f"),
+        order("u"),
+        order("x"),
+    ):
+        await journal.record_intent(o)
+    journal.record_event(OrderAccepted(at(1), "q", "b-q"))
+    journal.record_event(fill("q", "q1", qty="1", cum="1"))
+    journal.record_event(fill("q", "q1", qty="1", cum="1"))  # the stream repeats a fill
+    journal.record_event(
+        OrderFilled(at(2), "n", "n1", Decimal("0.5"), Decimal("100"), Decimal("0.5"))
+    )
+    journal.record_event(OrderCanceled(at(3), "c", "expired"))
+    journal.record_event(OrderRejected(at(3), "r", "insufficient buying power"))
+    journal.record_event(OrderSubmitFailed(at(3), "f", SubmitOutcome.NOT_SENT, "refused"))
+    journal.record_event(OrderSubmitFailed(at(3), "u", SubmitOutcome.UNKNOWN, "timeout"))
+    journal.record_event(OrderNotFound(at(4), "x"))
+    await journal.flush()
+    assert [p.client_order_id for p in journal.unresolved_intents()] == ["q", "n", "u"]
+    assert [s for s, _ in journal.order_states("q")] == ["OPEN", "PARTIAL"]
+    assert journal.duplicate_fills == 1
+
+    f2 = fill("q", "q2", qty="2", cum="3")
+    journal.record_event(f2)
+    journal.record_fill(f2)  # the consumer does both: not a repeat
+    # notional: 0.5×100 + 0.4995×100.1 = 99.99995 ≥ 100.00 − 0.01 → complete
+    journal.record_event(
+        OrderFilled(at(5), "n", "n2", Decimal("0.4995"), Decimal("100.1"), Decimal("0.9995"))
+    )
+    journal.record_event(OrderSubmitFailed(at(3), "u", SubmitOutcome.UNKNOWN, "timeout"))
+    await journal.flush()
+    assert [p.client_order_id for p in journal.unresolved_intents()] == ["u"]
+    assert journal.order_states("q")[-1] == (
+        "FILLED",
+        {"source": "event", "execution_id": "q2", "cum_qty": "3"},
+    )
+    assert journal.duplicate_fills == 1
+    assert [f.execution_id for f in journal.fills("q")] == ["q1", "q2"]

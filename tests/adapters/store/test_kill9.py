@@ -99,7 +99,10 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(tmp_path: Pat
     for k in acked:
         assert f"k{k}" in keys and f"w{k}" in wakeups, f"seed {seed}: writes before o{k} lost"
     # …and so is the FILLED state + fill journaled after intent k when intent k+1 was acked
-    filled = {cid for (cid,) in conn.execute("SELECT client_order_id FROM order_states")}
+    filled = {
+        cid
+        for (cid,) in conn.execute("SELECT client_order_id FROM order_states WHERE terminal = 1")
+    }
     fills = {cid for (cid,) in conn.execute("SELECT client_order_id FROM fills")}
     acked_set = set(acked)
     for k in acked:
