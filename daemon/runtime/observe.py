@@ -8,6 +8,7 @@ measured. Bounded: entries are dropped when their order is final.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,7 @@ class Observer:
         self.m = metrics
         self._sent: dict[str, _Sent] = {}
         self.last_mid: dict[str, float] = {}
+        self.recent: deque[str] = deque(maxlen=12)  # human-readable activity, newest last
 
     # -- commands ---------------------------------------------------------------------------
     def placed(self, cmd: PlaceOrder, dry_run: bool) -> None:
@@ -62,6 +64,8 @@ class Observer:
         self.m.decisions.labels(trigger, outcome).inc()
         if latency is not None and plan.orders:
             self.m.decision_latency.observe(latency)
+        self.recent.append(f"decision {cmd.decision_id[-7:]}: {trigger}, {len(plan.orders)} orders"
+                           + (f" ({plan.reasons[0][:70]})" if plan.reasons else ""))
         log.info(
             "decision",
             decision_id=cmd.decision_id,
@@ -98,6 +102,7 @@ class Observer:
             self._final(e.client_order_id, e.reason if e.reason in ("expired",) else "canceled")
         elif isinstance(e, ev.OrderRejected):
             self._final(e.client_order_id, "rejected")
+            self.recent.append(f"rejected {e.client_order_id[-4:]}: {e.reason[:70]}")
             log.warning("order rejected", client_order_id=e.client_order_id, reason=e.reason)
         elif isinstance(e, ev.OrderSubmitFailed):
             outcome = "unknown" if e.outcome is ev.SubmitOutcome.UNKNOWN else "failed"
@@ -121,6 +126,7 @@ class Observer:
             self.m.realized_cost.inc(max(0.0, float(slip * e.qty)))
         if s is not None and s.qty is not None and e.cum_qty >= s.qty:
             self.order_done(e.client_order_id, filled=True)
+        self.recent.append(f"fill {side} {e.qty.normalize()} @ {e.price} ({e.client_order_id[-4:]})")
         log.info("fill", client_order_id=e.client_order_id, execution_id=e.execution_id,
                  qty=str(e.qty), price=str(e.price), cum_qty=str(e.cum_qty))
 
