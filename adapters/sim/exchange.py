@@ -15,6 +15,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from adapters.sim import account_json as aj
+from adapters.sim.bars import MinuteBars, volume_per_quote
 from adapters.sim.fill_model import match
 from adapters.sim.ledger import ZERO, Holding, Ledger, dstr
 from adapters.sim.market_calendar import MarketCalendar, to_new_york
@@ -68,6 +69,8 @@ class SimExchange(OrderDesk):
             for s, p in self.paths.items()
         }
         self.last_equity = self.equity()
+        self.bars = MinuteBars()
+        self._trade_seq = 0
         self._trade_listeners: list[TradeListener] = []
         self._market_listeners: list[MarketListener] = []
 
@@ -261,10 +264,15 @@ class SimExchange(OrderDesk):
             if not ticks:
                 continue
             tape = aj.TAPES.get(self.symbols[sym].exchange, "A")
-            batch.extend(aj.quote_message(t, tape) for t in ticks)
+            cfg = self.symbols[sym]
+            per_quote = volume_per_quote(cfg.adv, cfg.quote_rate)
+            for t in ticks:
+                batch.append(aj.quote_message(t, tape))
+                batch.extend(self.bars.add(sym, t.at, round(t.mid, 4), per_quote))
             if sym in resting:
                 for t in ticks:
                     self._match_symbol(sym, t, resting[sym])
+        batch.extend(self.bars.flush(end))
         self._emit_market(batch)
 
     def _match_symbol(self, symbol: str, tick: Tick, orders: list[SimOrder] | None = None) -> None:
@@ -397,6 +405,7 @@ class SimExchange(OrderDesk):
             "orders": [o.state() for o in self.orders.values()],
             "open": list(self._open),
             "seq": self._seq,
+            "trade_seq": self._trade_seq,
             "rng": rng_state(self.rng),
             "paths": {s: p.state() for s, p in self.paths.items()},
             "halted": sorted(self.halted),
@@ -418,6 +427,7 @@ class SimExchange(OrderDesk):
             self.by_client[o.client_order_id] = o.id
         self._open = {i: self.orders[i] for i in state["open"]}
         self._seq = int(state["seq"])
+        self._trade_seq = int(state.get("trade_seq", 0))
         self.rng.setstate(rng_from_state(state["rng"]))
         for s, ps in state["paths"].items():
             if s in self.paths:

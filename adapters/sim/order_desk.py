@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.sim import account_json as aj
+from adapters.sim.bars import MinuteBars
 from adapters.sim.fill_model import Execution, is_marketable, match
 from adapters.sim.ledger import ZERO, Ledger, buy_hold, dstr, sell_hold
 from adapters.sim.market_calendar import MarketCalendar, to_new_york
@@ -53,6 +54,8 @@ class OrderDesk:
     by_client: dict[str, str]
     _open: dict[str, SimOrder]  # id → open order, in submission order
     _seq: int
+    _trade_seq: int  # ids of the data stream's trade messages
+    bars: MinuteBars
     halted: set[str]
     last_step: datetime
     _trade_listeners: list[TradeListener]
@@ -274,9 +277,11 @@ class OrderDesk:
         if self.faults.duplicate_fills:
             self._emit_trade(event, order, now, **extra)
         tape = aj.TAPES.get(self.symbols[order.symbol].exchange, "A")
+        self._trade_seq += 1
+        closed = self.bars.add(order.symbol, now, float(ex.price), float(ex.qty))
         self._emit_market(
-            [{"T": "t", "S": order.symbol, "i": self._seq, "x": "V", "p": float(ex.price),
-              "s": float(ex.qty), "c": ["@"], "z": tape, "t": now}]
+            [*closed, {"T": "t", "S": order.symbol, "i": self._trade_seq, "x": "V",
+              "p": float(ex.price), "s": float(ex.qty), "c": ["@"], "z": tape, "t": now}]
         )  # fmt: skip
 
     def _finish(self, order: SimOrder, status: str, now: datetime) -> None:

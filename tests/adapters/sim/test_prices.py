@@ -143,3 +143,34 @@ def test_bad_csv_says_what_is_wrong(tmp_path: Path, text: str, error: str) -> No
 def test_missing_csv_file() -> None:
     with pytest.raises(ValueError, match="does not exist"):
         CsvReplay(SymbolConfig("X", csv="/nonexistent/prices.csv"))
+
+
+def test_minute_bars_close_when_the_minute_is_over() -> None:
+    from adapters.sim.bars import MinuteBars
+
+    b = MinuteBars()
+    m0 = T0
+    assert b.add("S", m0 + timedelta(seconds=5), 10.0, 100) == []
+    assert b.add("S", m0 + timedelta(seconds=20), 12.0, 300) == []
+    assert b.add("S", m0 + timedelta(seconds=40), 9.0, 100) == []
+    (bar,) = b.add("S", m0 + timedelta(seconds=65), 11.0, 100)
+    assert bar == {"T": "b", "S": "S", "o": 10.0, "h": 12.0, "l": 9.0, "c": 9.0, "v": 500,
+                   "n": 3, "vw": 11.0, "t": m0}  # fmt: skip
+    assert b.flush(m0 + timedelta(seconds=119)) == []
+    (nxt,) = b.flush(m0 + timedelta(seconds=120))
+    assert nxt["t"] == m0 + timedelta(minutes=1) and nxt["o"] == nxt["c"] == 11.0
+
+
+def test_exchange_streams_bars_quotes_and_its_trades() -> None:
+    from tests.adapters.sim.engine_helpers import make_exchange, order
+
+    ex, clock, rec = make_exchange(start="2026-11-23T14:30:00Z")
+    ex.submit_order(order(qty="1"))
+    for _ in range(150):
+        clock.advance(1)
+        ex.step()
+    kinds = {m["T"] for m in rec.market}
+    assert kinds == {"q", "b", "t"}
+    bars = [m for m in rec.market if m["T"] == "b" and m["S"] == "SPY"]
+    assert [b["t"] for b in bars] == [T0, T0 + timedelta(minutes=1)]
+    assert all(b["l"] <= min(b["o"], b["c"]) <= max(b["o"], b["c"]) <= b["h"] for b in bars)
