@@ -51,6 +51,7 @@ from daemon.core.valuation import Portfolio, Row, value_portfolio
 
 ZERO = Decimal(0)
 _EMPTY: Mapping[str, Decimal] = {}
+_SIZING_PASSES = 6
 
 
 def money(x: Decimal | float) -> str:
@@ -166,11 +167,24 @@ def plan_rebalance(
 
 def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> tuple[list[float], float]:
     """Dollar trades per row and the value they were sized on: the value left after trading
-    frictions. Two passes: the friction of the first pass's trades (distance from the mid to
-    the rounded limit price, plus the estimated cost and a cent of rounding) shrinks the value
-    the targets are taken of, so the weights after the orders land where they should."""
+    frictions (distance from the mid to the rounded limit price, the estimated cost and a cent
+    of rounding per order), so the weights after the orders land where they should. A fixed
+    point: a few passes until the value moves by less than a cent (impact is convex)."""
     positions = [Position(r.symbol, r.value, r.target, r.low, r.high, r.liquidate) for r in rows]
+    sizing = pf.value
     trades = desired_trades(positions, pf.weight_cash, pf.value, config)
+    for _ in range(_SIZING_PASSES):
+        friction = _friction(config, rows, trades)
+        new_sizing = max(0.0, pf.value - friction)
+        if abs(new_sizing - sizing) < 0.01:
+            break
+        sizing = new_sizing
+        trades = desired_trades(positions, pf.weight_cash, pf.value, config, sizing_value=sizing)
+    return trades, sizing
+
+
+def _friction(config: Config, rows: Sequence[Row], trades: Sequence[float]) -> float:
+    """Dollars the trades lose to limit prices and costs (the planner's own accounting)."""
     offset = to_decimal(config.planner.limit_offset)
     friction = 0.0
     for r, t in zip(rows, trades, strict=True):
@@ -188,10 +202,7 @@ def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> tuple[l
             sigma_for(config, r.symbol, r.quote),
             adv_for(config, r.symbol, r.quote, r.asset),
         )
-    if friction <= 0.0:
-        return trades, pf.value
-    sizing = max(0.0, pf.value - friction)
-    return desired_trades(positions, pf.weight_cash, pf.value, config, sizing_value=sizing), sizing
+    return friction
 
 
 def _reason(row: Row, side: Side, value: float) -> str:

@@ -12,12 +12,14 @@ Rules, in order (all in dollars of a value ``V``; weights are fractions):
    outside their band trade, plus the cash flows of rule 4.
 3. **top_k**: only the k largest ``|weight − target|`` assets may trade at all (a holding to
    liquidate counts with its whole weight).
-4. **Cash flows**: cash above ``cash_target + cash_buffer`` buys underweight assets (below
-   target, proportionally to their gap, up to target) before anything is sold. When the buys
-   would take cash below its target, the shortfall is raised from overweight assets (above
-   target, proportionally to their excess, down to target) — only as much as the buys
-   consume, unless cash already sits below its band, in which case cash is raised back to its
-   target. What still cannot be funded scales all buys down proportionally.
+4. **Cash flows**, after the frictions (limit-price distance and costs) are paid from cash:
+   cash above ``cash_target + cash_buffer`` (counting this plan's sell proceeds) buys
+   underweight assets (below target, proportionally to their gap, up to target), so excess
+   cash is spent before anything extra is sold. When the buys would take cash below its
+   target, the shortfall is raised from overweight assets (above target, proportionally to
+   their excess, down to target): only as much as the buys (and the frictions) take while
+   cash sits inside its band, all the way back to target when cash is below its band. What
+   still cannot be funded the planner scales down.
 
 Holdings that are not in the targets and are to be liquidated go to zero. The planner rounds,
 caps and funds these dollar amounts into orders.
@@ -107,13 +109,16 @@ def desired_trades(
             trades[i] = land * vd - p.value
 
     cash_goal = pf.cash_target * vd
-    cash_after = cash - sum(trades)
-    if cash > (pf.cash_target + pf.cash_buffer) * value and cash_after > cash_goal:
+    friction = value - vd
+    cash_after = cash - sum(trades) - friction  # the frictions are paid from cash
+    cash_low = cash_limits(config)[0] * value
+    buys = sum(t for t in trades if t > 0)
+    if cash_after > (pf.cash_target + pf.cash_buffer) * vd:
         _spread(positions, trades, allowed, cash_after - cash_goal, vd, buy=True)
-    elif cash_after < cash_goal:
-        buys = sum(t for t in trades if t > 0)
-        cash_low = cash_limits(config)[0] * value
-        short = cash_goal - cash_after if cash < cash_low else min(cash_goal - cash_after, buys)
+    elif cash < cash_low and cash_after < cash_goal:  # cash below its band: back to target
+        _spread(positions, trades, allowed, cash_goal - cash_after, vd, buy=False)
+    elif buys > 0:  # cash in its band: only what the buys and their frictions take
+        short = min(cash_goal - cash_after, buys + friction)
         if short > 0:
             _spread(positions, trades, allowed, short, vd, buy=False)
     return trades
@@ -140,7 +145,7 @@ def _spread(
         if room > 0:
             rooms.append((i, room))
     total = sum(r for _, r in rooms)
-    if total <= 0:
+    if total <= 0 or amount <= 0:
         return
     frac = min(1.0, amount / total)
     for i, room in rooms:
