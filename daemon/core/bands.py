@@ -7,9 +7,15 @@ from daemon.core.config import AssetConfig, Band, BandRule, Config
 
 
 def half_width(target: float, band: Band) -> float:
-    """The band's half-width around ``target`` as a weight fraction."""
+    """The band's half-width around ``target`` as a weight fraction.
+
+    A relative band around a zero target has no width at all, so there the absolute width
+    applies (under "either" and "relative" alike): otherwise a zero cash target would make
+    every leftover cent "out of band" and re-trigger a rebalance after each cooldown."""
     absolute = band.absolute
-    relative = None if band.relative is None else band.relative * target
+    relative = None if band.relative is None or target <= 0 else band.relative * target
+    if target <= 0 and band.rule is not BandRule.ABSOLUTE and band.relative is not None:
+        return absolute if absolute is not None else 0.0  # relative-only: a zero-width band
     if band.rule is BandRule.ABSOLUTE:
         if absolute is None:
             raise ValueError("absolute band rule without an absolute width")

@@ -286,6 +286,13 @@ def _portfolio(
     if "cash_band" in tbl:
         cb = r.check_table(tbl["cash_band"], f"{p}.cash_band", BAND_KEYS)
         cash_band = _band(r, cb, f"{p}.cash_band", default_band, inherit=True)
+    if cash_ok and cash == 0.0 and cash_band.absolute is None and cash_band.relative is not None:
+        r.problem(
+            f"{p}.cash_band",
+            "a relative band around a zero cash_target has no width, so any leftover cash "
+            "would trigger a rebalance: give the cash band an absolute width "
+            "(e.g. [portfolio.cash_band] absolute = 1)",
+        )
     overrides = _overrides(r, bands_tbl, targets_tbl, default_band)
     props = _per_symbol(r, root, "assets", "assets", targets_tbl, "[assets.SYM] entries")
     for sym in props.keys() - targets.keys():  # a bad target: still check its properties
