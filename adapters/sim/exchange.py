@@ -240,13 +240,20 @@ class SimExchange(OrderDesk):
         prev = self.last_step
         marks = [(t, 1) for t in self.calendar.closes_between(prev, now)]
         marks += [(t, 0) for t in self.calendar.opens_between(prev, now)]
-        for t, kind in sorted(marks):
+        marks += [  # extended-hours day orders end after the close
+            (o.expires_at, 2)
+            for o in self._open.values()
+            if o.expires_at is not None and prev < o.expires_at <= now
+        ]
+        for t, kind in sorted(set(marks)):
             self._advance_prices(prev, t)
             prev = self.last_step = t
             if kind == 0:
                 self._on_open(t)
-            else:
+            elif kind == 1:
                 self._on_close(t)
+            else:
+                self._expire_due(t)
         self._advance_prices(prev, now)
         self.last_step = now
         self._release_pending(now)
@@ -277,13 +284,20 @@ class SimExchange(OrderDesk):
 
     def _match_symbol(self, symbol: str, tick: Tick, orders: list[SimOrder] | None = None) -> None:
         """Match the symbol's resting orders (default: all open ones) against ``tick``."""
-        if symbol in self.halted or not self.calendar.is_open(tick.at):
+        if symbol in self.halted:
+            return
+        regular = self.calendar.is_open(tick.at)
+        if not regular and not self.calendar.is_extended_open(tick.at):
             return
         if orders is None:
             orders = [o for o in self._open.values() if o.symbol == symbol]
         bid, ask = Decimal(str(tick.bid)), Decimal(str(tick.ask))
         for order in orders:
-            if order.status in MATCHABLE and order.time_in_force not in ONCE_TIFS:
+            if (
+                order.status in MATCHABLE
+                and order.time_in_force not in ONCE_TIFS
+                and (regular or order.extended_hours)
+            ):
                 ex = match(order, bid, ask, self.rng, self.faults.partial_fill_probability)
                 if ex is not None:
                     self._execute(order, ex, max(tick.at, self.last_step))
@@ -306,12 +320,15 @@ class SimExchange(OrderDesk):
                 order.status, order.updated_at = "new", just_before
                 self._emit_trade("new", order, just_before)
                 self._match_once(order, just_before)
-        for order in list(self._open.values()):
-            if order.expires_at is not None and order.expires_at <= t:
-                self._finish(order, "expired", t)
+        self._expire_due(t)
         for sym in self.paths:
             self.lastday[sym] = self._mark(sym)
         self.last_equity = self.equity()
+
+    def _expire_due(self, t: datetime) -> None:
+        for order in list(self._open.values()):
+            if order.expires_at is not None and order.expires_at <= t:
+                self._finish(order, "expired", t)
 
     def _release_pending(self, now: datetime) -> None:
         """When the stuck-pending_new fault is off, stuck orders go live."""

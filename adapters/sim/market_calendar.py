@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import warnings
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,8 @@ from daemon.core.model import TradingSession
 NEW_YORK = ZoneInfo("America/New_York")
 FIRST_YEAR = 1990
 LAST_YEAR = 2035
+PRE_MARKET = timedelta(hours=5, minutes=30)  # 04:00 ET before a 09:30 open
+AFTER_HOURS = timedelta(hours=4)  # until 20:00 ET after a 16:00 close (17:00 after 13:00)
 
 
 def _aware(t: datetime) -> datetime:
@@ -63,6 +65,17 @@ class MarketCalendar:
         if i >= 0 and t < self._closes[i]:
             return self._sessions[i]
         return None
+
+    def is_extended_open(self, t: datetime) -> bool:
+        """Inside a session day's extended hours: 04:00 ET to 4 h after the close (20:00,
+        or 17:00 on an early-close day), regular hours included."""
+        i = bisect.bisect_right(self._opens, _aware(t) + PRE_MARKET) - 1
+        return i >= 0 and t < self._closes[i] + AFTER_HOURS
+
+    def next_extended_close(self, t: datetime) -> datetime:
+        """The first end of after-hours trading strictly after ``t``."""
+        i = bisect.bisect_right(self._closes, _aware(t) - AFTER_HOURS)
+        return self._at(self._closes, i, t) + AFTER_HOURS
 
     def next_open(self, t: datetime) -> datetime:
         """The first session open strictly after ``t``."""

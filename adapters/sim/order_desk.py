@@ -64,6 +64,12 @@ class OrderDesk:
     def step(self) -> None:
         raise NotImplementedError
 
+    def can_trade(self, order: SimOrder, t: datetime) -> bool:
+        """Regular hours, or extended hours for an ``extended_hours`` order."""
+        if self.calendar.is_open(t):
+            return True
+        return order.extended_hours and self.calendar.is_extended_open(t)
+
     def _emit_market(self, batch: list[dict[str, Any]]) -> None:
         if batch:
             for fn in self._market_listeners:
@@ -210,14 +216,18 @@ class OrderDesk:
             est_qty=est_qty,
         )
         if req.time_in_force in ("day", "opg", "cls"):
-            order.expires_at = self.calendar.next_close(now)
+            order.expires_at = (
+                self.calendar.next_extended_close(now)
+                if req.extended_hours
+                else self.calendar.next_close(now)
+            )
         self.orders[order.id] = order
         self.by_client[cid] = order.id
         return order
 
     def _activate(self, order: SimOrder, now: datetime) -> dict[str, Any]:
         """Route a fresh order: queue (closed), stick (fault) or go live and match."""
-        if not self.calendar.is_open(now) or order.time_in_force in ("opg", "cls"):
+        if not self.can_trade(order, now) or order.time_in_force in ("opg", "cls"):
             order.status = "accepted"
             self._emit_trade("accepted", order, now)
             return order.to_json()
@@ -238,7 +248,7 @@ class OrderDesk:
             ba is not None
             and order.status in MATCHABLE
             and order.symbol not in self.halted
-            and self.calendar.is_open(now)
+            and self.can_trade(order, now)
         ):
             ex = match(order, ba[0], ba[1], self.rng, self.faults.partial_fill_probability)
             if ex is not None:
@@ -365,7 +375,7 @@ class OrderDesk:
             ba is None
             or order.status not in MATCHABLE
             or order.symbol in self.halted
-            or not self.calendar.is_open(now)
+            or not self.can_trade(order, now)
             or not is_marketable(order, ba[0], ba[1])
         ):
             return False

@@ -37,7 +37,7 @@ def bench_quotes(symbols: int = 30, seconds: int = 3600, resting: int = 200) -> 
         ex.step()
     dt = time.perf_counter() - t0
     print(f"quotes: {symbols} symbols × {seconds} s at 1/s with {resting} resting orders: "
-          f"{sink[0]} quotes in {dt:.2f} s = {sink[0] / dt:,.0f} quotes/s, "
+          f"{sink[0]} market messages (quotes + bars) in {dt:.2f} s = {sink[0] / dt:,.0f}/s, "
           f"{seconds / dt:,.0f} steps/s")  # fmt: skip
 
 

@@ -539,3 +539,21 @@ def test_a_notional_sell_never_goes_short() -> None:
     done = ex.get_order(o["id"])
     assert done["status"] == "filled" and done["filled_qty"] == "10"
     assert ex.positions() == []
+
+
+def test_extended_hours_orders_trade_after_the_close_and_expire_at_20_et() -> None:
+    ex, clock, rec = make_exchange(start="2026-11-23T22:00:00Z")  # Monday 17:00 ET
+    ask = ex.latest_quotes(["SPY"])["quotes"]["SPY"]["ap"]
+    regular = ex.submit_order(order(qty="1", type="limit", limit_price=f"{ask + 1:.2f}"))
+    assert regular["status"] == "accepted"
+    ext = ex.submit_order(
+        order(qty="1", type="limit", limit_price=f"{ask + 1:.2f}", extended_hours=True)
+    )
+    assert rec.events(ext["id"]) == ["new", "fill"]
+    rest = ex.submit_order(order(qty="1", type="limit", limit_price="300", extended_hours=True))
+    assert rest["status"] == "new" and rest["expires_at"] == "2026-11-24T01:00:00.000000Z"
+    clock.set(utc("2026-11-24T14:45:00Z"))  # through 20:00 ET and into Tuesday's session
+    ex.step()
+    gone = ex.get_order(rest["id"])
+    assert gone["status"] == "expired" and gone["expired_at"] == "2026-11-24T01:00:00.000000Z"
+    assert ex.get_order(regular["id"])["status"] == "filled"  # queued, filled at the open

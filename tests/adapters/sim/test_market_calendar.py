@@ -78,3 +78,15 @@ def test_calendar_and_clock_json_use_exchange_time() -> None:
         "next_open": "2026-11-30T09:30:00-05:00",
         "next_close": "2026-11-27T13:00:00-05:00",
     }
+
+
+def test_extended_hours_windows() -> None:
+    assert CAL.is_extended_open(t("2026-11-23T09:00:00Z"))  # 04:00 ET
+    assert not CAL.is_extended_open(t("2026-11-23T08:59:59Z"))
+    assert CAL.is_extended_open(t("2026-11-24T00:59:59Z"))  # 19:59:59 ET Monday
+    assert not CAL.is_extended_open(t("2026-11-24T01:00:00Z"))
+    assert CAL.is_extended_open(t("2026-11-27T21:59:00Z"))  # early close: until 17:00 ET
+    assert not CAL.is_extended_open(t("2026-11-27T22:00:00Z"))
+    assert not CAL.is_extended_open(t("2026-11-26T15:00:00Z"))  # Thanksgiving
+    assert CAL.next_extended_close(t("2026-11-23T22:00:00Z")) == t("2026-11-24T01:00:00Z")
+    assert CAL.next_extended_close(t("2026-11-24T01:00:00Z")) == t("2026-11-25T01:00:00Z")
