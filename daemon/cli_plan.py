@@ -1,0 +1,350 @@
+"""``rebalanced plan``: plan one rebalance for given holdings and quotes, without a broker.
+
+    rebalanced plan --config C --holdings H --quotes Q [--now ISO-8601] [--json] [--force]
+
+Holdings JSON: ``{"cash": "10000.00", "positions": {"VTI": "120", "BND": "85.5"}}``.
+Quotes JSON: ``{"VTI": {"bid": "245.10", "ask": "245.14", "adv": 3500000, "sigma": 0.012}}``
+(``adv`` in shares/day and ``sigma`` daily volatility are optional; numbers may be strings).
+Every quote is taken as fresh (``at = now``). ``--now`` defaults to the current time; a time
+without an offset is UTC. The trigger rules (window, calendar, bands) decide whether orders
+are planned, as in the daemon, with no previous runs; ``--force`` plans as if triggered.
+
+Exit codes: 0 whether or not trades are needed; 64 bad usage; 65 (EX_DATAERR) bad holdings
+or quotes, with the field named; 78 (EX_CONFIG) bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from daemon.core.config import Config
+from daemon.core.model import CASH, Holdings, Quote, TradingSession
+from daemon.core.plan import Plan
+from daemon.core.planner import plan_rebalance
+
+EX_USAGE = 64
+EX_DATAERR = 65
+
+
+# --- input: holdings and quotes JSON ------------------------------------------------------
+
+
+class InputError(ValueError):
+    """Bad holdings or quotes: ``field`` names where (``quotes.VTI.bid``), the text says why."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {problem}")
+
+
+def read_json(path: str, what: str) -> object:
+    """Read a JSON file, keeping every number exact (Decimal)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise InputError(what, f"cannot read {path!r} ({exc.strerror}): check the path") from None
+    except UnicodeDecodeError:
+        raise InputError(what, f"{path!r} is not UTF-8 text") from None
+    try:
+        return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constant)
+    except InputError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            what, f"{path!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+
+
+def _no_constant(name: str) -> object:
+    raise InputError("json", f"{name} is not a number: write a finite decimal")
+
+
+def _number(raw: object, field: str, *, allow_none: bool = False) -> Decimal | None:
+    """A finite, non-negative number given as a JSON number or a string."""
+    if raw is None and allow_none:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (Decimal, int, float, str)):
+        raise InputError(field, f"not a number: {json.dumps(raw, default=str)}")
+    try:
+        value = Decimal(raw.strip()) if isinstance(raw, str) else Decimal(raw)
+    except ArithmeticError:
+        raise InputError(field, f"not a number: {json.dumps(raw, default=str)}") from None
+    if not value.is_finite():
+        raise InputError(field, f"not a finite number: {raw!r}")
+    if value < 0:
+        raise InputError(field, f"negative: {raw} (must be ≥ 0; short positions are not supported)")
+    return value
+
+
+def _object(raw: object, field: str, example: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise InputError(field, f"expected a JSON object like {example}, got {type(raw).__name__}")
+    return raw
+
+
+def _symbol(key: str, field: str) -> str:
+    if not key or key != key.strip():
+        raise InputError(f"{field}.{key!r}", "symbol must be a non-empty ticker without spaces")
+    return key
+
+
+def parse_holdings(raw: object) -> Holdings:
+    """``{"cash": "10000.00", "positions": {"VTI": "120"}}`` → Holdings (exact decimals)."""
+    obj = _object(raw, "holdings", '{"cash": "10000.00", "positions": {"VTI": "120"}}')
+    unknown = sorted(set(obj) - {"cash", "positions"})
+    if unknown:
+        raise InputError(f"holdings.{unknown[0]}", "unknown key (expected cash, positions)")
+    if "cash" not in obj:
+        raise InputError("holdings.cash", 'missing: give the cash balance, e.g. "cash": "0"')
+    cash = _number(obj["cash"], "holdings.cash")
+    assert cash is not None
+    positions: dict[str, Decimal] = {}
+    pos = _object(obj.get("positions", {}), "holdings.positions", '{"VTI": "120"}')
+    for sym, qty in pos.items():
+        field = f"holdings.positions.{_symbol(sym, 'holdings.positions')}"
+        q = _number(qty, field)
+        assert q is not None
+        positions[sym] = q
+    return Holdings(cash, positions)
+
+
+QUOTE_KEYS = ("bid", "ask", "adv", "sigma")
+
+
+def parse_quotes(raw: object, now: datetime) -> dict[str, Quote]:
+    """``{"VTI": {"bid": "245.10", "ask": "245.14", "adv": …, "sigma": …}}`` → Quotes at
+    ``now``. Zero or crossed quotes are accepted here: the planner skips them with a reason."""
+    obj = _object(raw, "quotes", '{"VTI": {"bid": "245.10", "ask": "245.14"}}')
+    out: dict[str, Quote] = {}
+    for sym, q in obj.items():
+        base = f"quotes.{_symbol(sym, 'quotes')}"
+        body = _object(q, base, '{"bid": "245.10", "ask": "245.14"}')
+        unknown = sorted(set(body) - set(QUOTE_KEYS))
+        if unknown:
+            raise InputError(f"{base}.{unknown[0]}", "unknown key (expected bid, ask, adv, sigma)")
+        for key in ("bid", "ask"):
+            if key not in body:
+                raise InputError(f"{base}.{key}", "missing")
+        bid = _number(body["bid"], f"{base}.bid")
+        ask = _number(body["ask"], f"{base}.ask")
+        adv = _number(body.get("adv"), f"{base}.adv", allow_none=True)
+        sigma = _number(body.get("sigma"), f"{base}.sigma", allow_none=True)
+        assert bid is not None and ask is not None
+        out[sym] = Quote(
+            sym,
+            float(bid),
+            float(ask),
+            now,
+            adv=None if adv is None else float(adv),
+            sigma=None if sigma is None else float(sigma),
+        )
+    return out
+
+
+# --- output: JSON and a table --------------------------------------------------------------
+
+
+def _dec(x: Decimal | None) -> str | None:
+    return None if x is None else format(x, "f")
+
+
+def _w(x: float) -> str:
+    """A weight fraction as a decimal string, 6 places."""
+    return format(Decimal(repr(x)).quantize(Decimal("0.000001")), "f")
+
+
+def plan_json(plan: Plan, blocked: list[str]) -> dict[str, Any]:
+    """The plan as one JSON-ready object (decimal strings; ``null`` where unused)."""
+    return {
+        "at": plan.at.isoformat(),
+        "triggered": plan.triggered,
+        "reasons": list(plan.reasons),
+        "blocked": blocked,
+        "portfolio_value": _dec(plan.portfolio_value),
+        "portfolio_drift": _w(plan.portfolio_drift),
+        "weights": {
+            s: {
+                "current": _w(r.current),
+                "target": _w(r.target),
+                "low": _w(r.low),
+                "high": _w(r.high),
+            }
+            for s, r in plan.weights.items()
+        },
+        "orders": [
+            {
+                "symbol": o.symbol,
+                "side": o.side.value,
+                "qty": _dec(o.qty),
+                "notional": _dec(o.notional),
+                "limit_price": _dec(o.limit_price),
+                "type": "market" if o.limit_price is None else "limit",
+                "est_notional": _dec(o.est_notional),
+                "est_cost": _dec(o.est_cost),
+                "reason": o.reason,
+            }
+            for o in plan.orders
+        ],
+        "skipped": [{"symbol": s.symbol, "reason": s.reason} for s in plan.skipped],
+        "after": {s: _w(w) for s, w in plan.after.items()},
+        "est_cost": _dec(plan.est_cost),
+        "est_benefit": _dec(plan.est_benefit),
+        "deferred": {s: _dec(v) for s, v in plan.deferred.items()},
+    }
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:6.2f} %"
+
+
+def plan_table(plan: Plan, blocked: list[str]) -> str:
+    """The plan as a readable report."""
+    lines = [f"Rebalance plan at {plan.at.isoformat()}"]
+    lines.append(f"Trigger: {'YES' if plan.triggered else 'no'}")
+    lines += [f"  - {r}" for r in plan.reasons]
+    lines += [f"  - blocked: {b}" for b in blocked]
+    lines.append(f"Portfolio value: ${plan.portfolio_value:,}   drift {plan.portfolio_drift:.2%}")
+    lines.append("")
+    lines.append(f"{'symbol':<8} {'current':>9} {'target':>9} {'band':>19} {'after':>9}")
+    for s, r in plan.weights.items():
+        flag = "" if r.in_band else "  out of band"
+        band = f"{_pct(r.low)}–{_pct(r.high).strip()}"
+        after = plan.after.get(s, r.current)
+        lines.append(f"{s:<8} {_pct(r.current)} {_pct(r.target)} {band:>19} {_pct(after)}{flag}")
+    lines.append("")
+    if plan.orders:
+        lines.append("Orders (sells first):")
+        lines.append(
+            f"  {'side':<4} {'symbol':<8} {'qty':>16} {'notional':>12} {'limit':>10} "
+            f"{'est. cost':>10}  reason"
+        )
+        for o in plan.orders:
+            qty = _dec(o.qty) or "-"
+            notional = f"${o.notional:,}" if o.notional is not None else f"~${o.est_notional:,}"
+            limit = _dec(o.limit_price) or "market"
+            lines.append(
+                f"  {o.side.value:<4} {o.symbol:<8} {qty:>16} {notional:>12} {limit:>10} "
+                f"{'$' + str(o.est_cost):>10}  {o.reason}"
+            )
+    else:
+        lines.append("Orders: none")
+    lines.append(f"Estimated cost ${plan.est_cost}, benefit ${plan.est_benefit}")
+    if plan.deferred:
+        lines.append(
+            "Deferred by the participation cap: "
+            + ", ".join(f"{s} ${v:,}" for s, v in plan.deferred.items())
+        )
+    if plan.skipped:
+        lines.append("Skipped:")
+        lines += [f"  {s.symbol:<8} {s.reason}" for s in plan.skipped]
+    return "\n".join(lines)
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def parse_now(text: str | None) -> datetime:
+    """``--now``: ISO-8601, ``Z`` allowed; no offset means UTC. None: the real clock."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        now = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            "--now", f"not an ISO-8601 time: {text!r} (e.g. 2026-01-05T15:30:00Z)"
+        ) from None
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+def nyse_sessions(now: datetime) -> tuple[TradingSession, ...]:
+    """NYSE sessions from ~100 days before ``now`` to ~10 days after (exchange_calendars)."""
+    import exchange_calendars as xcals  # heavy: only when planning
+
+    cal = xcals.get_calendar("XNYS")
+    first, last = cal.first_session.date(), cal.last_session.date()
+    start = max(first, (now - timedelta(days=100)).date())
+    end = min(last, (now + timedelta(days=10)).date())
+    if start > end:
+        return ()
+    out = []
+    for day in cal.sessions_in_range(start.isoformat(), end.isoformat()):
+        out.append(
+            TradingSession(
+                day.date(),
+                cal.session_open(day).to_pydatetime(),
+                cal.session_close(day).to_pydatetime(),
+            )
+        )
+    return tuple(out)
+
+
+def decide(
+    config: Config, holdings: Holdings, quotes: dict[str, Quote], now: datetime, force: bool
+) -> tuple[bool, list[str], list[str]]:
+    """The trigger decision: (triggered, reasons, blocked)."""
+    from daemon.core.triggers import TriggerState, evaluate
+
+    probe = plan_rebalance(config, holdings, quotes, now, triggered=False)
+    out_of_band = [
+        s for s in (*config.symbols, CASH) if s in probe.weights and not probe.weights[s].in_band
+    ]
+    decision = evaluate(
+        config, now, out_of_band, nyse_sessions(now), TriggerState(), rows=probe.weights
+    )
+    reasons = list(decision.reasons)
+    blocked = list(decision.blocked)
+    if force and not decision.triggered:
+        reasons.append("forced (--force)")
+        return True, reasons, blocked
+    if not reasons:
+        reasons.append("no trigger: every asset is inside its band and no calendar date is due")
+    return decision.triggered, reasons, blocked
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rebalanced plan",
+        description="Plan a rebalance for given holdings and quotes (no broker, no orders sent).",
+    )
+    p.add_argument("--config", required=True, help="the TOML configuration file")
+    p.add_argument("--holdings", required=True, help='JSON: {"cash": "…", "positions": {…}}')
+    p.add_argument("--quotes", required=True, help='JSON: {"SYM": {"bid": …, "ask": …}}')
+    p.add_argument("--now", help="ISO-8601 time to plan at (default: now; no offset = UTC)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--force", action="store_true", help="plan orders even if not triggered")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return 0 if exc.code == 0 else EX_USAGE
+    from daemon.config_file import EX_CONFIG, ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"rebalanced plan: bad configuration:\n{exc}", file=sys.stderr)
+        return EX_CONFIG
+    try:
+        now = parse_now(args.now)
+        holdings = parse_holdings(read_json(args.holdings, "holdings"))
+        quotes = parse_quotes(read_json(args.quotes, "quotes"), now)
+    except InputError as exc:
+        print(f"rebalanced plan: {exc}", file=sys.stderr)
+        return EX_USAGE if exc.field == "--now" else EX_DATAERR
+    triggered, reasons, blocked = decide(config, holdings, quotes, now, args.force)
+    plan: Plan = plan_rebalance(config, holdings, quotes, now, triggered=triggered, reasons=reasons)
+    if args.json:
+        out: dict[str, Any] = plan_json(plan, blocked)
+        print(json.dumps(out, indent=2))
+    else:
+        print(plan_table(plan, blocked))
+    return 0
