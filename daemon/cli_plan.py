@@ -264,9 +264,16 @@ def parse_now(text: str | None) -> datetime:
 
 def nyse_sessions(now: datetime) -> tuple[TradingSession, ...]:
     """NYSE sessions from ~100 days before ``now`` to ~10 days after (exchange_calendars)."""
+    import warnings
+
     import exchange_calendars as xcals  # heavy: only when planning
 
-    cal = xcals.get_calendar("XNYS")
+    with warnings.catch_warnings():  # pandas deprecation noise from inside the library
+        warnings.simplefilter("ignore")
+        return _sessions(xcals.get_calendar("XNYS"), now)
+
+
+def _sessions(cal: Any, now: datetime) -> tuple[TradingSession, ...]:
     first, last = cal.first_session.date(), cal.last_session.date()
     start = max(first, (now - timedelta(days=100)).date())
     end = min(last, (now + timedelta(days=10)).date())
