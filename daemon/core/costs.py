@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Final
 
 from daemon.core.config import AssetConfig, Config
 from daemon.core.model import Quote, Side
@@ -41,26 +42,44 @@ from daemon.core.model import Quote, Side
 CENT = Decimal("0.01")
 
 
-def sigma_for(config: Config, symbol: str, quote: Quote | None = None) -> float:
+class _Lookup:
+    """Sentinel: look the asset up in the config (a linear scan; the planner passes it in)."""
+
+
+LOOKUP: Final = _Lookup()
+
+
+def _asset(config: Config, symbol: str, asset: AssetConfig | _Lookup | None) -> AssetConfig | None:
+    return config.asset(symbol) if isinstance(asset, _Lookup) else asset
+
+
+def sigma_for(
+    config: Config,
+    symbol: str,
+    quote: Quote | None = None,
+    asset: AssetConfig | _Lookup | None = LOOKUP,
+) -> float:
     """Daily volatility: the quote's, else the asset's, else ``cost.default_sigma``."""
     if quote is not None and quote.sigma is not None and quote.sigma >= 0:
         return quote.sigma
-    asset = config.asset(symbol)
-    if asset is not None and asset.sigma is not None:
-        return asset.sigma
+    a = _asset(config, symbol, asset)
+    if a is not None and a.sigma is not None:
+        return a.sigma
     return config.cost.default_sigma
 
 
 def adv_for(
-    config: Config, symbol: str, quote: Quote | None = None, asset: AssetConfig | None = None
+    config: Config,
+    symbol: str,
+    quote: Quote | None = None,
+    asset: AssetConfig | _Lookup | None = LOOKUP,
 ) -> float | None:
     """Average daily volume (shares): the quote's, else the asset's, else the default."""
     if quote is not None and quote.adv is not None and quote.adv > 0:
         return quote.adv
-    if asset is None:
-        asset = config.asset(symbol)
-    if asset is not None and asset.adv is not None and asset.adv > 0:
-        return asset.adv
+    a = _asset(config, symbol, asset)
+    if a is not None and a.adv is not None and a.adv > 0:
+        return a.adv
     adv = config.cost.default_adv
     return adv if adv is not None and adv > 0 else None
 
@@ -99,21 +118,28 @@ def to_cents_up(x: float) -> Decimal:
 
 
 def order_cost(
-    config: Config, symbol: str, side: Side, shares: Decimal, price: Decimal, quote: Quote | None
+    config: Config,
+    symbol: str,
+    side: Side,
+    shares: Decimal,
+    price: Decimal,
+    quote: Quote | None,
+    asset: AssetConfig | _Lookup | None = LOOKUP,
 ) -> Decimal:
     """Estimated cost of one order in dollars (rounded up to the cent).
 
     ``side`` is accepted for symmetry and future asymmetric fees (e.g. SEC fees on sells);
-    the model today charges both sides alike.
+    the model today charges both sides alike. ``asset`` saves the config lookup.
     """
     del side
+    a = _asset(config, symbol, asset)
     cost = cost_float(
         config,
         float(shares),
         float(price),
         quote,
-        sigma_for(config, symbol, quote),
-        adv_for(config, symbol, quote),
+        sigma_for(config, symbol, quote, a),
+        adv_for(config, symbol, quote, a),
     )
     return to_cents_up(cost)
 

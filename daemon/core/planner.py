@@ -135,7 +135,9 @@ def plan_rebalance(
 
     after = _after_weights(pf, orders)
     dw = {o.symbol: current[o.symbol] - after[o.symbol] for o in orders}
-    sigmas = {r.symbol: sigma_for(config, r.symbol, r.quote) for r in rows if r.symbol in dw}
+    sigmas = {
+        r.symbol: sigma_for(config, r.symbol, r.quote, r.asset) for r in rows if r.symbol in dw
+    }
     est_cost = sum((o.est_cost for o in orders), ZERO)
     est_benefit = risk_benefit(config, dw, pf.value, sigmas)
     if orders and config.cost.gate and est_benefit < est_cost:
@@ -169,39 +171,51 @@ def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> tuple[l
     """Dollar trades per row and the value they were sized on: the value left after trading
     frictions (distance from the mid to the rounded limit price, the estimated cost and a cent
     of rounding per order), so the weights after the orders land where they should. A fixed
-    point: a few passes until the value moves by less than a cent (impact is convex)."""
+    point: a few passes until the value moves by less than max($0.01, 1e-7 of the value)."""
     positions = [Position(r.symbol, r.value, r.target, r.low, r.high, r.liquidate) for r in rows]
     sizing = pf.value
     trades = desired_trades(positions, pf.weight_cash, pf.value, config)
+    memo: dict[tuple[int, bool], tuple[float, float, float | None]] = {}
+    tolerance = max(0.01, 1e-7 * pf.value)
     for _ in range(_SIZING_PASSES):
-        friction = _friction(config, rows, trades)
+        friction = _friction(config, rows, trades, memo)
         new_sizing = max(0.0, pf.value - friction)
-        if abs(new_sizing - sizing) < 0.01:
+        if abs(new_sizing - sizing) < tolerance:
             break
         sizing = new_sizing
         trades = desired_trades(positions, pf.weight_cash, pf.value, config, sizing_value=sizing)
     return trades, sizing
 
 
-def _friction(config: Config, rows: Sequence[Row], trades: Sequence[float]) -> float:
-    """Dollars the trades lose to limit prices and costs (the planner's own accounting)."""
+def _friction(
+    config: Config,
+    rows: Sequence[Row],
+    trades: Sequence[float],
+    memo: dict[tuple[int, bool], tuple[float, float, float | None]],
+) -> float:
+    """Dollars the trades lose to limit prices and costs (the planner's own accounting).
+    ``memo`` keeps (limit distance, σ, ADV) per row and side across passes."""
     offset = to_decimal(config.planner.limit_offset)
     friction = 0.0
-    for r, t in zip(rows, trades, strict=True):
+    for i, (r, t) in enumerate(zip(rows, trades, strict=True)):
         if t == 0.0 or r.price is None or r.quote is None:
             continue
-        side = Side.BUY if t > 0 else Side.SELL
-        limit = marketable_limit(side, to_decimal(r.quote.bid), to_decimal(r.quote.ask), offset)
+        key = (i, t > 0)
+        params = memo.get(key)
+        if params is None:
+            side = Side.BUY if t > 0 else Side.SELL
+            bid, ask = to_decimal(r.quote.bid), to_decimal(r.quote.ask)
+            limit = marketable_limit(side, bid, ask, offset)
+            params = (
+                abs(float(limit) - r.price),
+                sigma_for(config, r.symbol, r.quote, r.asset),
+                adv_for(config, r.symbol, r.quote, r.asset),
+            )
+            memo[key] = params
+        distance, sigma, adv = params
         shares = abs(t) / r.price
-        friction += shares * abs(float(limit) - r.price) + 0.01
-        friction += cost_float(
-            config,
-            shares,
-            r.price,
-            r.quote,
-            sigma_for(config, r.symbol, r.quote),
-            adv_for(config, r.symbol, r.quote, r.asset),
-        )
+        friction += shares * distance + 0.01
+        friction += cost_float(config, shares, r.price, r.quote, sigma, adv)
     return friction
 
 
@@ -275,14 +289,14 @@ def _order(config: Config, d: _Draft, qty: Decimal) -> PlannedOrder | None:
         if notional <= 0:
             return None
         est_notional = notional
-        cost = order_cost(config, r.symbol, d.side, notional / d.ask, d.ask, r.quote)
+        cost = order_cost(config, r.symbol, d.side, notional / d.ask, d.ask, r.quote, r.asset)
         return PlannedOrder(r.symbol, d.side, None, notional, None, cost, d.reason, est_notional)
     qty = round_qty(qty, whole=r.whole)
     if qty <= 0:
         return None
     rounding = ROUND_FLOOR if d.side is Side.SELL else ROUND_CEILING
     est_notional = (qty * d.limit).quantize(CENT, rounding=rounding)
-    cost = order_cost(config, r.symbol, d.side, qty, d.limit, r.quote)
+    cost = order_cost(config, r.symbol, d.side, qty, d.limit, r.quote, r.asset)
     limit = None if market else d.limit
     return PlannedOrder(r.symbol, d.side, qty, None, limit, cost, d.reason, est_notional)
 

@@ -1,0 +1,97 @@
+"""Milliseconds per ``plan_rebalance`` for a 1,000-asset portfolio (aim: < 5 ms).
+
+Run: ``.venv/bin/python -m tests.bench.bench_planner [n_assets] [repeats]``. Prints figures;
+asserts nothing about speed. Three scenarios, seeded:
+
+- ``drifted``: every asset off target by up to ±40 % of its weight, target mode, scope all:
+  every asset trades (the worst case: 1,000 orders);
+- ``out_of_band``: the same portfolio, scope out_of_band: only assets outside their bands;
+- ``not_triggered``: weights and skips only (what the daemon computes on every check).
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from daemon.core.config import (
+    AssetConfig,
+    Config,
+    CostConfig,
+    PlannerConfig,
+    PortfolioConfig,
+    Scope,
+)
+from daemon.core.model import Holdings, Quote
+from daemon.core.planner import plan_rebalance
+
+NOW = datetime(2026, 1, 5, 15, 30, tzinfo=UTC)
+
+
+def build(n: int, seed: int = 11) -> tuple[Config, Holdings, dict[str, Quote]]:
+    rng = random.Random(seed)
+    symbols = [f"S{k:04d}" for k in range(n)]
+    target = 0.98 / n
+    assets = tuple(AssetConfig(s, target, fractional=rng.random() < 0.8) for s in symbols)
+    config = Config(
+        PortfolioConfig(assets=assets, cash_target=0.02),
+        cost=CostConfig(gate=False, commission_bps=0.5, default_adv=2e6),
+        planner=PlannerConfig(),
+    )
+    value = 10_000_000.0
+    quotes: dict[str, Quote] = {}
+    positions: dict[str, Decimal] = {}
+    for s in symbols:
+        mid = rng.uniform(5, 500)
+        spread = mid * rng.uniform(0.0001, 0.002)
+        quotes[s] = Quote(
+            s,
+            round(mid - spread / 2, 2),
+            round(mid + spread / 2, 2),
+            NOW,
+            adv=rng.choice([None, 1e6, 5e6]),
+            sigma=rng.uniform(0.005, 0.03),
+        )
+        w = target * (1 + rng.uniform(-0.4, 0.4))
+        positions[s] = Decimal(repr(round(w * value / mid, 3)))
+    return config, Holdings(Decimal("200000.00"), positions), quotes
+
+
+def time_plan(
+    label: str,
+    config: Config,
+    holdings: Holdings,
+    quotes: dict[str, Quote],
+    repeats: int,
+    **kw: object,
+) -> None:
+    plan = plan_rebalance(config, holdings, quotes, NOW, **kw)  # type: ignore[arg-type]  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        plan_rebalance(config, holdings, quotes, NOW, **kw)  # type: ignore[arg-type]
+        times.append((time.perf_counter() - t0) * 1000)
+    print(
+        f"{label:<14} {statistics.median(times):8.2f} ms median  {min(times):8.2f} ms min  "
+        f"orders={len(plan.orders):5d}  skipped={len(plan.skipped):4d}"
+    )
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    config, holdings, quotes = build(n)
+    print(f"plan_rebalance, {n} assets, {repeats} runs each")
+    time_plan("drifted", config, holdings, quotes, repeats)
+    oob = replace(config, planner=replace(config.planner, scope=Scope.OUT_OF_BAND))
+    time_plan("out_of_band", oob, holdings, quotes, repeats)
+    time_plan("not_triggered", config, holdings, quotes, repeats, triggered=False)
+
+
+if __name__ == "__main__":
+    main()
