@@ -10,6 +10,7 @@ Malformed messages are counted and dropped, never fatal.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -76,7 +77,9 @@ class AlpacaMarketData:
             "close_timeout": 2.0,
             **(connect_options or {}),
         }
-        # counters for metrics
+        # state and counters for health and metrics
+        self.connected = False  # True between FeedRestored and FeedLost
+        self.last_message_monotonic = 0.0  # time.monotonic() of the last frame received
         self.connects = 0
         self.disconnects = 0
         self.stale_reconnects = 0
@@ -107,14 +110,13 @@ class AlpacaMarketData:
                     early = await self._handshake(ws, symbols)
                     self.connects += 1
                     await self._catch_up(symbols, emit)
+                    self.connected = up = True
                     emit(FeedRestored(self._now(), FEED))
-                    up = True
                     for frame in early:
                         self._handle(frame, emit)
                     await self._consume(ws, emit)
-            except asyncio.CancelledError:
-                raise
-            except StreamRejected:
+            except (asyncio.CancelledError, StreamRejected):
+                self.connected = False
                 raise
             except StreamRefused:
                 refused = True
@@ -128,6 +130,7 @@ class AlpacaMarketData:
             if refused:
                 self.refusals += 1
             if up:
+                self.connected = False
                 self.disconnects += 1
                 emit(FeedLost(self._now(), FEED))
             self.last_delay = self.backoff.next_delay(refused=refused)
@@ -238,7 +241,12 @@ class AlpacaMarketData:
                 self.malformed += 1
         return out
 
+    @property
+    def reconnects(self) -> int:
+        return max(0, self.connects - 1)
+
     def _handle(self, frame: bytes | str, emit: Emit) -> None:
+        self.last_message_monotonic = time.monotonic()
         messages = self._decode(frame)
         self.messages += len(messages)
         quotes = 0

@@ -8,6 +8,7 @@ deduplicated by ``execution_id`` (bounded LRU); events the core does not act on 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -94,7 +95,9 @@ class AlpacaTradeUpdates:
             "close_timeout": 2.0,
             **(connect_options or {}),
         }
-        # counters for metrics
+        # state and counters for health and metrics
+        self.connected = False  # True between FeedRestored and FeedLost
+        self.last_message_monotonic = 0.0  # time.monotonic() of the last frame received
         self.connects = 0
         self.disconnects = 0
         self.refusals = 0
@@ -121,15 +124,14 @@ class AlpacaTradeUpdates:
                     await self._catch_up(emit)
                     if self.synced_at is None or connected_at > self.synced_at:
                         self.synced_at = connected_at
+                    self.connected = up = True
                     emit(FeedRestored(self._now(), FEED))
-                    up = True
                     self.backoff.reset()
                     async for frame in ws:
                         self._handle(frame, emit)
                     raise ConnectionError("trade stream closed by the server")
-            except asyncio.CancelledError:
-                raise
-            except StreamRejected:
+            except (asyncio.CancelledError, StreamRejected):
+                self.connected = False
                 raise
             except StreamRefused:
                 refused = True
@@ -141,6 +143,7 @@ class AlpacaTradeUpdates:
             if refused:
                 self.refusals += 1
             if up:
+                self.connected = False
                 self.disconnects += 1
                 emit(FeedLost(self._now(), FEED))
             self.last_delay = self.backoff.next_delay(refused=refused)
@@ -213,7 +216,12 @@ class AlpacaTradeUpdates:
             return
         emit(ev)
 
+    @property
+    def reconnects(self) -> int:
+        return max(0, self.connects - 1)
+
     def _handle(self, frame: bytes | str, emit: Emit) -> None:
+        self.last_message_monotonic = time.monotonic()
         self.synced_at = self._now()
         try:
             env = wire.TRADE_ENVELOPE.decode(frame)

@@ -8,10 +8,12 @@ simulator's overrides), one rate limiter per key, REST, account, gateway and bot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 
-from adapters.alpaca.account import AlpacaAccount
+from adapters.alpaca.account import AlpacaAccount, utc_now
 from adapters.alpaca.backoff import Backoff
 from adapters.alpaca.credentials import Credentials, load_credentials
 from adapters.alpaca.data_stream import AlpacaMarketData
@@ -88,9 +90,12 @@ def build_venue(
     reap_window: float = 90.0,
     backoff_base: float = 1.0,
     backoff_cap: float = 60.0,
+    now: Callable[[], datetime] | None = None,
 ) -> AlpacaVenue:
     """Wire everything for one key pair. Keys come from the environment or systemd
-    credentials unless given."""
+    credentials unless given. ``now`` stamps the events the venue makes (snapshots, feed
+    lost/restored): the shell passes its broker-synced clock."""
+    clock = now or utc_now
     creds = credentials or load_credentials()
     ends = endpoints(broker)
     limiter = RateLimiter(broker.requests_per_minute, broker.rate_headroom)
@@ -101,26 +106,28 @@ def build_venue(
         limiter=limiter,
         timeout_seconds=broker.request_timeout_seconds,
     )
-    account = AlpacaAccount(rest, feed=broker.feed)
+    account = AlpacaAccount(rest, feed=broker.feed, now=clock)
     market_data = AlpacaMarketData(
         ends.stream,
         creds,
         latest_quotes=account.latest_quotes,
         stale_after=broker.stale_after_seconds,
         backoff=Backoff(backoff_base, backoff_cap, reap_window),
+        now=clock,
     )
     trade_updates = AlpacaTradeUpdates(
         ends.trade_stream,
         creds,
         changed_orders=account.changed_orders,
         backoff=Backoff(backoff_base, backoff_cap, reap_window),
+        now=clock,
     )
     return AlpacaVenue(
         endpoints=ends,
         limiter=limiter,
         rest=rest,
         account=account,
-        gateway=AlpacaGateway(rest),
+        gateway=AlpacaGateway(rest, now=clock),
         market_data=market_data,
         trade_updates=trade_updates,
     )

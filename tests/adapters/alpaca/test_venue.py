@@ -98,3 +98,18 @@ async def test_no_key_reaches_a_log_line_at_debug(caplog: pytest.LogCaptureFixtu
     assert any("test-secret-value" in r.getMessage() for r in server_lines)  # DEBUG was live
     ours = "\n".join(r.getMessage() for r in caplog.records if r not in server_lines)
     assert "test-secret-value" not in ours and "PKTEST" not in ours
+
+
+async def test_injected_clock_stamps_venue_events() -> None:
+    from datetime import UTC, datetime
+
+    from daemon.core.commands import PlaceOrder
+    from daemon.core.model import Side
+
+    fixed = datetime(2030, 1, 2, 15, 0, tzinfo=UTC)
+    creds = Credentials(Secret("k"), Secret("s"))
+    async with build_venue(BrokerConfig(), creds, now=lambda: fixed) as venue:
+        ev = await venue.gateway.submit(PlaceOrder("c", "X", Side.BUY, None, None, None))
+        assert ev.at == fixed
+        assert venue.market_data._now() == fixed and venue.trade_updates._now() == fixed
+        assert venue.account._now() == fixed
