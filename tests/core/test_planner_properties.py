@@ -61,11 +61,12 @@ def cases(
     fractional_only: bool = False,
     fresh_only: bool = False,
     plain: bool = False,
+    whole_ok: bool = False,
 ) -> Case:
     """A random portfolio. ``plain``: gate off, no caps, no top-k, no excluded, no pending,
     every quote fresh and every asset fractional (the setting for band properties)."""
     fresh_only = fresh_only or plain
-    fractional_only = fractional_only or plain
+    fractional_only = (fractional_only or plain) and not whole_ok
     n = draw(st.integers(2, 30))
     syms = [f"S{i:02d}" for i in range(n)]
     cash_target = draw(st.sampled_from([0.0, 0.0, 0.02, 0.05]))
@@ -224,6 +225,29 @@ def test_traded_assets_end_inside_their_bands(case: Case) -> None:
         was_out = not plan.weights[o.symbol].in_band
         if planner.target_mode is TargetMode.TARGET and (was_out or planner.scope is Scope.ALL):
             assert abs(w - a.target) <= 0.001 + tol, (o.symbol, w, a.target)
+
+
+@FAST
+@given(cases(plain=True, whole_ok=True))
+def test_whole_share_assets_end_within_one_share_of_their_bands(case: Case) -> None:
+    """Whole-share rounding (always down) may leave an asset outside its band by at most one
+    share's weight (plus the minimum order and the frictions, as above)."""
+    plan = run(case)
+    after = weights_after(case, plan)
+    value = float(plan.portfolio_value)
+    friction = sum(
+        float(o.est_cost)
+        + float(o.qty or 0) * abs(float(o.limit_price or 0) - case.quotes[o.symbol].mid)
+        for o in plan.orders
+    )
+    base = (float(case.config.planner.min_order_notional) + friction + 0.01) / value + 1e-9
+    for o in plan.orders:
+        a = case.config.asset(o.symbol)
+        if a is None:
+            continue
+        one_share = case.quotes[o.symbol].ask / value if not a.fractional else 0.0
+        low, high = asset_limits(a)
+        assert low - base - one_share <= after[o.symbol] <= high + base + one_share
 
 
 @FAST
