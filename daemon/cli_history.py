@@ -127,7 +127,7 @@ def _time(value: str | None) -> str:
 def _text(value: Any, width: int = 0) -> str:
     if value is None or value == "":
         return "-"
-    text = str(value)
+    text = " ".join(str(value).split())  # one line per row, whatever the reason says
     if width and len(text) > width:
         return text[: width - 1] + "…"
     return text

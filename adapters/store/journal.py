@@ -24,7 +24,9 @@ before every command, exactly the latest prices the live engine saw; it is exact
 engine whose quote handling depends only on each symbol's latest quote unless it returns
 commands, which is the core's contract (ticks update prices and drift; deciding runs on a
 timer or a breach, and a breach returns commands, which flush the quote that caused it).
-``quotes="all"`` journals every quote (backtests, tests); ``quotes="none"`` drops them.
+``tests/adapters/store/test_replay.py`` checks this on the core's driven scenario (and
+that dropping quotes altogether breaks the replay). ``quotes="all"`` journals every quote
+(backtests, tests); ``quotes="none"`` drops them.
 ``quotes_conflated`` counts the quotes superseded in memory.
 
 Reads run synchronously on a separate read connection and see committed writes only:
