@@ -106,7 +106,8 @@ async def run_daemon(
         if config_text:
             journal.record_config(config_text, hashlib.sha256(config_text.encode()).hexdigest())
         token = write_token(state_dir)
-        alpaca = build_venue(config.broker, credentials, **(venue_options or {}))
+        clock = ShellClock()
+        alpaca = build_venue(config.broker, credentials, now=clock.now, **(venue_options or {}))
         stack.push_async_callback(alpaca.close)
 
         async def fetch(path: str) -> tuple[int, bytes]:
@@ -122,7 +123,7 @@ async def run_daemon(
             def reload_config() -> Config:
                 return apply_assets(load_new(), assets)[0]
         service = Service(config, as_venue(alpaca), journal, metrics, run_id=new_run_id(),
-                          notifier=notifier or Notifier(), clock=ShellClock(),
+                          notifier=notifier or Notifier(), clock=clock,
                           reload_config=reload_config, dry_run=dry_run or config.daemon.dry_run,
                           install_signals=install_signals)
         http = HttpApi(service, registry, token, config.daemon.http_host, config.daemon.http_port)

@@ -77,7 +77,6 @@ class Service:
         reload_config: Callable[[], Config] | None = None,
         dry_run: bool = False,
         install_signals: bool = True,
-        journal_quotes: bool = False,
     ) -> None:
         self.config = config
         self.venue = venue
@@ -89,7 +88,6 @@ class Service:
         self.reload_config = reload_config
         self.dry_run = dry_run
         self.install_signals = install_signals
-        self.journal_quotes = journal_quotes
         self.observer = Observer(metrics)
         self.engine: Engine | None = None
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=config.daemon.queue_size)
@@ -106,6 +104,8 @@ class Service:
         self._forced = False
         self._started = time.monotonic()
         self._consumer_done = asyncio.Event()
+        self._journal_quote: Callable[[Any], None] = getattr(
+            journal, "record_event", lambda _quote: None)
 
     # -- producers ------------------------------------------------------------------------
     def emit(self, event: Any) -> None:
@@ -219,12 +219,8 @@ class Service:
     async def _resolve_intent(self, intent: PlaceOrder) -> None:
         """An order intent from an earlier run with no known outcome: ask, never resend."""
         events = await _retry_read(lambda: self.venue.gateway.lookup(intent.client_order_id))
-        for e in events:
-            self.journal.record("intent_resolved", {"client_order_id": intent.client_order_id,
-                                                    "event": type(e).__name__})
-            record_state = getattr(self.journal, "record_order_state", None)
-            if callable(record_state):
-                record_state(intent.client_order_id, _state_of(e), {"at_startup": True})
+        for e in events:  # the journal derives the order's state from these events
+            self._journal_event(e)
         log.info("resolved journaled intent", client_order_id=intent.client_order_id,
                  outcome=[type(e).__name__ for e in events])
 
@@ -267,8 +263,9 @@ class Service:
     def _consume_one(self, item: Any) -> None:
         engine = self.engine
         assert engine is not None
-        if type(item) is ev.QuoteUpdated:  # the hot path: no journal, no per-quote metrics
+        if type(item) is ev.QuoteUpdated:  # the hot path: no per-quote metrics
             self._quotes_seen += 1
+            self._journal_quote(item)  # conflated in memory (~0.3 µs): replay stays exact
             self.observer.last_mid[item.symbol] = (item.bid + item.ask) * 0.5
             commands = engine.handle(item)
             if commands:
@@ -279,8 +276,7 @@ class Service:
             if self.notifier.watchdog():
                 self.metrics.watchdog_pings.inc()
             return
-        if self.journal_quotes or type(item) is not ev.QuoteUpdated:
-            self._journal_event(item)
+        self._journal_event(item)
         self.observer.event(item)
         if isinstance(item, (ev.OrderAccepted, ev.OrderFilled, ev.OrderCanceled,
                              ev.OrderRejected, ev.OrderSubmitFailed, ev.OrderNotFound)):
@@ -540,16 +536,6 @@ async def _retry_read(fn: Callable[[], Any], attempts: int = 5, base: float = 0.
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
     raise AssertionError("unreachable")
-
-
-def _state_of(e: Any) -> str:
-    return {
-        "OrderAccepted": "open",
-        "OrderFilled": "filled",
-        "OrderCanceled": "canceled",
-        "OrderRejected": "rejected",
-        "OrderNotFound": "not_found",
-    }.get(type(e).__name__, type(e).__name__)
 
 
 def _jsonable(obj: Any) -> Any:
