@@ -1,0 +1,30 @@
+"""The README's main command: ``rebalanced demo`` runs the paper exchange and the daemon,
+rebalances the drifted example portfolio, absorbs a price shock and stops cleanly."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent / "rebalanced"
+
+
+@pytest.mark.slow
+def test_demo_rebalances_and_stops_cleanly(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [str(BIN), "demo", "--no-live", "--duration", "28", "--shock-after", "3",
+         "--http-port", "0"],
+        capture_output=True, text=True, timeout=90, cwd=tmp_path,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-3000:]
+    assert "price shock: GLD +25 %" in text
+    decisions = re.findall(r"decision_id=\S+", text)
+    assert len(decisions) >= 2, text[-3000:]  # the drifted start, then the shock
+    final = text[text.index("final state"):]
+    rows = re.findall(r"^(VTI|VXUS|BND|GLD|CASH)\s.*\s(ok|OVER|UNDER)$", final, re.M)
+    assert len(rows) == 5, final
+    assert all(status == "ok" for _, status in rows), final
+    assert "Traceback" not in text
