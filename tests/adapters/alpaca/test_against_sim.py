@@ -187,8 +187,16 @@ async def test_ambiguous_submit_is_resolved_by_lookup_never_resent(
 async def test_trade_stream_drop_catches_up_before_restored(sim: RunningSim) -> None:
     events: list[Event] = []
     async with venue_for(sim) as venue, streams(venue, events):
+        # drop the socket and refuse reconnects for a while: the gap spans the order below
         await sim.control(
-            "POST", "/_sim/faults", {"stream": [{"stream": "trade", "action": "drop"}]}
+            "POST",
+            "/_sim/faults",
+            {
+                "stream": [
+                    {"stream": "trade", "action": "refuse", "seconds": 1.0},
+                    {"stream": "trade", "action": "drop"},
+                ]
+            },
         )
         await until(lambda: bool(of(events, FeedLost)))
         # while the trade stream is down, an order is placed and fills
@@ -221,7 +229,7 @@ async def test_data_stream_mute_then_refused_reconnect(sim: RunningSim) -> None:
             {
                 "stream": [
                     {"stream": "data", "action": "mute"},
-                    {"stream": "data", "action": "refuse", "seconds": 0.5},
+                    {"stream": "data", "action": "refuse", "seconds": 1.5},
                 ]
             },
         )
