@@ -40,12 +40,15 @@ class AlpacaAccount:
         self.orders_lookback = orders_lookback
         self.max_pages = max_pages
         self._now = now
+        self.last_snapshot_at: datetime | None = None  # the trade stream resumes from here
 
     async def snapshot(self) -> AccountSnapshot:
+        at = self._now()  # taken before the reads: anything later is caught up by the stream
         account, positions, orders = await asyncio.gather(
             self.rest.account(), self.rest.positions(), self.rest.orders(status="open")
         )
-        return parse.account_snapshot(self._now(), account, positions, orders)
+        self.last_snapshot_at = at
+        return parse.account_snapshot(at, account, positions, orders)
 
     async def clock(self) -> MarketClock:
         clock = await self.rest.clock()

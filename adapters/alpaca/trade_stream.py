@@ -60,8 +60,10 @@ class ExecutionDedupe:
 
 class AlpacaTradeUpdates:
     """``changed_orders(after)`` (``AlpacaAccount.changed_orders``) fills the gap after every
-    reconnect; ``resume_from`` (e.g. the start-up snapshot's time) makes the first connect
-    catch up too. ``skew`` widens the catch-up window for clock differences."""
+    reconnect; ``resume_from`` (or, when that is None, ``resume_hint()``: the venue wires the
+    account's last snapshot time) makes the first connect catch up too, closing the gap
+    between the start-up snapshot and the stream. ``skew`` widens the catch-up window for
+    clock differences."""
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class AlpacaTradeUpdates:
         *,
         changed_orders: ChangedOrders | None = None,
         resume_from: datetime | None = None,
+        resume_hint: Callable[[], datetime | None] | None = None,
         skew: timedelta = timedelta(seconds=30),
         backoff: Backoff | None = None,
         handshake_timeout: float = 10.0,
@@ -81,6 +84,7 @@ class AlpacaTradeUpdates:
         self._credentials = credentials
         self.changed_orders = changed_orders
         self.synced_at = resume_from
+        self.resume_hint = resume_hint
         self.skew = skew
         self.backoff = backoff or Backoff()
         self.handshake_timeout = handshake_timeout
@@ -194,6 +198,8 @@ class AlpacaTradeUpdates:
 
     async def _catch_up(self, emit: Emit) -> None:
         """Before ``FeedRestored``: the state of every order changed during the gap."""
+        if self.synced_at is None and self.resume_hint is not None:
+            self.synced_at = self.resume_hint()
         if self.changed_orders is None or self.synced_at is None:
             return
         try:

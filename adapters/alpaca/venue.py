@@ -119,6 +119,7 @@ def build_venue(
         ends.trade_stream,
         creds,
         changed_orders=account.changed_orders,
+        resume_hint=lambda: account.last_snapshot_at,
         backoff=Backoff(backoff_base, backoff_cap, reap_window),
         now=clock,
     )

@@ -247,3 +247,22 @@ async def test_halt_reaches_the_feed(sim: RunningSim) -> None:
     async with venue_for(sim) as venue, streams(venue, events):
         await sim.control("POST", "/_sim/halt", {"symbol": "SPY", "halted": True})
         await until(lambda: any(isinstance(e, TradingStatusChanged) and e.halted for e in events))
+
+
+async def test_first_connect_catches_up_from_the_startup_snapshot(sim: RunningSim) -> None:
+    async with venue_for(sim) as venue:
+        await venue.account.snapshot()  # start-up: snapshot first, then the streams
+        placed = await venue.gateway.submit(
+            PlaceOrder("sim-start-1", "VTI", Side.BUY, Decimal(1), None, None)
+        )
+        assert isinstance(placed, OrderAccepted)
+        await sim.advance(2)  # fills before the trade stream exists
+        events: list[Event] = []
+        async with streams(venue, events):
+            pass
+        restored = next(
+            i
+            for i, e in enumerate(events)
+            if isinstance(e, FeedRestored) and e.feed == "trade_updates"
+        )
+        assert of(events[:restored], OrderFilled, "sim-start-1")
