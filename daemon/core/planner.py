@@ -117,9 +117,9 @@ def plan_rebalance(
         )
 
     rows = [r for r in pf.rows if r.tradable and r.price is not None]
-    trades, sizing_value = _sized_trades(config, pf, rows)
+    trades, sizing_value, memo = _sized_trades(config, pf, rows)
     deferred: dict[str, Decimal] = {}
-    sells, buys = _drafts(config, pf, rows, trades, deferred, skipped)
+    sells, buys = _drafts(config, pf, rows, trades, deferred, skipped, memo)
     sell_orders = _build_sells(config, sells, skipped)
     if sells_only:
         for d in buys:
@@ -167,7 +167,12 @@ def plan_rebalance(
     )
 
 
-def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> tuple[list[float], float]:
+_Memo = dict[tuple[int, bool], tuple[float, float, float | None, Decimal, Decimal]]
+
+
+def _sized_trades(
+    config: Config, pf: Portfolio, rows: Sequence[Row]
+) -> tuple[list[float], float, _Memo]:
     """Dollar trades per row and the value they were sized on: the value left after trading
     frictions (distance from the mid to the rounded limit price, the estimated cost and a cent
     of rounding per order), so the weights after the orders land where they should. A fixed
@@ -175,7 +180,7 @@ def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> tuple[l
     positions = [Position(r.symbol, r.value, r.target, r.low, r.high, r.liquidate) for r in rows]
     sizing = pf.value
     trades = desired_trades(positions, pf.weight_cash, pf.value, config)
-    memo: dict[tuple[int, bool], tuple[float, float, float | None]] = {}
+    memo: _Memo = {}
     tolerance = max(0.01, 1e-7 * pf.value)
     for _ in range(_SIZING_PASSES):
         friction = _friction(config, rows, trades, memo)
@@ -184,17 +189,17 @@ def _sized_trades(config: Config, pf: Portfolio, rows: Sequence[Row]) -> tuple[l
             break
         sizing = new_sizing
         trades = desired_trades(positions, pf.weight_cash, pf.value, config, sizing_value=sizing)
-    return trades, sizing
+    return trades, sizing, memo
 
 
 def _friction(
     config: Config,
     rows: Sequence[Row],
     trades: Sequence[float],
-    memo: dict[tuple[int, bool], tuple[float, float, float | None]],
+    memo: _Memo,
 ) -> float:
     """Dollars the trades lose to limit prices and costs (the planner's own accounting).
-    ``memo`` keeps (limit distance, σ, ADV) per row and side across passes."""
+    ``memo`` keeps (limit distance, σ, ADV, limit, ask) per row and side across passes."""
     offset = to_decimal(config.planner.limit_offset)
     friction = 0.0
     for i, (r, t) in enumerate(zip(rows, trades, strict=True)):
@@ -203,16 +208,9 @@ def _friction(
         key = (i, t > 0)
         params = memo.get(key)
         if params is None:
-            side = Side.BUY if t > 0 else Side.SELL
-            bid, ask = to_decimal(r.quote.bid), to_decimal(r.quote.ask)
-            limit = marketable_limit(side, bid, ask, offset)
-            params = (
-                abs(float(limit) - r.price),
-                sigma_for(config, r.symbol, r.quote, r.asset),
-                adv_for(config, r.symbol, r.quote, r.asset),
-            )
+            params = _limit_params(config, r, t > 0, offset)
             memo[key] = params
-        distance, sigma, adv = params
+        distance, sigma, adv, _, _ = params
         shares = abs(t) / r.price
         friction += shares * distance + 0.01
         friction += cost_float(config, shares, r.price, r.quote, sigma, adv)
@@ -230,6 +228,22 @@ def _reason(row: Row, side: Side, value: float) -> str:
     return f"{'buy toward' if side is Side.BUY else 'sell toward'} target {row.target:.1%} (now {w:.1%})"
 
 
+def _limit_params(
+    config: Config, r: Row, buy: bool, offset: Decimal
+) -> tuple[float, float, float | None, Decimal, Decimal]:
+    assert r.quote is not None and r.price is not None
+    side = Side.BUY if buy else Side.SELL
+    bid, ask = to_decimal(r.quote.bid), to_decimal(r.quote.ask)
+    limit = marketable_limit(side, bid, ask, offset)
+    return (
+        abs(float(limit) - r.price),
+        sigma_for(config, r.symbol, r.quote, r.asset),
+        adv_for(config, r.symbol, r.quote, r.asset),
+        limit,
+        ask,
+    )
+
+
 def _drafts(
     config: Config,
     pf: Portfolio,
@@ -237,22 +251,26 @@ def _drafts(
     trades: Sequence[float],
     deferred: dict[str, Decimal],
     skipped: list[SkippedSymbol],
+    memo: _Memo,
 ) -> tuple[list[_Draft], list[_Draft]]:
     """Shares per order: rounded down, within the holding, within the participation cap."""
     offset = to_decimal(config.planner.limit_offset)
     cap = config.planner.participation_cap
     sells: list[_Draft] = []
     buys: list[_Draft] = []
-    for r, t in zip(rows, trades, strict=True):
+    for i, (r, t) in enumerate(zip(rows, trades, strict=True)):
         if t == 0.0 or r.price is None or r.quote is None:
             continue
         side = Side.BUY if t > 0 else Side.SELL
+        params = memo.get((i, t > 0))
+        if params is None:
+            params = _limit_params(config, r, t > 0, offset)
+        _, _, adv, limit, ask = params
         if side is Side.SELL:
             want = r.sellable if r.liquidate else to_decimal(-t / r.price)
             qty = min(round_qty(want, whole=r.whole), round_qty(r.sellable, whole=r.whole))
         else:
             qty = round_qty(to_decimal(t / r.price), whole=r.whole)
-        adv = adv_for(config, r.symbol, r.quote, r.asset)
         if adv is not None and cap > 0:
             cap_qty = round_qty(to_decimal(cap * adv), whole=r.whole)
             if qty > cap_qty:
@@ -265,8 +283,6 @@ def _drafts(
                 why = f"participation cap {cap:.1%} of ADV leaves nothing to trade"
             skipped.append(SkippedSymbol(r.symbol, why))
             continue
-        bid, ask = to_decimal(r.quote.bid), to_decimal(r.quote.ask)
-        limit = marketable_limit(side, bid, ask, offset)
         if limit <= 0:
             skipped.append(SkippedSymbol(r.symbol, "price too low to place a limit order"))
             continue
@@ -336,14 +352,23 @@ def _fund_buys(
     smallest deviations dropped until the rest fits."""
     minimum = config.planner.min_order_notional
     scale = Decimal(1)
+    # a first guess in floats saves a full pass of Decimal orders when cash is short
+    guess = 0.0
+    for d in drafts:
+        r, q, px = d.row, float(d.qty), float(d.limit)
+        sigma = sigma_for(config, r.symbol, r.quote, r.asset)
+        adv = adv_for(config, r.symbol, r.quote, r.asset)
+        guess += q * px + cost_float(config, q, px, r.quote, sigma, adv)
+    if budget > 0 and guess > float(budget):
+        scale = to_decimal(float(budget) / guess)
     orders: list[PlannedOrder] = []
-    small: list[_Draft] = []
+    small: set[str] = set()
     for _ in range(8):
-        orders, small = [], []
+        orders, small = [], set()
         for d in drafts:
             o = _order(config, d, d.qty * scale)
             if o is None or o.est_notional < minimum:
-                small.append(d)
+                small.add(d.row.symbol)
             else:
                 orders.append(o)
         need = sum((_need(o) for o in orders), ZERO)
@@ -364,7 +389,7 @@ def _fund_buys(
     for d in drafts:
         if d.row.symbol in kept:
             continue
-        if d in small and not short:
+        if d.row.symbol in small and not short:
             skipped.append(SkippedSymbol(d.row.symbol, f"buy below minimum order {money(minimum)}"))
         else:
             skipped.append(
