@@ -53,8 +53,8 @@ def read_json(path: str, what: str) -> object:
         raise InputError(what, f"{path!r} is not UTF-8 text") from None
     try:
         return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constant)
-    except InputError:
-        raise
+    except InputError as exc:  # NaN / Infinity
+        raise InputError(what, str(exc).split(": ", 1)[1]) from None
     except json.JSONDecodeError as exc:
         raise InputError(
             what, f"{path!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
