@@ -16,8 +16,8 @@ The steps (each rule is documented where it lives):
 
    Sell proceeds count at their limit price (a marketable sell limit fills at or above it)
    minus their estimated cost; ``V_after`` is the value once frictions are paid (so cash ends
-   at its target weight of the portfolio after trading); each buy needs ``qty × limit + est_cost`` (a notional market
-   buy: ``notional + est_cost``). Costs are thus charged on top of the limit price, which
+   at its target weight of the portfolio after trading); each buy needs
+   ``qty × limit + est_cost`` (a notional market buy: ``notional + est_cost``). Costs are thus charged on top of the limit price, which
    double-counts the spread on purpose: cash can only end higher than planned. Buys are scaled
    down proportionally when short, then the smallest deviations are dropped. The engine must
    send the buys only after the sells have filled (or pass ``fund_from_sells=False``);
