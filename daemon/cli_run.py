@@ -53,6 +53,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"rebalanced run: {args.config}: configuration rejected:\n{exc}", file=sys.stderr)
         return EX_CONFIG
+    from adapters.alpaca.backoff import StreamRejected
     from adapters.alpaca.credentials import Credentials, CredentialsError, Secret, load_credentials
     from adapters.alpaca.errors import AlpacaHTTPError
     from daemon.runtime.assemble import run_daemon
@@ -82,6 +83,16 @@ def main(argv: list[str]) -> int:
                                       reload_config=reload_config, dry_run=args.dry_run))
     except KeyboardInterrupt:
         return 130
+    except BaseExceptionGroup as group:  # a task of the service failed
+        rejected = group.subgroup(StreamRejected)
+        if rejected is not None:  # the broker refused the stream for good: a config problem
+            first = rejected.exceptions[0]
+            print(f"rebalanced run: the broker refused a stream permanently: {first}; fix the "
+                  "keys, the feed (broker.feed) or the symbol count and start again",
+                  file=sys.stderr)
+            return EX_CONFIG
+        structlog_crash(group)
+        return EX_CRASH
     except UnknownSymbolsError as exc:
         print(f"rebalanced run: {args.config}: {exc}", file=sys.stderr)
         return EX_CONFIG
