@@ -21,6 +21,8 @@ from daemon import __version__
 
 TRADING_STATES = ("active", "reducing", "halted")
 STREAMS = ("market_data", "trade_updates")
+ORDER_OUTCOMES = ("submitted", "accepted", "filled", "canceled", "expired", "rejected",
+                  "failed", "unknown", "not_found", "dry_run")
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                    5.0, 10.0, 30.0, 60.0)
@@ -155,6 +157,17 @@ class Metrics:
         for st in TRADING_STATES:
             self.trading_state.labels(st).set(1 if st == "active" else 0)
         self.journal_errors.inc(0)
+        # labelled counters exist from the start at 0, so increase() sees their first events
+        for side in ("buy", "sell"):
+            for outcome in ORDER_OUTCOMES:
+                self.orders.labels(side, outcome).inc(0)
+            self.fills.labels(side).inc(0)
+            self.filled_notional.labels(side).inc(0)
+        for result in ("startup", "ok", "failed", "deferred"):
+            self.reconciliations.labels(result).inc(0)
+        for trigger in ("calendar", "threshold", "look_interval", "follow_up", "manual"):
+            for outcome in ("orders", "no_orders"):
+                self.decisions.labels(trigger, outcome).inc(0)
 
     # -- periodic observation -------------------------------------------------------------
     def set_trading_state(self, state: str) -> None:

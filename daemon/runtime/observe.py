@@ -49,6 +49,9 @@ class Observer:
         self._sent: dict[str, _Sent] = {}
         self.last_mid: dict[str, float] = {}
         self.recent: deque[str] = deque(maxlen=12)  # human-readable activity, newest last
+        self._cum: dict[str, Decimal] = {}  # filled qty counted so far, per order
+        self._finished: deque[str] = deque(maxlen=4096)  # final already counted (bounded)
+        self._finished_set: set[str] = set()
 
     # -- commands ---------------------------------------------------------------------------
     def placed(self, cmd: PlaceOrder, dry_run: bool) -> None:
@@ -101,9 +104,9 @@ class Observer:
         elif isinstance(e, ev.OrderCanceled):
             self._final(e.client_order_id, e.reason if e.reason in ("expired",) else "canceled")
         elif isinstance(e, ev.OrderRejected):
-            self._final(e.client_order_id, "rejected")
-            self.recent.append(f"rejected {e.client_order_id[-4:]}: {e.reason[:70]}")
-            log.warning("order rejected", client_order_id=e.client_order_id, reason=e.reason)
+            if self._final(e.client_order_id, "rejected"):
+                self.recent.append(f"rejected {e.client_order_id[-4:]}: {e.reason[:70]}")
+                log.warning("order rejected", client_order_id=e.client_order_id, reason=e.reason)
         elif isinstance(e, ev.OrderSubmitFailed):
             outcome = "unknown" if e.outcome is ev.SubmitOutcome.UNKNOWN else "failed"
             s = self._sent.get(e.client_order_id)
@@ -116,27 +119,43 @@ class Observer:
             self._final(e.client_order_id, "not_found")
 
     def _fill(self, e: ev.OrderFilled) -> None:
+        # count by cumulative quantity, as the engine applies fills: a duplicate, or the
+        # catch-up after a reconnect (a synthetic execution id), adds nothing
+        seen = self._cum.get(e.client_order_id, Decimal(0))
+        qty = e.cum_qty - seen
+        if qty <= 0:
+            return
+        self._cum[e.client_order_id] = e.cum_qty
         s = self._sent.get(e.client_order_id)
         side = s.side if s else "unknown"
         self.m.fills.labels(side).inc()
-        self.m.filled_notional.labels(side).inc(float(e.qty * e.price))
+        self.m.filled_notional.labels(side).inc(float(qty * e.price))
         if s is not None and s.mid is not None:
             mid = Decimal(str(s.mid))
             slip = (e.price - mid) if side == "buy" else (mid - e.price)
-            self.m.realized_cost.inc(max(0.0, float(slip * e.qty)))
+            self.m.realized_cost.inc(max(0.0, float(slip * qty)))
         if s is not None and s.qty is not None and e.cum_qty >= s.qty:
             self.order_done(e.client_order_id, filled=True)
-        self.recent.append(f"fill {side} {e.qty.normalize()} @ {e.price} ({e.client_order_id[-4:]})")
+        self.recent.append(f"fill {side} {qty.normalize()} @ {e.price} ({e.client_order_id[-4:]})")
         log.info("fill", client_order_id=e.client_order_id, execution_id=e.execution_id,
                  qty=str(e.qty), price=str(e.price), cum_qty=str(e.cum_qty))
 
     def order_done(self, client_order_id: str, filled: bool) -> None:
         """Called when the engine reports an order final (filled), for the fill latency."""
-        s = self._sent.pop(client_order_id, None)
+        s = self._sent.get(client_order_id)
         if s is not None and filled:
             self.m.fill_latency.observe(time.monotonic() - s.submitted)
-            self.m.orders.labels(s.side, "filled").inc()
+            self._final(client_order_id, "filled")
 
-    def _final(self, client_order_id: str, outcome: str) -> None:
+    def _final(self, client_order_id: str, outcome: str) -> bool:
+        """Count an order's final outcome once; False when it was counted already."""
+        if client_order_id in self._finished_set:
+            return False
+        if len(self._finished) == self._finished.maxlen:
+            self._finished_set.discard(self._finished[0])
+        self._finished.append(client_order_id)
+        self._finished_set.add(client_order_id)
+        self._cum.pop(client_order_id, None)
         s = self._sent.pop(client_order_id, None)
         self.m.orders.labels(s.side if s else "unknown", outcome).inc()
+        return True

@@ -404,14 +404,24 @@ class Service:
             self.emit(e)
 
     async def _reconcile(self, reason: str) -> None:
-        try:
-            snapshot = await _retry_read(self.venue.account.snapshot)
-        except Exception as exc:
-            self.metrics.reconciliations.labels("failed").inc()
-            log.warning("reconciliation failed", reason=reason, error=type(exc).__name__)
+        """Until it succeeds: the engine may be waiting for this snapshot before it trades
+        again (after a trade-stream gap), so giving up would pause trading for good."""
+        delay = 1.0
+        while True:
+            try:
+                snapshot = await _retry_read(self.venue.account.snapshot, attempts=3)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.metrics.reconciliations.labels("failed").inc()
+                log.warning("reconciliation failed; retrying", reason=reason,
+                            error=type(exc).__name__, retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self.metrics.reconciliations.labels("ok").inc()
+            self.emit(snapshot)
             return
-        self.metrics.reconciliations.labels("ok").inc()
-        self.emit(snapshot)
 
     async def _persist_state(self, cmd: TradingStateChanged) -> None:
         setter = getattr(self.journal, "set_trading_state", None)
