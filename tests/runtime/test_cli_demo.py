@@ -9,13 +9,19 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent / "rebalanced"
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "demo.toml"
 
 
 @pytest.mark.slow
 def test_demo_rebalances_and_stops_cleanly(tmp_path: Path) -> None:
+    # the shipped demo config with a 5 s cooldown, so the shock is rebalanced sooner
+    text = DEMO_CONFIG.read_text()
+    assert "cooldown_seconds = 20" in text
+    config = tmp_path / "demo.toml"
+    config.write_text(text.replace("cooldown_seconds = 20", "cooldown_seconds = 5"))
     out = subprocess.run(
-        [str(BIN), "demo", "--no-live", "--duration", "28", "--shock-after", "3",
-         "--http-port", "0"],
+        [str(BIN), "demo", "--config", str(config), "--no-live", "--duration", "16",
+         "--shock-after", "3", "--http-port", "0"],
         capture_output=True, text=True, timeout=90, cwd=tmp_path,
     )
     text = out.stdout + out.stderr
