@@ -195,6 +195,11 @@ class Metrics:
         self._advance(self.rl_waits, ("waits",), s.waits)
         self._advance(self.rl_429, ("429",), s.throttled_429)
 
+    def observe_journal(self, write_errors: int) -> None:
+        """The journal's own count of failed writes (its writer thread), added to the
+        failures the shell saw itself."""
+        self._advance(self.journal_errors, ("journal",), write_errors)
+
     def _advance(self, counter: Counter, key: tuple[str, ...], total: float) -> None:
         """Adapters report cumulative counts; export them as counters by their increase."""
         last = self._seen.get(key, 0.0)

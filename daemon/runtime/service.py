@@ -452,6 +452,7 @@ class Service:
                 self._quotes_dropped - getattr(self, "_dropped_reported", 0))
             self._dropped_reported = self._quotes_dropped
         m.observe_streams(self.venue.stream_stats())
+        m.observe_journal(int(getattr(self.journal, "write_errors", 0)))
         limiter = self.venue.limiter_stats()
         if limiter is not None:
             m.observe_limiter(limiter)

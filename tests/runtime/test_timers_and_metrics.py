@@ -44,3 +44,13 @@ def test_adapter_totals_become_counters_by_their_increase() -> None:
     text = generate_latest(reg).decode()
     assert 'rebalanced_trading_state{state="halted"} 1.0' in text
     assert 'rebalanced_trading_state{state="active"} 0.0' in text
+
+
+def test_journal_write_errors_reach_the_counter_once() -> None:
+    reg = CollectorRegistry()
+    m = Metrics(reg)
+    m.journal_errors.inc()  # one the shell saw itself
+    m.observe_journal(2)
+    m.observe_journal(2)  # a repeated reading adds nothing
+    m.observe_journal(3)
+    assert "rebalanced_journal_write_errors_total 4.0" in generate_latest(reg).decode()
