@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 import websockets.exceptions
 
@@ -55,3 +56,18 @@ def http_status_of(exc: BaseException) -> int | None:
     if isinstance(exc, websockets.exceptions.InvalidStatus):
         return exc.response.status_code
     return None
+
+
+def ws_connect_options(handshake_timeout: float, extra: dict[str, Any] | None = None
+                       ) -> dict[str, Any]:
+    """The websockets ``connect()`` options both streams use: our INFO-pinned logger (so
+    auth frames never reach a DEBUG log), pings to catch dead sockets, bounded queues."""
+    return {
+        "logger": WS_LOGGER,
+        "ping_interval": 10.0,
+        "ping_timeout": 20.0,
+        "max_queue": 1024,
+        "open_timeout": handshake_timeout,
+        "close_timeout": 2.0,
+        **(extra or {}),
+    }

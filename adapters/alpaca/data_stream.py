@@ -20,12 +20,12 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from adapters.alpaca import parse, wire
 from adapters.alpaca.backoff import (
-    WS_LOGGER,
     Backoff,
     StreamRefused,
     StreamRejected,
     StreamStale,
     http_status_of,
+    ws_connect_options,
 )
 from adapters.alpaca.credentials import Credentials
 from adapters.ports import Emit
@@ -68,15 +68,7 @@ class AlpacaMarketData:
         self.handshake_timeout = handshake_timeout
         self.statuses = statuses
         self._now = now
-        self.connect_options: dict[str, Any] = {
-            "logger": WS_LOGGER,
-            "ping_interval": 10.0,
-            "ping_timeout": 20.0,
-            "max_queue": 1024,
-            "open_timeout": handshake_timeout,
-            "close_timeout": 2.0,
-            **(connect_options or {}),
-        }
+        self.connect_options = ws_connect_options(handshake_timeout, connect_options)
         # state and counters for health and metrics
         self.connected = False  # True between FeedRestored and FeedLost
         self.last_message_monotonic = 0.0  # time.monotonic() of the last frame received

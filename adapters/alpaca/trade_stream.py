@@ -19,11 +19,11 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from adapters.alpaca import parse, wire
 from adapters.alpaca.backoff import (
-    WS_LOGGER,
     Backoff,
     StreamRefused,
     StreamRejected,
     http_status_of,
+    ws_connect_options,
 )
 from adapters.alpaca.credentials import Credentials
 from adapters.ports import Emit
@@ -90,15 +90,7 @@ class AlpacaTradeUpdates:
         self.handshake_timeout = handshake_timeout
         self.dedupe = ExecutionDedupe(dedupe_size)
         self._now = now
-        self.connect_options: dict[str, Any] = {
-            "logger": WS_LOGGER,
-            "ping_interval": 10.0,
-            "ping_timeout": 20.0,
-            "max_queue": 1024,
-            "open_timeout": handshake_timeout,
-            "close_timeout": 2.0,
-            **(connect_options or {}),
-        }
+        self.connect_options = ws_connect_options(handshake_timeout, connect_options)
         # state and counters for health and metrics
         self.connected = False  # True between FeedRestored and FeedLost
         self.last_message_monotonic = 0.0  # time.monotonic() of the last frame received
