@@ -25,9 +25,11 @@ Emit = Callable[[Event], None]
 
 
 class OrderGateway(Protocol):
-    async def submit(self, order: PlaceOrder) -> Event:
+    async def submit(self, order: PlaceOrder, *, rank: int = 0) -> Event:
         """POST the order once. Returns OrderAccepted, OrderRejected (a definite 4xx no),
-        or OrderSubmitFailed(NOT_SENT | UNKNOWN). Never retries the POST itself."""
+        or OrderSubmitFailed(NOT_SENT | UNKNOWN). Never retries the POST itself. ``rank``
+        orders waiters at the rate limiter (0 first): the shell ranks a batch by size so
+        the largest deviations go first when the request budget is short."""
         ...
 
     async def cancel(self, cancel: CancelOrder) -> Event | None:

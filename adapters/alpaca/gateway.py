@@ -34,11 +34,7 @@ def utc_now() -> datetime:
 
 def deviation_size(order: PlaceOrder) -> Decimal:
     """Dollar size of an order, for ordering a batch (largest deviations first)."""
-    if order.notional is not None:
-        return abs(order.notional)
-    if order.qty is not None and order.limit_price is not None:
-        return abs(order.qty * order.limit_price)
-    return Decimal(0)
+    return order.dollar_size
 
 
 class AlpacaGateway:

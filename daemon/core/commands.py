@@ -31,6 +31,16 @@ class PlaceOrder:
     def order_type(self) -> str:
         return "market" if self.limit_price is None else "limit"
 
+    @property
+    def dollar_size(self) -> Decimal:
+        """Notional, or qty at the limit price; 0 for a qty market order (size unknown).
+        Used to serve the largest deviations first when the request budget is short."""
+        if self.notional is not None:
+            return abs(self.notional)
+        if self.qty is not None and self.limit_price is not None:
+            return abs(self.qty * self.limit_price)
+        return Decimal(0)
+
 
 @dataclass(frozen=True, slots=True)
 class CancelOrder:

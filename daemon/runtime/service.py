@@ -316,10 +316,14 @@ class Service:
 
     # -- dispatch: commands never await venue I/O inline --------------------------------------
     def _dispatch(self, commands: list[Command], trigger: ev.QuoteUpdated | None) -> None:
+        places = [c for c in commands if isinstance(c, PlaceOrder)]
+        by_size = sorted(places, key=lambda c: -c.dollar_size)
+        rank = {c.client_order_id: min(i, 999) for i, c in enumerate(by_size)}
         for cmd in commands:
             if isinstance(cmd, PlaceOrder):
                 self.observer.placed(cmd, self.dry_run)
-                self._spawn(self._submit(cmd), f"submit {cmd.client_order_id}")
+                self._spawn(self._submit(cmd, rank[cmd.client_order_id]),
+                            f"submit {cmd.client_order_id}")
             elif isinstance(cmd, CancelOrder):
                 self._spawn(self._cancel(cmd), f"cancel {cmd.client_order_id}")
             elif isinstance(cmd, LookupOrder):
@@ -364,7 +368,7 @@ class Service:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", task=task.get_name(), error=repr(task.exception()))
 
-    async def _submit(self, cmd: PlaceOrder) -> None:
+    async def _submit(self, cmd: PlaceOrder, rank: int = 0) -> None:
         now = self.clock.now
         try:
             await self.journal.record_intent(cmd)
@@ -378,7 +382,7 @@ class Service:
                                            "dry run: not sent"))
             return
         try:
-            result = await self.venue.gateway.submit(cmd)
+            result = await self.venue.gateway.submit(cmd, rank=rank)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # anything unexpected after we may have sent: UNKNOWN
