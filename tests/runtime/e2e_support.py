@@ -302,13 +302,17 @@ async def live_daemon(
     state_dir: Path | None = None,
     ready: bool = True,
     sim: RunningSim | None = None,
+    faults: Mapping[str, Any] | None = None,
     **toml: Any,
 ) -> AsyncIterator[LiveDaemon]:
-    """Start the sim (unless given) and the daemon in this loop; wait until ready; on exit
+    """Start the sim (unless given), apply ``faults`` (the body of ``POST /_sim/faults``),
+    start the daemon in this loop and wait until it is ready; on exit
     shut the daemon down (a clean drain) and close the sim."""
     async with contextlib.AsyncExitStack() as stack:
         if sim is None:
             sim = await stack.enter_async_context(running_sim(sim_config or sim_cfg()))
+        if faults:  # in place before the daemon's first request
+            await sim.control("POST", "/_sim/faults", dict(faults))
         state_dir = state_dir or tmp_path / "state"
         cfg = config or config_for(sim, state_dir, **toml)
         if config is not None:
