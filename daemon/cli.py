@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("daemon.cli_sim", "serve the Alpaca-compatible paper exchange"),
     "halt": ("daemon.cli_control", "kill switch: stop trading and cancel open orders"),
     "resume": ("daemon.cli_control", "resume trading after a halt"),
+    "reduce": ("daemon.cli_control", "only reduce risk: sells and cancels, no new buys"),
     "history": ("daemon.cli_history", "list recent decisions, orders and fills from the journal"),
 }
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rebalanced: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return EX_USAGE
     module = importlib.import_module(SUBCOMMANDS[name][0])
-    if name in ("halt", "resume"):
+    if name in ("halt", "resume", "reduce"):
         rest = [name, *rest]
     code: int = module.main(rest)
     return code

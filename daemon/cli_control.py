@@ -1,8 +1,9 @@
-"""``rebalanced halt`` / ``rebalanced resume``: the kill switch.
+"""``rebalanced halt`` / ``reduce`` / ``resume``: the kill switch.
 
 With the daemon running, it calls the local control API (bearer token from the state
-directory): halting cancels open orders and stops all trading until ``resume``. With the
-daemon stopped, it writes the state into the journal so the next start honours it.
+directory): ``halt`` cancels open orders and stops all trading, ``reduce`` allows only sells
+and cancels, ``resume`` returns to normal. With the daemon stopped, it writes the state into
+the journal so the next start honours it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from daemon.core.model import TradingState
 from daemon.runtime.control_token import read_token
 
 EX_OK, EX_USAGE, EX_UNAVAILABLE, EX_NOPERM, EX_CONFIG = 0, 64, 69, 77, 78
+STATES = {"halt": TradingState.HALTED, "reduce": TradingState.REDUCING,
+          "resume": TradingState.ACTIVE}
 
 
 def _parser(action: str) -> argparse.ArgumentParser:
@@ -34,7 +37,7 @@ def _parser(action: str) -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     action, rest = argv[0], argv[1:]
     args = _parser(action).parse_args(rest)
-    state = TradingState.HALTED if action == "halt" else TradingState.ACTIVE
+    state = STATES[action]
     state_dir = Path(args.state_dir) if args.state_dir else None
     url = args.url
     if args.config:
@@ -53,7 +56,7 @@ def main(argv: list[str]) -> int:
     token = read_token(state_dir)
     if token is not None:
         req = urllib.request.Request(
-            f"{url}/control/{'halt' if state is TradingState.HALTED else 'resume'}",
+            f"{url}/control/{action}",
             data=json.dumps({"reason": args.reason}).encode(), method="POST",
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         try:

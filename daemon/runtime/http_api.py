@@ -4,7 +4,8 @@
 - ``GET /healthz``  live: the consumer loop is making progress
 - ``GET /readyz``   ready: reconciled, streams fresh, market state known (503 + reasons if not)
 - ``GET /status``   a JSON view of the engine (weights vs. bands, orders, state)
-- ``POST /control/halt`` and ``/control/resume``: the kill switch, bearer-token authenticated
+- ``POST /control/halt``, ``/control/reduce``, ``/control/resume``: the kill switch,
+  bearer-token authenticated
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class HttpApi:
             web.get("/status", self._status),
             web.post("/control/halt", self._halt),
             web.post("/control/resume", self._resume),
+            web.post("/control/reduce", self._reduce),
         ])
 
     async def start(self) -> None:
@@ -85,6 +87,9 @@ class HttpApi:
 
     async def _resume(self, request: web.Request) -> web.Response:
         return await self._set_state(request, TradingState.ACTIVE)
+
+    async def _reduce(self, request: web.Request) -> web.Response:
+        return await self._set_state(request, TradingState.REDUCING)
 
     async def _set_state(self, request: web.Request, state: TradingState) -> web.Response:
         if not token_matches(self._token, request.headers.get("Authorization")):
