@@ -316,9 +316,7 @@ class Service:
 
     # -- dispatch: commands never await venue I/O inline --------------------------------------
     def _dispatch(self, commands: list[Command], trigger: ev.QuoteUpdated | None) -> None:
-        places = [c for c in commands if isinstance(c, PlaceOrder)]
-        by_size = sorted(places, key=lambda c: -c.dollar_size)
-        rank = {c.client_order_id: min(i, 999) for i, c in enumerate(by_size)}
+        rank = rank_by_size([c for c in commands if isinstance(c, PlaceOrder)])
         for cmd in commands:
             if isinstance(cmd, PlaceOrder):
                 self.observer.placed(cmd, self.dry_run)
@@ -535,6 +533,13 @@ class Service:
 
     def _past_deadline(self) -> bool:
         return self._stop_deadline is not None and time.monotonic() >= self._stop_deadline
+
+
+def rank_by_size(orders: list[PlaceOrder]) -> dict[str, int]:
+    """Rate-limiter rank per client order id: 0 for the largest dollar size (ties keep the
+    engine's order), capped below the lookups' priority band."""
+    ordered = sorted(orders, key=lambda c: -c.dollar_size)  # stable
+    return {c.client_order_id: min(i, 999) for i, c in enumerate(ordered)}
 
 
 async def _retry_read(fn: Callable[[], Any], attempts: int = 5, base: float = 0.5) -> Any:
