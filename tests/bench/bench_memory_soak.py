@@ -1,0 +1,134 @@
+"""Resident memory of the daemon under a steady quote load, sampled over time.
+
+    .venv/bin/python -m tests.bench.bench_memory_soak [--seconds 3600] [--rate 20000]
+    .venv/bin/python -m tests.bench.bench_memory_soak --seconds 300      # short form
+
+The real ``Service`` (engine, SQLite journal, metrics, ``AlpacaMarketData`` websocket) runs
+in this process against the paced local feed (``tests.bench.ws_feed``, another process):
+``--rate`` in-band quotes/s for ``--symbols`` symbols in frames of ``--batch``, plus one
+breaching quote every ``--breach-every`` seconds (each one a decision, an order intent
+journaled, an ``OrderRejected``, an alert), so the order path's bounded structures are
+exercised too. VmRSS (from /proc/self/status) is sampled every ``--sample`` seconds and
+printed as it goes; the summary gives start (first sample after the daemon is ready), min,
+max, end and the least-squares slope in MB/hour (whole run and second half).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.bench.daemon_harness import (
+    bench_config,
+    load_average,
+    pin_to_cpu,
+    quiet_logging,
+    rss_mb,
+    running_daemon,
+)
+from tests.bench.ws_feed import FeedSpec, start_feed
+
+
+def slope_per_hour(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MB) samples, in MB per hour."""
+    n = len(samples)
+    if n < 2:
+        return 0.0
+    mt = sum(t for t, _ in samples) / n
+    mm = sum(m for _, m in samples) / n
+    num = sum((t - mt) * (m - mm) for t, m in samples)
+    den = sum((t - mt) ** 2 for t, _ in samples)
+    return num / den * 3600.0 if den else 0.0
+
+
+async def soak(args: argparse.Namespace) -> None:
+    pinned = pin_to_cpu(0) if args.pin else "not pinned"
+    spec = FeedSpec(
+        mode="paced",
+        symbols=args.symbols,
+        batch=args.batch,
+        rate=args.rate,
+        breach_every=args.breach_every,
+        cpu=1 if args.pin else None,
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp, start_feed(spec) as feed:
+        logf = quiet_logging(Path(tmp) / "daemon.log")
+        config = bench_config(args.symbols, str(Path(tmp) / "state"))
+        print(
+            f"bench_memory_soak: {args.rate:,.0f} quotes/s, {args.symbols} symbols, "
+            f"frames of {args.batch}, a breach every {args.breach_every:g} s, "
+            f"{args.seconds:g} s; daemon {pinned}; load average {load_average()}",
+            flush=True,
+        )
+        async with running_daemon(feed.url, config, args.symbols) as d:
+            t0 = time.monotonic()
+            q0 = d.quotes_seen
+            samples: list[tuple[float, float]] = []
+            while True:
+                elapsed = time.monotonic() - t0
+                mb = rss_mb()
+                samples.append((elapsed, mb))
+                print(
+                    f"  t={elapsed:7.0f} s  rss={mb:7.1f} MB  quotes={d.quotes_seen - q0:,}  "
+                    f"dropped={d.quotes_dropped:,}  orders={len(d.gateway.submitted):,}  "
+                    f"queue={d.service.queue.qsize()}  load={load_average()}",
+                    flush=True,
+                )
+                if elapsed >= args.seconds:
+                    break
+                await asyncio.sleep(min(args.sample, args.seconds - elapsed + 0.01))
+            quotes = d.quotes_seen - q0
+            dropped = d.quotes_dropped
+            orders = len(d.gateway.submitted)
+            decisions = d.service.engine.snapshot().decisions if d.service.engine else 0
+        logf.close()
+        stats = feed.stats()
+    mbs = [m for _, m in samples]
+    half = [s for s in samples if s[0] >= samples[-1][0] / 2]
+    print(f"bench_memory_soak summary over {samples[-1][0]:.0f} s ({len(samples)} samples):")
+    print(
+        f"  RSS MB: start {mbs[0]:.1f}  min {min(mbs):.1f}  max {max(mbs):.1f}  end {mbs[-1]:.1f}"
+    )
+    print(
+        f"  slope: {slope_per_hour(samples):+.2f} MB/hour (whole run), "
+        f"{slope_per_hour(half):+.2f} MB/hour (second half)"
+    )
+    print(
+        f"  quotes consumed {quotes:,} ({quotes / max(samples[-1][0], 1e-9):,.0f}/s), "
+        f"dropped {dropped:,}; feed sent {stats['quotes']:,} quotes, "
+        f"{stats['breaches']:,} breaches; decisions {decisions:,}, orders {orders:,}"
+    )
+    print(f"  gc counts {gc.get_count()}; load average at end {load_average()}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m tests.bench.bench_memory_soak")
+    p.add_argument("--seconds", type=float, default=3600.0)
+    p.add_argument("--rate", type=float, default=20_000.0, help="quotes per second")
+    p.add_argument("--symbols", type=int, default=500)
+    p.add_argument("--batch", type=int, default=100, help="quotes per frame")
+    p.add_argument("--sample", type=float, default=10.0, help="seconds between RSS samples")
+    p.add_argument(
+        "--breach-every",
+        type=float,
+        default=10.0,
+        help="seconds between breaching quotes (0: none)",
+    )
+    p.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="do not pin the daemon to cpu 0 and the feed to cpu 1",
+    )
+    args = p.parse_args(argv)
+    asyncio.run(soak(args))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
