@@ -65,6 +65,12 @@ CHECK = "check"
 LOOKUP = "lookup:"
 _THRESHOLD_MODES = frozenset({TriggerMode.THRESHOLD, TriggerMode.HYBRID})
 _MAX_LOOKUP_BACKOFF = 32
+# A mid that moves by this factor (either way) from one quote to the next is no market move
+# but a corporate action (a split): the position at the broker changed too, so no decision
+# until an account snapshot shows it (else the halved price looks like an underweight).
+# 1.6 catches 2-for-1 and larger splits and reverse splits; a 3-for-2 (x1.5) is left to the
+# periodic reconciliation (tests/core use one-quote moves of x1.5 as market moves).
+_SPLIT_SUSPECT = 1.6
 _AWAITING = (OrderState.SUBMITTING, OrderState.UNKNOWN, OrderState.CANCELING)
 
 
@@ -154,7 +160,12 @@ class Engine:
 
     def _on_quote(self, e: ev.QuoteUpdated) -> list[Command]:
         # the hot path: keep the event itself (Quote objects are built only to plan)
+        prev = self._quotes.get(e.symbol)
         self._quotes[e.symbol] = e
+        if prev is not None and prev.bid > 0 and e.bid > 0:
+            ratio = (e.bid + e.ask) / (prev.bid + prev.ask)
+            if not 1 / _SPLIT_SUSPECT < ratio < _SPLIT_SUSPECT:
+                return self._price_jump(e, ratio)
         if (
             self._drift.update_quote(e.symbol, e.bid, e.ask)
             and self._run is None
@@ -162,6 +173,11 @@ class Engine:
         ):
             return self._decide(e.at, force=False)
         return []
+
+    def _price_jump(self, e: ev.QuoteUpdated, ratio: float) -> list[Command]:
+        self._drift.update_quote(e.symbol, e.bid, e.ask)
+        self._gates.await_reconcile = True
+        return [RequestReconcile(f"{e.symbol} moved x{ratio:.3g} in one quote (a split?)")]
 
     def _on_nothing(self, e: ev.Event) -> list[Command]:
         return []
