@@ -131,13 +131,18 @@ async def test_both_streams_dropped_mid_rebalance_recover_with_gap_fill(tmp_path
             "/_sim/faults",
             {
                 "stream": [
-                    {"stream": "both", "action": "refuse", "seconds": 0.5},
+                    {"stream": "both", "action": "refuse", "seconds": 1.0},
                     {"stream": "both", "action": "drop"},
                     {"stream": "trade", "action": "unmute"},
                 ]
             },
         )
         assert out["dropped_connections"] >= 2, out
+
+        async def not_ready() -> bool:
+            return (await d.get("/readyz"))[0] == 503
+
+        await wait_until(not_ready, 3, interval=0.02, what="/readyz to report the lost streams")
         await d.settled_in_bands(within=20)
         await d.assert_matches_sim()
         await _no_duplicates_and_all_known(d)
