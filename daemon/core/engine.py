@@ -160,12 +160,15 @@ class Engine:
 
     def _on_quote(self, e: ev.QuoteUpdated) -> list[Command]:
         # the hot path: keep the event itself (Quote objects are built only to plan)
-        prev = self._quotes.get(e.symbol)
-        self._quotes[e.symbol] = e
-        if prev is not None and prev.bid > 0 and e.bid > 0:
-            ratio = (e.bid + e.ask) / (prev.bid + prev.ask)
-            if not 1 / _SPLIT_SUSPECT < ratio < _SPLIT_SUSPECT:
-                return self._price_jump(e, ratio)
+        quotes = self._quotes
+        prev = quotes.get(e.symbol)
+        quotes[e.symbol] = e
+        if prev is not None:
+            now_sum, prev_sum = e.bid + e.ask, prev.bid + prev.ask
+            if (now_sum > prev_sum * _SPLIT_SUSPECT or prev_sum > now_sum * _SPLIT_SUSPECT) and (
+                e.bid > 0 and e.ask > 0 and prev.bid > 0 and prev.ask > 0
+            ):
+                return self._price_jump(e, now_sum / prev_sum)
         if (
             self._drift.update_quote(e.symbol, e.bid, e.ask)
             and self._run is None
