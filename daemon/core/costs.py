@@ -37,6 +37,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Final
 
 from daemon.core.config import AssetConfig, Config
+from daemon.core.exact_ticks import ceil_ticks
 from daemon.core.model import Quote, Side
 
 CENT = Decimal("0.01")
@@ -113,7 +114,11 @@ def cost_float(
 
 
 def to_cents_up(x: float) -> Decimal:
-    """Dollars as a Decimal rounded up to the cent."""
+    """Dollars as a Decimal rounded up to the cent (of the float's shortest repr)."""
+    if x > 0.0:
+        k = ceil_ticks(x, 100)
+        if k is not None:
+            return Decimal(k).scaleb(-2)
     return Decimal(repr(x)).quantize(CENT, rounding=ROUND_CEILING)
 
 

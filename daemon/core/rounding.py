@@ -4,6 +4,9 @@
   shares for assets that are not fractional. Always rounded **down**, so an order never buys
   more than the cash allows nor sells more than is held.
 - Notionals: cents, rounded down.
+- Float fast paths (``round_qty_ticks``, ``marketable_limit_ticks``) give the same results as
+  integer tick counts (see ``exact_ticks``), falling back to ``Decimal`` when a float cannot
+  decide.
 - Limit prices, the sub-penny rule: a price ≥ $1 may have at most 2 decimals, a price below
   $1 at most 4. Buy limits round **up** to the tick (they stay marketable), sell limits round
   **down**. A marketable limit is ``ask × (1 + offset)`` for a buy and ``bid × (1 − offset)``
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from daemon.core.exact_ticks import ceil_ticks, floor_ticks, product_ticks
 from daemon.core.model import Side
 
 QTY_STEP = Decimal("0.000000001")
@@ -84,3 +88,71 @@ def marketable_limit(side: Side, bid: Decimal, ask: Decimal, offset: Decimal) ->
 def decimal_str(x: Decimal) -> str:
     """A Decimal as a plain string (no exponent): Decimal('1E+2') → '100'."""
     return format(x, "f")
+
+
+QTY_TICKS = 1_000_000_000  # ticks per share at 9 decimals
+
+
+def round_qty_ticks(qty: float, *, whole: bool) -> int:
+    """``round_qty(to_decimal(qty), whole=whole)`` as a tick count (whole shares, or
+    1e-9 shares): mostly in floats, exact."""
+    if not qty > 0:
+        return 0
+    k = floor_ticks(qty, 1 if whole else QTY_TICKS)
+    if k is not None:
+        return k
+    return qty_ticks(round_qty(to_decimal(qty), whole=whole), whole=whole)
+
+
+def qty_ticks(qty: Decimal, *, whole: bool) -> int:
+    """A quantity already rounded by ``round_qty`` as its tick count."""
+    return int(qty) if whole else int(qty.scaleb(9))
+
+
+def qty_decimal(ticks: int, *, whole: bool) -> Decimal:
+    """Ticks back to the Decimal ``round_qty`` returns (exponent 0 or −9)."""
+    if ticks <= 0:
+        return ZERO
+    return Decimal(ticks) if whole else Decimal(ticks).scaleb(-9)
+
+
+_TICKS_PER_DOLLAR = {-2: 100, -4: 10_000, 0: 1}
+
+
+def marketable_limit_ticks(
+    side: Side, bid: float, ask: float, offset: float, offset_dec: Decimal
+) -> tuple[int, int]:
+    """``marketable_limit(side, to_decimal(bid), to_decimal(ask), offset_dec)`` as
+    ``(ticks, exponent)`` (the price is ``ticks × 10**exponent``; exponent −2 or −4, or 0 for
+    a zero price). ``offset`` is the float whose shortest repr is ``offset_dec``."""
+    buy = side is Side.BUY
+    px = ask if buy else bid
+    if px > 0:
+        if offset == 0.0:  # the price itself, rounded to its tick
+            if px >= 1.0:
+                k = ceil_ticks(px, 100) if buy else floor_ticks(px, 100)
+                if k is not None:
+                    return k, -2
+            else:
+                k = ceil_ticks(px, 10_000) if buy else floor_ticks(px, 10_000)
+                if k is not None:
+                    return (100, -2) if k >= 10_000 else (k, -4)
+        else:
+            factor = 1.0 + offset if buy else 1.0 - offset
+            x = px * factor
+            if x >= 1.0 + 1e-9:
+                k = product_ticks(px, factor, 100, up=buy)
+                if k is not None:
+                    return k, -2
+            elif 0.0 < x < 1.0 - 1e-9:
+                k = product_ticks(px, factor, 10_000, up=buy)
+                if k is not None:
+                    return (100, -2) if k >= 10_000 else (k, -4)
+    limit = marketable_limit(side, to_decimal(bid), to_decimal(ask), offset_dec)
+    exponent = int(limit.as_tuple().exponent)
+    return int(limit.scaleb(-exponent)), exponent
+
+
+def ticks_price(ticks: int, exponent: int) -> float:
+    """The float of a tick price (equal to ``float()`` of its Decimal)."""
+    return ticks / _TICKS_PER_DOLLAR[exponent]

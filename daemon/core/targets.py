@@ -82,6 +82,29 @@ def eligible(positions: Sequence[Position], value: float, top_k: int | None) -> 
     return sorted(idx[: max(0, top_k)])
 
 
+@dataclass(slots=True)
+class Book:
+    """The positions as columns (what the sizing passes loop over, several times a plan)."""
+
+    symbols: list[str]
+    values: list[float]
+    targets: list[float]
+    lows: list[float]
+    highs: list[float]
+    liquidate: list[bool]
+
+    @classmethod
+    def of(cls, positions: Sequence[Position]) -> Book:
+        return cls(
+            [p.symbol for p in positions],
+            [p.value for p in positions],
+            [p.target for p in positions],
+            [p.low for p in positions],
+            [p.high for p in positions],
+            [p.liquidate for p in positions],
+        )
+
+
 def desired_trades(
     positions: Sequence[Position],
     cash: float,
@@ -96,17 +119,42 @@ def desired_trades(
     portfolio value that sets current weights, ``sizing_value`` the value that target
     weights are taken of (the value after trading frictions; defaults to ``value``).
     """
+    return book_trades(Book.of(positions), cash, value, config, sizing_value=sizing_value)
+
+
+def book_trades(
+    book: Book,
+    cash: float,
+    value: float,
+    config: Config,
+    *,
+    sizing_value: float | None = None,
+) -> list[float]:
+    """``desired_trades`` on a ``Book`` (the same rules, arithmetic and result)."""
     vd = value if sizing_value is None else sizing_value
     pf = config.portfolio
-    trades = [0.0] * len(positions)
+    n = len(book.values)
+    trades = [0.0] * n
     if value <= 0:
         return trades
-    allowed = eligible(positions, value, config.planner.top_k)
-    for i in allowed:
-        p = positions[i]
-        land = landing_weight(p, p.value / value, config)
-        if land is not None:
-            trades[i] = land * vd - p.value
+    top_k = config.planner.top_k
+    if top_k is None or top_k >= n:
+        allowed: list[int] = list(range(n))
+    else:
+        positions = [
+            Position(s, v, t, lo, hi, liq)
+            for s, v, t, lo, hi, liq in zip(
+                book.symbols,
+                book.values,
+                book.targets,
+                book.lows,
+                book.highs,
+                book.liquidate,
+                strict=True,
+            )
+        ]
+        allowed = eligible(positions, value, top_k)
+    _landing_trades(book, trades, allowed, value, vd, config)
 
     cash_goal = pf.cash_target * vd
     friction = value - vd
@@ -114,18 +162,52 @@ def desired_trades(
     cash_low = cash_limits(config)[0] * value
     buys = sum(t for t in trades if t > 0)
     if cash_after > (pf.cash_target + pf.cash_buffer) * vd:
-        _spread(positions, trades, allowed, cash_after - cash_goal, vd, buy=True)
+        _spread(book, trades, allowed, cash_after - cash_goal, vd, buy=True)
     elif cash < cash_low and cash_after < cash_goal:  # cash below its band: back to target
-        _spread(positions, trades, allowed, cash_goal - cash_after, vd, buy=False)
+        _spread(book, trades, allowed, cash_goal - cash_after, vd, buy=False)
     elif buys > 0:  # cash in its band: only what the buys and their frictions take
         short = min(cash_goal - cash_after, buys + friction)
         if short > 0:
-            _spread(positions, trades, allowed, short, vd, buy=False)
+            _spread(book, trades, allowed, short, vd, buy=False)
     return trades
 
 
+def _landing_trades(
+    book: Book, trades: list[float], allowed: Sequence[int], value: float, vd: float, config: Config
+) -> None:
+    """``landing_weight × vd − value`` for every allowed position that trades (inlined)."""
+    values, targets, liquidate = book.values, book.targets, book.liquidate
+    mode = config.planner.target_mode
+    if mode is TargetMode.TARGET and config.planner.scope is Scope.ALL:
+        for i in allowed:
+            land = 0.0 if liquidate[i] else targets[i]
+            trades[i] = land * vd - values[i]
+        return
+    lows, highs = book.lows, book.highs
+    for i in allowed:
+        v = values[i]
+        if liquidate[i]:
+            trades[i] = 0.0 * vd - v
+            continue
+        current = v / value
+        high, low = highs[i], lows[i]
+        above, below = current > high, current < low
+        if not (above or below):
+            continue
+        if mode is TargetMode.TARGET:
+            land = targets[i]
+        else:
+            edge = high if above else low
+            if mode is TargetMode.HALFWAY:
+                land = (edge + targets[i]) / 2.0
+            else:
+                margin = min(EDGE_MARGIN, (high - low) / 20.0)
+                land = max(0.0, edge - margin if above else edge + margin)
+        trades[i] = land * vd - v
+
+
 def _spread(
-    positions: Sequence[Position],
+    book: Book,
     trades: list[float],
     allowed: Sequence[int],
     amount: float,
@@ -135,13 +217,13 @@ def _spread(
 ) -> None:
     """Add buys (``buy``) or sells of up to ``amount`` dollars across the eligible positions,
     proportionally to their room toward target. Never crosses a target."""
+    values, targets, liquidate = book.values, book.targets, book.liquidate
     rooms: list[tuple[int, float]] = []
     for i in allowed:
-        p = positions[i]
-        if p.liquidate:
+        if liquidate[i]:
             continue
-        after = p.value + trades[i]
-        room = p.target * vd - after if buy else after - p.target * vd
+        after = values[i] + trades[i]
+        room = targets[i] * vd - after if buy else after - targets[i] * vd
         if room > 0:
             rooms.append((i, room))
     total = sum(r for _, r in rooms)

@@ -4,23 +4,29 @@ band and whether it may trade (and if not, why).
 Open orders count as already done: ``pending_qty`` (signed shares) is added to the position
 and ``reserved_cash`` (cash held by open buys) is taken from cash; the expected proceeds of
 pending sells (at the valuation price) count in cash for weights, never as spendable cash.
+
+Values are floats (weights need no more); the one exact figure, the portfolio value in cents,
+comes from ``Portfolio.value_cents`` (the float sum when it is clearly away from a half cent,
+else the exact ``Decimal`` sum).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from daemon.core.bands import asset_limits, cash_limits
 from daemon.core.config import AssetConfig, Config, NotInTargets
 from daemon.core.model import CASH, Holdings, Quote
 from daemon.core.plan import WeightRow
+from daemon.core.plan_tables import tables_for
 from daemon.core.quote_checks import quote_problem, valuation_price
-from daemon.core.rounding import to_decimal
+from daemon.core.rounding import CENT, to_decimal
 
 ZERO = Decimal(0)
+_EPS = 2.3e-16  # a little more than 2**-53
 
 
 @dataclass(slots=True)
@@ -38,6 +44,8 @@ class Row:
     liquidate: bool
     problem: str | None  # why it may not trade, None when it may
     counts_in_drift: bool
+    sellable_f: float = 0.0  # float(sellable)
+    proceeds: Decimal | None = None  # expected proceeds of a pending sell, at the price
 
     @property
     def whole(self) -> bool:
@@ -55,27 +63,63 @@ class Portfolio:
     weight_cash: float  # cash for weights: cash − reserved + expected pending-sell proceeds
     weight_cash_dec: Decimal  # the same, exact
     value: float
-    value_dec: Decimal
     notes: list[str]  # e.g. "value uncertain: no price for XYZ"
+    magnitude: float = 0.0  # |weight cash| + Σ |row value|: bounds the float sum's error
+
+    @property
+    def value_dec(self) -> Decimal:
+        """The value in Decimal: cash + Σ qty × price (+ pending-sell proceeds), row order."""
+        total = self.cash
+        for r in self.rows:
+            if r.price is not None:
+                total += r.qty * to_decimal(r.price)
+                if r.proceeds is not None:
+                    total += r.proceeds
+        return total
+
+    def value_cents(self) -> Decimal:
+        """``value_dec.quantize(CENT)`` (half-even), from the float value when its error
+        bound keeps it clear of a half cent."""
+        x = self.value * 100.0
+        bound = (len(self.rows) + 8) * _EPS * self.magnitude * 100.0 + abs(x) * _EPS + 1e-9
+        if abs(x) < 2.0**50:
+            lo, hi = math.floor(x - bound + 0.5), math.floor(x + bound + 0.5)
+            if lo == hi and lo != 0:
+                return Decimal(lo).scaleb(-2)
+        return self.value_dec.quantize(CENT)
 
     def weights(self, config: Config) -> dict[str, WeightRow]:
         out: dict[str, WeightRow] = {}
         v = self.value
-        for r in self.rows:
-            out[r.symbol] = WeightRow(r.value / v if v > 0 else 0.0, r.target, r.low, r.high)
-        lo, hi = cash_limits(config)
+        if v > 0:
+            for r in self.rows:
+                out[r.symbol] = WeightRow(r.value / v, r.target, r.low, r.high)
+        else:
+            for r in self.rows:
+                out[r.symbol] = WeightRow(0.0, r.target, r.low, r.high)
+        t = tables_for(config)
         cw = self.weight_cash / v if v > 0 else 0.0
-        out[CASH] = WeightRow(cw, config.portfolio.cash_target, lo, hi)
+        out[CASH] = WeightRow(cw, config.portfolio.cash_target, t.cash_low, t.cash_high)
         return out
 
     def drift(self, config: Config) -> float:
-        if self.value <= 0:
+        v = self.value
+        if v <= 0:
             return 0.0
-        total = abs(self.weight_cash / self.value - config.portfolio.cash_target)
+        total = abs(self.weight_cash / v - config.portfolio.cash_target)
         for r in self.rows:
             if r.counts_in_drift:
-                total += abs(r.value / self.value - r.target)
+                total += abs(r.value / v - r.target)
         return total / 2.0
+
+
+def _fresh_from(now: datetime, max_age: float) -> datetime | None:
+    """Quotes stamped at or after this are surely no older than ``max_age`` seconds (a
+    microsecond inside the limit, so rounding can never call a stale quote fresh)."""
+    try:
+        return now - timedelta(seconds=max_age) + timedelta(microseconds=1)
+    except (OverflowError, ValueError):
+        return None
 
 
 def value_portfolio(
@@ -91,52 +135,70 @@ def value_portfolio(
     """Value every symbol (targets in config order, then other holdings by name)."""
     pf = config.portfolio
     pending = pending_qty or {}
-    targets = {a.symbol: a for a in pf.assets}
+    positions = holdings.positions
+    infos = tables_for(config).assets
     extra = sorted(
-        {s for s, q in holdings.positions.items() if q != 0 and s not in targets}
-        | {s for s, q in pending.items() if q != 0 and s not in targets}
+        {s for s, q in positions.items() if q != 0 and s not in infos}
+        | {s for s, q in pending.items() if q != 0 and s not in infos}
     )
     halted_set = frozenset(halted)
+    excluded = pf.excluded
+    liquidate_extra = pf.not_in_targets is NotInTargets.LIQUIDATE
     max_age = config.planner.max_quote_age_seconds
+    fresh_from = _fresh_from(now, max_age)
     rows: list[Row] = []
     notes: list[str] = []
     cash = holdings.cash - reserved_cash
     weight_cash_dec = cash
-    value_dec = cash
-    for sym in (*targets, *extra):
-        asset = targets.get(sym)
-        pos = holdings.positions.get(sym, ZERO)
-        pend = pending.get(sym, ZERO)
+    magnitude = 0.0
+    for sym in (*infos, *extra):
+        info = infos.get(sym)
+        pos = positions.get(sym, ZERO)
+        pend = pending.get(sym, ZERO) if pending else ZERO
         qty = pos + pend
         sellable = max(ZERO, min(pos, qty))
         quote = quotes.get(sym)
-        price = valuation_price(quote)
-        if asset is not None:
-            target, (low, high) = asset.target, asset_limits(asset)
+        if info is not None:
+            asset: AssetConfig | None = info.asset
+            target, low, high = info.target, info.low, info.high
             liquidate, counts = False, True
         else:
-            liquidate = pf.not_in_targets is NotInTargets.LIQUIDATE and sym not in pf.excluded
+            asset = None
+            liquidate = liquidate_extra and sym not in excluded
             target, low, high, counts = 0.0, 0.0, (0.0 if liquidate else 1.0), liquidate
-        if sym in pf.excluded:
-            problem: str | None = "excluded by config (counted in value, never traded)"
+        problem: str | None
+        if sym in excluded:
+            problem = "excluded by config (counted in value, never traded)"
         elif asset is None and not liquidate:
             problem = "not in targets (held, not traded)"
         elif sym in halted_set:
             problem = "halted by the venue"
+        elif (
+            quote is not None
+            and fresh_from is not None
+            and 0.0 < quote.bid <= quote.ask
+            and _at_or_after(quote.at, fresh_from)
+        ):
+            problem = None  # fresh and two-sided: what quote_problem says, quicker
         else:
             problem = quote_problem(quote, now, max_age)
+        if quote is not None and quote.bid > 0 and quote.ask > 0:
+            price: float | None = (quote.bid + quote.ask) / 2.0
+        else:
+            price = valuation_price(quote)
         value = 0.0
+        proceeds: Decimal | None = None
+        qty_f = float(qty)
         if price is None:
             if qty != 0:
                 notes.append(f"value uncertain: no price for {sym} ({qty} shares counted as $0)")
         else:
-            value = float(qty) * price
-            p_dec = to_decimal(price)
-            value_dec += qty * p_dec
+            value = qty_f * price
+            magnitude += abs(value)
             if pend < 0:
-                proceeds = min(-pend, max(pos, ZERO)) * p_dec
-                value_dec += proceeds
+                proceeds = min(-pend, max(pos, ZERO)) * to_decimal(price)
                 weight_cash_dec += proceeds
+        sellable_f = qty_f if sellable is pos and pend == 0 else float(sellable)
         rows.append(
             Row(
                 sym,
@@ -152,8 +214,18 @@ def value_portfolio(
                 liquidate,
                 problem,
                 counts,
+                sellable_f,
+                proceeds,
             )
         )
     weight_cash = float(weight_cash_dec)
     value_total = weight_cash + sum(r.value for r in rows)
-    return Portfolio(rows, cash, weight_cash, weight_cash_dec, value_total, value_dec, notes)
+    magnitude += abs(weight_cash)
+    return Portfolio(rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude)
+
+
+def _at_or_after(at: datetime, fresh_from: datetime) -> bool:
+    try:
+        return at >= fresh_from
+    except TypeError:  # naive vs aware: quote_problem reports it as it always has
+        return False

@@ -1,0 +1,136 @@
+"""The market each tradable row trades in, as floats for the planner's hot loops.
+
+Per row (index-aligned with the planner's tradable rows), filled on first use: the cost
+model's parameters (half-spread, σ, ADV; see ``costs``) and the marketable limit price per
+side, as exact ticks (``rounding.marketable_limit_ticks``) and their float. ``friction`` and
+``cost`` evaluate ``costs.cost_float`` with the very same float operations, in the same
+order, so sizing in here gives bit-for-bit the results of calling the cost model per order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+
+from daemon.core.costs import to_cents_up
+from daemon.core.model import Side
+from daemon.core.plan_tables import PlanTables
+from daemon.core.rounding import marketable_limit_ticks, ticks_price
+from daemon.core.valuation import Row
+
+Limit = tuple[int, int, float]  # ticks, exponent, float price
+
+
+class Market:
+    """Float parameters per tradable row; see the module docstring."""
+
+    __slots__ = ("_buy", "_sell", "adv", "half_spread", "prices", "rows", "sigma", "tables")
+
+    def __init__(self, tables: PlanTables, rows: Sequence[Row]) -> None:
+        self.tables = tables
+        self.rows = rows
+        self.prices: list[float] = [r.price if r.price is not None else 0.0 for r in rows]
+        n = len(rows)
+        self.half_spread: list[float | None] = [None] * n
+        self.sigma: list[float] = [0.0] * n
+        self.adv: list[float | None] = [None] * n
+        self._buy: list[Limit | None] = [None] * n
+        self._sell: list[Limit | None] = [None] * n
+
+    def params(self, i: int) -> float:
+        """Fill row ``i``'s cost parameters (``costs.half_spread``, ``sigma_for``,
+        ``adv_for``); returns the half-spread."""
+        hs = self.half_spread[i]
+        if hs is not None:
+            return hs
+        t = self.tables
+        r = self.rows[i]
+        q, a = r.quote, r.asset
+        if q is not None and q.bid > 0 and q.ask >= q.bid:
+            mid = (q.bid + q.ask) / 2.0
+            hs = (q.ask - q.bid) / 2.0 / mid
+        else:
+            hs = t.default_half_spread
+        if q is not None and q.sigma is not None and q.sigma >= 0:
+            sigma = q.sigma
+        elif a is not None and a.sigma is not None:
+            sigma = a.sigma
+        else:
+            sigma = t.default_sigma
+        if q is not None and q.adv is not None and q.adv > 0:
+            adv: float | None = q.adv
+        elif a is not None and a.adv is not None and a.adv > 0:
+            adv = a.adv
+        else:
+            adv = t.default_adv
+        self.half_spread[i] = hs
+        self.sigma[i] = sigma
+        self.adv[i] = adv
+        return hs
+
+    def limit(self, i: int, buy: bool) -> Limit:
+        """Row ``i``'s marketable limit price for a buy or a sell (cached)."""
+        cache = self._buy if buy else self._sell
+        lim = cache[i]
+        if lim is None:
+            q = self.rows[i].quote
+            assert q is not None
+            t = self.tables
+            side = Side.BUY if buy else Side.SELL
+            k, e = marketable_limit_ticks(side, q.bid, q.ask, t.offset, t.offset_dec)
+            lim = (k, e, ticks_price(k, e))
+            cache[i] = lim
+        return lim
+
+    def cost_float(self, i: int, shares: float, price: float) -> float:
+        """``costs.cost_float`` for row ``i`` (its parameters filled)."""
+        if shares <= 0 or price <= 0:
+            return 0.0
+        t = self.tables
+        hs = self.params(i)
+        notional = shares * price
+        cost = t.commission + t.bps * notional
+        cost += hs * notional
+        adv = self.adv[i]
+        if adv is not None and adv > 0:
+            cost += t.impact * self.sigma[i] * math.sqrt(shares / adv) * notional
+        return cost
+
+    def cost(self, i: int, shares: float, price: float) -> Decimal:
+        """The estimated cost of an order, rounded up to the cent (``costs.order_cost``)."""
+        return to_cents_up(self.cost_float(i, shares, price))
+
+    def friction(self, trades: Sequence[float]) -> float:
+        """Dollars the trades lose to limit prices and costs: per order the distance from the
+        mid to the limit price, a cent of rounding and the estimated cost."""
+        t = self.tables
+        commission, bps, impact = t.commission, t.bps, t.impact
+        prices, advs, sigmas = self.prices, self.adv, self.sigma
+        half_spread = self.half_spread
+        buys, sells = self._buy, self._sell
+        friction = 0.0
+        for i, trade in enumerate(trades):
+            if trade == 0.0:
+                continue
+            price = prices[i]
+            buy = trade > 0
+            lim = buys[i] if buy else sells[i]
+            if lim is None:
+                lim = self.limit(i, buy)
+            hs = half_spread[i]
+            if hs is None:
+                hs = self.params(i)
+            shares = abs(trade) / price
+            friction += shares * abs(lim[2] - price) + 0.01
+            if shares <= 0 or price <= 0:
+                cost = 0.0
+            else:
+                notional = shares * price
+                cost = commission + bps * notional
+                cost += hs * notional
+                adv = advs[i]
+                if adv is not None and adv > 0:
+                    cost += impact * sigmas[i] * math.sqrt(shares / adv) * notional
+            friction += cost
+        return friction
