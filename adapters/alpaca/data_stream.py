@@ -203,6 +203,9 @@ class AlpacaMarketData:
         while True:
             frame = await self._recv(ws, self.stale_after)
             self._handle(frame, emit)
+            # recv() returns buffered frames without yielding: let the consumer take this
+            # batch off the queue before the next one, or a burst overfills it (drops)
+            await asyncio.sleep(0)
 
     # --- decoding ----------------------------------------------------------------------------
 

@@ -239,6 +239,9 @@ class Service:
     # -- the single consumer ----------------------------------------------------------------
     async def _consume(self) -> None:
         queue = self.queue
+        # Yield to other tasks every 256 events, but not while the queue is above this mark:
+        # a burst is drained before the producers may add to it (else quotes drop).
+        high = queue.maxsize // 8
         while True:
             if self._stopping and (self._drained() or self._past_deadline()):
                 return
@@ -252,7 +255,7 @@ class Service:
             while True:
                 self._consume_one(item)
                 n += 1
-                if n & 255 == 0:
+                if n & 255 == 0 and queue.qsize() <= high:
                     await asyncio.sleep(0)
                 try:
                     item = queue.get_nowait()
