@@ -52,6 +52,7 @@ log = structlog.get_logger("rebalanced")
 EXIT_OK = 0
 EXIT_DRAIN_TIMEOUT = 1
 EXIT_FORCED = 130
+CANCEL_ATTEMPTS = 6
 
 
 class _Tick:
@@ -392,15 +393,26 @@ class Service:
         self.emit(result)
 
     async def _cancel(self, cmd: CancelOrder) -> None:
-        try:
-            result = await self.venue.gateway.cancel(cmd)
-        except Exception as exc:
-            log.warning("cancel failed; reconciliation will settle it",
-                        client_order_id=cmd.client_order_id, error=type(exc).__name__)
-            self.emit(ev.TimerFired(self.clock.now(), "reconcile"))
+        """DELETE is idempotent: a failed cancel is tried again with backoff (the engine
+        keeps the order CANCELING and waits; nothing else would ask again), then left to a
+        reconciliation."""
+        delay = 0.5
+        for attempt in range(1, CANCEL_ATTEMPTS + 1):
+            try:
+                result = await self.venue.gateway.cancel(cmd)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("cancel failed; trying again", client_order_id=cmd.client_order_id,
+                            error=type(exc).__name__, attempt=attempt)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            if result is not None:
+                self.emit(result)
             return
-        if result is not None:
-            self.emit(result)
+        log.error("cancel kept failing; reconciling", client_order_id=cmd.client_order_id)
+        await self._reconcile("cancel failed")
 
     async def _lookup(self, client_order_id: str) -> None:
         events = await _retry_read(lambda: self.venue.gateway.lookup(client_order_id),

@@ -92,6 +92,7 @@ def daemon_toml(
     extra: str = "",
     reconcile_seconds: float = 1.0,
     log_format: str = "console",
+    order_timeout: float = 10,
 ) -> str:
     """A daemon config for the sim at those URLs: threshold trigger, short intervals, no
     cost gate. ``extra`` is appended (TOML tables not already present)."""
@@ -122,7 +123,7 @@ target_mode = "target"
 limit_offset_bps = 20
 max_quote_age_seconds = 3
 [execution]
-order_timeout_seconds = 10
+order_timeout_seconds = {order_timeout}
 lookup_delay_seconds = 0.2
 [broker]
 kind = "sim"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from daemon.core import events as ev
 from tests.runtime.e2e_support import (
@@ -191,3 +192,38 @@ async def test_malformed_stream_messages_are_counted_and_dropped(tmp_path: Path)
         assert metric(m, "rebalanced_stream_malformed_messages_total", stream="market_data") == 3
         status, body = await d.get("/readyz")
         assert status == 200, body
+
+
+async def test_failed_cancel_is_settled_by_reconciliation(tmp_path: Path) -> None:
+    """An unfilled order times out; every DELETE answers 500 (its retries too). The order
+    must still end in a known state (canceled) and the daemon trade again, not wait for it
+    forever."""
+    faults = {
+        "exchange": {"stuck_pending_new": True},
+        "http": [{"action": "500", "path": "/v2/orders/*", "method": "DELETE", "count": 3}],
+    }
+
+    def deletes() -> list[Any]:
+        return [
+            r for r in d.sim.state.request_log.entries(orders_only=True) if r.method == "DELETE"
+        ]
+
+    async with live_daemon(tmp_path, faults=faults, order_timeout=1) as d:
+        await wait_until(lambda: _orders(d), 10, what="the first order")
+        first = _orders(d)[0]["client_order_id"]
+        await wait_until(lambda: len(deletes()) >= 3, 10, what="three failed cancels")
+        assert all(r.status == 500 for r in deletes()[:3])
+        await wait_until(
+            lambda: d.sim.exchange.get_order_by_client_id(first)["status"] == "canceled",
+            10,
+            what="the timed-out order canceled after all",
+        )
+        await wait_until(
+            lambda: d.snapshot().order_counts.get("canceled", 0) >= 1,
+            5,
+            what="the engine to know it is canceled",
+        )
+        await d.sim.control("POST", "/_sim/faults", {"exchange": {"stuck_pending_new": False}})
+        await d.settled_in_bands(within=20)
+        await d.assert_matches_sim()
+        await _no_duplicates_and_all_known(d)
