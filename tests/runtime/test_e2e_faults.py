@@ -227,3 +227,17 @@ async def test_failed_cancel_is_settled_by_reconciliation(tmp_path: Path) -> Non
         await d.settled_in_bands(within=20)
         await d.assert_matches_sim()
         await _no_duplicates_and_all_known(d)
+
+
+async def test_duplicate_fill_messages_count_once(tmp_path: Path) -> None:
+    """Every fill arrives twice on the trade stream: positions move once."""
+    async with live_daemon(tmp_path, faults={"exchange": {"duplicate_fills": True}}) as d:
+        await d.settled_in_bands()
+        await d.reconcile_now()
+        await d.assert_matches_sim()  # a double-counted fill would show here
+        await _no_duplicates_and_all_known(d)
+        # the trade-stream adapter drops each repeat by execution_id (and counts it)
+        assert d.service.venue.trade_updates.duplicates >= len(await d.posts())
+        for coid in await d.posts():
+            fills = d.journal.fills(coid)
+            assert len({f.execution_id for f in fills}) == len(fills), fills
