@@ -27,6 +27,9 @@ class AssetInfo:
     target: float
     low: float
     high: float
+    target_pct: str  # f"{target:.1%}", for reasons
+    low_pct: str
+    high_pct: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class PlanTables:
     all_to_target: bool  # target mode with scope "all": every tradable asset to target
     offset: float  # planner.limit_offset
     offset_dec: Decimal
+    up: float  # 1 + offset: a buy limit's multiple of the ask
+    down: float  # 1 − offset: a sell limit's multiple of the bid
     commission: float  # cost.commission_per_order, dollars
     bps: float  # cost.commission_bps / 10 000
     impact: float  # cost.impact_coefficient
@@ -65,7 +70,9 @@ def _build(config: Config) -> PlanTables:
     assets: dict[str, AssetInfo] = {}
     for sym, a in by_symbol.items():
         low, high = asset_limits(a)
-        assets[sym] = AssetInfo(a, a.target, low, high)
+        assets[sym] = AssetInfo(
+            a, a.target, low, high, f"{a.target:.1%}", f"{low:.1%}", f"{high:.1%}"
+        )
     cash_low, cash_high = cash_limits(config)
     cost, planner = config.cost, config.planner
     adv = cost.default_adv
@@ -76,6 +83,8 @@ def _build(config: Config) -> PlanTables:
         all_to_target=planner.target_mode is TargetMode.TARGET and planner.scope is Scope.ALL,
         offset=planner.limit_offset,
         offset_dec=to_decimal(planner.limit_offset),
+        up=1.0 + planner.limit_offset,
+        down=1.0 - planner.limit_offset,
         commission=float(cost.commission_per_order),
         bps=cost.commission_bps / 10_000.0,
         impact=cost.impact_coefficient,

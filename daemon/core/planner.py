@@ -41,8 +41,8 @@ from decimal import Decimal
 from daemon.core.config import Config
 from daemon.core.costs import risk_benefit
 from daemon.core.model import CASH, Holdings, Quote
-from daemon.core.plan import Plan, PlannedOrder, SkippedSymbol
-from daemon.core.plan_tables import tables_for
+from daemon.core.plan import Plan, SkippedSymbol
+from daemon.core.plan_tables import PlanTables, tables_for
 from daemon.core.planner_market import Market
 from daemon.core.planner_orders import (
     Emitted,
@@ -54,7 +54,7 @@ from daemon.core.planner_orders import (
 )
 from daemon.core.rounding import CENT, to_decimal
 from daemon.core.targets import Book, book_trades
-from daemon.core.valuation import Portfolio, Row, value_portfolio
+from daemon.core.valuation import Portfolio, value_portfolio
 
 __all__ = ["money", "plan_rebalance"]
 
@@ -115,24 +115,21 @@ def plan_rebalance(
     sell_orders = build_sells(config, market, sells, skipped)
     if sells_only:
         for d in buys:
-            skipped.append(SkippedSymbol(d.row.symbol, "buy suppressed: sells only (REDUCING)"))
+            skipped.append(SkippedSymbol(d[1], "buy suppressed: sells only (REDUCING)"))
         buy_orders: list[Emitted] = []
     else:
         floor = to_decimal(config.portfolio.cash_target * sizing_value).quantize(CENT)
         budget = pf.cash - floor
         if fund_from_sells:
-            budget += sum((o.est_notional - o.est_cost for o in sell_orders), ZERO)
+            budget += sum((o[3] - o[4] for o in sell_orders), ZERO)
         buy_orders = fund_buys(config, market, buys, budget, skipped)
     emitted = sell_orders + buy_orders
 
-    after = _after_weights(pf, emitted)
-    dw = {
-        e.draft.row.symbol: current[e.draft.row.symbol] - after[e.draft.row.symbol] for e in emitted
-    }
-    sigmas = {e.draft.row.symbol: market.sigma[e.draft.i] for e in emitted}
-    est_cost = sum((e.est_cost for e in emitted), ZERO)
+    after = _after_weights(pf, market, emitted, len(sell_orders))
+    dw = {e[0][1]: current[e[0][1]] - after[e[0][1]] for e in emitted}
+    sigmas = {e[0][1]: market.sigma[e[0][2]] for e in emitted}
+    est_cost = sum((e[4] for e in emitted), ZERO)
     est_benefit = risk_benefit(config, dw, pf.value, sigmas)
-    orders: list[PlannedOrder] = []
     if emitted and config.cost.gate and est_benefit < est_cost:
         notes.append(f"cost gate: est. cost {money(est_cost)} > benefit {money(est_benefit)}")
         emitted, after, deferred = [], current, {}
@@ -140,11 +137,16 @@ def plan_rebalance(
         config.cost.min_trade_dollars,
         to_decimal(config.cost.min_trade_percent * pf.value).quantize(CENT),
     )
-    traded = sum((e.est_notional for e in emitted), ZERO)
+    traded = sum((e[3] for e in emitted), ZERO)
     if emitted and traded < minimum:
         notes.append(f"below minimum trade: total {money(traded)} < {money(minimum)}")
         emitted, after, deferred = [], current, {}
-    orders = [planned(config, e, _reason(e.draft.row, e.draft.buy, pf.value)) for e in emitted]
+    n_sells = len(sell_orders)
+    reason = _Reasons(tables_for(config), pf.value, market)
+    orders = [
+        planned(config, market, e, k >= n_sells, reason(e[0][2], k >= n_sells))
+        for k, e in enumerate(emitted)
+    ]
     return Plan(
         now,
         True,
@@ -187,37 +189,55 @@ def _sized_trades(config: Config, pf: Portfolio, market: Market) -> tuple[list[f
     return trades, sizing
 
 
-def _reason(row: Row, buy: bool, value: float) -> str:
-    if row.liquidate:
-        return "liquidate: not in targets"
-    w = row.value / value
-    if w > row.high:
-        return f"overweight {w:.1%} > {row.high:.1%}"
-    if w < row.low:
-        return f"underweight {w:.1%} < {row.low:.1%}"
-    return f"{'buy toward' if buy else 'sell toward'} target {row.target:.1%} (now {w:.1%})"
+class _Reasons:
+    """Why each order: its band breach or its move toward target (percentages formatted once
+    per config for the band edges and targets)."""
+
+    __slots__ = ("infos", "market", "value")
+
+    def __init__(self, tables: PlanTables, value: float, market: Market) -> None:
+        self.infos, self.value, self.market = tables.assets, value, market
+
+    def __call__(self, i: int, buy: bool) -> str:
+        row = self.market.rows[i]
+        if row.liquidate:
+            return "liquidate: not in targets"
+        info = self.infos.get(row.symbol)
+        w = row.value / self.value
+        if w > row.high:
+            high = info.high_pct if info is not None else f"{row.high:.1%}"
+            return f"overweight {w:.1%} > {high}"
+        if w < row.low:
+            low = info.low_pct if info is not None else f"{row.low:.1%}"
+            return f"underweight {w:.1%} < {low}"
+        target = info.target_pct if info is not None else f"{row.target:.1%}"
+        return f"{'buy toward' if buy else 'sell toward'} target {target} (now {w:.1%})"
 
 
-def _after_weights(pf: Portfolio, orders: Sequence[Emitted]) -> dict[str, float]:
+def _after_weights(
+    pf: Portfolio, market: Market, orders: Sequence[Emitted], n_sells: int
+) -> dict[str, float]:
     """Expected weights once every order fills at its limit price (a notional buy: at the
-    ask), with estimated costs taken from cash; positions valued at the valuation price."""
+    ask), with estimated costs taken from cash; positions valued at the valuation price.
+    ``orders`` are the sells, then the buys."""
     delta: dict[str, float] = {}
     cash_dec = pf.weight_cash_dec
-    for o in orders:
-        sym = o.draft.row.symbol
-        if o.draft.buy:
-            cash_dec -= o.est_notional + o.est_cost
-            delta[sym] = delta.get(sym, 0.0) + o.shares
+    for k, o in enumerate(orders):
+        sym = o[0][1]
+        if k >= n_sells:
+            cash_dec -= o[3] + o[4]
+            delta[sym] = delta.get(sym, 0.0) + o[5]
         else:
-            cash_dec += o.est_notional - o.est_cost
-            delta[sym] = delta.get(sym, 0.0) - o.shares
+            cash_dec += o[3] - o[4]
+            delta[sym] = delta.get(sym, 0.0) - o[5]
     cash = float(cash_dec)
     values: dict[str, float] = {}
     for r in pf.rows:
-        if r.symbol in delta and r.price is not None:
-            values[r.symbol] = r.value + delta[r.symbol] * r.price
+        sym = r.symbol
+        if sym in delta and r.price is not None:
+            values[sym] = r.value + delta[sym] * r.price
         else:
-            values[r.symbol] = r.value
+            values[sym] = r.value
     total = cash + sum(values.values())
     if total <= 0:
         return {**{s: 0.0 for s in values}, CASH: 0.0}

@@ -19,7 +19,9 @@ from daemon.core.plan_tables import PlanTables
 from daemon.core.rounding import marketable_limit_ticks, ticks_price
 from daemon.core.valuation import Row
 
-Limit = tuple[int, int, float]  # ticks, exponent, float price
+Limit = tuple[int, int, float, Decimal]  # ticks, exponent, float price, Decimal price
+_CENT = Decimal("1E-2")
+_TICK = {-2: Decimal("1E-2"), -4: Decimal("1E-4"), 0: Decimal(1)}
 
 
 class Market:
@@ -30,68 +32,80 @@ class Market:
     def __init__(self, tables: PlanTables, rows: Sequence[Row]) -> None:
         self.tables = tables
         self.rows = rows
-        self.prices: list[float] = [r.price if r.price is not None else 0.0 for r in rows]
         n = len(rows)
-        self.half_spread: list[float | None] = [None] * n
+        self.prices: list[float] = [0.0] * n
+        self.half_spread: list[float] = [0.0] * n
         self.sigma: list[float] = [0.0] * n
         self.adv: list[float | None] = [None] * n
         self._buy: list[Limit | None] = [None] * n
         self._sell: list[Limit | None] = [None] * n
-
-    def params(self, i: int) -> float:
-        """Fill row ``i``'s cost parameters (``costs.half_spread``, ``sigma_for``,
-        ``adv_for``); returns the half-spread."""
-        hs = self.half_spread[i]
-        if hs is not None:
-            return hs
-        t = self.tables
-        r = self.rows[i]
-        q, a = r.quote, r.asset
-        if q is not None and q.bid > 0 and q.ask >= q.bid:
-            mid = (q.bid + q.ask) / 2.0
-            hs = (q.ask - q.bid) / 2.0 / mid
-        else:
-            hs = t.default_half_spread
-        if q is not None and q.sigma is not None and q.sigma >= 0:
-            sigma = q.sigma
-        elif a is not None and a.sigma is not None:
-            sigma = a.sigma
-        else:
-            sigma = t.default_sigma
-        if q is not None and q.adv is not None and q.adv > 0:
-            adv: float | None = q.adv
-        elif a is not None and a.adv is not None and a.adv > 0:
-            adv = a.adv
-        else:
-            adv = t.default_adv
-        self.half_spread[i] = hs
-        self.sigma[i] = sigma
-        self.adv[i] = adv
-        return hs
+        default_hs, default_sigma, default_adv = (
+            tables.default_half_spread,
+            tables.default_sigma,
+            tables.default_adv,
+        )
+        for i, r in enumerate(rows):
+            # costs.half_spread, sigma_for and adv_for, in the same order of preference
+            q, a = r.quote, r.asset
+            self.prices[i] = r.price if r.price is not None else 0.0
+            if q is None:
+                hs, sigma, adv = default_hs, default_sigma, default_adv
+            else:
+                bid, ask = q.bid, q.ask
+                if bid > 0 and ask >= bid:
+                    hs = (ask - bid) / 2.0 / ((bid + ask) / 2.0)
+                else:
+                    hs = default_hs
+                sigma = q.sigma if q.sigma is not None and q.sigma >= 0 else default_sigma
+                adv = q.adv if q.adv is not None and q.adv > 0 else default_adv
+            if a is not None:
+                if (q is None or q.sigma is None or q.sigma < 0) and a.sigma is not None:
+                    sigma = a.sigma
+                if (q is None or q.adv is None or q.adv <= 0) and a.adv is not None and a.adv > 0:
+                    adv = a.adv
+            self.half_spread[i] = hs
+            self.sigma[i] = sigma
+            self.adv[i] = adv
 
     def limit(self, i: int, buy: bool) -> Limit:
         """Row ``i``'s marketable limit price for a buy or a sell (cached)."""
         cache = self._buy if buy else self._sell
         lim = cache[i]
-        if lim is None:
-            q = self.rows[i].quote
-            assert q is not None
-            t = self.tables
-            side = Side.BUY if buy else Side.SELL
-            k, e = marketable_limit_ticks(side, q.bid, q.ask, t.offset, t.offset_dec)
-            lim = (k, e, ticks_price(k, e))
-            cache[i] = lim
+        if lim is not None:
+            return lim
+        q = self.rows[i].quote
+        assert q is not None
+        t = self.tables
+        px = q.ask if buy else q.bid
+        factor = t.up if buy else t.down
+        x = px * factor
+        if t.offset != 0.0 and x >= 1.0 + 1e-9:  # rounding.marketable_limit_ticks, inlined
+            y = x * 100
+            if y < 1e15:
+                k = round(y)
+                if abs(y - k) > y * 1e-14 + 1e-9:
+                    k = math.ceil(y) if buy else math.floor(y)
+                    lim = (k, -2, k / 100, Decimal(k) * _CENT)
+                    cache[i] = lim
+                    return lim
+        side = Side.BUY if buy else Side.SELL
+        k, e = marketable_limit_ticks(side, q.bid, q.ask, t.offset, t.offset_dec)
+        lim = (k, e, ticks_price(k, e), Decimal(k) * _TICK[e])
+        cache[i] = lim
         return lim
 
+    def limits(self, buy: bool) -> list[Limit | None]:
+        """The cache behind ``limit`` (None where not computed yet)."""
+        return self._buy if buy else self._sell
+
     def cost_float(self, i: int, shares: float, price: float) -> float:
-        """``costs.cost_float`` for row ``i`` (its parameters filled)."""
+        """``costs.cost_float`` for row ``i``."""
         if shares <= 0 or price <= 0:
             return 0.0
         t = self.tables
-        hs = self.params(i)
         notional = shares * price
         cost = t.commission + t.bps * notional
-        cost += hs * notional
+        cost += self.half_spread[i] * notional
         adv = self.adv[i]
         if adv is not None and adv > 0:
             cost += t.impact * self.sigma[i] * math.sqrt(shares / adv) * notional
@@ -118,9 +132,6 @@ class Market:
             lim = buys[i] if buy else sells[i]
             if lim is None:
                 lim = self.limit(i, buy)
-            hs = half_spread[i]
-            if hs is None:
-                hs = self.params(i)
             shares = abs(trade) / price
             friction += shares * abs(lim[2] - price) + 0.01
             if shares <= 0 or price <= 0:
@@ -128,7 +139,7 @@ class Market:
             else:
                 notional = shares * price
                 cost = commission + bps * notional
-                cost += hs * notional
+                cost += half_spread[i] * notional
                 adv = advs[i]
                 if adv is not None and adv > 0:
                     cost += impact * sigmas[i] * math.sqrt(shares / adv) * notional

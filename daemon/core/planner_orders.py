@@ -10,14 +10,16 @@ See ``planner`` for the rules.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from daemon.core.config import Config
+from daemon.core.costs import to_cents_up
 from daemon.core.exact_ticks import scaled_floor
 from daemon.core.model import Side
 from daemon.core.plan import PlannedOrder, SkippedSymbol
+from daemon.core.plan_records import planned_order
 from daemon.core.planner_market import Market
 from daemon.core.rounding import (
     CENT,
@@ -29,7 +31,6 @@ from daemon.core.rounding import (
     round_qty_ticks,
     to_decimal,
 )
-from daemon.core.valuation import Row
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -41,28 +42,16 @@ def money(x: Decimal | float) -> str:
     return f"${float(x):,.2f}"
 
 
-@dataclass(slots=True)
-class Draft:
-    """An order before funding: desired shares (ticks) and its limit price."""
+Draft = tuple[float, str, int, int, bool]
+"""An order before funding: (−deviation, symbol, row index, shares in ticks, whole shares).
+Sorting drafts sorts them by largest deviation first, then symbol (symbols are unique)."""
 
-    i: int  # index into the tradable rows
-    row: Row
-    buy: bool
-    ticks: int  # whole shares, or 1e-9 shares
-    limit: tuple[int, int, float]  # ticks, exponent, float
-    deviation: float
+Emitted = tuple[Draft, Decimal | None, Decimal | None, Decimal, Decimal, float]
+"""An order at the Decimal boundary: (draft, qty, notional, est. notional, est. cost, shares
+as a float (a notional buy: notional / ask))."""
 
 
-@dataclass(slots=True)
-class Emitted:
-    """One order's figures at the Decimal boundary (``PlannedOrder`` is built from these)."""
-
-    draft: Draft
-    qty: Decimal | None
-    notional: Decimal | None
-    est_notional: Decimal
-    est_cost: Decimal
-    shares: float  # float(qty), or notional / ask for a notional buy
+_E9 = Decimal("1E-9")
 
 
 def drafts(
@@ -73,10 +62,10 @@ def drafts(
     deferred: dict[str, Decimal],
     skipped: list[SkippedSymbol],
 ) -> tuple[list[Draft], list[Draft]]:
-    """Shares per order: rounded down, within the holding, within the participation cap.
-    Sells and buys, each by largest deviation first, then symbol."""
+    """Shares per order: rounded down (``round_qty_ticks``, inlined), within the holding,
+    within the participation cap. Sells and buys, each sorted (see ``Draft``)."""
     cap = config.planner.participation_cap
-    rows, prices = market.rows, market.prices
+    rows, prices, advs = market.rows, market.prices, market.adv
     sells: list[Draft] = []
     buys: list[Draft] = []
     for i, t in enumerate(trades):
@@ -85,23 +74,31 @@ def drafts(
         r = rows[i]
         price = prices[i]
         buy = t > 0
-        whole = r.asset is not None and not r.asset.fractional
-        if buy:
-            k = round_qty_ticks(t / price, whole=whole)
-        elif r.liquidate:
-            k = qty_ticks(round_qty(r.sellable, whole=whole), whole=whole)
-        else:
-            k = round_qty_ticks(-t / price, whole=whole)
-            per = 1 if whole else QTY_TICKS
-            if not k / per <= r.sellable_f * (1.0 - 1e-15):  # not surely within the holding
+        a = r.asset
+        whole = a is not None and not a.fractional
+        per = 1 if whole else QTY_TICKS
+        if buy or not r.liquidate:
+            q = t / price if buy else -t / price
+            y = q * per
+            if 0.0 < y < 1e15:  # exact_ticks.floor_ticks, inlined
+                k = round(y)
+                if abs(y - k) > y * 4.5e-16 + 1e-9:
+                    k = math.floor(y)
+                elif q < k / per:
+                    k -= 1
+            else:
+                k = round_qty_ticks(q, whole=whole)
+            if not buy and not k / per <= r.sellable_f * (1.0 - 1e-15):
+                # not surely within the holding: compare exactly
                 k = min(k, qty_ticks(round_qty(r.sellable, whole=whole), whole=whole))
-        market.params(i)
-        adv = market.adv[i]
-        if adv is not None and cap > 0:
+        else:
+            k = qty_ticks(round_qty(r.sellable, whole=whole), whole=whole)
+        adv = advs[i]
+        if adv is not None and cap > 0 and not k / per <= cap * adv * (1.0 - 1e-15):
             cap_k = round_qty_ticks(cap * adv, whole=whole)
             if k > cap_k:
                 over = qty_decimal(k, whole=whole) - qty_decimal(cap_k, whole=whole)
-                deferred[r.symbol] = (over * to_decimal(price)).quantize(CENT, rounding=ROUND_FLOOR)
+                deferred[r.symbol] = (over * to_decimal(price)).quantize(CENT, ROUND_FLOOR)
                 k = cap_k
         if k <= 0:
             why = "less than one whole share" if whole else "order below minimum"
@@ -109,62 +106,88 @@ def drafts(
                 why = f"participation cap {cap:.1%} of ADV leaves nothing to trade"
             skipped.append(SkippedSymbol(r.symbol, why))
             continue
-        lim = market.limit(i, buy)
-        if lim[0] <= 0:
+        if market.limit(i, buy)[0] <= 0:
             skipped.append(SkippedSymbol(r.symbol, "price too low to place a limit order"))
             continue
         dev = (r.value / value) if r.liquidate else abs(r.value / value - r.target)
-        (buys if buy else sells).append(Draft(i, r, buy, k, lim, dev))
-    sells.sort(key=_by_deviation)
-    buys.sort(key=_by_deviation)
+        (buys if buy else sells).append((-dev, r.symbol, i, k, whole))
+    sells.sort()
+    buys.sort()
     return sells, buys
 
 
-def _by_deviation(d: Draft) -> tuple[float, str]:
-    return (-d.deviation, d.row.symbol)
-
-
-def _emit(
-    config: Config, market: Market, d: Draft, ticks: int, scale: Decimal | None = None
-) -> Emitted | None:
-    """The order for ``ticks`` shares of a draft (a notional buy: ``qty × scale`` at the
-    ask), or None when it rounds to nothing."""
-    r = d.row
-    whole = r.asset is not None and not r.asset.fractional
-    if config.planner.market_orders and d.buy and not whole:
-        assert r.quote is not None
-        ask = to_decimal(r.quote.ask)
-        qty = qty_decimal(ticks, whole=whole) if scale is None else d_qty(d) * scale
-        notional = round_notional(qty * ask)
-        if notional <= 0:
-            return None
-        cost = market.cost(d.i, float(notional / ask), float(ask))
-        return Emitted(d, None, notional, notional, cost, float(notional) / r.quote.ask)
-    if ticks <= 0:
+def _emit_notional(market: Market, d: Draft, scale: Decimal) -> Emitted | None:
+    """A notional market buy for ``qty × scale`` at the ask, or None when it rounds to
+    nothing (all in Decimal: a rare configuration)."""
+    i = d[2]
+    quote = market.rows[i].quote
+    assert quote is not None
+    ask = to_decimal(quote.ask)
+    notional = round_notional(qty_decimal(d[3], whole=d[4]) * scale * ask)
+    if notional <= 0:
         return None
-    qty = Decimal(ticks) if whole else Decimal(ticks).scaleb(-9)
-    k, e, price = d.limit
-    rounding = ROUND_CEILING if d.buy else ROUND_FLOOR
-    est_notional = (qty * Decimal(k).scaleb(e)).quantize(CENT, rounding=rounding)
-    shares = float(ticks) if whole else ticks / QTY_TICKS
-    return Emitted(d, qty, None, est_notional, market.cost(d.i, shares, price), shares)
+    cost = market.cost(i, float(notional / ask), float(ask))
+    return (d, None, notional, notional, cost, float(notional) / quote.ask)
 
 
-def d_qty(d: Draft) -> Decimal:
-    whole = d.row.asset is not None and not d.row.asset.fractional
-    return qty_decimal(d.ticks, whole=whole)
+def _emit(market: Market, items: Sequence[tuple[Draft, int]], buy: bool) -> list[Emitted | None]:
+    """Orders for ``(draft, shares in ticks)``, None where the shares round to nothing: the
+    quantity, the notional at the limit price (rounded against us), and the estimated cost
+    (``costs.order_cost``: ``cost_float`` then ``to_cents_up``, inlined with the same float
+    operations)."""
+    t = market.tables
+    commission, bps, impact = t.commission, t.bps, t.impact
+    half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
+    rounding = ROUND_CEILING if buy else ROUND_FLOOR
+    limits = market.limits(buy)
+    out: list[Emitted | None] = []
+    for d, ticks in items:
+        if ticks <= 0:
+            out.append(None)
+            continue
+        i = d[2]
+        if d[4]:
+            qty = Decimal(ticks)
+            shares = float(ticks)
+        else:
+            qty = Decimal(ticks) * _E9
+            shares = ticks / QTY_TICKS
+        lim = limits[i]
+        if lim is None:
+            lim = market.limit(i, buy)
+        price = lim[2]
+        est_notional = (qty * lim[3]).quantize(CENT, rounding)
+        if shares <= 0 or price <= 0:
+            cost = 0.0
+        else:
+            notional = shares * price
+            cost = commission + bps * notional
+            cost += half_spread[i] * notional
+            adv = advs[i]
+            if adv is not None and adv > 0:
+                cost += impact * sigmas[i] * math.sqrt(shares / adv) * notional
+        y = cost * 100
+        if 0.0 < y < 1e15:  # exact_ticks.ceil_ticks, inlined
+            c = round(y)
+            if abs(y - c) > y * 4.5e-16 + 1e-9:
+                c = math.ceil(y)
+            elif cost > c / 100:
+                c += 1
+            est_cost = Decimal(c) * CENT
+        else:
+            est_cost = to_cents_up(cost)
+        out.append((d, qty, None, est_notional, est_cost, shares))
+    return out
 
 
-def planned(config: Config, e: Emitted, reason: str) -> PlannedOrder:
-    d = e.draft
+def planned(config: Config, market: Market, e: Emitted, buy: bool, reason: str) -> PlannedOrder:
+    """The ``PlannedOrder`` of an emitted order."""
+    d, qty = e[0], e[1]
     limit = None
-    if e.qty is not None and not config.planner.market_orders:
-        k, ex, _ = d.limit
-        limit = Decimal(k).scaleb(ex)
-    side = Side.BUY if d.buy else Side.SELL
-    return PlannedOrder(
-        d.row.symbol, side, e.qty, e.notional, limit, e.est_cost, reason, e.est_notional
-    )
+    if qty is not None and not config.planner.market_orders:
+        limit = market.limit(d[2], buy)[3]
+    side = Side.BUY if buy else Side.SELL
+    return planned_order(d[1], side, qty, e[2], limit, e[4], reason, e[3])
 
 
 def build_sells(
@@ -174,20 +197,15 @@ def build_sells(
     proceeds, they are skipped."""
     minimum = config.planner.min_order_notional
     out: list[Emitted] = []
-    for d in sells:
-        o = _emit(config, market, d, d.ticks)
-        if o is None or o.est_notional < minimum:
-            n = ZERO if o is None else o.est_notional
+    emitted = _emit(market, [(d, d[3]) for d in sells], False)
+    for d, o in zip(sells, emitted, strict=True):
+        if o is None or o[3] < minimum:
+            n = ZERO if o is None else o[3]
             skipped.append(
-                SkippedSymbol(d.row.symbol, f"sell {money(n)} below minimum order {money(minimum)}")
+                SkippedSymbol(d[1], f"sell {money(n)} below minimum order {money(minimum)}")
             )
-        elif o.est_cost >= o.est_notional:
-            skipped.append(
-                SkippedSymbol(
-                    d.row.symbol,
-                    f"sell cost {money(o.est_cost)} ≥ proceeds {money(o.est_notional)}",
-                )
-            )
+        elif o[4] >= o[3]:
+            skipped.append(SkippedSymbol(d[1], f"sell cost {money(o[4])} ≥ proceeds {money(o[3])}"))
         else:
             out.append(o)
     return out
@@ -195,11 +213,11 @@ def build_sells(
 
 def _scaled_ticks(d: Draft, scale: Decimal, scale_f: float) -> int:
     """``round_qty(qty × scale)`` in ticks: floats when clearly decided, else Decimal."""
-    k = scaled_floor(d.ticks, scale_f)
+    k = scaled_floor(d[3], scale_f)
     if k is not None:
         return k
-    whole = d.row.asset is not None and not d.row.asset.fractional
-    return qty_ticks(round_qty(d_qty(d) * scale, whole=whole), whole=whole)
+    whole = d[4]
+    return qty_ticks(round_qty(qty_decimal(d[3], whole=whole) * scale, whole=whole), whole=whole)
 
 
 def _round(
@@ -207,13 +225,18 @@ def _round(
 ) -> tuple[list[Emitted], set[str]]:
     orders: list[Emitted] = []
     small: set[str] = set()
-    one = scale == ONE
     scale_f = float(scale)
-    for d in buys:
-        ticks = d.ticks if one else _scaled_ticks(d, scale, scale_f)
-        o = _emit(config, market, d, ticks, scale)
-        if o is None or o.est_notional < minimum:
-            small.add(d.row.symbol)
+    notional = config.planner.market_orders
+    if scale == ONE:
+        items = [(d, d[3]) for d in buys]
+    else:
+        items = [(d, _scaled_ticks(d, scale, scale_f)) for d in buys]
+    emitted = _emit(market, items, True)
+    for d, o in zip(buys, emitted, strict=True):
+        if notional and not d[4]:
+            o = _emit_notional(market, d, scale)
+        if o is None or o[3] < minimum:
+            small.add(d[1])
         else:
             orders.append(o)
     return orders, small
@@ -234,33 +257,32 @@ def fund_buys(
     # a first guess in floats saves a full pass of orders when cash is short
     guess = 0.0
     for d in buys:
-        whole = d.row.asset is not None and not d.row.asset.fractional
-        q = float(d.ticks) if whole else d.ticks / QTY_TICKS
-        px = d.limit[2]
-        guess += q * px + market.cost_float(d.i, q, px)
+        q = float(d[3]) if d[4] else d[3] / QTY_TICKS
+        px = market.limit(d[2], True)[2]
+        guess += q * px + market.cost_float(d[2], q, px)
     if budget > 0 and guess > float(budget):
         scale = to_decimal(float(budget) / guess)
     orders: list[Emitted] = []
     small: set[str] = set()
     for _ in range(8):
         orders, small = _round(config, market, buys, scale, minimum)
-        need = sum((o.est_notional + o.est_cost for o in orders), ZERO)
+        need = sum((o[3] + o[4] for o in orders), ZERO)
         if need <= budget:
             break
         if budget <= 0 or need <= 0:
             orders = []
             break
         scale = scale * budget / need * _SHRINK
-    need = sum((o.est_notional + o.est_cost for o in orders), ZERO)
+    need = sum((o[3] + o[4] for o in orders), ZERO)
     dropped = False
     while orders and need > budget:
         last = orders.pop()  # drafts are sorted by deviation: the last is the smallest
-        need -= last.est_notional + last.est_cost
+        need -= last[3] + last[4]
         dropped = True
-    kept = {o.draft.row.symbol for o in orders}
+    kept = {o[0][1] for o in orders}
     short = scale < 1 or dropped
     for d in buys:
-        sym = d.row.symbol
+        sym = d[1]
         if sym in kept:
             continue
         if sym in small and not short:
@@ -268,7 +290,3 @@ def fund_buys(
         else:
             skipped.append(SkippedSymbol(sym, f"buy not funded: budget {money(max(budget, ZERO))}"))
     return orders
-
-
-def asks_of(rows: Sequence[Row]) -> Mapping[str, float]:
-    return {r.symbol: r.quote.ask for r in rows if r.quote is not None}

@@ -21,6 +21,7 @@ from decimal import Decimal
 from daemon.core.config import AssetConfig, Config, NotInTargets
 from daemon.core.model import CASH, Holdings, Quote
 from daemon.core.plan import WeightRow
+from daemon.core.plan_records import weight_row
 from daemon.core.plan_tables import tables_for
 from daemon.core.quote_checks import quote_problem, valuation_price
 from daemon.core.rounding import CENT, to_decimal
@@ -89,17 +90,15 @@ class Portfolio:
         return self.value_dec.quantize(CENT)
 
     def weights(self, config: Config) -> dict[str, WeightRow]:
-        out: dict[str, WeightRow] = {}
         v = self.value
+        new = weight_row
         if v > 0:
-            for r in self.rows:
-                out[r.symbol] = WeightRow(r.value / v, r.target, r.low, r.high)
+            out = {r.symbol: new(r.value / v, r.target, r.low, r.high) for r in self.rows}
         else:
-            for r in self.rows:
-                out[r.symbol] = WeightRow(0.0, r.target, r.low, r.high)
+            out = {r.symbol: new(0.0, r.target, r.low, r.high) for r in self.rows}
         t = tables_for(config)
         cw = self.weight_cash / v if v > 0 else 0.0
-        out[CASH] = WeightRow(cw, config.portfolio.cash_target, t.cash_low, t.cash_high)
+        out[CASH] = new(cw, config.portfolio.cash_target, t.cash_low, t.cash_high)
         return out
 
     def drift(self, config: Config) -> float:
