@@ -42,7 +42,7 @@ from daemon.core.config import Config
 from daemon.core.costs import risk_benefit
 from daemon.core.model import CASH, Holdings, Quote
 from daemon.core.plan import Plan, SkippedSymbol
-from daemon.core.plan_tables import PlanTables, tables_for
+from daemon.core.plan_tables import tables_for
 from daemon.core.planner_market import Market
 from daemon.core.planner_orders import (
     Emitted,
@@ -50,7 +50,7 @@ from daemon.core.planner_orders import (
     drafts,
     fund_buys,
     money,
-    planned,
+    planned_orders,
 )
 from daemon.core.rounding import CENT, to_decimal
 from daemon.core.targets import Book, book_trades
@@ -141,12 +141,7 @@ def plan_rebalance(
     if emitted and traded < minimum:
         notes.append(f"below minimum trade: total {money(traded)} < {money(minimum)}")
         emitted, after, deferred = [], current, {}
-    n_sells = len(sell_orders)
-    reason = _Reasons(tables_for(config), pf.value, market)
-    orders = [
-        planned(config, market, e, k >= n_sells, reason(e[0][2], k >= n_sells))
-        for k, e in enumerate(emitted)
-    ]
+    orders = planned_orders(config, market, emitted, len(sell_orders), pf.value)
     return Plan(
         now,
         True,
@@ -187,31 +182,6 @@ def _sized_trades(config: Config, pf: Portfolio, market: Market) -> tuple[list[f
         sizing = new_sizing
         trades = book_trades(book, pf.weight_cash, pf.value, config, sizing_value=sizing)
     return trades, sizing
-
-
-class _Reasons:
-    """Why each order: its band breach or its move toward target (percentages formatted once
-    per config for the band edges and targets)."""
-
-    __slots__ = ("infos", "market", "value")
-
-    def __init__(self, tables: PlanTables, value: float, market: Market) -> None:
-        self.infos, self.value, self.market = tables.assets, value, market
-
-    def __call__(self, i: int, buy: bool) -> str:
-        row = self.market.rows[i]
-        if row.liquidate:
-            return "liquidate: not in targets"
-        info = self.infos.get(row.symbol)
-        w = row.value / self.value
-        if w > row.high:
-            high = info.high_pct if info is not None else f"{row.high:.1%}"
-            return f"overweight {w:.1%} > {high}"
-        if w < row.low:
-            low = info.low_pct if info is not None else f"{row.low:.1%}"
-            return f"underweight {w:.1%} < {low}"
-        target = info.target_pct if info is not None else f"{row.target:.1%}"
-        return f"{'buy toward' if buy else 'sell toward'} target {target} (now {w:.1%})"
 
 
 def _after_weights(

@@ -180,14 +180,52 @@ def _emit(market: Market, items: Sequence[tuple[Draft, int]], buy: bool) -> list
     return out
 
 
-def planned(config: Config, market: Market, e: Emitted, buy: bool, reason: str) -> PlannedOrder:
-    """The ``PlannedOrder`` of an emitted order."""
-    d, qty = e[0], e[1]
-    limit = None
-    if qty is not None and not config.planner.market_orders:
-        limit = market.limit(d[2], buy)[3]
-    side = Side.BUY if buy else Side.SELL
-    return planned_order(d[1], side, qty, e[2], limit, e[4], reason, e[3])
+def planned_orders(
+    config: Config, market: Market, emitted: Sequence[Emitted], n_sells: int, value: float
+) -> list[PlannedOrder]:
+    """The ``PlannedOrder`` of each emitted order (the first ``n_sells`` are sells), with its
+    reason: the band it breached, or its move toward target (percentages of band edges and
+    targets formatted once per config)."""
+    infos = market.tables.assets
+    rows, buy_limits, sell_limits = market.rows, market.limits(True), market.limits(False)
+    limit_orders = not config.planner.market_orders
+    out: list[PlannedOrder] = []
+    for k, (d, qty, notional, est_notional, est_cost, _) in enumerate(emitted):
+        buy = k >= n_sells
+        i = d[2]
+        row = rows[i]
+        limit = None
+        if qty is not None and limit_orders:
+            lim = buy_limits[i] if buy else sell_limits[i]
+            limit = lim[3] if lim is not None else market.limit(i, buy)[3]
+        if row.liquidate:
+            reason = "liquidate: not in targets"
+        else:
+            info = infos.get(row.symbol)
+            w = row.value / value
+            if w > row.high:
+                high = info.high_pct if info is not None else f"{row.high:.1%}"
+                reason = f"overweight {w:.1%} > {high}"
+            elif w < row.low:
+                low = info.low_pct if info is not None else f"{row.low:.1%}"
+                reason = f"underweight {w:.1%} < {low}"
+            else:
+                target = info.target_pct if info is not None else f"{row.target:.1%}"
+                toward = "buy toward" if buy else "sell toward"
+                reason = f"{toward} target {target} (now {w:.1%})"
+        out.append(
+            planned_order(
+                d[1],
+                Side.BUY if buy else Side.SELL,
+                qty,
+                notional,
+                limit,
+                est_cost,
+                reason,
+                est_notional,
+            )
+        )
+    return out
 
 
 def build_sells(

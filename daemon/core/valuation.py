@@ -22,7 +22,7 @@ from daemon.core.config import AssetConfig, Config, NotInTargets
 from daemon.core.model import CASH, Holdings, Quote
 from daemon.core.plan import WeightRow
 from daemon.core.plan_records import weight_row
-from daemon.core.plan_tables import tables_for
+from daemon.core.plan_tables import AssetInfo, tables_for
 from daemon.core.quote_checks import quote_problem, valuation_price
 from daemon.core.rounding import CENT, to_decimal
 
@@ -137,94 +137,156 @@ def value_portfolio(
     positions = holdings.positions
     infos = tables_for(config).assets
     extra = sorted(
-        {s for s, q in positions.items() if q != 0 and s not in infos}
-        | {s for s, q in pending.items() if q != 0 and s not in infos}
+        {s for s, q in positions.items() if s not in infos and q != 0}
+        | {s for s, q in pending.items() if s not in infos and q != 0}
     )
-    halted_set = frozenset(halted)
-    excluded = pf.excluded
-    liquidate_extra = pf.not_in_targets is NotInTargets.LIQUIDATE
-    max_age = config.planner.max_quote_age_seconds
-    fresh_from = _fresh_from(now, max_age)
+    ctx = _Context(config, pending, frozenset(halted), now)
+    fresh_from, max_age = ctx.fresh_from, ctx.max_age
+    special = pf.excluded | ctx.halted | pending.keys()
     rows: list[Row] = []
     notes: list[str] = []
     cash = holdings.cash - reserved_cash
     weight_cash_dec = cash
     magnitude = 0.0
-    for sym in (*infos, *extra):
-        info = infos.get(sym)
-        pos = positions.get(sym, ZERO)
-        pend = pending.get(sym, ZERO) if pending else ZERO
-        qty = pos + pend
-        sellable = max(ZERO, min(pos, qty))
+    for sym, info in infos.items():
         quote = quotes.get(sym)
-        if info is not None:
-            asset: AssetConfig | None = info.asset
-            target, low, high = info.target, info.low, info.high
-            liquidate, counts = False, True
-        else:
-            asset = None
-            liquidate = liquidate_extra and sym not in excluded
-            target, low, high, counts = 0.0, 0.0, (0.0 if liquidate else 1.0), liquidate
-        problem: str | None
-        if sym in excluded:
-            problem = "excluded by config (counted in value, never traded)"
-        elif asset is None and not liquidate:
-            problem = "not in targets (held, not traded)"
-        elif sym in halted_set:
-            problem = "halted by the venue"
-        elif (
-            quote is not None
-            and fresh_from is not None
-            and 0.0 < quote.bid <= quote.ask
-            and _at_or_after(quote.at, fresh_from)
-        ):
-            problem = None  # fresh and two-sided: what quote_problem says, quicker
+        if quote is None or sym in special:
+            row = _row(ctx, sym, info, positions.get(sym, ZERO), quote, notes)
+            magnitude += abs(row.value)
+            if row.proceeds is not None:
+                weight_cash_dec += row.proceeds
+            rows.append(row)
+            continue
+        # the common case, inlined: a target asset with a quote, nothing pending
+        pos = positions.get(sym, ZERO)
+        qty = pos + ZERO
+        bid, ask = quote.bid, quote.ask
+        problem: str | None = None
+        if 0.0 < bid <= ask:
+            price: float | None = (bid + ask) / 2.0
+            try:
+                fresh = fresh_from is not None and quote.at >= fresh_from
+            except TypeError:  # naive vs aware: quote_problem reports it as it always has
+                fresh = False
+            if not fresh:
+                problem = quote_problem(quote, now, max_age)
         else:
             problem = quote_problem(quote, now, max_age)
-        if quote is not None and quote.bid > 0 and quote.ask > 0:
-            price: float | None = (quote.bid + quote.ask) / 2.0
-        else:
             price = valuation_price(quote)
-        value = 0.0
-        proceeds: Decimal | None = None
         qty_f = float(qty)
+        value = 0.0
         if price is None:
             if qty != 0:
                 notes.append(f"value uncertain: no price for {sym} ({qty} shares counted as $0)")
         else:
             value = qty_f * price
             magnitude += abs(value)
-            if pend < 0:
-                proceeds = min(-pend, max(pos, ZERO)) * to_decimal(price)
-                weight_cash_dec += proceeds
-        sellable_f = qty_f if sellable is pos and pend == 0 else float(sellable)
+        held = pos > ZERO
         rows.append(
             Row(
                 sym,
-                asset,
+                info.asset,
                 qty,
-                sellable,
+                pos if held else ZERO,  # max(0, min(pos, qty)) with qty == pos
                 quote,
                 price,
                 value,
-                target,
-                low,
-                high,
-                liquidate,
+                info.target,
+                info.low,
+                info.high,
+                False,
                 problem,
-                counts,
-                sellable_f,
-                proceeds,
+                True,
+                qty_f if held else 0.0,
+                None,
             )
         )
+    for sym in extra:
+        row = _row(ctx, sym, None, positions.get(sym, ZERO), quotes.get(sym), notes)
+        magnitude += abs(row.value)
+        if row.proceeds is not None:
+            weight_cash_dec += row.proceeds
+        rows.append(row)
     weight_cash = float(weight_cash_dec)
     value_total = weight_cash + sum(r.value for r in rows)
     magnitude += abs(weight_cash)
     return Portfolio(rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude)
 
 
-def _at_or_after(at: datetime, fresh_from: datetime) -> bool:
-    try:
-        return at >= fresh_from
-    except TypeError:  # naive vs aware: quote_problem reports it as it always has
-        return False
+class _Context:
+    """What every row's valuation reads besides its own symbol."""
+
+    __slots__ = ("config", "fresh_from", "halted", "max_age", "now", "pending")
+
+    def __init__(
+        self,
+        config: Config,
+        pending: Mapping[str, Decimal],
+        halted: frozenset[str],
+        now: datetime,
+    ) -> None:
+        self.config, self.pending, self.halted, self.now = config, pending, halted, now
+        self.max_age = config.planner.max_quote_age_seconds
+        self.fresh_from = _fresh_from(now, self.max_age)
+
+
+def _row(
+    ctx: _Context,
+    sym: str,
+    info: AssetInfo | None,
+    pos: Decimal,
+    quote: Quote | None,
+    notes: list[str],
+) -> Row:
+    """One row, every rule spelled out (pending orders, excluded, halted, held but not in
+    targets, missing or bad quotes)."""
+    pf = ctx.config.portfolio
+    pend = ctx.pending.get(sym, ZERO)
+    qty = pos + pend
+    sellable = max(ZERO, min(pos, qty))
+    if info is not None:
+        asset: AssetConfig | None = info.asset
+        target, low, high = info.target, info.low, info.high
+        liquidate, counts = False, True
+    else:
+        asset = None
+        liquidate = pf.not_in_targets is NotInTargets.LIQUIDATE and sym not in pf.excluded
+        target, low, high, counts = 0.0, 0.0, (0.0 if liquidate else 1.0), liquidate
+    problem: str | None
+    if sym in pf.excluded:
+        problem = "excluded by config (counted in value, never traded)"
+    elif asset is None and not liquidate:
+        problem = "not in targets (held, not traded)"
+    elif sym in ctx.halted:
+        problem = "halted by the venue"
+    else:
+        problem = quote_problem(quote, ctx.now, ctx.max_age)
+    price = valuation_price(quote)
+    value = 0.0
+    proceeds: Decimal | None = None
+    qty_f = float(qty)
+    if price is None:
+        if qty != 0:
+            notes.append(f"value uncertain: no price for {sym} ({qty} shares counted as $0)")
+    else:
+        value = qty_f * price
+        if pend < 0:
+            proceeds = min(-pend, max(pos, ZERO)) * to_decimal(price)
+    sellable_f = qty_f if sellable is pos and pend == 0 else float(sellable)
+    return Row(
+        sym,
+        asset,
+        qty,
+        sellable,
+        quote,
+        price,
+        value,
+        target,
+        low,
+        high,
+        liquidate,
+        problem,
+        counts,
+        sellable_f,
+        proceeds,
+    )

@@ -6,11 +6,18 @@ asserts nothing about speed. Three scenarios, seeded:
 - ``drifted``: every asset off target by up to ±40 % of its weight, target mode, scope all:
   every asset trades (the worst case: 1,000 orders);
 - ``out_of_band``: the same portfolio, scope out_of_band: only assets outside their bands;
+- ``engine_round``: drifted, as the engine plans a round (``fund_from_sells=False``: buys
+  only from cash on hand, so they are scaled down to the 2 % cash);
+- ``market_orders``: drifted with market orders (fractional buys become notional orders);
 - ``not_triggered``: weights and skips only (what the daemon computes on every check).
+
+Each scenario's plan is computed from fresh ``Quote`` objects per run (nothing may be cached
+on the quotes). The load average is printed: figures from a busy machine read high.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import sys
@@ -73,9 +80,12 @@ def time_plan(
     plan = plan_rebalance(config, holdings, quotes, NOW, **kw)  # type: ignore[arg-type]  # warm-up
     times = []
     for _ in range(repeats):
+        fresh = {s: replace(q) for s, q in quotes.items()}
         t0 = time.perf_counter()
-        plan_rebalance(config, holdings, quotes, NOW, **kw)  # type: ignore[arg-type]
+        again = plan_rebalance(config, holdings, fresh, NOW, **kw)  # type: ignore[arg-type]
         times.append((time.perf_counter() - t0) * 1000)
+        if again != plan:
+            raise SystemExit(f"{label}: the same input planned differently")
     print(
         f"{label:<14} {statistics.median(times):8.2f} ms median  {min(times):8.2f} ms min  "
         f"orders={len(plan.orders):5d}  skipped={len(plan.skipped):4d}"
@@ -86,10 +96,14 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     config, holdings, quotes = build(n)
-    print(f"plan_rebalance, {n} assets, {repeats} runs each")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"plan_rebalance, {n} assets, {repeats} runs each (load average {load})")
     time_plan("drifted", config, holdings, quotes, repeats)
     oob = replace(config, planner=replace(config.planner, scope=Scope.OUT_OF_BAND))
     time_plan("out_of_band", oob, holdings, quotes, repeats)
+    time_plan("engine_round", config, holdings, quotes, repeats, fund_from_sells=False)
+    market = replace(config, planner=replace(config.planner, market_orders=True))
+    time_plan("market_orders", market, holdings, quotes, repeats)
     time_plan("not_triggered", config, holdings, quotes, repeats, triggered=False)
 
 
