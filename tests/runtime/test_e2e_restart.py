@@ -72,3 +72,35 @@ def test_kill9_between_post_and_ack_then_restart_sends_no_duplicate(tmp_path: Pa
         filled = read_journal(daemon.state_dir, check)
         at_sim = next(o for o in sim.orders() if o["client_order_id"] == coid)
         assert at_sim["status"] == "filled" and filled == Decimal(at_sim["filled_qty"]), at_sim
+
+
+def test_restart_adopts_an_order_left_open_and_cancels_it_after_the_timeout(
+    tmp_path: Path,
+) -> None:
+    stuck = {"exchange": {"stuck_pending_new": True}}
+    with sim_and_daemon_processes(tmp_path, faults=stuck) as (sim, daemon):
+        daemon.wait_ready()
+        wait_for(lambda: daemon.engine()["open_order_count"] == 1, 20, "an acknowledged order")
+        orders = sim.orders()
+        assert len(orders) == 1 and orders[0]["status"] == "pending_new", orders
+        coid = orders[0]["client_order_id"]
+        assert daemon.kill9() == -9
+        # the next start is configured to give up on unfilled orders after 1 s
+        text = daemon.config.read_text()
+        daemon.config.write_text(
+            text.replace("order_timeout_seconds = 10", "order_timeout_seconds = 1")
+        )
+        daemon.start()
+        daemon.wait_ready()
+        wait_for(
+            lambda: sim.call("GET", "/_sim/account")["orders"][0]["status"] == "canceled",
+            15,
+            "the adopted order canceled after its timeout",
+        )
+        sim.call("POST", "/_sim/faults", {"exchange": {"stuck_pending_new": False}})
+        wait_for(daemon.settled, 25, "a fresh decision to rebalance")
+        assert_books_agree(sim, daemon)
+        assert all(n == 1 for n in sim.posts().values()), sim.posts()
+        assert sim.orders()[0]["client_order_id"] == coid
+        assert all(o["status"] == "filled" for o in sim.orders()[1:]), sim.orders()
+        assert daemon.terminate() == 0
