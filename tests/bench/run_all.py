@@ -1,0 +1,89 @@
+"""Run the quick benchmarks one after the other and print a summary table (``make bench``).
+
+    .venv/bin/python -m tests.bench.run_all [--only NAME ...] [--timeout 300]
+
+Each benchmark runs as its own process (``python -m tests.bench.<name>``), so one failing
+or slow benchmark neither stops nor skews the others; its full output is printed as it
+finishes, then a table: name, status, wall seconds and its headline figures. Not included:
+the hour-long memory soak (``tests.bench.bench_memory_soak``; see its docstring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+# (module, extra arguments, substrings that pick the headline lines from its output)
+BENCHMARKS: list[tuple[str, list[str], tuple[str, ...]]] = [
+    ("bench_drift", [], ("updates/s",)),
+    ("bench_engine", [], ("quotes through", "one decision", "replay")),
+    ("bench_quote_decode", [], ("Structs → QuoteUpdated", "speed-up")),
+    ("bench_journal", [], ("conflated", "record_intent")),
+    ("bench_planner", [], ()),
+    ("bench_sim_engine", [], ("quotes:", "orders:")),
+    ("bench_sim_stream", [], ("received+decoded",)),
+    ("bench_ws_path", [], ("quotes/s", "ratio")),
+    ("bench_breach_latency", ["--symbols", "20"], ("breaches measured", "→")),
+    ("bench_breach_latency", ["--symbols", "500"], ("breaches measured", "→")),
+]
+
+
+@dataclass
+class Result:
+    name: str
+    status: str
+    seconds: float
+    headline: list[str] = field(default_factory=list)
+
+
+def run_one(module: str, extra: list[str], picks: tuple[str, ...], timeout: float) -> Result:
+    name = " ".join([module, *extra])
+    cmd = [sys.executable, "-m", f"tests.bench.{module}", *extra]
+    print(f"\n=== {name}", flush=True)
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        out, status = proc.stdout, "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
+        if proc.returncode != 0:
+            out += proc.stderr[-2000:]
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout if isinstance(exc.stdout, str) else ""
+        status = f"timeout {timeout:g} s"
+    seconds = time.perf_counter() - start
+    print(out.rstrip(), flush=True)
+    lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
+    headline = [ln for ln in lines if any(p in ln for p in picks)] if picks else lines[-2:]
+    if status != "ok":
+        headline = lines[-1:]
+    return Result(name, status, seconds, headline)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tests.bench.run_all")
+    p.add_argument("--only", nargs="*", default=None, help="module names to run")
+    p.add_argument("--timeout", type=float, default=300.0, help="per benchmark, seconds")
+    args = p.parse_args(argv)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"run_all: {os.cpu_count()} cpus, load average {load}, python {sys.version.split()[0]}")
+    results = [
+        run_one(module, extra, picks, args.timeout)
+        for module, extra, picks in BENCHMARKS
+        if args.only is None or module in args.only
+    ]
+    print("\n=== summary")
+    width = max(len(r.name) for r in results) if results else 10
+    for r in results:
+        print(f"{r.name:<{width}}  {r.status:<10} {r.seconds:6.1f} s")
+        for line in r.headline:
+            print(f"{'':<{width}}    {line}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at end {load}")
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
