@@ -66,6 +66,7 @@ def drafts(
     within the participation cap. Sells and buys, each sorted (see ``Draft``)."""
     cap = config.planner.participation_cap
     rows, prices, advs = market.rows, market.prices, market.adv
+    buy_limits, sell_limits = market.limits(True), market.limits(False)
     sells: list[Draft] = []
     buys: list[Draft] = []
     for i, t in enumerate(trades):
@@ -106,7 +107,8 @@ def drafts(
                 why = f"participation cap {cap:.1%} of ADV leaves nothing to trade"
             skipped.append(SkippedSymbol(r.symbol, why))
             continue
-        if market.limit(i, buy)[0] <= 0:
+        lim = buy_limits[i] if buy else sell_limits[i]
+        if (lim if lim is not None else market.limit(i, buy))[0] <= 0:
             skipped.append(SkippedSymbol(r.symbol, "price too low to place a limit order"))
             continue
         dev = (r.value / value) if r.liquidate else abs(r.value / value - r.target)
@@ -268,7 +270,13 @@ def _round(
     if scale == ONE:
         items = [(d, d[3]) for d in buys]
     else:
-        items = [(d, _scaled_ticks(d, scale, scale_f)) for d in buys]
+        items = []
+        for d in buys:
+            y = d[3] * scale_f  # exact_ticks.scaled_floor, inlined
+            if 0.0 <= y < 1e15 and abs(y - round(y)) > y * 1e-14 + 1e-9:
+                items.append((d, math.floor(y)))
+            else:
+                items.append((d, _scaled_ticks(d, scale, scale_f)))
     emitted = _emit(market, items, True)
     for d, o in zip(buys, emitted, strict=True):
         if notional and not d[4]:
@@ -294,9 +302,11 @@ def fund_buys(
     scale = ONE
     # a first guess in floats saves a full pass of orders when cash is short
     guess = 0.0
+    limits = market.limits(True)
     for d in buys:
         q = float(d[3]) if d[4] else d[3] / QTY_TICKS
-        px = market.limit(d[2], True)[2]
+        lim = limits[d[2]]
+        px = (lim if lim is not None else market.limit(d[2], True))[2]
         guess += q * px + market.cost_float(d[2], q, px)
     if budget > 0 and guess > float(budget):
         scale = to_decimal(float(budget) / guess)

@@ -1,0 +1,70 @@
+"""The planner sizes in floats; every figure it emits must still be the exact Decimal one.
+
+For random portfolios (the strategies of ``test_planner_properties``), each order's limit
+price, notional at the limit, estimated cost and quantity are recomputed with the Decimal
+reference functions (``rounding.marketable_limit``, ``costs.order_cost``, ``quantize``), and
+the portfolio value with the exact Decimal sum. Value *and* exponent must match (what goes
+on the wire is the string).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR
+from decimal import Decimal as D
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from daemon.core.costs import order_cost
+from daemon.core.model import Side
+from daemon.core.rounding import CENT, QTY_STEP, marketable_limit, to_decimal
+from daemon.core.valuation import value_portfolio
+from tests.core.test_planner_properties import FAST, NOW, Case, cases, run
+
+
+def _same(a: D | None, b: D | None) -> bool:
+    return a == b and str(a) == str(b)
+
+
+@FAST
+@given(cases(), st.booleans())
+def test_emitted_figures_are_the_decimal_reference(case: Case, sells_fund: bool) -> None:
+    plan = run(case, fund_from_sells=sells_fund)
+    config = case.config
+    offset = to_decimal(config.planner.limit_offset)
+    for o in plan.orders:
+        q = case.quotes[o.symbol]
+        asset = config.asset(o.symbol)
+        limit = marketable_limit(o.side, to_decimal(q.bid), to_decimal(q.ask), offset)
+        if o.notional is not None:  # a notional market buy, priced at the ask
+            ask = to_decimal(q.ask)
+            assert o.qty is None and o.limit_price is None
+            assert _same(o.est_notional, o.notional)
+            cost = order_cost(config, o.symbol, o.side, o.notional / ask, ask, q, asset)
+            assert _same(o.est_cost, cost)
+            continue
+        assert o.qty is not None
+        whole = asset is not None and not asset.fractional
+        assert _same(o.qty, o.qty.quantize(D(1) if whole else QTY_STEP))
+        if config.planner.market_orders:
+            assert o.limit_price is None
+        else:
+            assert _same(o.limit_price, limit)
+        rounding = ROUND_CEILING if o.side is Side.BUY else ROUND_FLOOR
+        assert _same(o.est_notional, (o.qty * limit).quantize(CENT, rounding=rounding))
+        assert _same(o.est_cost, order_cost(config, o.symbol, o.side, o.qty, limit, q, asset))
+
+
+@FAST
+@given(cases())
+def test_portfolio_value_is_the_exact_sum(case: Case) -> None:
+    plan = run(case, triggered=False)
+    pf = value_portfolio(
+        case.config,
+        case.holdings,
+        case.quotes,
+        NOW,
+        reserved_cash=case.reserved,
+        pending_qty=case.pending,
+    )
+    assert _same(plan.portfolio_value, pf.value_dec.quantize(CENT))
