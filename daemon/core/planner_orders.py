@@ -132,18 +132,21 @@ def _emit_notional(market: Market, d: Draft, scale: Decimal) -> Emitted | None:
     return (d, None, notional, notional, cost, float(notional) / quote.ask)
 
 
-def _emit(market: Market, items: Sequence[tuple[Draft, int]], buy: bool) -> list[Emitted | None]:
-    """Orders for ``(draft, shares in ticks)``, None where the shares round to nothing: the
-    quantity, the notional at the limit price (rounded against us), and the estimated cost
-    (``costs.order_cost``: ``cost_float`` then ``to_cents_up``, inlined with the same float
-    operations)."""
+def _emit(
+    market: Market, drafts: Sequence[Draft], ticks_of: Sequence[int] | None, buy: bool
+) -> list[Emitted | None]:
+    """Orders for the drafts at ``ticks_of`` shares each (None: the drafts' own shares), None
+    where the shares round to nothing: the quantity, the notional at the limit price (rounded
+    against us), and the estimated cost (``costs.order_cost``: ``cost_float`` then
+    ``to_cents_up``, inlined with the same float operations)."""
     t = market.tables
     commission, bps, impact = t.commission, t.bps, t.impact
     half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
     rounding = ROUND_CEILING if buy else ROUND_FLOOR
     limits = market.limits(buy)
     out: list[Emitted | None] = []
-    for d, ticks in items:
+    for n, d in enumerate(drafts):
+        ticks = d[3] if ticks_of is None else ticks_of[n]
         if ticks <= 0:
             out.append(None)
             continue
@@ -237,7 +240,7 @@ def build_sells(
     proceeds, they are skipped."""
     minimum = config.planner.min_order_notional
     out: list[Emitted] = []
-    emitted = _emit(market, [(d, d[3]) for d in sells], False)
+    emitted = _emit(market, sells, None, False)
     for d, o in zip(sells, emitted, strict=True):
         if o is None or o[3] < minimum:
             n = ZERO if o is None else o[3]
@@ -267,17 +270,16 @@ def _round(
     small: set[str] = set()
     scale_f = float(scale)
     notional = config.planner.market_orders
-    if scale == ONE:
-        items = [(d, d[3]) for d in buys]
-    else:
-        items = []
+    ticks: list[int] | None = None
+    if scale != ONE:
+        ticks = []
         for d in buys:
             y = d[3] * scale_f  # exact_ticks.scaled_floor, inlined
             if 0.0 <= y < 1e15 and abs(y - round(y)) > y * 1e-14 + 1e-9:
-                items.append((d, math.floor(y)))
+                ticks.append(math.floor(y))
             else:
-                items.append((d, _scaled_ticks(d, scale, scale_f)))
-    emitted = _emit(market, items, True)
+                ticks.append(_scaled_ticks(d, scale, scale_f))
+    emitted = _emit(market, buys, ticks, True)
     for d, o in zip(buys, emitted, strict=True):
         if notional and not d[4]:
             o = _emit_notional(market, d, scale)
