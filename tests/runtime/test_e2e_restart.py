@@ -80,7 +80,15 @@ def test_restart_adopts_an_order_left_open_and_cancels_it_after_the_timeout(
     stuck = {"exchange": {"stuck_pending_new": True}}
     with sim_and_daemon_processes(tmp_path, faults=stuck) as (sim, daemon):
         daemon.wait_ready()
-        wait_for(lambda: daemon.engine()["open_order_count"] == 1, 20, "an acknowledged order")
+        wait_for(
+            lambda: (
+                len(sim.orders()) == 1
+                and daemon.engine()["open_order_count"] == 1
+                and daemon.engine()["awaiting_answer"] == 0
+            ),
+            20,
+            "an acknowledged order",
+        )
         orders = sim.orders()
         assert len(orders) == 1 and orders[0]["status"] == "pending_new", orders
         coid = orders[0]["client_order_id"]
