@@ -304,6 +304,7 @@ async def live_daemon(
     ready: bool = True,
     sim: RunningSim | None = None,
     faults: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
     **toml: Any,
 ) -> AsyncIterator[LiveDaemon]:
     """Start the sim (unless given), apply ``faults`` (the body of ``POST /_sim/faults``),
@@ -325,6 +326,7 @@ async def live_daemon(
                 cfg,
                 Credentials(Secret(sim.key_id), Secret(sim.secret)),
                 install_signals=False,
+                dry_run=dry_run,
                 registry=registry,
                 on_started=started.append,
                 venue_options=VENUE_OPTIONS,

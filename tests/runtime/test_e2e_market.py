@@ -145,3 +145,17 @@ async def test_split_does_not_trigger_a_sale(tmp_path: Path, ratio: str) -> None
         assert snap.holdings.positions["VTI"] == Decimal(200) * Decimal(ratio)
         assert d.in_bands(), snap.rows
         await d.assert_matches_sim()
+
+
+async def test_market_opening_while_running_starts_trading_at_the_open(tmp_path: Path) -> None:
+    """09:29:57 New York: closed for three more seconds (no new clock is fetched: the engine
+    moves on by the clock's next_open), then the drifted portfolio is traded."""
+    cfg = sim_cfg(start="2026-11-23T14:29:57Z")
+    async with live_daemon(tmp_path, sim_config=cfg, ready=False) as d:
+        await wait_until(lambda: d.service.engine is not None, 10, what="recovery")
+        assert not d.snapshot().market_open
+        await d.settled_in_bands(within=20)
+        first = min(o["submitted_at"] for o in _orders(d))
+        assert first >= "2026-11-23T14:30:00", f"an order before the open: {first}"
+        assert d.snapshot().market_open
+        await d.assert_matches_sim()

@@ -7,7 +7,8 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
-from tests.runtime.e2e_support import BALANCED, live_daemon, metric, sim_cfg
+from daemon.core.commands import RecordDecision
+from tests.runtime.e2e_support import BALANCED, live_daemon, metric, sim_cfg, wait_until
 
 
 async def _check_books(d, posts) -> None:  # type: ignore[no-untyped-def]
@@ -81,3 +82,21 @@ async def test_balanced_portfolio_places_no_order(tmp_path: Path) -> None:
         assert last is None or last.orders == 0, last
         assert d.in_bands()
         await d.assert_matches_sim()
+
+
+async def test_dry_run_decides_and_journals_but_sends_nothing(tmp_path: Path) -> None:
+    async with live_daemon(tmp_path, dry_run=True) as d:
+        await wait_until(
+            lambda: d.snapshot().decisions >= 1 and d.quiet(), 10, what="a dry-run decision"
+        )
+        await asyncio.sleep(0.5)
+        assert await d.posts() == {}
+        assert d.sim.exchange.list_orders(status="all", limit=500, direction="asc") == []
+        await d.journal.flush()
+        decisions = [c for _, _, c in d.journal.commands() if isinstance(c, RecordDecision)]
+        assert decisions and decisions[0].plan.orders, "the decision and its orders journaled"
+        m = await d.metrics()
+        assert metric(m, "rebalanced_orders_total", outcome="dry_run") >= 1
+        assert metric(m, "rebalanced_orders_total", outcome="submitted") == 0
+        await d.assert_matches_sim()  # nothing moved
+        assert not d.in_bands()
