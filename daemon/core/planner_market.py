@@ -123,6 +123,8 @@ class Market:
         prices, advs, sigmas = self.prices, self.adv, self.sigma
         half_spread = self.half_spread
         buys, sells = self._buy, self._sell
+        rows = self.rows
+        up, down = (t.up, t.down) if t.offset != 0.0 else (0.0, 0.0)  # 0: no inline path
         friction = 0.0
         for i, trade in enumerate(trades):
             if trade == 0.0:
@@ -131,7 +133,16 @@ class Market:
             buy = trade > 0
             lim = buys[i] if buy else sells[i]
             if lim is None:
-                lim = self.limit(i, buy)
+                # the fast path of ``limit``, inlined: a limit of $1 or more, clear of a tick
+                q = rows[i].quote
+                assert q is not None
+                y = (q.ask * up if buy else q.bid * down) * 100
+                if 100.0 + 1e-7 <= y < 1e15 and abs(y - round(y)) > y * 1e-14 + 1e-9:
+                    k = math.ceil(y) if buy else math.floor(y)
+                    lim = (k, -2, k / 100, Decimal(k) * _CENT)
+                    (buys if buy else sells)[i] = lim
+                else:
+                    lim = self.limit(i, buy)
             shares = abs(trade) / price
             friction += shares * abs(lim[2] - price) + 0.01
             if shares <= 0 or price <= 0:
