@@ -15,9 +15,18 @@ from decimal import Decimal as D
 from hypothesis import given
 from hypothesis import strategies as st
 
+from daemon.core.config import (
+    AssetConfig,
+    Config,
+    PlannerConfig,
+    PortfolioConfig,
+    Scope,
+    TargetMode,
+)
 from daemon.core.costs import order_cost
 from daemon.core.model import Side
 from daemon.core.rounding import CENT, QTY_STEP, marketable_limit, to_decimal
+from daemon.core.targets import Book, Position, _landing_trades, landing_weight
 from daemon.core.valuation import value_portfolio
 from tests.core.test_planner_properties import FAST, NOW, Case, cases, run
 
@@ -68,3 +77,35 @@ def test_portfolio_value_is_the_exact_sum(case: Case) -> None:
         pending_qty=case.pending,
     )
     assert _same(plan.portfolio_value, pf.value_dec.quantize(CENT))
+
+
+@FAST
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 1e6), st.floats(0.0, 0.5), st.floats(0.0, 0.2), st.booleans()),
+        min_size=1,
+        max_size=20,
+    ),
+    st.sampled_from(list(TargetMode)),
+    st.sampled_from(list(Scope)),
+    st.floats(0.5, 1.5),
+)
+def test_inlined_landing_rule_is_landing_weight(
+    raw: list[tuple[float, float, float, bool]], mode: TargetMode, scope: Scope, shrink: float
+) -> None:
+    """``book_trades`` inlines ``landing_weight``; the trades must be bit-for-bit its own."""
+    positions = [
+        Position(f"S{i}", v, t, max(0.0, t - w), min(1.0, t + w), liq)
+        for i, (v, t, w, liq) in enumerate(raw)
+    ]
+    value = sum(p.value for p in positions) + 1000.0
+    vd = value * shrink
+    config = Config(
+        PortfolioConfig(assets=(AssetConfig("S0", 1.0),)),
+        planner=PlannerConfig(target_mode=mode, scope=scope),
+    )
+    trades = [0.0] * len(positions)
+    _landing_trades(Book.of(positions), trades, range(len(positions)), value, vd, config)
+    for p, t in zip(positions, trades, strict=True):
+        land = landing_weight(p, p.value / value, config)
+        assert t == (0.0 if land is None else land * vd - p.value)
