@@ -93,6 +93,7 @@ def daemon_toml(
     reconcile_seconds: float = 1.0,
     log_format: str = "console",
     order_timeout: float = 10,
+    max_quote_age: float = 3,
 ) -> str:
     """A daemon config for the sim at those URLs: threshold trigger, short intervals, no
     cost gate. ``extra`` is appended (TOML tables not already present)."""
@@ -121,7 +122,7 @@ gate = false
 [planner]
 target_mode = "target"
 limit_offset_bps = 20
-max_quote_age_seconds = 3
+max_quote_age_seconds = {max_quote_age}
 [execution]
 order_timeout_seconds = {order_timeout}
 lookup_delay_seconds = 0.2

@@ -66,11 +66,12 @@ async def test_market_closed_places_no_order(tmp_path: Path) -> None:
         await d.assert_matches_sim()
 
 
-async def _three_asset_daemon(tmp_path: Path, symbols: dict[str, Any]) -> Any:
+async def _three_asset_daemon(tmp_path: Path, symbols: dict[str, Any], **toml: Any) -> Any:
     return live_daemon(
         tmp_path,
         sim_config=sim_cfg(symbols=symbols, positions=THREE_AT_TARGET),
         targets=THREE_TARGETS,
+        **toml,
     )
 
 
@@ -105,9 +106,9 @@ async def test_halted_symbol_gets_no_order_the_rest_trade(tmp_path: Path) -> Non
 
 async def test_stale_quote_symbol_gets_no_order_the_rest_trade(tmp_path: Path) -> None:
     rare = {**THREE, "VTI": {**THREE["VTI"], "quote_rate": 0.0001}}  # VTI quotes dry up
-    async with await _three_asset_daemon(tmp_path, rare) as d:
+    async with await _three_asset_daemon(tmp_path, rare, max_quote_age=1.5) as d:
         assert d.in_bands(), d.snapshot().rows
-        await asyncio.sleep(3.5)  # older than planner.max_quote_age_seconds = 3
+        await asyncio.sleep(2.0)  # older than planner.max_quote_age_seconds = 1.5
         await d.sim.control("POST", "/_sim/price", {"symbol": "GLD", "factor": 1.5})
         await wait_until(
             lambda: {"GLD", "BND"} <= {o["symbol"] for o in _orders(d)} and d.quiet(),
@@ -148,9 +149,9 @@ async def test_split_does_not_trigger_a_sale(tmp_path: Path, ratio: str) -> None
 
 
 async def test_market_opening_while_running_starts_trading_at_the_open(tmp_path: Path) -> None:
-    """09:29:57 New York: closed for three more seconds (no new clock is fetched: the engine
+    """09:29:58.5 New York: closed for 1.5 more seconds (no new clock is fetched: the engine
     moves on by the clock's next_open), then the drifted portfolio is traded."""
-    cfg = sim_cfg(start="2026-11-23T14:29:57Z")
+    cfg = sim_cfg(start="2026-11-23T14:29:58.5Z")
     async with live_daemon(tmp_path, sim_config=cfg, ready=False) as d:
         await wait_until(lambda: d.service.engine is not None, 10, what="recovery")
         assert not d.snapshot().market_open
