@@ -51,16 +51,23 @@ def test_bad_sighup_reload_keeps_trading_on_the_old_config(tmp_path: Path) -> No
         daemon.wait_ready()
         good = daemon.config.read_text()
         assert "VTI = 60" in good and "BND = 38" in good
-        daemon.config.write_text(good.replace("BND = 38", "BND = 30"))  # sums to 92 %: bad
-        daemon.signal(signal.SIGHUP)
-        wait_for(
-            lambda: any(
+
+        def rejected() -> int:
+            return sum(
                 e.get("event", "").startswith("config reload rejected")
                 for e in _events(daemon.log())
-            ),
-            10,
-            "the reload to be rejected",
+            )
+
+        daemon.config.write_text(good.replace("BND = 38", "BND = 30"))  # sums to 92 %: bad
+        daemon.signal(signal.SIGHUP)
+        wait_for(lambda: rejected() == 1, 10, "the bad file to be rejected")
+        # valid, but [daemon] changes need a restart: rejected too, with the reason
+        daemon.config.write_text(
+            good.replace("drain_deadline_seconds = 3", "drain_deadline_seconds = 4")
         )
+        daemon.signal(signal.SIGHUP)
+        wait_for(lambda: rejected() == 2, 10, "the [daemon] change to be rejected")
+        assert "need a restart" in daemon.log()
         assert daemon.alive()
         assert _targets(daemon) == {"VTI": 0.6, "BND": 0.38}
         # a breach is traded back to the OLD targets
