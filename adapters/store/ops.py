@@ -73,9 +73,20 @@ def event_op(event: Event, recorded_at: str) -> Op:
         derived = _derived_state(event)
         if derived is not None:
             cid, order_state, detail = derived
-            insert_order_state(conn, cid, recorded_at, order_state, None, detail)
+            if order_state.upper() in schema.TERMINAL_STATES or not _is_final(conn, cid):
+                # a replayed "new" after the order ended (the trade stream's catch-up after
+                # a restart) is kept as an event but does not reopen the order's state
+                insert_order_state(conn, cid, recorded_at, order_state, None, detail)
 
     return Op("event", apply)
+
+
+def _is_final(conn: sqlite3.Connection, client_order_id: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM order_states WHERE client_order_id = ? AND terminal = 1 LIMIT 1",
+        (client_order_id,),
+    ).fetchone()
+    return row is not None
 
 
 def _derived_state(event: Event) -> tuple[str, str, dict[str, Any]] | None:

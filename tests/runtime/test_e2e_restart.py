@@ -64,9 +64,9 @@ def test_kill9_between_post_and_ack_then_restart_sends_no_duplicate(tmp_path: Pa
         def check(j):  # type: ignore[no-untyped-def]
             assert j.unresolved_intents() == []
             states = [s for s, _ in j.order_states(coid)]
-            # (the trade stream's catch-up replays the order's "new" after the lookup's
-            # "filled"; the journal records that OPEN again: reported, not asserted here)
-            assert states[:2] == ["OPEN", "FILLED"], states
+            # the lookup's OPEN then FILLED; the trade stream's catch-up replays the order's
+            # "new" afterwards, which must not reopen it
+            assert states == ["OPEN", "FILLED"], states
             return sum(f.qty for f in j.fills(coid))
 
         filled = read_journal(daemon.state_dir, check)

@@ -398,3 +398,10 @@ async def test_order_states_are_derived_from_journaled_order_events(
     )
     assert journal.duplicate_fills == 1
     assert [f.execution_id for f in journal.fills("q")] == ["q1", "q2"]
+
+    # the trade stream's catch-up after a restart replays "new" for an order that ended:
+    # kept as an event, but it does not reopen the order's state
+    journal.record_event(OrderAccepted(at(6), "q", "b-q"))
+    await journal.flush()
+    assert journal.order_states("q")[-1][0] == "FILLED"
+    assert [e.at for _, e in journal.events() if isinstance(e, OrderAccepted)][-1] == at(6)
