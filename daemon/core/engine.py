@@ -68,9 +68,9 @@ _MAX_LOOKUP_BACKOFF = 32
 # A mid that moves by this factor (either way) from one quote to the next is no market move
 # but a corporate action (a split): the position at the broker changed too, so no decision
 # until an account snapshot shows it (else the halved price looks like an underweight).
-# 1.6 catches 2-for-1 and larger splits and reverse splits; a 3-for-2 (x1.5) is left to the
-# periodic reconciliation (tests/core use one-quote moves of x1.5 as market moves).
-_SPLIT_SUSPECT = 1.6
+# 1.4 catches 3-for-2 and larger splits and reverse splits; a real one-quote move of 40 % in
+# a held asset is itself reason to check the account before trading on it.
+_SPLIT_SUSPECT = 1.4
 _AWAITING = (OrderState.SUBMITTING, OrderState.UNKNOWN, OrderState.CANCELING)
 
 

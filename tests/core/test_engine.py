@@ -105,7 +105,8 @@ def test_calendar_mode_ignores_quote_breaches() -> None:
     from daemon.core.config import TriggerMode
 
     engine = started(Engine(make_config(mode=TriggerMode.CALENDAR), RUN))
-    assert engine.handle(quote(at(1), "VTI", 150.0)) == []
+    assert engine.handle(quote(at(1), "VTI", 130.0)) == []  # out of band, below split size
+    assert "VTI" in engine.snapshot().out_of_band
 
 
 def test_orders_are_paced_by_the_token_bucket_in_event_time() -> None:
@@ -646,3 +647,20 @@ def test_no_follow_up_beyond_max_rounds() -> None:
     engine, sell = sold(Engine(make_config(max_rounds=1), RUN))
     cmds = feed(engine, [*quotes(at(3), PRICES), *fill_all(sell, at(3), "x1")])
     assert decisions(cmds) == [] and not engine.snapshot().run_active
+
+
+def test_a_three_for_two_split_is_no_reason_to_trade() -> None:
+    # balanced: VTI 60 shares @ 100 = 60 %, BND 38 @ 100 = 38 %, cash 2 %
+    engine = started(cash="200", positions={"VTI": "60", "BND": "38"})
+    assert engine.snapshot().out_of_band == ()
+    # a 3-for-2 split: the price drops to 2/3 in one quote; the share count at the broker
+    # rose by half, but our holdings do not know it yet
+    cmds = engine.handle(quote(at(1), "VTI", 100.0 * 2 / 3))
+    assert any(isinstance(c, RequestReconcile) for c in cmds)
+    assert places(cmds) == [] and decisions(cmds) == []
+    assert places(engine.handle(check(at(2)))) == []  # no decision until the snapshot
+    # the snapshot shows 90 shares: back in band, nothing to do
+    cmds = feed(engine, [snapshot(at(3), "200", {"VTI": "90", "BND": "38"}),
+                         *quotes(at(3), {"VTI": 100.0 * 2 / 3, "BND": 100.0})])
+    cmds += engine.handle(check(at(4)))
+    assert places(cmds) == [] and engine.snapshot().out_of_band == ()
