@@ -484,7 +484,10 @@ class Engine:
             reasons=reasons,
             reserved_cash=reserved,
             pending_qty=pending,
-            halted=sorted(self._gates.halted_symbols | rejected),
+            halted={
+                **dict.fromkeys(sorted(rejected), "rejected by the broker earlier in this run"),
+                **dict.fromkeys(sorted(self._gates.halted_symbols), "halted by the venue"),
+            },
             sells_only=self._trading_state is TradingState.REDUCING,
             fund_from_sells=False,
         )

@@ -73,7 +73,7 @@ def plan_rebalance(
     reasons: Sequence[str] = (),
     reserved_cash: Decimal = ZERO,
     pending_qty: Mapping[str, Decimal] = _EMPTY,
-    halted: Collection[str] = (),
+    halted: Collection[str] | Mapping[str, str] = (),
     sells_only: bool = False,
     fund_from_sells: bool = True,
 ) -> Plan:

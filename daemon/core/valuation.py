@@ -129,9 +129,10 @@ def value_portfolio(
     *,
     reserved_cash: Decimal = ZERO,
     pending_qty: Mapping[str, Decimal] | None = None,
-    halted: Collection[str] = (),
+    halted: Collection[str] | Mapping[str, str] = (),
 ) -> Portfolio:
-    """Value every symbol (targets in config order, then other holdings by name)."""
+    """Value every symbol (targets in config order, then other holdings by name).
+    ``halted``: symbols not to trade now, or a mapping symbol → why (shown in the plan)."""
     pf = config.portfolio
     pending = pending_qty or {}
     positions = holdings.positions
@@ -140,9 +141,10 @@ def value_portfolio(
         {s for s, q in positions.items() if s not in infos and q != 0}
         | {s for s, q in pending.items() if s not in infos and q != 0}
     )
-    ctx = _Context(config, pending, frozenset(halted), now)
+    why_not = dict(halted) if isinstance(halted, Mapping) else dict.fromkeys(halted, HALTED)
+    ctx = _Context(config, pending, why_not, now)
     fresh_from, max_age = ctx.fresh_from, ctx.max_age
-    special = pf.excluded | ctx.halted | pending.keys()
+    special = pf.excluded | ctx.halted.keys() | pending.keys()
     rows: list[Row] = []
     notes: list[str] = []
     cash = holdings.cash - reserved_cash
@@ -213,6 +215,9 @@ def value_portfolio(
     return Portfolio(rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude)
 
 
+HALTED = "halted by the venue"
+
+
 class _Context:
     """What every row's valuation reads besides its own symbol."""
 
@@ -222,7 +227,7 @@ class _Context:
         self,
         config: Config,
         pending: Mapping[str, Decimal],
-        halted: frozenset[str],
+        halted: Mapping[str, str],
         now: datetime,
     ) -> None:
         self.config, self.pending, self.halted, self.now = config, pending, halted, now
@@ -258,7 +263,7 @@ def _row(
     elif asset is None and not liquidate:
         problem = "not in targets (held, not traded)"
     elif sym in ctx.halted:
-        problem = "halted by the venue"
+        problem = ctx.halted[sym]
     else:
         problem = quote_problem(quote, ctx.now, ctx.max_age)
     price = valuation_price(quote)

@@ -355,7 +355,8 @@ def test_rejected_is_reported_and_not_retried_within_the_run() -> None:
     # the follow-up round does not buy BND again
     assert all(p.symbol != "BND" for p in places(cmds))
     [d] = decisions(cmds)
-    assert any(s.symbol == "BND" for s in d.plan.skipped)
+    assert {s.symbol: s.reason for s in d.plan.skipped}["BND"] == (
+        "rejected by the broker earlier in this run")
 
 
 def test_events_for_unknown_orders_are_ignored_safely() -> None:
