@@ -52,7 +52,7 @@ from daemon.core.config import Config, TriggerMode
 from daemon.core.drift import DriftTracker
 from daemon.core.engine_desk import CANCELABLE, THROTTLE, TIMEOUT, OrderDesk
 from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
-from daemon.core.engine_view import DecisionInfo, EngineSnapshot, OpenOrderView
+from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
 from daemon.core.ids import decision_id
 from daemon.core.ids import validate_run_id as _validate_run_id
 from daemon.core.model import Holdings, Quote, Side, TradingState
@@ -71,7 +71,6 @@ _MAX_LOOKUP_BACKOFF = 32
 # 1.4 catches 3-for-2 and larger splits and reverse splits; a real one-quote move of 40 % in
 # a held asset is itself reason to check the account before trading on it.
 _SPLIT_SUSPECT = 1.4
-_AWAITING = (OrderState.SUBMITTING, OrderState.UNKNOWN, OrderState.CANCELING)
 
 
 @dataclass(slots=True)
@@ -563,53 +562,7 @@ class Engine:
 
     def snapshot(self) -> EngineSnapshot:
         """A frozen view for metrics, health and status."""
-        now = self._last_at
-        book = self._book
-        live = [OpenOrderView.of(o) for o in book.live()]
-        blockers = tuple(self.blockers(now)) if now is not None else ("no event yet",)
-        holdings = None if self._cash is None else Holdings(self._cash, dict(self._positions))
-        ready = (
-            self._cash is not None
-            and self._gates.clock is not None
-            and all(s in self._quotes for s in self._config.symbols)
-        )
-        counters = {**book.counters, **self._counters, "dropped_orders": self._desk.dropped}
-        return EngineSnapshot(
-            at=now,
-            run_id=self._run_id,
-            holdings=holdings,
-            portfolio_value=self._drift.portfolio_value,
-            cash=self._cash if self._cash is not None else Decimal(0),
-            rows=self._drift.rows(),
-            portfolio_drift=self._drift.portfolio_drift(),
-            out_of_band=tuple(self._drift.out_of_band()),
-            missing_prices=tuple(self._drift.missing_prices()),
-            order_counts={s.value: book.count(s) for s in OrderState},
-            open_orders=tuple(live),
-            open_order_count=len(live),
-            unknown_count=book.count(OrderState.UNKNOWN),
-            in_flight=book.in_flight,
-            awaiting_answer=sum(book.count(s) for s in _AWAITING),
-            queued=len(self._desk.queue),
-            tokens_available=self._desk.pacer.bucket.available(now)
-            if now is not None
-            else float(self._desk.pacer.bucket.burst),
-            foreign_open_orders=len(self._desk.foreign),
-            trading_state=self._trading_state,
-            market_open=self._gates.market_open(now) if now is not None else False,
-            feeds_ok=not self._gates.lost,
-            feeds_lost=tuple(sorted(self._gates.lost)),
-            awaiting_reconcile=self._gates.await_reconcile,
-            shutting_down=self._gates.shutdown,
-            halted_symbols=tuple(sorted(self._gates.halted_symbols)),
-            last_decision=self._last_decision,
-            decisions=self._decisions,
-            run_active=self._run is not None,
-            run_round=self._run.round if self._run is not None else 0,
-            ready=ready,
-            blockers=blockers,
-            counters=counters,
-        )
+        return build_snapshot(self)
 
 
 __all__ = ["CHECK", "LOOKUP", "THROTTLE", "TIMEOUT", "Engine", "EngineSnapshot"]

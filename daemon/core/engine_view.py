@@ -10,10 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from daemon.core.model import Holdings, Side, TradingState
 from daemon.core.orders import OrderState, TrackedOrder
 from daemon.core.plan import WeightRow
+
+if TYPE_CHECKING:
+    from daemon.core.engine import Engine
+
+AWAITING = (OrderState.SUBMITTING, OrderState.UNKNOWN, OrderState.CANCELING)
+"""States whose outcome is still to come from the broker (the shell drains on these)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,4 +100,55 @@ class EngineSnapshot:
     counters: Mapping[str, int] = field(default_factory=dict)
 
 
-__all__ = ["DecisionInfo", "EngineSnapshot", "OpenOrderView"]
+def build_snapshot(engine: Engine) -> EngineSnapshot:
+    """Assemble the engine's frozen view (reads the engine's state; changes nothing)."""
+    now = engine._last_at
+    book = engine._book
+    live = [OpenOrderView.of(o) for o in book.live()]
+    blockers = tuple(engine.blockers(now)) if now is not None else ("no event yet",)
+    holdings = None if engine._cash is None else Holdings(engine._cash, dict(engine._positions))
+    ready = (
+        engine._cash is not None
+        and engine._gates.clock is not None
+        and all(s in engine._quotes for s in engine._config.symbols)
+    )
+    counters = {**book.counters, **engine._counters, "dropped_orders": engine._desk.dropped}
+    return EngineSnapshot(
+        at=now,
+        run_id=engine._run_id,
+        holdings=holdings,
+        portfolio_value=engine._drift.portfolio_value,
+        cash=engine._cash if engine._cash is not None else Decimal(0),
+        rows=engine._drift.rows(),
+        portfolio_drift=engine._drift.portfolio_drift(),
+        out_of_band=tuple(engine._drift.out_of_band()),
+        missing_prices=tuple(engine._drift.missing_prices()),
+        order_counts={s.value: book.count(s) for s in OrderState},
+        open_orders=tuple(live),
+        open_order_count=len(live),
+        unknown_count=book.count(OrderState.UNKNOWN),
+        in_flight=book.in_flight,
+        awaiting_answer=sum(book.count(s) for s in AWAITING),
+        queued=len(engine._desk.queue),
+        tokens_available=engine._desk.pacer.bucket.available(now)
+        if now is not None
+        else float(engine._desk.pacer.bucket.burst),
+        foreign_open_orders=len(engine._desk.foreign),
+        trading_state=engine._trading_state,
+        market_open=engine._gates.market_open(now) if now is not None else False,
+        feeds_ok=not engine._gates.lost,
+        feeds_lost=tuple(sorted(engine._gates.lost)),
+        awaiting_reconcile=engine._gates.await_reconcile,
+        shutting_down=engine._gates.shutdown,
+        halted_symbols=tuple(sorted(engine._gates.halted_symbols)),
+        last_decision=engine._last_decision,
+        decisions=engine._decisions,
+        run_active=engine._run is not None,
+        run_round=engine._run.round if engine._run is not None else 0,
+        ready=ready,
+        blockers=blockers,
+        counters=counters,
+    )
+
+
+__all__ = ["DecisionInfo", "EngineSnapshot", "OpenOrderView", "build_snapshot"]
