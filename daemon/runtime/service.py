@@ -17,8 +17,6 @@ import contextlib
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, is_dataclass
-from datetime import datetime
 from typing import Any
 
 import structlog
@@ -41,18 +39,19 @@ from daemon.core.config import Config
 from daemon.core.engine import Engine
 from daemon.core.model import TradingState
 from daemon.runtime.clock import ShellClock
+from daemon.runtime.jsonable import jsonable
 from daemon.runtime.metrics import Metrics
 from daemon.runtime.observe import Observer
 from daemon.runtime.sd_notify import Notifier
 from daemon.runtime.timers import Timers
 from daemon.runtime.venue import Venue
+from daemon.runtime.venue_calls import VenueCalls, rank_by_size, retry_read
 
 log = structlog.get_logger("rebalanced")
 
 EXIT_OK = 0
 EXIT_DRAIN_TIMEOUT = 1
 EXIT_FORCED = 130
-CANCEL_ATTEMPTS = 6
 
 
 class _Tick:
@@ -88,6 +87,8 @@ class Service:
         self.clock = clock or ShellClock()
         self.reload_config = reload_config
         self.dry_run = dry_run
+        self.calls = VenueCalls(venue, journal, metrics, self.emit, self.clock.now,
+                                dry_run=dry_run)
         self.install_signals = install_signals
         self.observer = Observer(metrics)
         self.engine: Engine | None = None
@@ -151,7 +152,7 @@ class Service:
                                "queue_depth": self.queue.qsize(),
                                "quotes_received": self._quotes_seen}
         if self.engine is not None:
-            out["engine"] = _jsonable(self.engine.snapshot())
+            out["engine"] = jsonable(self.engine.snapshot())
         return out
 
     def request_trading_state(self, state: TradingState, reason: str) -> None:
@@ -206,9 +207,9 @@ class Service:
         if callable(unresolved):
             for intent in unresolved():
                 await self._resolve_intent(intent)
-        clock_event = await _retry_read(self.venue.account.clock)
+        clock_event = await retry_read(self.venue.account.clock)
         self.clock.sync_to(clock_event.at)
-        snapshot = await _retry_read(self.venue.account.snapshot)
+        snapshot = await retry_read(self.venue.account.snapshot)
         self.engine = Engine(self.config, self.run_id, trading_state=state)
         log.info("recovered", run_id=self.run_id, trading_state=state.value,
                  cash=str(snapshot.cash), positions={k: str(v) for k, v in snapshot.positions.items()},
@@ -219,7 +220,7 @@ class Service:
 
     async def _resolve_intent(self, intent: PlaceOrder) -> None:
         """An order intent from an earlier run with no known outcome: ask, never resend."""
-        events = await _retry_read(lambda: self.venue.gateway.lookup(intent.client_order_id))
+        events = await retry_read(lambda: self.venue.gateway.lookup(intent.client_order_id))
         for e in events:  # the journal derives the order's state from these events
             self._journal_event(e)
         log.info("resolved journaled intent", client_order_id=intent.client_order_id,
@@ -324,16 +325,16 @@ class Service:
         for cmd in commands:
             if isinstance(cmd, PlaceOrder):
                 self.observer.placed(cmd, self.dry_run)
-                self._spawn(self._submit(cmd, rank[cmd.client_order_id]),
+                self._spawn(self.calls.submit(cmd, rank[cmd.client_order_id]),
                             f"submit {cmd.client_order_id}")
             elif isinstance(cmd, CancelOrder):
-                self._spawn(self._cancel(cmd), f"cancel {cmd.client_order_id}")
+                self._spawn(self.calls.cancel(cmd), f"cancel {cmd.client_order_id}")
             elif isinstance(cmd, LookupOrder):
-                self._spawn(self._lookup(cmd.client_order_id), f"lookup {cmd.client_order_id}")
+                self._spawn(self.calls.lookup(cmd.client_order_id), f"lookup {cmd.client_order_id}")
             elif isinstance(cmd, ScheduleWakeup):
                 self.timers.schedule(cmd.at, cmd.key)
             elif isinstance(cmd, RequestReconcile):
-                self._spawn(self._reconcile(cmd.reason), "reconcile")
+                self._spawn(self.calls.reconcile(cmd.reason), "reconcile")
             elif isinstance(cmd, RecordDecision):
                 self._record_command(cmd)
                 latency = None
@@ -343,7 +344,7 @@ class Service:
             elif isinstance(cmd, TradingStateChanged):
                 self.metrics.set_trading_state(cmd.state.value)
                 log.warning("trading state changed", state=cmd.state.value, reason=cmd.reason)
-                self._spawn(self._persist_state(cmd), "persist trading state")
+                self._spawn(self.calls.persist_state(cmd), "persist trading state")
             elif isinstance(cmd, Halt):
                 log.error("engine halted trading", reason=cmd.reason)
                 self._record_command(cmd)
@@ -369,81 +370,6 @@ class Service:
         self._order_tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", task=task.get_name(), error=repr(task.exception()))
-
-    async def _submit(self, cmd: PlaceOrder, rank: int = 0) -> None:
-        now = self.clock.now
-        try:
-            await self.journal.record_intent(cmd)
-        except Exception as exc:  # not durable → not sent: safe to say NOT_SENT
-            self.metrics.journal_errors.inc()
-            self.emit(ev.OrderSubmitFailed(now(), cmd.client_order_id, ev.SubmitOutcome.NOT_SENT,
-                                           f"journal write failed before sending: {exc!r}"))
-            return
-        if self.dry_run:
-            self.emit(ev.OrderSubmitFailed(now(), cmd.client_order_id, ev.SubmitOutcome.NOT_SENT,
-                                           "dry run: not sent"))
-            return
-        try:
-            result = await self.venue.gateway.submit(cmd, rank=rank)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # anything unexpected after we may have sent: UNKNOWN
-            result = ev.OrderSubmitFailed(now(), cmd.client_order_id, ev.SubmitOutcome.UNKNOWN,
-                                          f"submit raised {type(exc).__name__}")
-        self.emit(result)
-
-    async def _cancel(self, cmd: CancelOrder) -> None:
-        """DELETE is idempotent: a failed cancel is tried again with backoff (the engine
-        keeps the order CANCELING and waits; nothing else would ask again), then left to a
-        reconciliation."""
-        delay = 0.5
-        for attempt in range(1, CANCEL_ATTEMPTS + 1):
-            try:
-                result = await self.venue.gateway.cancel(cmd)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("cancel failed; trying again", client_order_id=cmd.client_order_id,
-                            error=type(exc).__name__, attempt=attempt)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            if result is not None:
-                self.emit(result)
-            return
-        log.error("cancel kept failing; reconciling", client_order_id=cmd.client_order_id)
-        await self._reconcile("cancel failed")
-
-    async def _lookup(self, client_order_id: str) -> None:
-        events = await _retry_read(lambda: self.venue.gateway.lookup(client_order_id),
-                                   attempts=8)
-        for e in events:
-            self.emit(e)
-
-    async def _reconcile(self, reason: str) -> None:
-        """Until it succeeds: the engine may be waiting for this snapshot before it trades
-        again (after a trade-stream gap), so giving up would pause trading for good."""
-        delay = 1.0
-        while True:
-            try:
-                snapshot = await _retry_read(self.venue.account.snapshot, attempts=3)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.metrics.reconciliations.labels("failed").inc()
-                log.warning("reconciliation failed; retrying", reason=reason,
-                            error=type(exc).__name__, retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            self.metrics.reconciliations.labels("ok").inc()
-            self.emit(snapshot)
-            return
-
-    async def _persist_state(self, cmd: TradingStateChanged) -> None:
-        setter = getattr(self.journal, "set_trading_state", None)
-        if callable(setter):
-            await setter(cmd.state, cmd.reason)
 
     # -- periodic work ----------------------------------------------------------------------
     async def _ticker(self) -> None:
@@ -509,7 +435,7 @@ class Service:
             if busy or not quiet:
                 self.metrics.reconciliations.labels("deferred").inc()
                 continue
-            await self._reconcile("periodic")
+            await self.calls.reconcile("periodic")
 
     # -- signals and shutdown -----------------------------------------------------------------
     def _on_stop_signal(self) -> None:
@@ -548,43 +474,3 @@ class Service:
 
     def _past_deadline(self) -> bool:
         return self._stop_deadline is not None and time.monotonic() >= self._stop_deadline
-
-
-def rank_by_size(orders: list[PlaceOrder]) -> dict[str, int]:
-    """Rate-limiter rank per client order id: 0 for the largest dollar size (ties keep the
-    engine's order), capped below the lookups' priority band."""
-    ordered = sorted(orders, key=lambda c: -c.dollar_size)  # stable
-    return {c.client_order_id: min(i, 999) for i, c in enumerate(ordered)}
-
-
-async def _retry_read(fn: Callable[[], Any], attempts: int = 5, base: float = 0.5) -> Any:
-    """Reads may retry with backoff (orders are never retried)."""
-    delay = base
-    for i in range(attempts):
-        try:
-            return await fn()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            if i == attempts - 1:
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-    raise AssertionError("unreachable")
-
-
-def _jsonable(obj: Any) -> Any:
-    if is_dataclass(obj) and not isinstance(obj, type):
-        try:
-            return _jsonable(asdict(obj))
-        except TypeError:
-            return str(obj)
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    if isinstance(obj, (int, float, bool, str)) or obj is None:
-        return obj
-    return str(obj)

@@ -273,7 +273,7 @@ class LiveDaemon:
     async def reconcile_now(self) -> None:
         """Ask the broker for a fresh account snapshot and wait until the engine has it."""
         before = self.snapshot().at
-        await self.service._reconcile("test")
+        await self.service.calls.reconcile("test")
         await wait_until(
             lambda: self.service.queue.qsize() == 0 and self.snapshot().at != before,
             5,

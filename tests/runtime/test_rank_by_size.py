@@ -2,7 +2,7 @@ from decimal import Decimal as D
 
 from daemon.core.commands import PlaceOrder
 from daemon.core.model import Side
-from daemon.runtime.service import rank_by_size
+from daemon.runtime.venue_calls import rank_by_size
 
 
 def test_largest_dollar_size_is_served_first_and_ties_keep_engine_order() -> None:

@@ -1,0 +1,136 @@
+"""The order path's I/O with the venue: submit, cancel, lookup, reconcile, persist the
+trading state. The shell runs each as a tracked task; every outcome comes back as an event
+through ``emit`` — nothing here decides anything.
+
+Reads may retry with backoff; an order POST never does (an unclear outcome is reported as
+UNKNOWN and resolved by a lookup). A cancel is idempotent, so it is retried too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from adapters.ports import Journal
+from daemon.core import events as ev
+from daemon.core.commands import CancelOrder, PlaceOrder, TradingStateChanged
+from daemon.runtime.metrics import Metrics
+from daemon.runtime.venue import Venue
+
+log = structlog.get_logger("rebalanced")
+
+CANCEL_ATTEMPTS = 6
+
+
+class VenueCalls:
+    def __init__(self, venue: Venue, journal: Journal, metrics: Metrics,
+                 emit: Callable[[Any], None], now: Callable[[], datetime], *,
+                 dry_run: bool = False) -> None:
+        self._venue = venue
+        self._journal = journal
+        self._metrics = metrics
+        self._emit = emit
+        self._now = now
+        self._dry_run = dry_run
+
+    async def submit(self, cmd: PlaceOrder, rank: int = 0) -> None:
+        now = self._now
+        try:
+            await self._journal.record_intent(cmd)
+        except Exception as exc:  # not durable → not sent: safe to say NOT_SENT
+            self._metrics.journal_errors.inc()
+            self._emit(ev.OrderSubmitFailed(now(), cmd.client_order_id, ev.SubmitOutcome.NOT_SENT,
+                                           f"journal write failed before sending: {exc!r}"))
+            return
+        if self._dry_run:
+            self._emit(ev.OrderSubmitFailed(now(), cmd.client_order_id, ev.SubmitOutcome.NOT_SENT,
+                                           "dry run: not sent"))
+            return
+        try:
+            result = await self._venue.gateway.submit(cmd, rank=rank)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # anything unexpected after we may have sent: UNKNOWN
+            result = ev.OrderSubmitFailed(now(), cmd.client_order_id, ev.SubmitOutcome.UNKNOWN,
+                                          f"submit raised {type(exc).__name__}")
+        self._emit(result)
+
+    async def cancel(self, cmd: CancelOrder) -> None:
+        """DELETE is idempotent: a failed cancel is tried again with backoff (the engine
+        keeps the order CANCELING and waits; nothing else would ask again), then left to a
+        reconciliation."""
+        delay = 0.5
+        for attempt in range(1, CANCEL_ATTEMPTS + 1):
+            try:
+                result = await self._venue.gateway.cancel(cmd)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("cancel failed; trying again", client_order_id=cmd.client_order_id,
+                            error=type(exc).__name__, attempt=attempt)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            if result is not None:
+                self._emit(result)
+            return
+        log.error("cancel kept failing; reconciling", client_order_id=cmd.client_order_id)
+        await self.reconcile("cancel failed")
+
+    async def lookup(self, client_order_id: str) -> None:
+        events = await retry_read(lambda: self._venue.gateway.lookup(client_order_id),
+                                   attempts=8)
+        for e in events:
+            self._emit(e)
+
+    async def reconcile(self, reason: str) -> None:
+        """Until it succeeds: the engine may be waiting for this snapshot before it trades
+        again (after a trade-stream gap), so giving up would pause trading for good."""
+        delay = 1.0
+        while True:
+            try:
+                snapshot = await retry_read(self._venue.account.snapshot, attempts=3)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._metrics.reconciliations.labels("failed").inc()
+                log.warning("reconciliation failed; retrying", reason=reason,
+                            error=type(exc).__name__, retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self._metrics.reconciliations.labels("ok").inc()
+            self._emit(snapshot)
+            return
+
+    async def persist_state(self, cmd: TradingStateChanged) -> None:
+        setter = getattr(self._journal, "set_trading_state", None)
+        if callable(setter):
+            await setter(cmd.state, cmd.reason)
+
+
+def rank_by_size(orders: list[PlaceOrder]) -> dict[str, int]:
+    """Rate-limiter rank per client order id: 0 for the largest dollar size (ties keep the
+    engine's order), capped below the lookups' priority band."""
+    ordered = sorted(orders, key=lambda c: -c.dollar_size)  # stable
+    return {c.client_order_id: min(i, 999) for i, c in enumerate(ordered)}
+
+
+async def retry_read(fn: Callable[[], Any], attempts: int = 5, base: float = 0.5) -> Any:
+    """Reads may retry with backoff (orders are never retried)."""
+    delay = base
+    for i in range(attempts):
+        try:
+            return await fn()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if i == attempts - 1:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    raise AssertionError("unreachable")
