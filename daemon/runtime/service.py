@@ -336,11 +336,13 @@ class Service:
             elif isinstance(cmd, RequestReconcile):
                 self._spawn(self.calls.reconcile(cmd.reason), "reconcile")
             elif isinstance(cmd, RecordDecision):
-                self._record_command(cmd)
+                self._record_command(cmd)  # journaled now: before its orders' intents
                 latency = None
                 if trigger is not None:
                     latency = max(0.0, (self.clock.now() - trigger.at).total_seconds())
-                self.observer.decision(cmd, latency)
+                # the canonical log line (~0.2 ms to render and write) waits until the
+                # submit tasks spawned here have taken their first step
+                asyncio.get_running_loop().call_soon(self.observer.decision, cmd, latency)
             elif isinstance(cmd, TradingStateChanged):
                 self.metrics.set_trading_state(cmd.state.value)
                 log.warning("trading state changed", state=cmd.state.value, reason=cmd.reason)
