@@ -20,7 +20,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from adapters.sim.faults import StreamFaults
-from adapters.sim.ws_outbox import Frame, Outbox
+from adapters.sim.ws_outbox import Frame, Hub, Outbox
 
 __all__ = ["CHANNELS", "DataConnection", "DataStreamHub", "encode_batch"]
 
@@ -103,7 +103,7 @@ class DataConnection:
         return out
 
 
-class DataStreamHub:
+class DataStreamHub(Hub):
     """All data-stream connections; ``publish`` is the exchange's market listener."""
 
     def __init__(
@@ -140,19 +140,6 @@ class DataStreamHub:
             if chosen:
                 if conn.outbox.push_data(encode_batch(chosen, conn.msgpack)):
                     self.published_messages += len(chosen)
-
-    def drop_all(self) -> int:
-        n = 0
-        for conn in list(self.connections):
-            if not conn.outbox.closed:
-                conn.outbox.abort()
-                n += 1
-        return n
-
-    async def close_all(self) -> None:
-        for conn in list(self.connections):
-            await conn.outbox.stop()
-            await conn.outbox.ws.close()
 
     # -- the websocket handler ------------------------------------------------------
 

@@ -21,7 +21,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from adapters.sim.faults import StreamFaults
-from adapters.sim.ws_outbox import Outbox
+from adapters.sim.ws_outbox import Hub, Outbox
 
 __all__ = ["TradeConnection", "TradeStreamHub"]
 
@@ -44,7 +44,7 @@ class TradeConnection:
         self.outbox.push_control(self.encode(message))
 
 
-class TradeStreamHub:
+class TradeStreamHub(Hub):
     """All ``/stream`` connections; ``publish`` is the exchange's trade listener."""
 
     def __init__(
@@ -76,19 +76,6 @@ class TradeStreamHub:
                 frame = encoded[conn.msgpack] = conn.encode(message)
             if conn.outbox.push_data(frame):
                 self.published_events += 1
-
-    def drop_all(self) -> int:
-        n = 0
-        for conn in list(self.connections):
-            if not conn.outbox.closed:
-                conn.outbox.abort()
-                n += 1
-        return n
-
-    async def close_all(self) -> None:
-        for conn in list(self.connections):
-            await conn.outbox.stop()
-            await conn.outbox.ws.close()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self.faults.refusing("trade"):

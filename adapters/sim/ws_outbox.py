@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from typing import Any
 
 from aiohttp import web
 
@@ -142,3 +143,23 @@ class Outbox:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+
+
+class Hub:
+    """What both stream hubs share: their connections, each with an ``outbox``."""
+
+    connections: set[Any]
+
+    def drop_all(self) -> int:
+        """Abort every connection without a close frame (the "dropped" fault)."""
+        n = 0
+        for conn in list(self.connections):
+            if not conn.outbox.closed:
+                conn.outbox.abort()
+                n += 1
+        return n
+
+    async def close_all(self) -> None:
+        for conn in list(self.connections):
+            await conn.outbox.stop()
+            await conn.outbox.ws.close()
