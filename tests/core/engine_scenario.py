@@ -161,3 +161,22 @@ def fill_all(
 
 def side_of(o: PlaceOrder) -> Side:
     return o.side
+
+
+PRICES = {"VTI": 100.0, "BND": 100.0}
+
+
+def started(engine: Engine | None = None, **kw: object) -> Engine:
+    """An engine fed a snapshot, the clock and a quote per symbol: ready to decide."""
+    engine = engine or Engine(make_config(), RUN)
+    cmds = feed(engine, ready_events(**kw))  # type: ignore[arg-type]
+    assert wakeups(cmds, "check") == [ScheduleWakeup(at(0), "check")]
+    assert places(cmds) == []
+    return engine
+
+
+def sold(engine: Engine | None = None) -> tuple[Engine, PlaceOrder]:
+    """A started engine whose first check placed exactly one sell."""
+    engine = started(engine)
+    [sell] = places(engine.handle(check(at(1))))
+    return engine, sell
