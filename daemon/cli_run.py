@@ -13,6 +13,11 @@ import asyncio
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from daemon.core.config import Config
+    from daemon.core.config_parse import ConfigProblem
 
 EX_CONFIG = 78
 EX_CRASH = 2
@@ -46,7 +51,7 @@ def load(path: str, args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from daemon.core.config_parse import ConfigError, ConfigProblem
+    from daemon.core.config_parse import ConfigError
 
     try:
         config = load(args.config, args)
@@ -71,10 +76,9 @@ def main(argv: list[str]) -> int:
 
     def reload_config():  # type: ignore[no-untyped-def]
         new = load(args.config, args)
-        if new.daemon != config.daemon or new.broker != config.broker:
-            raise ConfigError([ConfigProblem(
-                "daemon/broker", "changes to [daemon] or [broker] need a restart; "
-                "reload accepts portfolio, bands, trigger, cost, planner and execution changes")])
+        problems = reload_problems(config, new)
+        if problems:
+            raise ConfigError(problems)
         return new
 
     text = Path(args.config).read_text(encoding="utf-8")
@@ -107,6 +111,29 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # a crash: log it (the scrubber removes key values)
         structlog_crash(exc)
         return EX_CRASH
+
+
+def reload_problems(old: Config, new: Config) -> list[ConfigProblem]:
+    """What a SIGHUP reload cannot take without a restart: [daemon] and [broker] settings,
+    and the set of symbols (quotes are subscribed and the broker's asset facts read at
+    start-up). Weights, bands, triggers, costs, planner and execution settings reload."""
+    from daemon.core.config_parse import ConfigProblem
+
+    problems = []
+    if new.daemon != old.daemon or new.broker != old.broker:
+        problems.append(ConfigProblem(
+            "daemon/broker", "changes to [daemon] or [broker] need a restart; reload accepts "
+            "portfolio weights, bands, trigger, cost, planner and execution changes"))
+    symbols = set(old.symbols) | old.portfolio.excluded
+    new_symbols = set(new.symbols) | new.portfolio.excluded
+    if new_symbols != symbols:
+        added, removed = sorted(new_symbols - symbols), sorted(symbols - new_symbols)
+        what = "; ".join(p for p in (f"added {', '.join(added)}" if added else "",
+                                     f"removed {', '.join(removed)}" if removed else "") if p)
+        problems.append(ConfigProblem(
+            "portfolio.targets", f"the set of symbols changed ({what}): quotes are subscribed "
+            "and the broker's asset facts read at start-up, so restart the daemon for this"))
+    return problems
 
 
 def structlog_crash(exc: BaseException) -> None:

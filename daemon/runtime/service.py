@@ -17,6 +17,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -106,6 +107,7 @@ class Service:
         self._forced = False
         self._started = time.monotonic()
         self._consumer_done = asyncio.Event()
+        self._held_at_start: dict[str, Decimal] = {}
         self._journal_quote: Callable[[Any], None] = getattr(
             journal, "record_event", lambda _quote: None)
 
@@ -171,7 +173,7 @@ class Service:
             await self._recover()
             async with asyncio.TaskGroup() as tg:
                 producers = [
-                    tg.create_task(self.venue.market_data.run(self.config.symbols, self.emit),
+                    tg.create_task(self.venue.market_data.run(self._quoted_symbols(), self.emit),
                                    name="market-data"),
                     tg.create_task(self.venue.trade_updates.run(self.emit), name="trade-updates"),
                     tg.create_task(self._ticker(), name="ticker"),
@@ -210,6 +212,7 @@ class Service:
         clock_event = await retry_read(self.venue.account.clock)
         self.clock.sync_to(clock_event.at)
         snapshot = await retry_read(self.venue.account.snapshot)
+        self._held_at_start = dict(snapshot.positions)
         self.engine = Engine(self.config, self.run_id, trading_state=state)
         log.info("recovered", run_id=self.run_id, trading_state=state.value,
                  cash=str(snapshot.cash), positions={k: str(v) for k, v in snapshot.positions.items()},
@@ -217,6 +220,13 @@ class Service:
         self.metrics.reconciliations.labels("startup").inc()
         for event in (snapshot, clock_event):
             self._consume_one(event)
+
+    def _quoted_symbols(self) -> list[str]:
+        """Targets, excluded symbols and whatever the account held at start-up: a holding
+        that is never traded still counts in the portfolio's value, so it needs prices."""
+        held = {s for s, q in self._held_at_start.items() if q != 0}
+        extra = sorted((held | set(self.config.portfolio.excluded)) - set(self.config.symbols))
+        return [*self.config.symbols, *extra]
 
     async def _resolve_intent(self, intent: PlaceOrder) -> None:
         """An order intent from an earlier run with no known outcome: ask, never resend."""
