@@ -100,13 +100,14 @@ class Service:
         self._last_order_activity = 0.0
         self._quotes_seen = 0
         self._quotes_dropped = 0
+        self._quotes_reported = 0  # what refresh_gauges already added to the counters
+        self._dropped_reported = 0
         self._ready = False
         self._stopping = False
         self._stop_deadline: float | None = None
         self._signals = 0
         self._forced = False
         self._started = time.monotonic()
-        self._consumer_done = asyncio.Event()
         self._held_at_start: dict[str, Decimal] = {}
         self._journal_quote: Callable[[Any], None] = getattr(
             journal, "record_event", lambda _quote: None)
@@ -296,8 +297,6 @@ class Service:
         if isinstance(item, (ev.OrderAccepted, ev.OrderFilled, ev.OrderCanceled,
                              ev.OrderRejected, ev.OrderSubmitFailed, ev.OrderNotFound)):
             self._last_order_activity = time.monotonic()
-        if isinstance(item, ev.OrderFilled):
-            self.journal_fill(item)
         if isinstance(item, ev.ShutdownRequested) and not self._stopping:
             self._stopping = True
             self._stop_deadline = time.monotonic() + self.config.daemon.drain_deadline_seconds
@@ -319,15 +318,6 @@ class Service:
         except Exception:  # the journal counts its own failures; never stop trading on it
             self.metrics.journal_errors.inc()
             log.exception("journal write failed")
-
-    def journal_fill(self, fill: ev.OrderFilled) -> None:
-        record_fill = getattr(self.journal, "record_fill", None)
-        if callable(record_fill):
-            try:
-                record_fill(fill)
-            except Exception:
-                self.metrics.journal_errors.inc()
-                log.exception("journal write failed")
 
     # -- dispatch: commands never await venue I/O inline --------------------------------------
     def _dispatch(self, commands: list[Command], trigger: ev.QuoteUpdated | None) -> None:
@@ -400,11 +390,11 @@ class Service:
         m = self.metrics
         m.queue_depth.set(self.queue.qsize())
         if self._quotes_seen:
-            m.quotes.inc(self._quotes_seen - getattr(self, "_quotes_reported", 0))
+            m.quotes.inc(self._quotes_seen - self._quotes_reported)
             self._quotes_reported = self._quotes_seen
         if self._quotes_dropped:
             m.quotes_dropped.labels("queue_full").inc(
-                self._quotes_dropped - getattr(self, "_dropped_reported", 0))
+                self._quotes_dropped - self._dropped_reported)
             self._dropped_reported = self._quotes_dropped
         m.observe_streams(self.venue.stream_stats())
         m.observe_journal(int(getattr(self.journal, "write_errors", 0)))
