@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from daemon.core.commands import CancelOrder, PlaceOrder
+from daemon.core.commands import CancelOrder, Command, PlaceOrder
 from daemon.core.events import (
     AccountSnapshot,
     BrokerOrder,
@@ -20,6 +20,7 @@ from daemon.core.events import (
     MarketClock,
     QuoteUpdated,
 )
+from daemon.core.model import TradingState
 
 Emit = Callable[[Event], None]
 
@@ -67,11 +68,27 @@ class TradeUpdatesFeed(Protocol):
 
 
 class Journal(Protocol):
-    """The audit journal (adapters/store). Writes are ordered; ``record_intent`` returns
-    only once the intent is durable, because it must precede the POST."""
+    """The audit journal (adapters/store). Writes are ordered and non-blocking, except
+    ``record_intent`` and ``set_trading_state``, which return only once durable (the
+    intent must precede the POST). Reads serve start-up recovery."""
+
+    @property
+    def write_errors(self) -> int:
+        """Failed writes so far (for the metric)."""
+        ...
+
+    def record_event(self, event: Event) -> None: ...
+
+    def record_command(self, command: Command) -> None: ...
 
     async def record_intent(self, order: PlaceOrder) -> None: ...
 
     def record(self, kind: str, payload: dict[str, Any]) -> None: ...
+
+    async def set_trading_state(self, state: TradingState, reason: str) -> None: ...
+
+    def trading_state(self) -> tuple[TradingState, str] | None: ...
+
+    def unresolved_intents(self) -> list[PlaceOrder]: ...
 
     async def flush(self) -> None: ...

@@ -109,8 +109,7 @@ class Service:
         self._forced = False
         self._started = time.monotonic()
         self._held_at_start: dict[str, Decimal] = {}
-        self._journal_quote: Callable[[Any], None] = getattr(
-            journal, "record_event", lambda _quote: None)
+        self._journal_quote = journal.record_event  # bound once: the quote path
 
     # -- producers ------------------------------------------------------------------------
     def emit(self, event: Any) -> None:
@@ -200,16 +199,12 @@ class Service:
 
     async def _recover(self) -> None:
         state = TradingState.ACTIVE
-        read_state = getattr(self.journal, "trading_state", None)
-        if callable(read_state):
-            persisted = read_state()
-            if persisted is not None:
-                state = persisted[0]
+        persisted = self.journal.trading_state()
+        if persisted is not None:
+            state = persisted[0]
         self.metrics.set_trading_state(state.value)
-        unresolved = getattr(self.journal, "unresolved_intents", None)
-        if callable(unresolved):
-            for intent in unresolved():
-                await self._resolve_intent(intent)
+        for intent in self.journal.unresolved_intents():
+            await self._resolve_intent(intent)
         clock_event = await retry_read(self.venue.account.clock)
         self.clock.sync_to(clock_event.at)
         snapshot = await retry_read(self.venue.account.snapshot)
@@ -310,11 +305,7 @@ class Service:
 
     def _journal_event(self, item: Any) -> None:
         try:
-            record_event = getattr(self.journal, "record_event", None)
-            if callable(record_event):
-                record_event(item)
-            else:
-                self.journal.record("event", {"kind": type(item).__name__})
+            self.journal.record_event(item)
         except Exception:  # the journal counts its own failures; never stop trading on it
             self.metrics.journal_errors.inc()
             log.exception("journal write failed")
@@ -356,9 +347,7 @@ class Service:
 
     def _record_command(self, cmd: Command) -> None:
         try:
-            record_command = getattr(self.journal, "record_command", None)
-            if callable(record_command):
-                record_command(cmd)
+            self.journal.record_command(cmd)
         except Exception:
             self.metrics.journal_errors.inc()
             log.exception("journal write failed")
@@ -397,7 +386,7 @@ class Service:
                 self._quotes_dropped - self._dropped_reported)
             self._dropped_reported = self._quotes_dropped
         m.observe_streams(self.venue.stream_stats())
-        m.observe_journal(int(getattr(self.journal, "write_errors", 0)))
+        m.observe_journal(self.journal.write_errors)
         limiter = self.venue.limiter_stats()
         if limiter is not None:
             m.observe_limiter(limiter)

@@ -108,9 +108,7 @@ class VenueCalls:
             return
 
     async def persist_state(self, cmd: TradingStateChanged) -> None:
-        setter = getattr(self._journal, "set_trading_state", None)
-        if callable(setter):
-            await setter(cmd.state, cmd.reason)
+        await self._journal.set_trading_state(cmd.state, cmd.reason)
 
 
 def rank_by_size(orders: list[PlaceOrder]) -> dict[str, int]:
