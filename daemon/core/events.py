@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -202,7 +202,6 @@ class RebalanceRequested:
 class ShutdownRequested:
     at: datetime
     cancel_open_orders: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 Event = (
