@@ -111,6 +111,7 @@ class Engine:
             ev.QuoteUpdated: self._on_quote,
             ev.BarClosed: self._on_nothing,
             ev.MarketStatsUpdated: self._on_stats,
+            ev.CovarianceEstimated: self._on_covariance,
             ev.TradingStatusChanged: self._on_trading_status,
             ev.AccountSnapshot: self._on_account,
             ev.MarketClock: self._on_clock,
@@ -186,6 +187,10 @@ class Engine:
 
     def _on_stats(self, e: ev.MarketStatsUpdated) -> list[Command]:
         self._market.on_stats(e)
+        return []
+
+    def _on_covariance(self, e: ev.CovarianceEstimated) -> list[Command]:
+        self._market.on_covariance(e)
         return []
 
     def quotes(self) -> dict[str, Quote]:

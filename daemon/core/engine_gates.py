@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from daemon.core.config import Config, TriggerConfig
-from daemon.core.events import MarketClock, MarketStatsUpdated, QuoteUpdated
+from daemon.core.events import CovarianceEstimated, MarketClock, MarketStatsUpdated, QuoteUpdated
 from daemon.core.model import Quote, TradingSession, TradingState
 from daemon.core.triggers import in_trading_window
 
@@ -21,11 +21,12 @@ class MarketData:
     """The latest quote event per symbol (kept as it came: the hot path allocates nothing)
     and adv/sigma per symbol (MarketStatsUpdated, else the asset's config)."""
 
-    __slots__ = ("last", "stats")
+    __slots__ = ("covariance", "last", "stats")
 
     def __init__(self, config: Config) -> None:
         self.last: dict[str, QuoteUpdated] = {}
         self.stats: dict[str, tuple[float | None, float | None]] = {}
+        self.covariance: CovarianceEstimated | None = None  # the latest market estimate
         self.load_config(config)
 
     def load_config(self, config: Config) -> None:
@@ -39,6 +40,9 @@ class MarketData:
             e.adv if e.adv is not None else adv,
             e.sigma if e.sigma is not None else sigma,
         )
+
+    def on_covariance(self, e: CovarianceEstimated) -> None:
+        self.covariance = e
 
     def quotes(self) -> dict[str, Quote]:
         """A ``Quote`` per symbol for the planner (``at`` = the quote event's time)."""

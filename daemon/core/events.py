@@ -58,6 +58,21 @@ class MarketStatsUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class CovarianceEstimated:
+    """A covariance of **daily** returns estimated from market data (an adapter, e.g. a
+    shrunk estimate from daily bars): ``daily[i][j]`` is the covariance of ``symbols[i]``
+    and ``symbols[j]`` (fractions², per trading day). ``source`` says where it came from
+    (``"bars:ledoit_wolf:252d"``, ``"config"``); ``observations`` is the number of return
+    rows behind it."""
+
+    at: datetime
+    symbols: tuple[str, ...]
+    daily: tuple[tuple[float, ...], ...]
+    source: str = ""
+    observations: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class TradingStatusChanged:
     """A venue halt or resume for one symbol (Alpaca data stream ``T: s``)."""
 
@@ -208,6 +223,7 @@ Event = (
     QuoteUpdated
     | BarClosed
     | MarketStatsUpdated
+    | CovarianceEstimated
     | TradingStatusChanged
     | AccountSnapshot
     | MarketClock
