@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -42,10 +42,6 @@ PERMANENT_CODES = {
 QuoteSource = Callable[[Sequence[str]], Awaitable[Sequence[QuoteUpdated]]]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class AlpacaMarketData:
     def __init__(
         self,
@@ -57,7 +53,7 @@ class AlpacaMarketData:
         backoff: Backoff | None = None,
         handshake_timeout: float = 10.0,
         statuses: bool = True,
-        now: Callable[[], datetime] = utc_now,
+        now: Callable[[], datetime],
         connect_options: dict[str, Any] | None = None,
     ) -> None:
         self.url = url

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from adapters.alpaca import parse
@@ -28,10 +28,6 @@ from daemon.core.events import (
 )
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def deviation_size(order: PlaceOrder) -> Decimal:
     """Dollar size of an order, for ordering a batch (largest deviations first)."""
     return order.dollar_size
@@ -43,7 +39,7 @@ class AlpacaGateway:
         rest: AlpacaRest,
         *,
         max_concurrency: int = 8,
-        now: Callable[[], datetime] = utc_now,
+        now: Callable[[], datetime],
     ) -> None:
         self.rest = rest
         self.max_concurrency = max(1, max_concurrency)

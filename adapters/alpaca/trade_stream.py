@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -32,10 +32,7 @@ from daemon.core.events import Event, FeedLost, FeedRestored, OrderFilled
 FEED = "trade_updates"
 
 ChangedOrders = Callable[[datetime], Awaitable[Sequence[wire.Order]]]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+BrokerTime = Callable[[], Awaitable[datetime]]
 
 
 class ExecutionDedupe:
@@ -62,8 +59,16 @@ class AlpacaTradeUpdates:
     """``changed_orders(after)`` (``AlpacaAccount.changed_orders``) fills the gap after every
     reconnect; ``resume_from`` (or, when that is None, ``resume_hint()``: the venue wires the
     account's last snapshot time) makes the first connect catch up too, closing the gap
-    between the start-up snapshot and the stream. ``skew`` widens the catch-up window for
-    clock differences."""
+    between the start-up snapshot and the stream.
+
+    The gap is measured in the **broker's** time only, since ``after`` is compared with the
+    broker's order timestamps: ``synced_at`` advances to the broker's ``/v2/clock``
+    (``broker_time``) read on each connect, before its catch-up, and to the broker's
+    timestamp on each update; never to our clock, which may be minutes (NTP, a VPS) or
+    days (a paper exchange at another date) away. ``skew`` (30 s) only covers the order of
+    the broker's own reads (a clock read answered just after a fill). Without
+    ``broker_time`` (tests of the protocol alone) the watermark stays at the last update's
+    broker timestamp, so a quiet stream asks for a longer window, never a shorter one."""
 
     def __init__(
         self,
@@ -71,19 +76,21 @@ class AlpacaTradeUpdates:
         credentials: Credentials,
         *,
         changed_orders: ChangedOrders | None = None,
+        broker_time: BrokerTime | None = None,
         resume_from: datetime | None = None,
         resume_hint: Callable[[], datetime | None] | None = None,
         skew: timedelta = timedelta(seconds=30),
         backoff: Backoff | None = None,
         handshake_timeout: float = 10.0,
         dedupe_size: int = 10_000,
-        now: Callable[[], datetime] = utc_now,
+        now: Callable[[], datetime],
         connect_options: dict[str, Any] | None = None,
     ) -> None:
         self.url = url
         self._credentials = credentials
         self.changed_orders = changed_orders
-        self.synced_at = resume_from
+        self.broker_time = broker_time
+        self.synced_at = resume_from  # broker time
         self.resume_hint = resume_hint
         self.skew = skew
         self.backoff = backoff or Backoff()
@@ -104,6 +111,7 @@ class AlpacaTradeUpdates:
         self.events: dict[str, int] = {}
         self.catchup_orders = 0
         self.catchup_failures = 0
+        self.clock_failures = 0  # /v2/clock reads that failed on connect
         self.last_error = ""
         self.last_delay = 0.0
 
@@ -116,10 +124,10 @@ class AlpacaTradeUpdates:
                 async with connect(self.url, **self.connect_options) as ws:
                     await self._handshake(ws)
                     self.connects += 1
-                    connected_at = self._now()
+                    # the broker's time now: everything it stamps later reaches us live
+                    connected_at = await self._broker_now()
                     await self._catch_up(emit)
-                    if self.synced_at is None or connected_at > self.synced_at:
-                        self.synced_at = connected_at
+                    self._advance(connected_at)
                     self.connected = up = True
                     emit(FeedRestored(self._now(), FEED))
                     self.backoff.reset()
@@ -146,6 +154,25 @@ class AlpacaTradeUpdates:
             await asyncio.sleep(self.last_delay)
 
     # --- phases ------------------------------------------------------------------------------
+
+    async def _broker_now(self) -> datetime | None:
+        """The broker's clock, or None when it cannot be read: then the watermark stays
+        where it was and the next catch-up covers a longer window (never a shorter one)."""
+        if self.broker_time is None:
+            return None
+        try:
+            return await self.broker_time()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.clock_failures += 1
+            self.last_error = f"broker clock: {exc.__class__.__name__}: {exc}"[:300]
+            return None
+
+    def _advance(self, broker_at: datetime | None) -> None:
+        """Move the watermark forward (only) to a broker timestamp."""
+        if broker_at is not None and (self.synced_at is None or broker_at > self.synced_at):
+            self.synced_at = broker_at
 
     async def _next(self, ws: ClientConnection) -> wire.TradeStreamEnvelope:
         async with asyncio.timeout(self.handshake_timeout):
@@ -220,7 +247,7 @@ class AlpacaTradeUpdates:
 
     def _handle(self, frame: bytes | str, emit: Emit) -> None:
         self.last_message_monotonic = time.monotonic()
-        self.synced_at = self._now()
+        received_at = self._now()
         try:
             env = wire.TRADE_ENVELOPE.decode(frame)
         except (msgspec.DecodeError, msgspec.ValidationError):
@@ -230,10 +257,11 @@ class AlpacaTradeUpdates:
             return
         try:
             update = wire.TRADE_UPDATE.decode(env.data)
-            ev = parse.trade_update_event(update, self.synced_at)
+            ev = parse.trade_update_event(update, received_at)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
             self.malformed += 1
             return
+        self._advance(update.timestamp or update.at)
         self.events[update.event] = self.events.get(update.event, 0) + 1
         if ev is None:
             self.ignored += 1

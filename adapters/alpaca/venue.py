@@ -1,7 +1,7 @@
 """Build the Alpaca adapter from config + credentials: hosts for paper or live (or the
 simulator's overrides), one rate limiter per key, REST, account, gateway and both streams.
 
-    async with build_venue(config.broker) as venue:
+    async with build_venue(config.broker, now=clock.now) as venue:
         snapshot = await venue.account.snapshot()
         ...
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 
-from adapters.alpaca.account import AlpacaAccount, utc_now
+from adapters.alpaca.account import AlpacaAccount
 from adapters.alpaca.backoff import Backoff
 from adapters.alpaca.credentials import Credentials, load_credentials
 from adapters.alpaca.data_stream import AlpacaMarketData
@@ -90,12 +90,14 @@ def build_venue(
     reap_window: float = 90.0,
     backoff_base: float = 1.0,
     backoff_cap: float = 60.0,
-    now: Callable[[], datetime] | None = None,
+    now: Callable[[], datetime],
 ) -> AlpacaVenue:
     """Wire everything for one key pair. Keys come from the environment or systemd
-    credentials unless given. ``now`` stamps the events the venue makes (snapshots, feed
-    lost/restored): the shell passes its broker-synced clock."""
-    clock = now or utc_now
+    credentials unless given. ``now`` (required: a library never picks the wall clock)
+    stamps the events the venue makes (snapshots, feed lost/restored): the shell passes
+    its broker-synced clock. Catch-up windows use the broker's own time whatever ``now``
+    says (``AlpacaAccount.broker_time``)."""
+    clock = now
     creds = credentials or load_credentials()
     ends = endpoints(broker)
     limiter = RateLimiter(broker.requests_per_minute, broker.rate_headroom)
@@ -119,6 +121,7 @@ def build_venue(
         ends.trade_stream,
         creds,
         changed_orders=account.changed_orders,
+        broker_time=account.broker_time,
         resume_hint=lambda: account.last_snapshot_at,
         backoff=Backoff(backoff_base, backoff_cap, reap_window),
         now=clock,

@@ -14,6 +14,7 @@ import random
 import time
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import msgpack
@@ -22,6 +23,8 @@ from adapters.alpaca import wire
 from adapters.alpaca.credentials import Credentials, Secret
 from adapters.alpaca.data_stream import AlpacaMarketData
 from daemon.core.events import Event, QuoteUpdated
+
+STAMP = datetime(2026, 1, 2, 15, 0, tzinfo=UTC)  # feed events' stamp (none are made here)
 
 BATCH = 100
 BATCHES = 200
@@ -71,7 +74,7 @@ def measure(name: str, fn: Callable[[list[bytes]], int], frames: list[bytes]) ->
 
 def ours(frames: list[bytes]) -> int:
     creds = Credentials(Secret("k"), Secret("s"))
-    md = AlpacaMarketData("ws://unused", creds)
+    md = AlpacaMarketData("ws://unused", creds, now=lambda: STAMP)
     out: list[Event] = []
     for frame in frames:
         md._handle(frame, out.append)

@@ -47,6 +47,7 @@ from daemon.core.config import (
 )
 from daemon.core.model import TradingSession
 from daemon.runtime.assemble import new_run_id
+from daemon.runtime.clock import ShellClock
 from daemon.runtime.logs import configure_logging
 from daemon.runtime.metrics import Metrics, StreamStats
 from daemon.runtime.service import Service
@@ -198,8 +199,12 @@ async def running_daemon(
     """Start the Service (recovery, engine, streams) and wait until every symbol has a quote
     and the engine is ready; on exit, shut it down cleanly."""
     journal = await SqliteJournal.open(config.daemon.state_dir)
+    clock = ShellClock()
     feed = AlpacaMarketData(
-        url, Credentials(Secret(KEY), Secret(SECRET)), connect_options=connect_options
+        url,
+        Credentials(Secret(KEY), Secret(SECRET)),
+        connect_options=connect_options,
+        now=clock.now,
     )
     gateway = RecordingGateway()
 
@@ -223,6 +228,7 @@ async def running_daemon(
         journal,
         Metrics(CollectorRegistry()),
         run_id=new_run_id(),
+        clock=clock,
         install_signals=False,
     )
     task = asyncio.create_task(service.run(), name="service")

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -40,8 +41,24 @@ async def sim() -> AsyncIterator[RunningSim]:
         yield s
 
 
+# Our clock relative to the exchange's: the adapter must be right whatever the difference
+# (the sim runs at a fixed date; a real broker and a VPS disagree by NTP drift or worse).
+SKEWS = {
+    "in-step": timedelta(0),
+    "broker-3d-ahead": timedelta(days=-3),  # our clock = the broker's − 3 days
+    "broker-3d-behind": timedelta(days=3),
+}
+
+
+def our_clock(sim: RunningSim, skew: timedelta) -> Callable[[], datetime]:
+    """Our clock: the sim's (stepped) time moved by ``skew``; never today's date."""
+    return lambda: sim.clock.now() + skew
+
+
 @asynccontextmanager
-async def venue_for(sim: RunningSim, **broker: object) -> AsyncIterator[AlpacaVenue]:
+async def venue_for(
+    sim: RunningSim, skew: timedelta = timedelta(0), **broker: object
+) -> AsyncIterator[AlpacaVenue]:
     config = BrokerConfig(
         kind="alpaca",
         paper=True,
@@ -59,6 +76,7 @@ async def venue_for(sim: RunningSim, **broker: object) -> AsyncIterator[AlpacaVe
         reap_window=0.3,
         backoff_base=0.01,
         backoff_cap=0.05,
+        now=our_clock(sim, skew),
     )
     async with venue:
         yield venue
@@ -184,9 +202,12 @@ async def test_ambiguous_submit_is_resolved_by_lookup_never_resent(
             assert venue.limiter.rate_limited >= 1
 
 
-async def test_trade_stream_drop_catches_up_before_restored(sim: RunningSim) -> None:
+@pytest.mark.parametrize("skew", SKEWS.values(), ids=SKEWS.keys())
+async def test_trade_stream_drop_catches_up_before_restored(
+    sim: RunningSim, skew: timedelta
+) -> None:
     events: list[Event] = []
-    async with venue_for(sim) as venue, streams(venue, events):
+    async with venue_for(sim, skew) as venue, streams(venue, events):
         # drop the socket and refuse reconnects for a while: the gap spans the order below
         await sim.control(
             "POST",
@@ -249,8 +270,11 @@ async def test_halt_reaches_the_feed(sim: RunningSim) -> None:
         await until(lambda: any(isinstance(e, TradingStatusChanged) and e.halted for e in events))
 
 
-async def test_first_connect_catches_up_from_the_startup_snapshot(sim: RunningSim) -> None:
-    async with venue_for(sim) as venue:
+@pytest.mark.parametrize("skew", SKEWS.values(), ids=SKEWS.keys())
+async def test_first_connect_catches_up_from_the_startup_snapshot(
+    sim: RunningSim, skew: timedelta
+) -> None:
+    async with venue_for(sim, skew) as venue:
         await venue.account.snapshot()  # start-up: snapshot first, then the streams
         placed = await venue.gateway.submit(
             PlaceOrder("sim-start-1", "VTI", Side.BUY, Decimal(1), None, None)
@@ -266,3 +290,7 @@ async def test_first_connect_catches_up_from_the_startup_snapshot(sim: RunningSi
             if isinstance(e, FeedRestored) and e.feed == "trade_updates"
         )
         assert of(events[:restored], OrderFilled, "sim-start-1")
+        # the offset is measured (broker − ours), and catch-up asked from the broker's time
+        assert venue.account.clock_offset == pytest.approx(-skew.total_seconds(), abs=1)
+        assert venue.trade_updates.synced_at is not None
+        assert abs(venue.trade_updates.synced_at - sim.clock.now()) < timedelta(seconds=5)

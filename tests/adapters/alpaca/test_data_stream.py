@@ -26,6 +26,11 @@ from tests.adapters.alpaca.fake_streams import FakeDataStream, mp, serving, unti
 REST_AT = datetime(2024, 7, 24, 19, 59, 59, tzinfo=UTC)
 
 
+def fixed_now() -> datetime:
+    """The feed's stamp for FeedLost/FeedRestored: an anchor, never today's date."""
+    return REST_AT
+
+
 def quote(symbol: str, bid: float, ask: float) -> dict[str, object]:
     return {
         "T": "q",
@@ -69,6 +74,7 @@ def feed(
         stale_after=stale_after,
         backoff=Backoff(base=0.01, cap=0.05, reap_window=reap, rng=random.Random(1)),
         handshake_timeout=2.0,
+        now=fixed_now,
     )
 
 
@@ -208,6 +214,7 @@ async def test_auth_timeout_reconnects(creds: Credentials) -> None:
             stale_after=5.0,
             handshake_timeout=0.2,
             backoff=Backoff(0.01, 0.05, 0.3, rng=random.Random(2)),
+            now=fixed_now,
         )
         async with running(md, ["AAPL"], events):
             await until(lambda: md.quotes == 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -24,19 +25,25 @@ from daemon.core.events import (
 from daemon.core.model import Side
 from tests.adapters.alpaca.fake_alpaca import FakeAlpaca
 
+NOW = datetime(2026, 11, 23, 14, 35, tzinfo=UTC)  # the tests' anchor, not today
+
+
+def fixed_now() -> datetime:
+    return NOW
+
 
 def place(coid: str, symbol: str = "AAPL", qty: str = "10", limit: str = "227.55") -> PlaceOrder:
     return PlaceOrder(coid, symbol, Side.BUY, Decimal(qty), None, Decimal(limit))
 
 
 async def test_accepted(rest: AlpacaRest, fake: FakeAlpaca) -> None:
-    ev = await AlpacaGateway(rest).submit(place("a1"))
+    ev = await AlpacaGateway(rest, now=fixed_now).submit(place("a1"))
     assert isinstance(ev, OrderAccepted)
     assert ev.client_order_id == "a1" and ev.broker_order_id == fake.orders["a1"]["id"]
 
 
 async def test_definite_4xx_is_rejected(rest: AlpacaRest, fake: FakeAlpaca) -> None:
-    gw = AlpacaGateway(rest)
+    gw = AlpacaGateway(rest, now=fixed_now)
     ev = await gw.submit(place("b1", symbol="BROKE"))
     assert isinstance(ev, OrderRejected) and "insufficient buying power" in ev.reason
     assert gw.rejected == 1
@@ -46,7 +53,7 @@ async def test_duplicate_client_order_id_is_unknown_then_lookup_resolves(
     rest: AlpacaRest, fake: FakeAlpaca
 ) -> None:
     fake.add_order("d1", status="partially_filled", filled_qty="4", filled_avg_price="227.5")
-    gw = AlpacaGateway(rest)
+    gw = AlpacaGateway(rest, now=fixed_now)
     ev = await gw.submit(place("d1"))
     assert isinstance(ev, OrderSubmitFailed) and ev.outcome is SubmitOutcome.UNKNOWN
     assert "already at the broker" in ev.reason
@@ -60,7 +67,7 @@ async def test_ambiguous_failures_are_unknown_and_never_resent(
     rest: AlpacaRest, fake: FakeAlpaca, fault: str
 ) -> None:
     fake.faults = [fault]
-    gw = AlpacaGateway(rest)
+    gw = AlpacaGateway(rest, now=fixed_now)
     ev = await gw.submit(place("u1"))
     assert isinstance(ev, OrderSubmitFailed) and ev.outcome is SubmitOutcome.UNKNOWN
     assert len(fake.posts()) == 1
@@ -79,7 +86,7 @@ async def test_connection_refused_is_not_sent(creds: Credentials) -> None:
     url = f"http://127.0.0.1:{port}"
     rest = AlpacaRest(creds, base_url=url, data_url=url, limiter=RateLimiter())
     try:
-        ev = await AlpacaGateway(rest).submit(place("n1"))
+        ev = await AlpacaGateway(rest, now=fixed_now).submit(place("n1"))
     finally:
         await rest.close()
     assert isinstance(ev, OrderSubmitFailed) and ev.outcome is SubmitOutcome.NOT_SENT
@@ -89,14 +96,14 @@ async def test_invalid_order_is_not_sent_and_spends_nothing(
     rest: AlpacaRest, fake: FakeAlpaca
 ) -> None:
     bad = PlaceOrder("v1", "AAPL", Side.BUY, None, None, None)
-    ev = await AlpacaGateway(rest).submit(bad)
+    ev = await AlpacaGateway(rest, now=fixed_now).submit(bad)
     assert isinstance(ev, OrderSubmitFailed) and ev.outcome is SubmitOutcome.NOT_SENT
     assert "exactly one of qty or notional" in ev.reason
     assert fake.log == [] and rest.limiter.acquired == 0
 
 
 async def test_cancel(rest: AlpacaRest, fake: FakeAlpaca) -> None:
-    gw = AlpacaGateway(rest)
+    gw = AlpacaGateway(rest, now=fixed_now)
     o = fake.add_order("c1")
     assert await gw.cancel(CancelOrder("c1", o["id"])) is None
     assert fake.orders["c1"]["status"] == "canceled"
@@ -110,7 +117,7 @@ async def test_cancel(rest: AlpacaRest, fake: FakeAlpaca) -> None:
 
 async def test_lookup_of_a_canceled_order(rest: AlpacaRest, fake: FakeAlpaca) -> None:
     fake.add_order("x1", status="canceled", filled_qty="0")
-    events = await AlpacaGateway(rest).lookup("x1")
+    events = await AlpacaGateway(rest, now=fixed_now).lookup("x1")
     assert [type(e) for e in events] == [OrderAccepted, OrderCanceled]
 
 
@@ -132,7 +139,7 @@ async def test_batch_under_a_short_budget_sends_the_largest_first(
         place("s-mid", qty="10"),
         PlaceOrder("s-notional", "SPY", Side.BUY, None, Decimal("5000"), None),
     ]
-    events = await AlpacaGateway(rest, max_concurrency=8).submit_batch(orders)
+    events = await AlpacaGateway(rest, now=fixed_now, max_concurrency=8).submit_batch(orders)
     assert [e.client_order_id for e in events] == [o.client_order_id for o in orders]
     assert all(isinstance(e, OrderAccepted) for e in events)
     sent = [body["client_order_id"] for body in fake.posts()]
@@ -141,5 +148,5 @@ async def test_batch_under_a_short_budget_sends_the_largest_first(
 
 async def test_batch_mixes_outcomes(rest: AlpacaRest, fake: FakeAlpaca) -> None:
     orders = [place("m1"), place("m2", symbol="BROKE"), place("m3")]
-    events = await AlpacaGateway(rest, max_concurrency=1).submit_batch(orders)
+    events = await AlpacaGateway(rest, now=fixed_now, max_concurrency=1).submit_batch(orders)
     assert [type(e) for e in events] == [OrderAccepted, OrderRejected, OrderAccepted]

@@ -65,16 +65,32 @@ class Changed:
         return self.orders
 
 
+class BrokerClock:
+    """The broker's ``/v2/clock`` as the stream sees it: a time, or a failure."""
+
+    def __init__(self, at: datetime | None = NOW) -> None:
+        self.at = at
+        self.reads = 0
+
+    async def __call__(self) -> datetime:
+        self.reads += 1
+        if self.at is None:
+            raise ConnectionError("clock unreachable")
+        return self.at
+
+
 def feed(
     url: str,
     creds: Credentials,
     changed: Changed | None = None,
     resume_from: datetime | None = None,
+    broker: BrokerClock | None = None,
 ) -> AlpacaTradeUpdates:
     return AlpacaTradeUpdates(
         url,
         creds,
         changed_orders=changed,
+        broker_time=broker if broker is not None else BrokerClock(),
         resume_from=resume_from,
         backoff=Backoff(0.01, 0.05, 0.3, rng=random.Random(3)),
         handshake_timeout=2.0,
@@ -222,6 +238,59 @@ async def test_reconnect_catches_up_over_rest_before_restored(creds: Credentials
         FeedRestored,
     ]
     assert changed.calls == [NOW - timedelta(seconds=30)]  # since last in sync, minus skew
+
+
+@pytest.mark.parametrize("ours", [NOW - timedelta(days=3), NOW + timedelta(days=3)])
+async def test_catch_up_window_is_in_broker_time_whatever_our_clock(
+    creds: Credentials, ours: datetime
+) -> None:
+    """Our clock days away from the broker's changes only the events' stamps: the window
+    asked after a drop starts at the broker's time of the last connect."""
+    changed = Changed([payloads.load("order_partially_filled")])
+    server = FakeTradeStream(modes=["drop"])
+    events: list[Event] = []
+    async with serving(server) as url:
+        tu = AlpacaTradeUpdates(
+            url,
+            creds,
+            changed_orders=changed,
+            broker_time=BrokerClock(NOW),
+            backoff=Backoff(0.01, 0.05, 0.3, rng=random.Random(3)),
+            handshake_timeout=2.0,
+            now=lambda: ours,
+        )
+        async with running(tu, events):
+            await until(lambda: sum(isinstance(e, FeedRestored) for e in events) == 2)
+    assert changed.calls == [NOW - timedelta(seconds=30)]
+    assert any(isinstance(e, OrderFilled) for e in events)
+
+
+async def test_unreadable_broker_clock_keeps_the_last_watermark(creds: Credentials) -> None:
+    """No broker time on connect: the window is not moved on, so the next catch-up covers
+    more (never less); the stream still comes up."""
+    start = datetime(2024, 7, 24, 13, 0, tzinfo=UTC)
+    changed = Changed([])
+    broker = BrokerClock(None)
+    server = FakeTradeStream(modes=["drop"])
+    events: list[Event] = []
+    async with serving(server) as url:
+        tu = feed(url, creds, changed, resume_from=start, broker=broker)
+        async with running(tu, events):
+            await until(lambda: sum(isinstance(e, FeedRestored) for e in events) == 2)
+    assert changed.calls == [start - timedelta(seconds=30)] * 2
+    assert tu.clock_failures == broker.reads == 2
+
+
+async def test_updates_move_the_watermark_to_their_broker_timestamp(creds: Credentials) -> None:
+    """Live updates advance the watermark to the broker's stamp on them, not our clock."""
+    stamped = datetime(2024, 7, 24, 13, 35, 2, tzinfo=UTC)  # update()'s timestamp
+    server = FakeTradeStream(updates=[update("new")])
+    events: list[Event] = []
+    async with serving(server) as url:
+        tu = feed(url, creds, broker=BrokerClock(NOW - timedelta(hours=1)))
+        async with running(tu, events):
+            await until(lambda: OrderAccepted in [type(e) for e in events])
+    assert tu.synced_at == stamped
 
 
 async def test_resume_from_makes_the_first_connect_catch_up(creds: Credentials) -> None:

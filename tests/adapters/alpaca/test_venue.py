@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,6 +14,11 @@ from adapters.alpaca.venue import build_venue, endpoints
 from daemon.core.config import BrokerConfig
 from daemon.core.events import Event, FeedRestored
 from tests.adapters.alpaca.fake_streams import FakeDataStream, FakeTradeStream, serving, until
+
+
+def anchor() -> datetime:
+    """The venue's injected clock in these tests: a fixed anchor, never today's date."""
+    return datetime(2026, 11, 23, 14, 35, tzinfo=UTC)
 
 
 def test_paper_hosts() -> None:
@@ -63,7 +69,7 @@ async def test_build_venue_from_config_and_environment(monkeypatch: pytest.Monke
         stale_after_seconds=12.0,
         feed="test",
     )
-    async with build_venue(broker) as venue:
+    async with build_venue(broker, now=anchor) as venue:
         gateway, _, _, trade_updates = venue.ports()
         assert venue.limiter.capacity == 80
         assert venue.rest.timeout.total == 3.0
@@ -85,7 +91,7 @@ async def test_no_key_reaches_a_log_line_at_debug(caplog: pytest.LogCaptureFixtu
                 stream_url=data_url,
                 trade_stream_url=trade_url,
             )
-            async with build_venue(broker, creds) as venue:
+            async with build_venue(broker, creds, now=anchor) as venue:
                 tasks = [
                     asyncio.create_task(venue.market_data.run(["AAPL"], events.append)),
                     asyncio.create_task(venue.trade_updates.run(events.append)),
