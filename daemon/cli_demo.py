@@ -66,10 +66,10 @@ def parser() -> argparse.ArgumentParser:
 
 def session_start(now: datetime) -> datetime:
     """10:00 New York time in the most recent NYSE session at or before ``now``'s date."""
-    from adapters.sim.market_calendar import MarketCalendar
+    from adapters.sim.market_calendar import MarketCalendar, local_day
 
     cal = MarketCalendar.nyse()
-    day = now.date()
+    day = local_day(now)
     for _ in range(15):
         session = cal.session(day)
         if session is not None:

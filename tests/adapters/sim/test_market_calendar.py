@@ -90,3 +90,25 @@ def test_extended_hours_windows() -> None:
     assert not CAL.is_extended_open(t("2026-11-26T15:00:00Z"))  # Thanksgiving
     assert CAL.next_extended_close(t("2026-11-23T22:00:00Z")) == t("2026-11-24T01:00:00Z")
     assert CAL.next_extended_close(t("2026-11-24T01:00:00Z")) == t("2026-11-25T01:00:00Z")
+
+
+def test_any_year_is_covered_by_computing_more_on_demand() -> None:
+    """No fixed end: a lookup decades past the first range computes that block (the holiday
+    rules), so a sim running in any year has sessions, holidays and DST right."""
+    cal = MarketCalendar.nyse()
+    assert cal.session(date(2051, 7, 4)) is None  # Independence Day, a Tuesday
+    s = cal.session(date(2051, 7, 5))
+    assert s is not None and s.open == t("2051-07-05T13:30:00Z")  # EDT
+    assert cal.next_open(t("2051-12-31T23:00:00Z")) == t("2052-01-02T14:30:00Z")  # EST
+    first, last = cal.covered_years()
+    assert first <= 1990 and last >= 2052
+    # and backwards
+    assert cal.session(date(1975, 12, 25)) is None
+    assert cal.session(date(1975, 12, 26)) is not None
+
+
+def test_a_calendar_of_given_sessions_does_not_grow() -> None:
+    only = CAL.sessions(date(2026, 11, 23), date(2026, 11, 25))
+    cal = MarketCalendar(list(only))
+    with pytest.raises(ValueError, match="covers 2026-11-23 to 2026-11-25 only"):
+        cal.next_open(t("2026-11-25T22:00:00Z"))
