@@ -59,6 +59,10 @@ class Metrics:
         self.build_info.info({"version": __version__})
         self.start_time = Gauge("rebalanced_start_time_seconds",
                                 "Unix time the daemon process started", registry=r)
+        self.clock_offset = Gauge("rebalanced_broker_clock_offset_seconds",
+                                  "The broker's clock minus this machine's, at the last "
+                                  "/v2/clock read (the shell's clock follows the broker's)",
+                                  registry=r)
         self.up_ready = Gauge("rebalanced_ready",
                               "1 when reconciled, streams fresh and trading may proceed",
                               registry=r)

@@ -17,6 +17,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -206,7 +207,7 @@ class Service:
         for intent in self.journal.unresolved_intents():
             await self._resolve_intent(intent)
         clock_event = await retry_read(self.venue.account.clock)
-        self.clock.sync_to(clock_event.at)
+        self._sync_clock(clock_event.at)
         snapshot = await retry_read(self.venue.account.snapshot)
         self._held_at_start = dict(snapshot.positions)
         self.engine = Engine(self.config, self.run_id, trading_state=state)
@@ -403,6 +404,14 @@ class Service:
         m.market_open.set(1 if snap.market_open else 0)
         m.set_trading_state(snap.trading_state.value)
 
+    def _sync_clock(self, broker_now: datetime) -> None:
+        """Follow the broker's clock; log and publish the measured offset when it moves."""
+        changed = self.clock.sync_to(broker_now)
+        self.metrics.clock_offset.set(self.clock.offset)
+        if changed is not None:
+            log.info("clock follows the broker", offset_seconds=round(changed, 3),
+                     broker_now=broker_now.isoformat())
+
     async def _clock_refresher(self) -> None:
         while True:
             await asyncio.sleep(30.0)
@@ -411,7 +420,7 @@ class Service:
             except Exception as exc:
                 log.warning("clock refresh failed", error=type(exc).__name__)
                 continue
-            self.clock.sync_to(clock_event.at)
+            self._sync_clock(clock_event.at)
             self.emit(clock_event)
 
     async def _reconciler(self) -> None:

@@ -263,7 +263,12 @@ def build() -> dict[str, Any]:
         (f"max({sel('rebalanced_loop_lag_seconds')})", "loop lag")), "s"), 6, 8)
     L.add(series("Events consumed by kind", targets(
         (f"sum by (kind) (rate({sel('rebalanced_events_total')}[{RI}]))", "{{kind}}")),
-        "ops", stack=True), 12, 8)
+        "ops", stack=True), 6, 8)
+    L.add(series("Broker clock offset", targets(
+        (f"max({sel('rebalanced_broker_clock_offset_seconds')})", "broker − this host")), "s",
+        description="The broker's /v2/clock minus this host's clock; the daemon follows the "
+        "broker. Near 0 on a live account with NTP; days on a paper exchange at another date"),
+        6, 8)
     L.add(state_timeline("Trading state", targets(
         (f"max by (state) ({sel('rebalanced_trading_state')})", "{{state}}")),
         value_map({"0": ("", "transparent"), "1": ("current", "green")})), 8, 6)

@@ -25,8 +25,13 @@ async def test_timer_fires_once_and_same_key_replaces() -> None:
 def test_clock_follows_the_broker() -> None:
     clock = ShellClock()
     target = clock.now() - timedelta(days=3)
-    clock.sync_to(target)
+    offset = clock.sync_to(target)
+    assert offset is not None and abs(offset + 3 * 86400) < 1.0
     assert abs((clock.now() - target).total_seconds()) < 1.0
+    # a difference under the tolerance is not adopted (quote ages stay steady)
+    assert clock.sync_to(clock.now() + timedelta(seconds=0.5)) is None
+    assert clock.sync_to(clock.now() + timedelta(days=6)) is not None
+    assert abs((clock.now() - (target + timedelta(days=6))).total_seconds()) < 1.0
 
 
 def test_adapter_totals_become_counters_by_their_increase() -> None:
