@@ -211,6 +211,24 @@ class LatestQuotes(msgspec.Struct):
     quotes: dict[str, RestQuote] = {}
 
 
+class RestBar(msgspec.Struct, gc=False):
+    """One bar of ``GET /v2/stocks/bars``; a daily bar is labelled midnight New York."""
+
+    t: datetime
+    o: float
+    h: float
+    l: float  # noqa: E741 - Alpaca's field name
+    c: float
+    v: float = 0.0
+    n: int = 0
+    vw: float = 0.0
+
+
+class BarsPage(msgspec.Struct):
+    bars: dict[str, list[RestBar]] | None = None  # null when nothing matched
+    next_page_token: str | None = None
+
+
 class ErrorBody(msgspec.Struct):
     code: int | None = None
     message: str = ""
@@ -223,6 +241,7 @@ ACCOUNT = msgspec.json.Decoder(Account)
 CLOCK = msgspec.json.Decoder(Clock)
 CALENDAR = msgspec.json.Decoder(list[CalendarDay])
 LATEST_QUOTES = msgspec.json.Decoder(LatestQuotes)
+BARS_PAGE = msgspec.json.Decoder(BarsPage)
 ERROR_BODY = msgspec.json.Decoder(ErrorBody)
 
 
