@@ -366,6 +366,38 @@ class AlpacaRest:
             "ask for fewer symbols or a shorter window"
         )
 
+    async def split_actions(
+        self,
+        symbols: Iterable[str],
+        *,
+        start: date,
+        end: date,
+        page_limit: int = 1000,
+        max_pages: int = 50,
+    ) -> list[wire.SplitAction]:
+        """Forward and reverse splits of ``symbols`` processed in ``[start, end]``
+        (``GET /v1/corporate-actions`` on the data host, every page), by process date."""
+        params = {
+            "symbols": ",".join(symbols),
+            "types": "forward_split,reverse_split",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "limit": str(page_limit),
+        }
+        out: list[wire.SplitAction] = []
+        for _ in range(max_pages):
+            page: wire.CorporateActionsPage = await self._get(
+                "/v1/corporate-actions", wire.CORPORATE_ACTIONS_PAGE, params=params,
+                data_host=True,
+            )  # fmt: skip
+            if page.corporate_actions is not None:
+                out += page.corporate_actions.forward_splits
+                out += page.corporate_actions.reverse_splits
+            if not page.next_page_token:
+                return sorted(out, key=lambda a: (a.process_date, a.symbol, a.id))
+            params = {**params, "page_token": page.next_page_token}
+        raise RuntimeError(f"GET /v1/corporate-actions: still more pages after {max_pages}")
+
 
 def _rfc3339(t: datetime) -> str:
     if t.tzinfo is None:

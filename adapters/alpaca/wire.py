@@ -7,7 +7,7 @@ decode. Fields we do not read are simply not declared (msgspec skips unknown fie
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import msgspec
 
@@ -229,6 +229,28 @@ class BarsPage(msgspec.Struct):
     next_page_token: str | None = None
 
 
+class SplitAction(msgspec.Struct, gc=False):
+    """A forward or reverse split of ``GET /v1/corporate-actions``: ``new_rate`` shares for
+    every ``old_rate`` held, from ``ex_date``."""
+
+    id: str
+    symbol: str
+    new_rate: float
+    old_rate: float
+    ex_date: date
+    process_date: date
+
+
+class CorporateActions(msgspec.Struct):
+    forward_splits: list[SplitAction] = []
+    reverse_splits: list[SplitAction] = []
+
+
+class CorporateActionsPage(msgspec.Struct):
+    corporate_actions: CorporateActions | None = None
+    next_page_token: str | None = None
+
+
 class ErrorBody(msgspec.Struct):
     code: int | None = None
     message: str = ""
@@ -242,6 +264,7 @@ CLOCK = msgspec.json.Decoder(Clock)
 CALENDAR = msgspec.json.Decoder(list[CalendarDay])
 LATEST_QUOTES = msgspec.json.Decoder(LatestQuotes)
 BARS_PAGE = msgspec.json.Decoder(BarsPage)
+CORPORATE_ACTIONS_PAGE = msgspec.json.Decoder(CorporateActionsPage)
 ERROR_BODY = msgspec.json.Decoder(ErrorBody)
 
 

@@ -1,5 +1,7 @@
-"""The historical market-data REST endpoint of the paper exchange, as Alpaca's data host
-serves it: ``GET /v2/stocks/bars`` (``timeframe=1Day`` only).
+"""The historical market-data REST endpoints of the paper exchange, as Alpaca's data host
+serves them: ``GET /v2/stocks/bars`` (``timeframe=1Day`` only) and
+``GET /v1/corporate-actions`` (the splits and dividends it performed; see
+``corporate_actions_json``).
 
 Alpaca's rules kept here: ``symbols`` is a comma list; ``start``/``end`` are inclusive and
 RFC 3339 or ``YYYY-MM-DD`` (a date alone means that whole day); ``limit`` (1–10,000,
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from adapters.sim import corporate_actions_json as ca
 from adapters.sim.daily_bars import ADJUSTMENTS, DailyBar, bar_time
 from adapters.sim.market_calendar import NEW_YORK, local_day
 from adapters.sim.rest_routes import json_response
@@ -146,5 +149,35 @@ async def stock_bars(request: web.Request) -> web.Response:
     return json_response(body)
 
 
+async def corporate_actions(request: web.Request) -> web.Response:
+    q = request.query
+    exchange = _state(request).exchange
+    exchange.step()
+    today = local_day(exchange.clock.now())
+
+    def day(name: str) -> date:
+        raw = q.get(name)
+        if not raw:
+            return today
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise _bad(f"invalid {name} {raw!r}: use YYYY-MM-DD") from None
+
+    try:
+        limit = int(q.get("limit") or ca.DEFAULT_LIMIT)
+    except ValueError:
+        raise _bad(f"invalid limit {q.get('limit')!r}: use an integer") from None
+    symbols = {s for s in q.get("symbols", "").split(",") if s} or None
+    types = {t for t in q.get("types", "").split(",") if t} or set(ca.CA_TYPES)
+    body = ca.corporate_actions_page(
+        exchange.daily.actions, symbols=symbols, types=types, start=day("start"),
+        end=day("end"), limit=limit, token=q.get("page_token") or None,
+        descending=q.get("sort") == "desc",
+    )  # fmt: skip
+    return json_response(body)
+
+
 def add_data_routes(app: web.Application) -> None:
     app.router.add_get("/v2/stocks/bars", stock_bars)
+    app.router.add_get("/v1/corporate-actions", corporate_actions)
