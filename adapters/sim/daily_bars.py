@@ -138,6 +138,37 @@ class DailyHistory:
         self.actions.append(action)
         return action
 
+    # -- state (the exchange's snapshot/restore) -------------------------------------------
+    def state(self) -> dict[str, object]:
+        return {
+            "live": {
+                sym: [[b.day.isoformat(), b.o, b.h, b.low, b.c, b.pv, b.n] for b in s.live.values()]
+                for sym, s in self._symbols.items()
+            },
+            "actions": [
+                [a.kind, a.symbol, a.ex_date.isoformat(), a.ratio, a.cash,
+                 a.at.isoformat() if a.at else None]
+                for a in self.actions
+            ],
+        }  # fmt: skip
+
+    def load_state(self, state: Mapping[str, object]) -> None:
+        live = state.get("live", {})
+        assert isinstance(live, Mapping)
+        for sym, rows in live.items():
+            if sym in self._symbols:
+                self._symbols[sym].live = {
+                    date.fromisoformat(r[0]): _LiveBar(date.fromisoformat(r[0]), *r[1:])
+                    for r in rows
+                }
+        actions = state.get("actions", [])
+        assert isinstance(actions, list)
+        self.actions = [
+            CorporateAction(k, sym, date.fromisoformat(ex), ratio=r, cash=c,
+                            at=datetime.fromisoformat(at) if at else None)
+            for k, sym, ex, r, c, at in actions
+        ]  # fmt: skip
+
     # -- bars ----------------------------------------------------------------------------
     def bars(
         self, symbol: str, start: datetime, end: datetime, now: datetime, adjustment: str
@@ -232,19 +263,22 @@ class DailyHistory:
         ]
         if not actions or not bars:
             return bars
+        prior = {
+            i: self._close_before(symbol, a.ex_date, now)
+            for i, a in enumerate(actions)
+            if a.kind == "dividend"
+        }
         out: list[DailyBar] = []
         for b in bars:
             price, volume = 1.0, 1.0
-            for a in actions:
+            for i, a in enumerate(actions):
                 if b.day >= a.ex_date:
                     continue
                 if a.kind == "split":
                     price /= a.ratio
                     volume *= a.ratio
-                else:
-                    prior = self._close_before(symbol, a.ex_date, now)
-                    if prior:
-                        price *= max(0.0, 1.0 - a.cash / prior)
+                elif close := prior[i]:
+                    price *= max(0.0, 1.0 - a.cash / close)
             if price == 1.0 and volume == 1.0:
                 out.append(b)
                 continue

@@ -447,6 +447,7 @@ class SimExchange(OrderDesk):
             "last_equity": str(self.last_equity),
             "equity": str(self.equity()),
             "buying_power": str(self.buying_power()),
+            "daily": self.daily.state(),
         }
 
     def restore_state(self, state: dict[str, Any]) -> None:
@@ -470,6 +471,8 @@ class SimExchange(OrderDesk):
         self.last_step = datetime.fromisoformat(state["last_step"])
         self.lastday = {s: Decimal(p) for s, p in state["lastday"].items()}
         self.last_equity = Decimal(state["last_equity"])
+        if "daily" in state:
+            self.daily.load_state(state["daily"])
 
 
 def _split_price(p: Decimal | None, ratio: Decimal) -> Decimal | None:

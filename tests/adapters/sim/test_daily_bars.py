@@ -206,3 +206,46 @@ async def test_unknown_symbols_are_absent_and_auth_is_required(sim: RunningSim) 
         sim.base_url + "/v2/stocks/bars", params={"symbols": "SPY", "timeframe": "1Day"}
     ) as resp:
         assert resp.status == 401
+
+
+def _exchange() -> Any:
+    from adapters.sim.exchange import SimExchange
+    from adapters.sim.sim_clock import SimClock
+
+    cfg = default_sim_config()
+    return SimExchange(cfg, SimClock(cfg.clock.mode, cfg.clock.start))
+
+
+def test_a_dividend_adjusts_earlier_prices_not_volumes() -> None:
+    from decimal import Decimal
+
+    ex = _exchange()
+    now = ex.clock.now()
+    start = now - timedelta(days=30)
+    raw_before = ex.daily.bars("SPY", start, now, now, "raw")
+    ex.dividend("SPY", Decimal("6"))  # 1 % of the 600 close before the ex-date
+    adjusted = ex.daily.bars("SPY", start, now, now, "dividend")
+    split_only = ex.daily.bars("SPY", start, now, now, "split")
+    assert split_only == raw_before
+    factor = 1 - 6 / raw_before[-2].c
+    for r, a in zip(raw_before[:-1], adjusted[:-1], strict=True):
+        assert a.c == pytest.approx(r.c * factor, abs=1e-4) and a.v == r.v
+    assert adjusted[-1] == raw_before[-1]  # the ex-date itself is not adjusted
+
+
+def test_live_bars_and_actions_survive_snapshot_and_restore() -> None:
+    from decimal import Decimal
+
+    ex = _exchange()
+    ex.clock.advance(3600)
+    ex.step()
+    ex.split("AGG", Decimal(2))
+    saved = ex.snapshot_state()
+    now = ex.clock.now()
+    window = (now - timedelta(days=10), now, now, "all")
+    twin = _exchange()
+    twin.clock.advance(3600)
+    twin.restore_state(saved)
+    for sym in ("AGG", "SPY"):
+        assert twin.daily.bars(sym, *window) == ex.daily.bars(sym, *window)
+    assert twin.daily.actions == ex.daily.actions
