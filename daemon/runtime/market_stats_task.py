@@ -68,6 +68,10 @@ class MarketStatsTask:
         self.sleep = sleep
         self.successes = 0
         self.failures = 0
+        self._last: dict[str, Any] = {}  # what the last refresh gave, for /status
+
+    def status(self) -> dict[str, Any]:
+        return {"successes": self.successes, "failures": self.failures, **self._last}
 
     async def run(self) -> None:
         """Refresh until cancelled; never raises (a failure only delays the next try)."""
@@ -98,6 +102,8 @@ class MarketStatsTask:
         except Exception as exc:
             self.failures += 1
             self.metrics.market_stats_failures.inc()
+            self._last = {**self._last, "last_error": f"{type(exc).__name__}: {exc}",
+                          "last_error_at": at.isoformat()}  # fmt: skip
             log.warning("market stats refresh failed; config values and defaults stay in use",
                         error=f"{type(exc).__name__}: {exc}", symbols=len(symbols))  # fmt: skip
             return False
@@ -115,6 +121,9 @@ class MarketStatsTask:
         self.metrics.market_stats_symbols.labels("estimated").set(len(with_sigma))
         self.metrics.market_stats_symbols.labels("left_out").set(len(left_out))
         cov = est.covariance
+        self._last = {"last_success_at": at.isoformat(), "through": today.isoformat(),
+                      "estimated": sorted(with_sigma), "left_out": left_out,
+                      "covariance_observations": cov.observations if cov else 0}  # fmt: skip
         log.info("market stats updated", symbols=len(with_sigma), left_out=left_out,
                  covariance=list(cov.symbols) if cov else None,
                  observations=cov.observations if cov else 0,

@@ -157,6 +157,8 @@ class Service:
                                "quotes_received": self._quotes_seen}
         if self.engine is not None:
             out["engine"] = jsonable(self.engine.snapshot())
+        if self.market_stats is not None:
+            out["market_stats"] = self.market_stats.status()
         return out
 
     def request_trading_state(self, state: TradingState, reason: str) -> None:

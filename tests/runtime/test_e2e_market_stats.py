@@ -45,6 +45,9 @@ async def test_the_engine_receives_market_stats_and_a_covariance(tmp_path: Path)
         covs = await journaled(d, "CovarianceEstimated")
         assert sorted(r["body"]["symbol"] for r in stats) == ["BND", "VTI"]
         assert len(covs) == 1 and covs[0]["body"]["source"] == "bars:ledoit_wolf:120d"
+        status, body = await d.get("/status")
+        assert status == 200 and body["market_stats"]["estimated"] == ["BND", "VTI"]
+        assert body["market_stats"]["failures"] == 0
         m = await d.metrics()
         assert metric(m, "rebalanced_market_stats_failures_total") == 0
         assert metric(m, "rebalanced_market_stats_last_success_timestamp_seconds") > 0
@@ -69,6 +72,8 @@ async def test_a_failing_bars_endpoint_does_not_block_trading(
         m = await d.metrics()
         assert metric(m, "rebalanced_market_stats_failures_total") >= 1
         assert metric(m, "rebalanced_market_stats_last_success_timestamp_seconds") == 0
+        _, body = await d.get("/status")
+        assert "/v2/stocks/bars" in body["market_stats"]["last_error"]
         # the endpoint heals: the next retry (1 s, doubling) brings the estimate
         await d.sim.control("POST", "/_sim/reset-faults", {})
         await wait_until(lambda: d.service.market_stats.successes >= 1, 20,
