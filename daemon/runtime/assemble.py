@@ -125,7 +125,8 @@ async def run_daemon(
 
             def reload_config() -> Config:
                 return apply_assets(load_new(), assets)[0]
-        service = Service(config, as_venue(alpaca, config.broker.feed), journal, metrics, run_id=new_run_id(),
+        venue = as_venue(alpaca, config.broker.feed)
+        service = Service(config, venue, journal, metrics, run_id=new_run_id(),
                           notifier=notifier or Notifier(), clock=clock,
                           reload_config=reload_config, dry_run=dry_run or config.daemon.dry_run,
                           install_signals=install_signals)
