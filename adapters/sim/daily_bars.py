@@ -5,7 +5,9 @@ Two parts per symbol, both deterministic:
 - **history**: the sessions that closed before the exchange started, generated backwards
   from the start price by the symbol's own GBM parameters (drift, volatility) with a
   generator seeded by ``(seed, symbol)``. Day ``k`` before the start depends only on the
-  seed, the symbol and ``k``, so every request window sees the same bars;
+  seed, the symbol and ``k``, so every request window sees the same bars. A symbol's
+  ``correlation`` ρ mixes in one market factor per day (seeded by ``(seed, day)``), so
+  history returns of two symbols correlate by ρᵢρⱼ (live quotes stay independent);
 - **live**: the sessions the exchange ran itself, built from its own quotes (mid prices).
 
 Volume on every day is the symbol's ``adv`` times a seeded log-normal factor with mean 1
@@ -213,6 +215,9 @@ class DailyHistory:
         z = random.Random(f"{self.seed}:{symbol}:volume:{day.isoformat()}").gauss(0.0, 1.0)
         return math.exp(VOLUME_SIGMA * z - 0.5 * VOLUME_SIGMA**2)
 
+    def _market_z(self, day: date) -> float:
+        return random.Random(f"{self.seed}:market:{day.isoformat()}").gauss(0.0, 1.0)
+
     def _history(self, symbol: str, sym: _Symbol) -> list[DailyBar]:
         """Sessions closed at the start, generated backwards from the start price."""
         first = self.start.date() - timedelta(days=366 * HISTORY_YEARS)
@@ -226,8 +231,12 @@ class DailyHistory:
         sd = cfg.volatility * math.sqrt(dt)
         close = sym.anchor
         out: list[DailyBar] = []
+        rho = cfg.correlation
         for s in reversed(sessions):
-            r = mu + sd * rng.gauss(0.0, 1.0)
+            z = rng.gauss(0.0, 1.0)
+            if rho:  # one market factor per day, shared by every symbol: corr(i, j) = ρᵢρⱼ
+                z = rho * self._market_z(s.day) + math.sqrt(1.0 - rho * rho) * z
+            r = mu + sd * z
             prev = close * math.exp(-r)
             o = prev * math.exp(0.25 * sd * rng.gauss(0.0, 1.0))
             h = max(o, close) * math.exp(0.5 * sd * abs(rng.gauss(0.0, 1.0)))

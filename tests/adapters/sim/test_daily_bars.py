@@ -249,3 +249,31 @@ def test_live_bars_and_actions_survive_snapshot_and_restore() -> None:
     for sym in ("AGG", "SPY"):
         assert twin.daily.bars(sym, *window) == ex.daily.bars(sym, *window)
     assert twin.daily.actions == ex.daily.actions
+
+
+async def test_correlation_ties_the_history_to_one_market_factor() -> None:
+    import numpy as np
+
+    cfg = default_sim_config(symbols={
+        "A": {"price": 100.0, "volatility": 0.2, "correlation": 0.9},
+        "B": {"price": 50.0, "volatility": 0.1, "correlation": 0.6},
+        "C": {"price": 20.0, "volatility": 0.3},
+    })  # fmt: skip
+    async with running_sim(cfg, run_ticker=False) as s:
+        now = s.clock.now()
+        bars, _ = await all_pages(s, symbols="A,B,C", timeframe="1Day",
+                                  start=rfc3339(now - timedelta(days=5 * 365)),
+                                  end=rfc3339(now - timedelta(days=1)))  # fmt: skip
+    closes = np.array([[b["c"] for b in bars[sym]] for sym in "ABC"])
+    corr = np.corrcoef(np.diff(np.log(closes), axis=1))
+    assert corr[0, 1] == pytest.approx(0.9 * 0.6, abs=0.06)
+    assert abs(corr[0, 2]) < 0.08 and abs(corr[1, 2]) < 0.08
+    vols = np.diff(np.log(closes), axis=1).std(axis=1) * math.sqrt(252)
+    np.testing.assert_allclose(vols, [0.2, 0.1, 0.3], rtol=0.08)  # σ kept
+
+
+def test_correlation_outside_minus_one_to_one_is_refused() -> None:
+    from adapters.sim.sim_config import SimConfigError
+
+    with pytest.raises(SimConfigError, match="correlation must be between -1 and 1"):
+        default_sim_config(symbols={"A": {"correlation": 1.5}})
