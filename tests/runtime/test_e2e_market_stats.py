@@ -62,6 +62,8 @@ async def test_a_failing_bars_endpoint_does_not_block_trading(
     async with live_daemon(tmp_path, sim_config=sim_cfg(), faults={"http": [fault]},
                            extra=FAST_RETRY) as d:  # fmt: skip
         assert d.service.status()["ready"]  # live_daemon waited for readiness
+        if action == "timeout":  # 3 attempts × 2 s request timeout: still hanging now
+            assert d.service.market_stats.failures == 0, "readiness waited for the bars"
         await d.settled_in_bands(within=20)  # the drifted portfolio is rebalanced anyway
         await d.assert_matches_sim()
         await wait_until(lambda: d.service.market_stats.failures >= 1, 15,
