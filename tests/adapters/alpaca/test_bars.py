@@ -124,3 +124,21 @@ def test_historical_feed_and_window() -> None:
     start, end = bars_window(date(2026, 11, 23), 252)
     assert end.isoformat() == "2026-11-22T23:59:59-05:00"
     assert (date(2026, 11, 23) - start.date()).days >= 252 * 7 // 5 + 9
+
+
+def test_alpacas_documented_page_and_an_empty_one_decode() -> None:
+    from datetime import UTC, datetime
+
+    from adapters.alpaca import wire
+
+    page = wire.BARS_PAGE.decode(
+        b'{"bars":{"AAPL":[{"c":178.21,"h":178.26,"l":178.21,"n":65,"o":178.26,'
+        b'"t":"2022-01-03T09:00:00Z","v":1118,"vw":178.235733}]},'
+        b'"next_page_token":"QUFQTHxNfDIwMjItMDEtMDNUMDk6MDA6MDAuMDAwMDAwMDAwWg=="}'
+    )  # the example of Alpaca's market-data OpenAPI (StockBars)
+    assert page.bars is not None
+    bar = page.bars["AAPL"][0]
+    assert (bar.t, bar.c, bar.v, bar.n) == (datetime(2022, 1, 3, 9, tzinfo=UTC), 178.21, 1118, 65)
+    assert page.next_page_token
+    empty = wire.BARS_PAGE.decode(b'{"bars":null,"next_page_token":null}')
+    assert empty.bars is None and empty.next_page_token is None
