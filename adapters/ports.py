@@ -8,8 +8,9 @@ reporting ``FeedLost``/``FeedRestored`` around gaps.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from daemon.core.commands import CancelOrder, Command, PlaceOrder
@@ -58,6 +59,25 @@ class AccountSource(Protocol):
 class MarketDataFeed(Protocol):
     async def run(self, symbols: Sequence[str], emit: Emit) -> None:
         """Stream quotes (QuoteUpdated), halts (TradingStatusChanged) until cancelled."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DailyBar:
+    """One session's close (split- and dividend-adjusted) and volume (shares)."""
+
+    day: date  # the exchange-local session date
+    close: float
+    volume: float
+
+
+class DailyBarsSource(Protocol):
+    async def daily_bars(
+        self, symbols: Sequence[str], before: date, sessions: int
+    ) -> Mapping[str, Sequence[DailyBar]]:
+        """At least the last ``sessions`` closed sessions before ``before`` per symbol
+        (fewer when the history is shorter; a symbol without bars is absent). Raises on
+        a failed request."""
         ...
 
 

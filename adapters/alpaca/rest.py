@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -325,3 +325,81 @@ class AlpacaRest:
             data_host=True,
         )
         return result
+
+    async def stock_bars(
+        self,
+        symbols: Iterable[str],
+        *,
+        start: datetime,
+        end: datetime,
+        feed: str,
+        timeframe: str = "1Day",
+        adjustment: str = "all",
+        page_limit: int = 10_000,
+        max_pages: int = 200,
+    ) -> dict[str, list[wire.RestBar]]:
+        """Historical bars for ``symbols`` in ``[start, end]`` (inclusive), every page
+        (``next_page_token``) through the data host's rate limiter at read priority.
+        A page limit counts bars over all symbols. Raises ``AlpacaHTTPError`` /
+        ``AlpacaTransportError`` as any read; ``RuntimeError`` past ``max_pages``."""
+        params = {
+            "symbols": ",".join(symbols),
+            "timeframe": timeframe,
+            "start": _rfc3339(start),
+            "end": _rfc3339(end),
+            "adjustment": adjustment,
+            "feed": feed,
+            "limit": str(page_limit),
+        }
+        out: dict[str, list[wire.RestBar]] = {}
+        for _ in range(max_pages):
+            page: wire.BarsPage = await self._get(
+                "/v2/stocks/bars", wire.BARS_PAGE, params=params, data_host=True
+            )
+            for symbol, bars in (page.bars or {}).items():
+                out.setdefault(symbol, []).extend(bars)
+            if not page.next_page_token:
+                return out
+            params = {**params, "page_token": page.next_page_token}
+        raise RuntimeError(
+            f"GET /v2/stocks/bars: still more pages after {max_pages}; "
+            "ask for fewer symbols or a shorter window"
+        )
+
+    async def split_actions(
+        self,
+        symbols: Iterable[str],
+        *,
+        start: date,
+        end: date,
+        page_limit: int = 1000,
+        max_pages: int = 50,
+    ) -> list[wire.SplitAction]:
+        """Forward and reverse splits of ``symbols`` processed in ``[start, end]``
+        (``GET /v1/corporate-actions`` on the data host, every page), by process date."""
+        params = {
+            "symbols": ",".join(symbols),
+            "types": "forward_split,reverse_split",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "limit": str(page_limit),
+        }
+        out: list[wire.SplitAction] = []
+        for _ in range(max_pages):
+            page: wire.CorporateActionsPage = await self._get(
+                "/v1/corporate-actions", wire.CORPORATE_ACTIONS_PAGE, params=params,
+                data_host=True,
+            )  # fmt: skip
+            if page.corporate_actions is not None:
+                out += page.corporate_actions.forward_splits
+                out += page.corporate_actions.reverse_splits
+            if not page.next_page_token:
+                return sorted(out, key=lambda a: (a.process_date, a.symbol, a.id))
+            params = {**params, "page_token": page.next_page_token}
+        raise RuntimeError(f"GET /v1/corporate-actions: still more pages after {max_pages}")
+
+
+def _rfc3339(t: datetime) -> str:
+    if t.tzinfo is None:
+        raise ValueError(f"naive datetime {t!r}: pass an aware datetime")
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -7,7 +7,7 @@ decode. Fields we do not read are simply not declared (msgspec skips unknown fie
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import msgspec
 
@@ -211,6 +211,46 @@ class LatestQuotes(msgspec.Struct):
     quotes: dict[str, RestQuote] = {}
 
 
+class RestBar(msgspec.Struct, gc=False):
+    """One bar of ``GET /v2/stocks/bars``; a daily bar is labelled midnight New York."""
+
+    t: datetime
+    o: float
+    h: float
+    l: float  # noqa: E741 - Alpaca's field name
+    c: float
+    v: float = 0.0
+    n: int = 0
+    vw: float = 0.0
+
+
+class BarsPage(msgspec.Struct):
+    bars: dict[str, list[RestBar]] | None = None  # null when nothing matched
+    next_page_token: str | None = None
+
+
+class SplitAction(msgspec.Struct, gc=False):
+    """A forward or reverse split of ``GET /v1/corporate-actions``: ``new_rate`` shares for
+    every ``old_rate`` held, from ``ex_date``."""
+
+    id: str
+    symbol: str
+    new_rate: float
+    old_rate: float
+    ex_date: date
+    process_date: date
+
+
+class CorporateActions(msgspec.Struct):
+    forward_splits: list[SplitAction] = []
+    reverse_splits: list[SplitAction] = []
+
+
+class CorporateActionsPage(msgspec.Struct):
+    corporate_actions: CorporateActions | None = None
+    next_page_token: str | None = None
+
+
 class ErrorBody(msgspec.Struct):
     code: int | None = None
     message: str = ""
@@ -223,6 +263,8 @@ ACCOUNT = msgspec.json.Decoder(Account)
 CLOCK = msgspec.json.Decoder(Clock)
 CALENDAR = msgspec.json.Decoder(list[CalendarDay])
 LATEST_QUOTES = msgspec.json.Decoder(LatestQuotes)
+BARS_PAGE = msgspec.json.Decoder(BarsPage)
+CORPORATE_ACTIONS_PAGE = msgspec.json.Decoder(CorporateActionsPage)
 ERROR_BODY = msgspec.json.Decoder(ErrorBody)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.sim import account_json as aj
 from adapters.sim.bars import MinuteBars, volume_per_quote
+from adapters.sim.daily_bars import DailyHistory
 from adapters.sim.fill_model import match
 from adapters.sim.ledger import ZERO, Holding, Ledger, dstr
 from adapters.sim.market_calendar import MarketCalendar, to_new_york
@@ -70,6 +71,16 @@ class SimExchange(OrderDesk):
         }
         self.last_equity = self.equity()
         self.bars = MinuteBars()
+        self.daily = DailyHistory(
+            self.symbols,
+            {s: t.mid for s, p in self.paths.items() if (t := p.quote()) is not None},
+            seed=config.seed,
+            calendar=self.calendar,
+            start=now,
+        )
+        for s, p in self.paths.items():
+            if (t := p.quote()) is not None:
+                self.daily.record(s, now, t.mid)  # the start is a price point of today
         self._trade_seq = 0
         self._trade_listeners: list[TradeListener] = []
         self._market_listeners: list[MarketListener] = []
@@ -276,6 +287,7 @@ class SimExchange(OrderDesk):
             for t in ticks:
                 batch.append(aj.quote_message(t, tape))
                 batch.extend(self.bars.add(sym, t.at, round(t.mid, 4), per_quote))
+                self.daily.record(sym, t.at, t.mid)
             if sym in resting:
                 for t in ticks:
                     self._match_symbol(sym, t, resting[sym])
@@ -350,6 +362,7 @@ class SimExchange(OrderDesk):
     def _quote_changed(self, symbol: str, tick: Tick | None, now: datetime) -> None:
         if tick is None:
             return
+        self.daily.record(symbol, tick.at, tick.mid)
         self._emit_market(
             [aj.quote_message(tick, aj.TAPES.get(self.symbols[symbol].exchange, "A"))]
         )
@@ -388,6 +401,7 @@ class SimExchange(OrderDesk):
         self.ledger.dividend(
             self._require_symbol(symbol), Decimal(per_share), aj.rfc3339(self.clock.now())
         )
+        self.daily.dividend(symbol, float(per_share), self.clock.now())
 
     def split(self, symbol: str, ratio: Decimal) -> None:
         """A ``ratio``-for-1 split: position qty × ratio, avg entry ÷ ratio, the price path
@@ -411,6 +425,7 @@ class SimExchange(OrderDesk):
             o.stop_price = _split_price(o.stop_price, ratio)
             o.updated_at = now
         self.lastday[symbol] = self.lastday[symbol] / ratio
+        self.daily.split(symbol, float(ratio), now)
         tick = self.paths[symbol].scale(float(1 / ratio), now)
         self._quote_changed(symbol, tick, now)
 
@@ -432,6 +447,7 @@ class SimExchange(OrderDesk):
             "last_equity": str(self.last_equity),
             "equity": str(self.equity()),
             "buying_power": str(self.buying_power()),
+            "daily": self.daily.state(),
         }
 
     def restore_state(self, state: dict[str, Any]) -> None:
@@ -455,6 +471,8 @@ class SimExchange(OrderDesk):
         self.last_step = datetime.fromisoformat(state["last_step"])
         self.lastday = {s: Decimal(p) for s, p in state["lastday"].items()}
         self.last_equity = Decimal(state["last_equity"])
+        if "daily" in state:
+            self.daily.load_state(state["daily"])
 
 
 def _split_price(p: Decimal | None, ratio: Decimal) -> Decimal | None:

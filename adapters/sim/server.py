@@ -26,6 +26,7 @@ import msgspec
 from aiohttp import web
 
 from adapters.sim.control import add_control_routes
+from adapters.sim.data_routes import add_data_routes
 from adapters.sim.data_stream import DataStreamHub
 from adapters.sim.faults import HttpFaultRule, HttpFaults, StreamFaults
 from adapters.sim.ratelimit import RateLimiter
@@ -280,6 +281,7 @@ def create_app(
     app = web.Application(middlewares=[alpaca_middleware])
     app[SIM_STATE] = state
     add_rest_routes(app)
+    add_data_routes(app)
     add_control_routes(app)
     app.router.add_get("/stream", state.trade_hub.handle)
     app.router.add_get("/v2/{feed:iex|sip|test}", state.data_hub.handle)

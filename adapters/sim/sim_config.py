@@ -32,6 +32,7 @@ class SymbolConfig:
     spread_bps: float = 2.0  # full bid/ask spread in basis points of the mid
     quote_rate: float = 1.0  # quotes per second of trading time
     adv: float = 1_000_000.0  # average daily volume, shares
+    correlation: float = 0.0  # of daily history returns with one market factor (-1..1)
     fractionable: bool = True
     tradable: bool = True
     exchange: str = "NYSE"
@@ -212,7 +213,7 @@ def _symbol(sym: str, spec: Any, base_dir: Path | None) -> SymbolConfig:
             f"symbols.{sym}: unknown key(s) {sorted(unknown)}; known: {sorted(_SYMBOL_KEYS)}"
         )
     values = dict(spec)
-    for key in ("price", "drift", "volatility", "spread_bps", "quote_rate", "adv"):
+    for key in ("price", "drift", "volatility", "spread_bps", "quote_rate", "adv", "correlation"):
         if key in values:
             try:
                 values[key] = float(values[key])
@@ -225,6 +226,8 @@ def _symbol(sym: str, spec: Any, base_dir: Path | None) -> SymbolConfig:
         raise SimConfigError(f"symbols.{sym}.price must be > 0")
     if cfg.volatility < 0 or cfg.spread_bps < 0:
         raise SimConfigError(f"symbols.{sym}: volatility and spread_bps must be >= 0")
+    if not -1.0 <= cfg.correlation <= 1.0:
+        raise SimConfigError(f"symbols.{sym}.correlation must be between -1 and 1")
     if cfg.quote_rate <= 0:
         raise SimConfigError(f"symbols.{sym}.quote_rate must be > 0 (quotes per second)")
     if cfg.csv is not None:

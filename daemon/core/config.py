@@ -159,6 +159,19 @@ class BrokerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MarketStatsConfig:
+    """ADV, σ and covariance estimated from daily bars by the shell (an adapter), fed to
+    the engine as events. Config values (``[assets.SYM]``, ``[cost]``) stay the fallback."""
+
+    enabled: bool = True
+    lookback_days: int = 252  # sessions of daily returns behind σ and the covariance
+    adv_days: int = 20  # sessions behind the average daily volume
+    min_observations: int = 60  # fewer daily returns → no σ, left out of the covariance
+    refresh_interval_seconds: float = 86400.0  # after a success
+    retry_seconds: float = 300.0  # after a failure (doubling, at most the refresh interval)
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonConfig:
     state_dir: str = "./state"
     http_host: str = "127.0.0.1"
@@ -181,6 +194,7 @@ class Config:
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    market_stats: MarketStatsConfig = field(default_factory=MarketStatsConfig)
 
     def asset(self, symbol: str) -> AssetConfig | None:
         for a in self.portfolio.assets:

@@ -29,12 +29,14 @@ from daemon.core.config_sections import (
     COST_KEYS,
     DAEMON_KEYS,
     EXECUTION_KEYS,
+    MARKET_STATS_KEYS,
     PLANNER_KEYS,
     TRIGGER_KEYS,
     broker_section,
     cost_section,
     daemon_section,
     execution_section,
+    market_stats_section,
     planner_section,
     trigger_section,
 )
@@ -44,7 +46,7 @@ __all__ = ["ConfigError", "ConfigProblem", "parse_config", "parse_config_text"]
 
 TOP_KEYS = (
     *("portfolio", "bands", "assets", "trigger", "cost"),
-    *("planner", "execution", "broker", "daemon"),
+    *("planner", "execution", "broker", "daemon", "market_stats"),
 )
 PORTFOLIO_KEYS = (*(f.name for f in fields(PortfolioConfig) if f.name != "assets"), "targets")
 BAND_KEYS = tuple(f.name for f in fields(Band))
@@ -89,6 +91,9 @@ def parse_config(data: Mapping[str, Any]) -> Config:
     execution = execution_section(r, r.table(root, "execution", "execution", EXECUTION_KEYS))
     broker = broker_section(r, r.table(root, "broker", "broker", BROKER_KEYS))
     daemon = daemon_section(r, r.table(root, "daemon", "daemon", DAEMON_KEYS))
+    market_stats = market_stats_section(
+        r, r.table(root, "market_stats", "market_stats", MARKET_STATS_KEYS)
+    )
     if r.problems:
         raise ConfigError(r.problems)
     return Config(
@@ -100,6 +105,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         execution=execution,
         broker=broker,
         daemon=daemon,
+        market_stats=market_stats,
     )
 
 

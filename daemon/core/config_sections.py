@@ -21,6 +21,7 @@ from daemon.core.config import (
     DaemonConfig,
     ExecutionConfig,
     Frequency,
+    MarketStatsConfig,
     PlannerConfig,
     TriggerConfig,
     TriggerMode,
@@ -32,12 +33,14 @@ __all__ = [
     "COST_KEYS",
     "DAEMON_KEYS",
     "EXECUTION_KEYS",
+    "MARKET_STATS_KEYS",
     "PLANNER_KEYS",
     "TRIGGER_KEYS",
     "broker_section",
     "cost_section",
     "daemon_section",
     "execution_section",
+    "market_stats_section",
     "planner_section",
     "trigger_section",
 ]
@@ -56,6 +59,7 @@ PLANNER_KEYS = tuple(
 EXECUTION_KEYS = _names(ExecutionConfig)
 BROKER_KEYS = _names(BrokerConfig)
 DAEMON_KEYS = _names(DaemonConfig)
+MARKET_STATS_KEYS = _names(MarketStatsConfig)
 
 BROKER_KINDS = ("sim", "alpaca")
 FEEDS = ("iex", "sip", "test")
@@ -396,4 +400,35 @@ def daemon_section(r: Reader, tbl: Mapping[str, Any]) -> DaemonConfig:
         ),
         queue_size=r.integer(tbl, "queue_size", p, d.queue_size, minimum=1),
         dry_run=r.boolean(tbl, "dry_run", p, d.dry_run),
+    )
+
+
+def market_stats_section(r: Reader, tbl: Mapping[str, Any]) -> MarketStatsConfig:
+    p, d = "market_stats", MarketStatsConfig()
+    lookback = r.integer(tbl, "lookback_days", p, d.lookback_days, minimum=2, maximum=5000)
+    min_obs = r.integer(tbl, "min_observations", p, d.min_observations, minimum=2)
+    if min_obs > lookback:
+        r.problem(
+            f"{p}.min_observations",
+            f"is {min_obs} but lookback_days is {lookback}: a window of {lookback} returns "
+            "can never hold more; lower min_observations or raise lookback_days",
+        )
+        min_obs = min(d.min_observations, lookback)
+    refresh = r.number(
+        tbl,
+        "refresh_interval_seconds",
+        p,
+        d.refresh_interval_seconds,
+        minimum=60.0,
+        unit="s",
+    )
+    return MarketStatsConfig(
+        enabled=r.boolean(tbl, "enabled", p, d.enabled),
+        lookback_days=lookback,
+        adv_days=r.integer(tbl, "adv_days", p, d.adv_days, minimum=1, maximum=5000),
+        min_observations=min_obs,
+        refresh_interval_seconds=refresh,
+        retry_seconds=r.number(
+            tbl, "retry_seconds", p, d.retry_seconds, minimum=1.0, maximum=refresh, unit="s"
+        ),
     )

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry
 
+from adapters.alpaca.bars import AlpacaDailyBars
 from adapters.alpaca.credentials import Credentials
 from adapters.alpaca.venue import AlpacaVenue, build_venue
 from adapters.store.journal import SqliteJournal, journal_path
@@ -49,8 +50,9 @@ def _stream_stats(feed: Any, now: Callable[[], float]) -> StreamStats:
     )
 
 
-def as_venue(alpaca: AlpacaVenue) -> Venue:
-    """The shell's view of an Alpaca(-compatible) venue, with stats for metrics."""
+def as_venue(alpaca: AlpacaVenue, feed: str = "iex") -> Venue:
+    """The shell's view of an Alpaca(-compatible) venue, with stats for metrics and daily
+    bars (historical ``feed``) for the market statistics."""
     now = time.monotonic
 
     def streams() -> dict[str, StreamStats]:
@@ -70,7 +72,8 @@ def as_venue(alpaca: AlpacaVenue) -> Venue:
 
     return Venue(account=alpaca.account, gateway=alpaca.gateway, market_data=alpaca.market_data,
                  trade_updates=alpaca.trade_updates, stream_stats=streams,
-                 limiter_stats=limiter, close=alpaca.close)
+                 limiter_stats=limiter, close=alpaca.close,
+                 daily_bars=AlpacaDailyBars(alpaca.rest, feed))
 
 
 @dataclass
@@ -122,7 +125,8 @@ async def run_daemon(
 
             def reload_config() -> Config:
                 return apply_assets(load_new(), assets)[0]
-        service = Service(config, as_venue(alpaca), journal, metrics, run_id=new_run_id(),
+        venue = as_venue(alpaca, config.broker.feed)
+        service = Service(config, venue, journal, metrics, run_id=new_run_id(),
                           notifier=notifier or Notifier(), clock=clock,
                           reload_config=reload_config, dry_run=dry_run or config.daemon.dry_run,
                           install_signals=install_signals)

@@ -133,6 +133,18 @@ class Metrics:
                                 "Requests that had to wait for a rate-limit token", registry=r)
         self.rl_429 = Counter("rebalanced_ratelimit_throttled_total",
                               "HTTP 429 answers received from the broker", registry=r)
+        # market statistics from daily bars (daemon/runtime/market_stats_task.py)
+        self.market_stats_failures = Counter(
+            "rebalanced_market_stats_failures_total",
+            "Market-stats refreshes (daily bars, estimate) that failed; config and defaults "
+            "stay in use", registry=r)
+        self.market_stats_last_success = Gauge(
+            "rebalanced_market_stats_last_success_timestamp_seconds",
+            "Unix time of the last successful market-stats refresh (0: none yet)", registry=r)
+        self.market_stats_symbols = Gauge(
+            "rebalanced_market_stats_symbols",
+            "Symbols of the last market-stats refresh: estimated (with σ, in the covariance) "
+            "or left_out (too little history, no bars)", ["result"], registry=r)
         # runtime
         self.queue_depth = Gauge("rebalanced_event_queue_depth", "Events waiting to be consumed",
                                  registry=r)
@@ -161,6 +173,9 @@ class Metrics:
         for st in TRADING_STATES:
             self.trading_state.labels(st).set(1 if st == "active" else 0)
         self.journal_errors.inc(0)
+        self.market_stats_failures.inc(0)
+        for result in ("estimated", "left_out"):
+            self.market_stats_symbols.labels(result).set(0)
         # labelled counters exist from the start at 0, so increase() sees their first events
         for side in ("buy", "sell"):
             for outcome in ORDER_OUTCOMES:

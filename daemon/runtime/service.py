@@ -42,6 +42,7 @@ from daemon.core.engine import Engine
 from daemon.core.model import TradingState
 from daemon.runtime.clock import ShellClock
 from daemon.runtime.jsonable import jsonable
+from daemon.runtime.market_stats_task import MarketStatsTask
 from daemon.runtime.metrics import Metrics
 from daemon.runtime.observe import Observer
 from daemon.runtime.sd_notify import Notifier
@@ -94,6 +95,7 @@ class Service:
         self.install_signals = install_signals
         self.observer = Observer(metrics)
         self.engine: Engine | None = None
+        self.market_stats: MarketStatsTask | None = None
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=config.daemon.queue_size)
         self.timers = Timers(self.clock, self.emit)
         self._order_tasks: set[asyncio.Task[None]] = set()
@@ -156,6 +158,8 @@ class Service:
                                "quotes_received": self._quotes_seen}
         if self.engine is not None:
             out["engine"] = jsonable(self.engine.snapshot())
+        if self.market_stats is not None:
+            out["market_stats"] = self.market_stats.status()
         return out
 
     def request_trading_state(self, state: TradingState, reason: str) -> None:
@@ -182,6 +186,8 @@ class Service:
                     tg.create_task(self._reconciler(), name="reconciler"),
                     tg.create_task(self._await_ready(), name="ready"),
                 ]
+                if (stats := self._market_stats_task()) is not None:  # never gates readiness
+                    producers.append(tg.create_task(stats.run(), name="market-stats"))
                 await self._consume()
                 for t in producers:
                     t.cancel()
@@ -217,6 +223,16 @@ class Service:
         self.metrics.reconciliations.labels("startup").inc()
         for event in (snapshot, clock_event):
             self._consume_one(event)
+
+    def _market_stats_task(self) -> MarketStatsTask | None:
+        """ADV, σ and covariance from daily bars, for every quoted (held or targeted) symbol."""
+        if not self.config.market_stats.enabled or self.venue.daily_bars is None:
+            return None
+        self.market_stats = MarketStatsTask(
+            lambda: self.config.market_stats, self.venue.daily_bars, self._quoted_symbols,
+            self.emit, self.metrics, self.clock.now, timezone=self.config.trigger.timezone,
+            overrides=lambda: {a.symbol: (a.adv, a.sigma) for a in self.config.portfolio.assets})
+        return self.market_stats
 
     def _quoted_symbols(self) -> list[str]:
         """Targets, excluded symbols and whatever the account held at start-up: a holding

@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from adapters.ports import AccountSource, MarketDataFeed, OrderGateway, TradeUpdatesFeed
+from adapters.ports import (
+    AccountSource,
+    DailyBarsSource,
+    MarketDataFeed,
+    OrderGateway,
+    TradeUpdatesFeed,
+)
 from daemon.runtime.metrics import LimiterStats, StreamStats
 
 
@@ -24,3 +30,4 @@ class Venue:
     stream_stats: Callable[[], dict[str, StreamStats]] = field(default=lambda: {})
     limiter_stats: Callable[[], LimiterStats | None] = field(default=lambda: None)
     close: Callable[[], Awaitable[None]] = _nothing
+    daily_bars: DailyBarsSource | None = None  # market statistics; None: config values only

@@ -277,6 +277,16 @@ def build() -> dict[str, Any]:
          "reconcile {{result}}"),
         (f"sum(increase({sel('rebalanced_journal_write_errors_total')}[{RI}]))",
          "journal write errors")), bars=True), 8, 6)
+    L.add(stat("Market statistics refreshed", targets(
+        (f"max({sel('rebalanced_market_stats_last_success_timestamp_seconds')}) * 1000",
+         "last refresh")), "dateTimeFromNow",
+        description="ADV, σ and covariance from daily bars ([market_stats]): at start-up and "
+                    "once a day. 1970 = never; config values and defaults are used meanwhile"),
+        4, 6)
+    L.add(series("Market statistics: symbols and failed refreshes", targets(
+        (f"sum by (result) ({sel('rebalanced_market_stats_symbols')})", "symbols {{result}}"),
+        (f"sum(increase({sel('rebalanced_market_stats_failures_total')}[{RI}]))",
+         "failed refreshes"))), 8, 6)
     L.add(series("systemd watchdog pings", targets(
         (f"sum(rate({sel('rebalanced_watchdog_pings_total')}[{RI}]))", "pings/s")), "reqps",
         description="WATCHDOG=1 notifications; they stop when the consumer loop stalls"), 8, 6)
