@@ -23,7 +23,7 @@ from daemon.core.events import (
     QuoteUpdated,
     TradingStatusChanged,
 )
-from daemon.core.model import Side, TradingSession
+from daemon.core.model import OrderState, Side, TradingSession
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -145,16 +145,49 @@ def latest_quote_events(body: wire.LatestQuotes) -> list[QuoteUpdated]:
 # --- REST objects ----------------------------------------------------------------------------
 
 
+# Alpaca's order statuses (reference §1.7) in the core's vocabulary: the only place they
+# are named. Anything not listed (a status added later) counts as still open.
+ORDER_STATES: dict[str, OrderState] = {
+    "new": OrderState.OPEN,
+    "accepted": OrderState.OPEN,
+    "pending_new": OrderState.OPEN,
+    "accepted_for_bidding": OrderState.OPEN,
+    "held": OrderState.OPEN,
+    "calculated": OrderState.OPEN,
+    "pending_review": OrderState.OPEN,
+    "pending_replace": OrderState.OPEN,
+    "stopped": OrderState.OPEN,
+    "suspended": OrderState.OPEN,
+    "partially_filled": OrderState.PARTIAL,
+    "pending_cancel": OrderState.CANCELING,
+    "filled": OrderState.FILLED,
+    "canceled": OrderState.CANCELED,
+    "expired": OrderState.CANCELED,
+    "done_for_day": OrderState.CANCELED,
+    "replaced": OrderState.CANCELED,
+    "rejected": OrderState.REJECTED,
+}
+
+
+def order_state(status: str, filled_qty: Decimal) -> OrderState:
+    """Our state for an Alpaca order status; an open order with fills is PARTIAL."""
+    state = ORDER_STATES.get(status, OrderState.OPEN)
+    if state is OrderState.OPEN and filled_qty > 0:
+        return OrderState.PARTIAL
+    return state
+
+
 def broker_order(o: wire.Order) -> BrokerOrder:
+    filled = dec(o.filled_qty) or _ZERO
     return BrokerOrder(
         client_order_id=o.client_order_id,
         broker_order_id=o.id,
         symbol=o.symbol,
         side=Side(o.side),
-        status=o.status,
+        status=order_state(o.status, filled),
         qty=dec(o.qty),
         notional=dec(o.notional),
-        filled_qty=dec(o.filled_qty) or _ZERO,
+        filled_qty=filled,
         filled_avg_price=dec(o.filled_avg_price),
         limit_price=dec(o.limit_price),
     )

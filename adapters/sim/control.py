@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from aiohttp import web
@@ -32,21 +32,13 @@ from adapters.sim.faults import FaultError, HttpFaultRule, StreamFaults
 from adapters.sim.rest_routes import json_response
 from adapters.sim.sim_config import SimConfigError
 from adapters.sim.sim_errors import SimAPIError
-
-if TYPE_CHECKING:
-    from adapters.sim.server import SimState
+from adapters.sim.sim_state import SimState, state_of
 
 __all__ = ["ControlError", "add_control_routes", "apply_faults"]
 
 
 class ControlError(ValueError):
     pass
-
-
-def _state(request: web.Request) -> SimState:
-    from adapters.sim.server import SIM_STATE
-
-    return request.app[SIM_STATE]
 
 
 def _bad(message: str, status: int = 400) -> web.Response:
@@ -103,12 +95,12 @@ def _wrap(fn: Any) -> Any:
 
 
 async def get_clock(request: web.Request) -> web.Response:
-    state = _state(request)
+    state = state_of(request)
     return json_response({"now": state.now_iso(), "mode": str(getattr(state.clock, "mode", ""))})
 
 
 async def post_clock(request: web.Request) -> web.Response:
-    state, body = _state(request), await _body(request)
+    state, body = state_of(request), await _body(request)
     if "set" in body:
         try:
             t = datetime.fromisoformat(str(body["set"]))
@@ -126,7 +118,7 @@ async def post_clock(request: web.Request) -> web.Response:
 
 
 async def post_price(request: web.Request) -> web.Response:
-    state, body = _state(request), await _body(request)
+    state, body = state_of(request), await _body(request)
     symbol = _symbol(body)
     if "factor" in body:
         factor = _number(body, "factor")
@@ -143,7 +135,7 @@ async def post_price(request: web.Request) -> web.Response:
 
 
 async def post_halt(request: web.Request) -> web.Response:
-    state, body = _state(request), await _body(request)
+    state, body = state_of(request), await _body(request)
     symbol = _symbol(body)
     halted = body.get("halted", True)
     if not isinstance(halted, bool):
@@ -154,7 +146,7 @@ async def post_halt(request: web.Request) -> web.Response:
 
 
 async def post_split(request: web.Request) -> web.Response:
-    state, body = _state(request), await _body(request)
+    state, body = state_of(request), await _body(request)
     symbol, ratio = _symbol(body), _decimal(body, "ratio")
     if ratio <= 0:
         raise ControlError('"ratio" must be > 0 (2 = two-for-one)')
@@ -163,7 +155,7 @@ async def post_split(request: web.Request) -> web.Response:
 
 
 async def post_dividend(request: web.Request) -> web.Response:
-    state, body = _state(request), await _body(request)
+    state, body = state_of(request), await _body(request)
     symbol, per_share = _symbol(body), _decimal(body, "per_share")
     if per_share < 0:
         raise ControlError('"per_share" must be >= 0')
@@ -183,11 +175,11 @@ def _faults_json(state: SimState) -> dict[str, Any]:
 
 
 async def get_faults(request: web.Request) -> web.Response:
-    return json_response(_faults_json(_state(request)))
+    return json_response(_faults_json(state_of(request)))
 
 
 async def post_faults(request: web.Request) -> web.Response:
-    state, body = _state(request), await _body(request)
+    state, body = state_of(request), await _body(request)
     return json_response(apply_faults(state, body))
 
 
@@ -248,7 +240,7 @@ def _stream_fault(raw: dict[str, Any]) -> tuple[str, str, float]:
 
 
 async def reset_faults(request: web.Request) -> web.Response:
-    state = _state(request)
+    state = state_of(request)
     state.http_faults.clear()
     state.stream_faults.clear()
     ex_faults = getattr(state.exchange, "faults", None)
@@ -266,7 +258,7 @@ async def reset_faults(request: web.Request) -> web.Response:
 
 
 async def get_account(request: web.Request) -> web.Response:
-    ex = _state(request).exchange
+    ex = state_of(request).exchange
     return json_response(
         {
             "account": ex.account(),
@@ -278,7 +270,7 @@ async def get_account(request: web.Request) -> web.Response:
 
 
 async def post_restore(request: web.Request) -> web.Response:
-    state, body = _state(request), await _body(request)
+    state, body = state_of(request), await _body(request)
     snapshot = body.get("state")
     if not isinstance(snapshot, dict):
         raise ControlError('send {"state": <the "state" from GET /_sim/account>}')
@@ -287,7 +279,7 @@ async def post_restore(request: web.Request) -> web.Response:
 
 
 async def get_requests(request: web.Request) -> web.Response:
-    state = _state(request)
+    state = state_of(request)
     q = request.query
     try:
         since = int(q.get("since", "0"))
@@ -302,7 +294,7 @@ async def post_publish(request: web.Request) -> web.Response:
     """Push raw market-data messages to the data stream (bars, late bar updates ``u``,
     quotes with ``bp``/``ap`` = 0, statuses …) exactly as given; ``t`` may be an RFC 3339
     string and is sent as a timestamp (msgpack ext or JSON string, per connection)."""
-    state, body = _state(request), await _body(request)
+    state, body = state_of(request), await _body(request)
     messages = body.get("messages")
     if not isinstance(messages, list) or not all(
         isinstance(m, dict) and isinstance(m.get("T"), str) for m in messages
@@ -325,7 +317,7 @@ async def post_publish(request: web.Request) -> web.Response:
 
 
 async def get_stats(request: web.Request) -> web.Response:
-    state = _state(request)
+    state = state_of(request)
     return json_response(
         {
             "data_connections": len(state.data_hub.connections),

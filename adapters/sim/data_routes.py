@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -25,9 +25,7 @@ from adapters.sim.daily_bars import ADJUSTMENTS, DailyBar, bar_time
 from adapters.sim.market_calendar import NEW_YORK, local_day
 from adapters.sim.rest_routes import json_response
 from adapters.sim.sim_errors import SimAPIError
-
-if TYPE_CHECKING:
-    from adapters.sim.server import SimState
+from adapters.sim.sim_state import state_of
 
 __all__ = ["add_data_routes", "bars_page"]
 
@@ -103,10 +101,6 @@ def bars_page(
     return {"bars": bars, "next_page_token": next_token}
 
 
-def _state(request: web.Request) -> SimState:
-    from adapters.sim.server import SIM_STATE
-
-    return request.app[SIM_STATE]
 
 
 async def stock_bars(request: web.Request) -> web.Response:
@@ -134,7 +128,7 @@ async def stock_bars(request: web.Request) -> web.Response:
     sort = q.get("sort") or "asc"
     if sort not in ("asc", "desc"):
         raise _bad(f"invalid sort {sort!r}: use asc or desc")
-    state = _state(request)
+    state = state_of(request)
     exchange = state.exchange
     exchange.step()
     now = exchange.clock.now()
@@ -151,7 +145,7 @@ async def stock_bars(request: web.Request) -> web.Response:
 
 async def corporate_actions(request: web.Request) -> web.Response:
     q = request.query
-    exchange = _state(request).exchange
+    exchange = state_of(request).exchange
     exchange.step()
     today = local_day(exchange.clock.now())
 

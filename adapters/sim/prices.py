@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from adapters.sim.sim_config import SymbolConfig
+from adapters.sim.symbol_config import SymbolConfig
 
 TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600
 MAX_TICKS_PER_ADVANCE = 20

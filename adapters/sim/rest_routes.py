@@ -8,15 +8,13 @@ answer; ``SimAPIError`` is turned into Alpaca's error body by the server's middl
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from adapters.sim.sim_errors import SimAPIError
-
-if TYPE_CHECKING:
-    from adapters.sim.server import SimState
+from adapters.sim.sim_state import state_of
 
 __all__ = ["SIM_BODY", "SIM_ORDER", "add_rest_routes", "json_response"]
 
@@ -29,12 +27,6 @@ SIM_ORDER = web.RequestKey("sim_order", tuple)
 
 def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=_encode(body), status=status, content_type="application/json")
-
-
-def _state(request: web.Request) -> SimState:
-    from adapters.sim.server import SIM_STATE
-
-    return request.app[SIM_STATE]
 
 
 def _bool(value: str | None, name: str, default: bool = False) -> bool:
@@ -82,7 +74,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 
 async def get_account(request: web.Request) -> web.Response:
-    return json_response(_state(request).exchange.account())
+    return json_response(state_of(request).exchange.account())
 
 
 async def get_account_configurations(request: web.Request) -> web.Response:
@@ -99,16 +91,16 @@ async def get_account_configurations(request: web.Request) -> web.Response:
 
 
 async def get_positions(request: web.Request) -> web.Response:
-    return json_response(_state(request).exchange.positions())
+    return json_response(state_of(request).exchange.positions())
 
 
 async def get_position(request: web.Request) -> web.Response:
-    return json_response(_state(request).exchange.position(request.match_info["symbol"]))
+    return json_response(state_of(request).exchange.position(request.match_info["symbol"]))
 
 
 async def close_position(request: web.Request) -> web.Response:
     q = request.query
-    order = _state(request).exchange.close_position(
+    order = state_of(request).exchange.close_position(
         request.match_info["symbol"], qty=q.get("qty"), percentage=q.get("percentage")
     )
     request[SIM_ORDER] = (order.get("client_order_id"), order.get("id"))
@@ -117,14 +109,14 @@ async def close_position(request: web.Request) -> web.Response:
 
 async def close_all_positions(request: web.Request) -> web.Response:
     cancel = _bool(request.query.get("cancel_orders"), "cancel_orders")
-    return json_response(_state(request).exchange.close_all_positions(cancel), status=207)
+    return json_response(state_of(request).exchange.close_all_positions(cancel), status=207)
 
 
 async def submit_order(request: web.Request) -> web.Response:
     body = request.get(SIM_BODY)
     if body is None:
         body = await _json_body(request)
-    order = _state(request).exchange.submit_order(body)
+    order = state_of(request).exchange.submit_order(body)
     request[SIM_ORDER] = (order.get("client_order_id"), order.get("id"))
     return json_response(order)
 
@@ -142,7 +134,7 @@ async def list_orders(request: web.Request) -> web.Response:
         raise SimAPIError(422, 40010001, f"invalid direction {direction!r}: use asc or desc")
     symbols_raw = q.get("symbols")
     symbols = [s for s in symbols_raw.split(",") if s] if symbols_raw else None
-    orders = _state(request).exchange.list_orders(
+    orders = state_of(request).exchange.list_orders(
         status=status,
         limit=limit,
         after=q.get("after") or None,
@@ -155,52 +147,52 @@ async def list_orders(request: web.Request) -> web.Response:
 
 
 async def cancel_all_orders(request: web.Request) -> web.Response:
-    return json_response(_state(request).exchange.cancel_all_orders(), status=207)
+    return json_response(state_of(request).exchange.cancel_all_orders(), status=207)
 
 
 async def get_order(request: web.Request) -> web.Response:
-    return json_response(_state(request).exchange.get_order(request.match_info["order_id"]))
+    return json_response(state_of(request).exchange.get_order(request.match_info["order_id"]))
 
 
 async def get_order_by_client_id(request: web.Request) -> web.Response:
     cid = request.query.get("client_order_id")
     if not cid:
         raise SimAPIError(422, 40010001, "client_order_id is missing: pass ?client_order_id=…")
-    return json_response(_state(request).exchange.get_order_by_client_id(cid))
+    return json_response(state_of(request).exchange.get_order_by_client_id(cid))
 
 
 async def cancel_order(request: web.Request) -> web.Response:
-    _state(request).exchange.cancel_order(request.match_info["order_id"])
+    state_of(request).exchange.cancel_order(request.match_info["order_id"])
     return web.Response(status=204)
 
 
 async def replace_order(request: web.Request) -> web.Response:
     body = await _json_body(request)
-    order = _state(request).exchange.replace_order(request.match_info["order_id"], body)
+    order = state_of(request).exchange.replace_order(request.match_info["order_id"], body)
     request[SIM_ORDER] = (order.get("client_order_id"), order.get("id"))
     return json_response(order)
 
 
 async def get_clock(request: web.Request) -> web.Response:
-    return json_response(_state(request).exchange.clock_json())
+    return json_response(state_of(request).exchange.clock_json())
 
 
 async def get_calendar(request: web.Request) -> web.Response:
     q = request.query
     start, end = _date(q.get("start"), "start"), _date(q.get("end"), "end")
-    return json_response(_state(request).exchange.calendar_json(start, end))
+    return json_response(state_of(request).exchange.calendar_json(start, end))
 
 
 async def get_assets(request: web.Request) -> web.Response:
     q = request.query
-    assets = _state(request).exchange.assets(
+    assets = state_of(request).exchange.assets(
         status=q.get("status") or None, asset_class=q.get("asset_class") or None
     )
     return json_response(assets)
 
 
 async def get_asset(request: web.Request) -> web.Response:
-    return json_response(_state(request).exchange.asset(request.match_info["symbol"]))
+    return json_response(state_of(request).exchange.asset(request.match_info["symbol"]))
 
 
 async def latest_quotes(request: web.Request) -> web.Response:
@@ -208,7 +200,7 @@ async def latest_quotes(request: web.Request) -> web.Response:
     symbols = [s for s in raw.split(",") if s]
     if not symbols:
         raise SimAPIError(400, 40010000, "symbols is missing: pass ?symbols=SPY,AGG")
-    return json_response(_state(request).exchange.latest_quotes(symbols))
+    return json_response(state_of(request).exchange.latest_quotes(symbols))
 
 
 def add_rest_routes(app: web.Application) -> None:

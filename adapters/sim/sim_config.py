@@ -14,29 +14,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from adapters.sim.prices import load_csv
 from adapters.sim.sim_clock import ClockMode
+from adapters.sim.symbol_config import SymbolConfig
 
 
 class SimConfigError(ValueError):
     """A bad simulator configuration; the message names the key and the fix."""
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolConfig:
-    """One tradable symbol and its price model."""
-
-    symbol: str
-    price: float = 100.0  # start price (mid)
-    drift: float = 0.0  # annualised GBM drift (0.07 = 7 %/year)
-    volatility: float = 0.2  # annualised GBM volatility
-    spread_bps: float = 2.0  # full bid/ask spread in basis points of the mid
-    quote_rate: float = 1.0  # quotes per second of trading time
-    adv: float = 1_000_000.0  # average daily volume, shares
-    correlation: float = 0.0  # of daily history returns with one market factor (-1..1)
-    fractionable: bool = True
-    tradable: bool = True
-    exchange: str = "NYSE"
-    csv: str | None = None  # replay this CSV of bars or quotes instead of GBM
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +217,6 @@ def _symbol(sym: str, spec: Any, base_dir: Path | None) -> SymbolConfig:
     if cfg.csv is not None:
         if base_dir is not None and not Path(cfg.csv).is_absolute():
             object.__setattr__(cfg, "csv", str(base_dir / cfg.csv))
-        from adapters.sim.prices import load_csv  # prices imports this module
-
         try:
             load_csv(cfg)  # fail at load time, not when the exchange starts
         except ValueError as e:

@@ -567,7 +567,24 @@ class Engine:
 
     def snapshot(self) -> EngineSnapshot:
         """A frozen view for metrics, health and status."""
-        return build_snapshot(self)
+        now = self._last_at
+        return build_snapshot(
+            now=now,
+            run_id=self._run_id,
+            cash=self._cash,
+            positions=self._positions,
+            drift=self._drift,
+            desk=self._desk,
+            gates=self._gates,
+            quoted=self._quotes.keys(),
+            symbols=self._config.symbols,
+            trading_state=self._trading_state,
+            last_decision=self._last_decision,
+            decisions=self._decisions,
+            run_round=self._run.round if self._run is not None else None,
+            blockers=tuple(self.blockers(now)) if now is not None else ("no event yet",),
+            counters=self._counters,
+        )
 
 
 __all__ = ["CHECK", "LOOKUP", "THROTTLE", "TIMEOUT", "Engine", "EngineSnapshot"]

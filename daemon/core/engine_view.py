@@ -1,23 +1,23 @@
 """The Engine's read-only view for metrics, health and status: ``EngineSnapshot``.
 
-Frozen values only, built on demand by ``Engine.snapshot()``; the shell never reaches into
-the engine's mutable state.
+Frozen values only, built on demand by ``Engine.snapshot()``, which hands its parts to
+``build_snapshot`` (nothing here reaches into the engine); the shell never sees the
+engine's mutable state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from daemon.core.drift import DriftTracker
+from daemon.core.engine_desk import OrderDesk
+from daemon.core.engine_gates import Gates
 from daemon.core.model import Holdings, Side, TradingState
 from daemon.core.orders import OrderState, TrackedOrder
 from daemon.core.plan import WeightRow
-
-if TYPE_CHECKING:
-    from daemon.core.engine import Engine
 
 AWAITING = (OrderState.SUBMITTING, OrderState.UNKNOWN, OrderState.CANCELING)
 """States whose outcome is still to come from the broker (the shell drains on these)."""
@@ -100,54 +100,65 @@ class EngineSnapshot:
     counters: Mapping[str, int] = field(default_factory=dict)
 
 
-def build_snapshot(engine: Engine) -> EngineSnapshot:
-    """Assemble the engine's frozen view (reads the engine's state; changes nothing)."""
-    now = engine._last_at
-    book = engine._book
+def build_snapshot(
+    *,
+    now: datetime | None,
+    run_id: str,
+    cash: Decimal | None,
+    positions: Mapping[str, Decimal],
+    drift: DriftTracker,
+    desk: OrderDesk,
+    gates: Gates,
+    quoted: Collection[str],
+    symbols: Iterable[str],
+    trading_state: TradingState,
+    last_decision: DecisionInfo | None,
+    decisions: int,
+    run_round: int | None,
+    blockers: tuple[str, ...],
+    counters: Mapping[str, int],
+) -> EngineSnapshot:
+    """Assemble the engine's frozen view from the parts the engine hands over (it reads
+    them; changes nothing). ``run_round`` is None when no run is active; ``quoted`` holds
+    the symbols with a quote."""
+    book = desk.book
     live = [OpenOrderView.of(o) for o in book.live()]
-    blockers = tuple(engine.blockers(now)) if now is not None else ("no event yet",)
-    holdings = None if engine._cash is None else Holdings(engine._cash, dict(engine._positions))
-    ready = (
-        engine._cash is not None
-        and engine._gates.clock is not None
-        and all(s in engine._quotes for s in engine._config.symbols)
-    )
-    counters = {**book.counters, **engine._counters, "dropped_orders": engine._desk.dropped}
+    ready = cash is not None and gates.clock is not None and all(s in quoted for s in symbols)
     return EngineSnapshot(
         at=now,
-        run_id=engine._run_id,
-        holdings=holdings,
-        portfolio_value=engine._drift.portfolio_value,
-        cash=engine._cash if engine._cash is not None else Decimal(0),
-        rows=engine._drift.rows(),
-        portfolio_drift=engine._drift.portfolio_drift(),
-        out_of_band=tuple(engine._drift.out_of_band()),
-        missing_prices=tuple(engine._drift.missing_prices()),
+        run_id=run_id,
+        holdings=None if cash is None else Holdings(cash, dict(positions)),
+        portfolio_value=drift.portfolio_value,
+        cash=cash if cash is not None else Decimal(0),
+        rows=drift.rows(),
+        portfolio_drift=drift.portfolio_drift(),
+        out_of_band=tuple(drift.out_of_band()),
+        missing_prices=tuple(drift.missing_prices()),
         order_counts={s.value: book.count(s) for s in OrderState},
         open_orders=tuple(live),
         open_order_count=len(live),
         unknown_count=book.count(OrderState.UNKNOWN),
         in_flight=book.in_flight,
         awaiting_answer=sum(book.count(s) for s in AWAITING),
-        queued=len(engine._desk.queue),
-        tokens_available=engine._desk.pacer.bucket.available(now)
+        queued=len(desk.queue),
+        tokens_available=desk.pacer.bucket.available(now)
         if now is not None
-        else float(engine._desk.pacer.bucket.burst),
-        foreign_open_orders=len(engine._desk.foreign),
-        trading_state=engine._trading_state,
-        market_open=engine._gates.market_open(now) if now is not None else False,
-        feeds_ok=not engine._gates.lost,
-        feeds_lost=tuple(sorted(engine._gates.lost)),
-        awaiting_reconcile=engine._gates.await_reconcile,
-        shutting_down=engine._gates.shutdown,
-        halted_symbols=tuple(sorted(engine._gates.halted_symbols)),
-        last_decision=engine._last_decision,
-        decisions=engine._decisions,
-        run_active=engine._run is not None,
-        run_round=engine._run.round if engine._run is not None else 0,
+        else float(desk.pacer.bucket.burst),
+        foreign_open_orders=len(desk.foreign),
+        trading_state=trading_state,
+        market_open=gates.market_open(now) if now is not None else False,
+        feeds_ok=not gates.lost,
+        feeds_lost=tuple(sorted(gates.lost)),
+        awaiting_reconcile=gates.await_reconcile,
+        shutting_down=gates.shutdown,
+        halted_symbols=tuple(sorted(gates.halted_symbols)),
+        last_decision=last_decision,
+        decisions=decisions,
+        run_active=run_round is not None,
+        run_round=run_round or 0,
         ready=ready,
         blockers=blockers,
-        counters=counters,
+        counters={**book.counters, **counters, "dropped_orders": desk.dropped},
     )
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from daemon.core.model import Side, TradingSession, TradingState
+from daemon.core.model import OrderState, Side, TradingSession, TradingState
 
 if TYPE_CHECKING:
     from daemon.core.config import Config
@@ -90,7 +90,7 @@ class BrokerOrder:
     broker_order_id: str
     symbol: str
     side: Side
-    status: str  # Alpaca status string, e.g. "new", "partially_filled", "filled"
+    status: OrderState  # the broker's status in our vocabulary (the adapter maps it)
     qty: Decimal | None
     notional: Decimal | None
     filled_qty: Decimal

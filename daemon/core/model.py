@@ -63,3 +63,27 @@ class TradingSession:
     day: date
     open: datetime
     close: datetime
+
+
+class OrderState(enum.StrEnum):
+    """The one vocabulary of order state (the lifecycle table in ``orders`` moves between
+    them). Adapters map a broker's statuses into it; the store and metrics derive theirs."""
+
+    SUBMITTING = "submitting"  # PlaceOrder emitted, no answer yet
+    UNKNOWN = "unknown"  # the submit's outcome is unknown: look it up, never resend
+    OPEN = "open"
+    PARTIAL = "partial"
+    CANCELING = "canceling"  # CancelOrder emitted
+    FILLED = "filled"
+    CANCELED = "canceled"  # canceled, expired or done for the day
+    REJECTED = "rejected"
+    FAILED = "failed"  # never reached the broker
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset(
+    {OrderState.FILLED, OrderState.CANCELED, OrderState.REJECTED, OrderState.FAILED}
+)

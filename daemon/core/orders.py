@@ -20,28 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from daemon.core.events import OrderFilled
-from daemon.core.model import Side
-
-
-class OrderState(enum.StrEnum):
-    SUBMITTING = "submitting"  # PlaceOrder emitted, no answer yet
-    UNKNOWN = "unknown"  # the submit's outcome is unknown: look it up, never resend
-    OPEN = "open"
-    PARTIAL = "partial"
-    CANCELING = "canceling"  # CancelOrder emitted
-    FILLED = "filled"
-    CANCELED = "canceled"  # canceled, expired or done for the day
-    REJECTED = "rejected"
-    FAILED = "failed"  # never reached the broker
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL
-
-
-TERMINAL = frozenset(
-    {OrderState.FILLED, OrderState.CANCELED, OrderState.REJECTED, OrderState.FAILED}
-)
+from daemon.core.model import TERMINAL, OrderState, Side
 
 
 class OrderEventKind(enum.StrEnum):

@@ -25,35 +25,6 @@ from decimal import Decimal
 from daemon.core.events import BrokerOrder
 from daemon.core.orders import OrderBook, OrderState, TrackedOrder
 
-BROKER_STATUS: dict[str, OrderState] = {
-    "new": OrderState.OPEN,
-    "accepted": OrderState.OPEN,
-    "pending_new": OrderState.OPEN,
-    "accepted_for_bidding": OrderState.OPEN,
-    "held": OrderState.OPEN,
-    "calculated": OrderState.OPEN,
-    "pending_review": OrderState.OPEN,
-    "pending_replace": OrderState.OPEN,
-    "stopped": OrderState.OPEN,
-    "suspended": OrderState.OPEN,
-    "partially_filled": OrderState.PARTIAL,
-    "pending_cancel": OrderState.CANCELING,
-    "filled": OrderState.FILLED,
-    "canceled": OrderState.CANCELED,
-    "expired": OrderState.CANCELED,
-    "done_for_day": OrderState.CANCELED,
-    "replaced": OrderState.CANCELED,
-    "rejected": OrderState.REJECTED,
-}
-
-
-def state_from_broker(status: str, filled_qty: Decimal) -> OrderState:
-    """Our state for an Alpaca order status (unknown statuses count as OPEN)."""
-    state = BROKER_STATUS.get(status, OrderState.OPEN)
-    if state is OrderState.OPEN and filled_qty > 0:
-        return OrderState.PARTIAL
-    return state
-
 
 @dataclass(frozen=True, slots=True)
 class Unsynced:
@@ -90,7 +61,7 @@ def reconcile_open_orders(
             foreign.append(bo)
             continue
         listed.add(coid)
-        state = state_from_broker(bo.status, bo.filled_qty)
+        state = bo.status
         if order is None:
             order = TrackedOrder(
                 client_order_id=coid,
@@ -134,9 +105,7 @@ def reconcile_open_orders(
 
 
 __all__ = [
-    "BROKER_STATUS",
     "ReconcileResult",
     "Unsynced",
     "reconcile_open_orders",
-    "state_from_broker",
 ]

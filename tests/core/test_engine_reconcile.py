@@ -39,7 +39,7 @@ def broker_order(
     side: Side = Side.SELL,
     qty: str = "10",
     filled: str = "0",
-    status: str = "new",
+    status: OrderState = OrderState.OPEN,
 ) -> ev.BrokerOrder:
     return ev.BrokerOrder(
         coid,
@@ -65,7 +65,7 @@ def test_snapshot_adopts_the_brokers_fill_state_and_looks_up_missing_orders() ->
     # the broker lists a (partly filled) and c; b is gone (filled while we were not looking)
     listed = [
         broker_order(
-            a.client_order_id, a.symbol, a.side, str(a.qty), filled="5", status="partially_filled"
+            a.client_order_id, a.symbol, a.side, str(a.qty), filled="5", status=OrderState.PARTIAL
         ),
         broker_order(c.client_order_id, c.symbol, c.side, str(c.qty)),
     ]

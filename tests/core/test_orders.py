@@ -19,7 +19,7 @@ from daemon.core.orders import (
     TrackedOrder,
     next_state,
 )
-from daemon.core.orders_reconcile import reconcile_open_orders, state_from_broker
+from daemon.core.orders_reconcile import reconcile_open_orders
 
 S = OrderState
 K = OrderEventKind
@@ -258,7 +258,7 @@ def test_any_order_and_repetition_of_fills_ends_at_the_highest_cum_qty(
 # -- reconciliation against the broker's open orders ------------------------------------
 
 
-def _broker(coid: str, status: str = "new", filled: str = "0") -> BrokerOrder:
+def _broker(coid: str, status: OrderState = S.OPEN, filled: str = "0") -> BrokerOrder:
     return BrokerOrder(
         coid,
         "b-" + coid,
@@ -273,28 +273,6 @@ def _broker(coid: str, status: str = "new", filled: str = "0") -> BrokerOrder:
     )
 
 
-@pytest.mark.parametrize(
-    ("status", "filled", "expected"),
-    [
-        ("new", "0", S.OPEN),
-        ("accepted", "0", S.OPEN),
-        ("pending_new", "0", S.OPEN),
-        ("new", "3", S.PARTIAL),
-        ("partially_filled", "3", S.PARTIAL),
-        ("pending_cancel", "0", S.CANCELING),
-        ("filled", "10", S.FILLED),
-        ("canceled", "0", S.CANCELED),
-        ("expired", "0", S.CANCELED),
-        ("done_for_day", "2", S.CANCELED),
-        ("replaced", "0", S.CANCELED),
-        ("rejected", "0", S.REJECTED),
-        ("something_new", "0", S.OPEN),
-    ],
-)
-def test_broker_status_mapping(status: str, filled: str, expected: OrderState) -> None:
-    assert state_from_broker(status, Decimal(filled)) is expected
-
-
 def test_reconcile_keeps_our_cancel_and_sorts_orders_into_kinds() -> None:
     book = OrderBook()
     canceling = _order("rb-r-00000001", state=S.CANCELING)
@@ -305,9 +283,9 @@ def test_reconcile_keeps_our_cancel_and_sorts_orders_into_kinds() -> None:
     result = reconcile_open_orders(
         book,
         [
-            _broker("rb-r-00000001", "new"),
-            _broker("rb-old-00000009", "partially_filled", "4"),
-            _broker("manual", "new"),
+            _broker("rb-r-00000001", S.OPEN),
+            _broker("rb-old-00000009", S.PARTIAL, "4"),
+            _broker("manual", S.OPEN),
         ],
         is_ours,
         T0,

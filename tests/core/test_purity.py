@@ -11,7 +11,11 @@ FORBIDDEN = ("asyncio", "aiohttp", "websockets", "prometheus_client", "structlog
 
 def test_importing_core_pulls_in_no_io_modules() -> None:
     core = Path(__file__).resolve().parents[2] / "daemon" / "core"
-    modules = sorted(f"daemon.core.{p.stem}" for p in core.glob("*.py") if p.stem != "__init__")
+    modules = sorted(  # every module, subpackages included
+        ".".join(("daemon", "core", *p.relative_to(core).with_suffix("").parts))
+        for p in core.rglob("*.py")
+        if p.stem != "__init__"
+    )
     code = (
         "import sys\n"
         f"for m in {modules!r}: __import__(m)\n"
@@ -25,7 +29,7 @@ def test_importing_core_pulls_in_no_io_modules() -> None:
 def test_core_source_reads_no_clock_or_randomness() -> None:
     core = Path(__file__).resolve().parents[2] / "daemon" / "core"
     offenders = []
-    for path in core.glob("*.py"):
+    for path in core.rglob("*.py"):
         text = path.read_text()
         for needle in ("time.time(", "time.monotonic(", "datetime.now(", "datetime.utcnow(",
                        "import random", "from random", "date.today("):

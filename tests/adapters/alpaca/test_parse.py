@@ -18,7 +18,7 @@ from daemon.core.events import (
     QuoteUpdated,
     TradingStatusChanged,
 )
-from daemon.core.model import Side
+from daemon.core.model import OrderState, Side
 from tests.adapters.alpaca import payloads
 
 AT = datetime(2024, 7, 24, 14, 0, tzinfo=UTC)
@@ -250,3 +250,30 @@ def test_fast_quote_maker_builds_the_same_event_as_the_constructor() -> None:
     assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
     with pytest.raises(AttributeError):
         fast.bid = 2.0  # type: ignore[misc]  # still frozen
+
+
+S = OrderState
+
+
+@pytest.mark.parametrize(
+    ("status", "filled", "expected"),
+    [
+        ("new", "0", S.OPEN),
+        ("accepted", "0", S.OPEN),
+        ("pending_new", "0", S.OPEN),
+        ("new", "3", S.PARTIAL),
+        ("partially_filled", "3", S.PARTIAL),
+        ("pending_cancel", "0", S.CANCELING),
+        ("filled", "10", S.FILLED),
+        ("canceled", "0", S.CANCELED),
+        ("expired", "0", S.CANCELED),
+        ("done_for_day", "2", S.CANCELED),
+        ("replaced", "0", S.CANCELED),
+        ("rejected", "0", S.REJECTED),
+        ("something_new", "0", S.OPEN),
+    ],
+)
+def test_alpaca_statuses_map_into_the_core_vocabulary(
+    status: str, filled: str, expected: OrderState
+) -> None:
+    assert parse.order_state(status, Decimal(filled)) is expected
