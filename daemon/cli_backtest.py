@@ -60,19 +60,24 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", required=True, help="the rebalanced TOML config")
     p.add_argument(
-        "--prices", required=True,
+        "--prices",
+        required=True,
         help="CSV or Parquet: date + one total-return close per symbol "
         "(optional SYMBOL:volume, SYMBOL:spread_bps)",
     )
     p.add_argument("--from", dest="start", type=_date, help="first date (YYYY-MM-DD)")
     p.add_argument("--to", dest="end", type=_date, help="last date (YYYY-MM-DD)")
     p.add_argument(
-        "--initial-value", type=_money, default=Decimal(100_000),
+        "--initial-value",
+        type=_money,
+        default=Decimal(100_000),
         help="starting cash, invested on the first row (default 100000)",
     )
     p.add_argument("--cash-flows", help="CSV of date,amount (deposits > 0, withdrawals < 0)")
     p.add_argument(
-        "--spread-bps", type=_bps, default=None,
+        "--spread-bps",
+        type=_bps,
+        default=None,
         help="full bid-ask spread in bp where the data has no SYMBOL:spread_bps column "
         "(default: twice cost.default_half_spread_bps)",
     )
@@ -114,7 +119,9 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EX_DATAERR
-    run = Feeder(config, series, args.initial_value, cash_flows=flows, spread_bps=args.spread_bps).run()
+    run = Feeder(
+        config, series, args.initial_value, cash_flows=flows, spread_bps=args.spread_bps
+    ).run()
     result = summary(run, float(args.initial_value))
     if args.report:
         from adapters.backtest.report import write_report
@@ -122,7 +129,10 @@ def main(argv: list[str]) -> int:
         try:
             path = write_report(args.report, run, result, config)
         except OSError as exc:
-            print(f"rebalanced backtest: cannot write the report in {args.report}: {exc}", file=sys.stderr)
+            print(
+                f"rebalanced backtest: cannot write the report in {args.report}: {exc}",
+                file=sys.stderr,
+            )
             return 73  # EX_CANTCREAT
         if not args.json:
             print(f"report: {path}", file=sys.stderr)

@@ -124,9 +124,7 @@ class Feeder:
         self._orders = 0
         self._traded = 0.0
         self._alerts: list[str] = []
-        spread = (
-            2.0 * config.cost.default_half_spread_bps if spread_bps is None else spread_bps
-        )
+        spread = 2.0 * config.cost.default_half_spread_bps if spread_bps is None else spread_bps
         self._h = market.half_spreads(series, spread)
         self._sigma = market.sigmas(series, config.cost.default_sigma)
         self._adv = market.advs(series)
@@ -140,8 +138,13 @@ class Feeder:
         n_rows, n = s.closes.shape
         syms = s.symbols
         rec = RowRecord(
-            np.zeros(n_rows), np.zeros(n_rows), np.zeros(n_rows), np.zeros(n_rows),
-            np.zeros(n_rows, dtype=bool), np.zeros((n_rows, n + 1)), np.zeros(n_rows),
+            np.zeros(n_rows),
+            np.zeros(n_rows),
+            np.zeros(n_rows),
+            np.zeros(n_rows),
+            np.zeros(n_rows, dtype=bool),
+            np.zeros((n_rows, n + 1)),
+            np.zeros(n_rows),
         )
         targets = np.array([a.target for a in self.config.portfolio.assets], dtype=float)
         order = [syms.index(a.symbol) for a in self.config.portfolio.assets]
@@ -185,9 +188,7 @@ class Feeder:
             self._put(self._clock(i, t, moments))
             if i == 0:
                 self._put(ev.RebalanceRequested(t, force=True))
-            self._room = {
-                sym: self.fills.capacity(self._quote(i, j)) for j, sym in enumerate(syms)
-            }
+            self._room = {sym: self.fills.capacity(self._quote(i, j)) for j, sym in enumerate(syms)}
             for coid in sorted(self._open):
                 self._try_fill(coid)
             self._drain()
@@ -200,9 +201,19 @@ class Feeder:
             rec.weights_after[i] = w[0]
             rec.traded[i] = self._traded
         return BacktestRun(
-            s, rec, self.fills.costs, self._rebalances, self._decisions, self._trades,
-            self._orders, self._alerts, self.ignored_flows, self.events, self.commands,
-            self.ledger.cash, dict(self.ledger.positions),
+            s,
+            rec,
+            self.fills.costs,
+            self._rebalances,
+            self._decisions,
+            self._trades,
+            self._orders,
+            self._alerts,
+            self.ignored_flows,
+            self.events,
+            self.commands,
+            self.ledger.cash,
+            dict(self.ledger.positions),
         )
 
     def _weights(self, closes: np.ndarray) -> tuple[np.ndarray, float]:
@@ -228,7 +239,11 @@ class Feeder:
         adv = None if adv_col is None or i == 0 else float(adv_col[i])
         vol_col = self.series.volume[j]
         return Quote(
-            c, c * (1.0 - h), c * (1.0 + h), float(self._sigma[i, j]), adv,
+            c,
+            c * (1.0 - h),
+            c * (1.0 + h),
+            float(self._sigma[i, j]),
+            adv,
             None if vol_col is None else float(vol_col[i]),
         )
 

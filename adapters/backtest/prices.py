@@ -178,15 +178,18 @@ def load_prices(path: str | Path, symbols: Sequence[str]) -> PriceSeries:
         d = _date(p, raw[date_col].strip(), line)
         if d in seen:
             raise DataError(
-                p, f"duplicate date {d.isoformat()} (also on row {seen[d]}): keep one row per day",
-                row=line, column="date",
+                p,
+                f"duplicate date {d.isoformat()} (also on row {seen[d]}): keep one row per day",
+                row=line,
+                column="date",
             )
         if dates and d < dates[-1]:
             raise DataError(
                 p,
                 f"date {d.isoformat()} is before the previous row's {dates[-1].isoformat()}: "
                 "sort the rows by date",
-                row=line, column="date",
+                row=line,
+                column="date",
             )
         seen[d] = line
         dates.append(d)
@@ -208,7 +211,9 @@ def load_prices(path: str | Path, symbols: Sequence[str]) -> PriceSeries:
     )
 
 
-def _header_index(path: Path, header: list[str], symbols: Sequence[str]) -> dict[tuple[str, str], int]:
+def _header_index(
+    path: Path, header: list[str], symbols: Sequence[str]
+) -> dict[tuple[str, str], int]:
     index: dict[tuple[str, str], int] = {}
     for i, name in enumerate(header):
         if name.lower() == "date":
@@ -223,7 +228,8 @@ def _header_index(path: Path, header: list[str], symbols: Sequence[str]) -> dict
         index[key] = i
     if ("", "date") not in index:
         raise DataError(
-            path, f"has no 'date' column (header: {', '.join(header[:6])}…): name the first column date"
+            path,
+            f"has no 'date' column (header: {', '.join(header[:6])}…): name the first column date",
         )
     missing = [s for s in symbols if (s, "") not in index]
     if missing:
@@ -238,7 +244,9 @@ def _header_index(path: Path, header: list[str], symbols: Sequence[str]) -> dict
 
 def _date(path: Path, text: str, line: int) -> date:
     if not text:
-        raise DataError(path, "missing date: every row needs one (YYYY-MM-DD)", row=line, column="date")
+        raise DataError(
+            path, "missing date: every row needs one (YYYY-MM-DD)", row=line, column="date"
+        )
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
@@ -251,8 +259,10 @@ def _number(path: Path, text: str, line: int, column: str, *, positive: bool) ->
     t = text.strip()
     if not t:
         raise DataError(
-            path, "missing value: fill it in, or start the backtest later with --from",
-            row=line, column=column,
+            path,
+            "missing value: fill it in, or start the backtest later with --from",
+            row=line,
+            column=column,
         )
     try:
         x = float(t)
@@ -260,8 +270,10 @@ def _number(path: Path, text: str, line: int, column: str, *, positive: bool) ->
         raise DataError(path, f"{t!r} is not a number", row=line, column=column) from None
     if math.isnan(x) or math.isinf(x):
         raise DataError(
-            path, f"{t} is not a finite number: fill in the value, or start later with --from",
-            row=line, column=column,
+            path,
+            f"{t} is not a finite number: fill in the value, or start later with --from",
+            row=line,
+            column=column,
         )
     if positive and x <= 0:
         raise DataError(

@@ -50,11 +50,16 @@ class RunOnLastRowOfMonths(bt.Algo):  # type: ignore[misc]
 def bt_values(df: pd.DataFrame, targets: dict[str, float], run_algo: object) -> np.ndarray:
     weights = {s: w / 100.0 for s, w in targets.items()}
     strategy = bt.Strategy(
-        "s", [run_algo, bt.algos.SelectAll(), bt.algos.WeighSpecified(**weights), bt.algos.Rebalance()]
+        "s",
+        [run_algo, bt.algos.SelectAll(), bt.algos.WeighSpecified(**weights), bt.algos.Rebalance()],
     )
     test = bt.Backtest(
-        strategy, df, initial_capital=VALUE, integer_positions=False,
-        commissions=lambda q, p: 0.0, progress_bar=False,
+        strategy,
+        df,
+        initial_capital=VALUE,
+        integer_positions=False,
+        commissions=lambda q, p: 0.0,
+        progress_bar=False,
     )
     bt.run(test)
     return test.strategy.values.iloc[1:].to_numpy()  # bt adds a set-up row before the data
@@ -80,9 +85,14 @@ def test_monthly_on_daily_rows_matches_bt(n_assets: int) -> None:
     ref = bt_values(df, targets, bt.algos.RunMonthly(run_on_end_of_period=True))
     assert len(mine) == len(ref) == len(df)
     rel = np.abs(mine / ref - 1.0)
-    assert rel.max() < 1e-9, f"row {rel.argmax()}: ours {mine[rel.argmax()]}, bt {ref[rel.argmax()]}"
+    assert rel.max() < 1e-9, (
+        f"row {rel.argmax()}: ours {mine[rel.argmax()]}, bt {ref[rel.argmax()]}"
+    )
     # and the comparison can fail: the prices moved the portfolio away from buy-and-hold
-    assert abs(mine[-1] / (df.iloc[-1] / df.iloc[0] * pd.Series(targets) / 100).sum() / VALUE - 1) > 1e-4
+    assert (
+        abs(mine[-1] / (df.iloc[-1] / df.iloc[0] * pd.Series(targets) / 100).sum() / VALUE - 1)
+        > 1e-4
+    )
 
 
 @pytest.mark.parametrize("n_assets", [2, 10])
@@ -127,8 +137,11 @@ def test_at_a_million_dollars_the_engine_cent_granularity_shows_but_stays_small(
     targets = random_targets(list(df.columns), seed=11)
     saved, VALUE = VALUE, 1e6
     try:
-        rel = np.abs(ours(df, targets, "monthly", 31) / bt_values(
-            df, targets, bt.algos.RunMonthly(run_on_end_of_period=True)) - 1.0)
+        rel = np.abs(
+            ours(df, targets, "monthly", 31)
+            / bt_values(df, targets, bt.algos.RunMonthly(run_on_end_of_period=True))
+            - 1.0
+        )
     finally:
         VALUE = saved
     assert 1e-12 < rel.max() < 1e-7
