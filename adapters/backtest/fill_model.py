@@ -13,6 +13,7 @@ at the rows after it, until the engine cancels it):
   down to 1e-9 share), at most ``planner.participation_cap × the row's volume`` per symbol
   and row when the series has volume; the rest waits for the next row (a notional buy, rare,
   fills whole);
+- the price is rounded to $0.000001 (a float's noise is not a price);
 - **commission**: ``cost.commission_per_order`` once per order (at its first fill) plus
   ``cost.commission_bps`` of each fill's notional, paid from cash.
 
@@ -32,6 +33,7 @@ from daemon.core.events import BrokerOrder
 from daemon.core.model import Side
 
 _E9 = Decimal("1E-9")
+MICRO = Decimal("0.000001")
 ZERO = Decimal(0)
 
 
@@ -153,13 +155,19 @@ class FillModel:
         px = side_px * (1.0 + impact) if buy else side_px * (1.0 - impact)
         if limit is not None:
             px = min(px, limit) if buy else max(px, limit)
-        price = Decimal(repr(px))
+        price = Decimal(repr(px)).quantize(MICRO)  # a fill price to the millionth of a dollar
+        if limit is not None and o.limit_price is not None:
+            price = min(price, o.limit_price) if buy else max(price, o.limit_price)
         notional = qty * price
         commission = Decimal(repr(self.commission_bps / 10_000.0)) * notional
         if not open_order.commissioned:
             commission += self.commission_per_order
-        spread_cost = q * abs(side_px - quote.close)
-        impact_cost = q * abs(px - side_px)
+        if impact > 0:
+            spread_cost = q * abs(side_px - quote.close)
+            impact_cost = q * abs(float(price) - side_px)
+        else:  # all of the distance from the close is the spread
+            spread_cost = q * abs(float(price) - quote.close)
+            impact_cost = 0.0
         c = self.costs
         c.spread += spread_cost
         c.impact += impact_cost

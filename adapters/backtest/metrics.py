@@ -82,7 +82,7 @@ def summary(run: BacktestRun, initial_value: float) -> dict[str, Any]:
         "time_outside_bands": _f(float(rec.outside[later].mean())),
         "rows_per_year": _f(ppy),
         "deposits": round(float(rec.flows[rec.flows > 0].sum()), 2),
-        "withdrawals": round(float(-rec.flows[rec.flows < 0].sum()), 2),
+        "withdrawals": round(float(-rec.flows[rec.flows < 0].sum()), 2) + 0.0,
         "ignored_cash_flows": len(run.ignored_flows),
         "warnings": len(run.alerts),
     }
