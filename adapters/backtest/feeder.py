@@ -52,7 +52,8 @@ from daemon.core.commands import (
 from daemon.core.config import Config
 from daemon.core.engine import Engine
 
-SESSIONS_AROUND = 25  # rows of calendar handed to the engine on each side of a row
+SESSIONS_AROUND = 5  # rows of calendar handed to the engine on each side of a row
+FOLLOW_UP = "follow-up round"  # how the engine's plan names a run's later rounds
 MAX_STEPS_PER_ROW = 100_000  # a guard against a wakeup loop
 
 
@@ -117,6 +118,7 @@ class Feeder:
         self._row = 0
         self._exec = 0
         self._room: dict[str, Decimal | None] = {}
+        self._qty = np.zeros(len(series.symbols))  # positions as floats, for the records
         self._row_commission = False
         self._rebalances = 0
         self._decisions = 0
@@ -188,7 +190,7 @@ class Feeder:
             self._put(self._clock(i, t, moments))
             if i == 0:
                 self._put(ev.RebalanceRequested(t, force=True))
-            self._room = {sym: self.fills.capacity(self._quote(i, j)) for j, sym in enumerate(syms)}
+            self._room = {}  # filled in per symbol as orders trade
             for coid in sorted(self._open):
                 self._try_fill(coid)
             self._drain()
@@ -217,9 +219,7 @@ class Feeder:
         )
 
     def _weights(self, closes: np.ndarray) -> tuple[np.ndarray, float]:
-        syms = self.series.symbols
-        pos = self.ledger.positions
-        values = np.array([float(pos.get(s, 0)) for s in syms]) * closes
+        values = self._qty * closes
         cash = float(self.ledger.cash)
         total = float(values.sum()) + cash
         out = np.append(values, cash)
@@ -295,8 +295,8 @@ class Feeder:
         elif isinstance(c, RecordDecision):
             self._decisions += 1
             if c.plan.orders:
-                last = self.engine.snapshot().last_decision
-                if last is not None and last.round == 1:
+                reasons = c.plan.reasons
+                if not (reasons and reasons[0].startswith(FOLLOW_UP)):
                     self._rebalances += 1
         elif isinstance(c, RequestReconcile):
             self._put(self._snapshot(t))
@@ -317,13 +317,18 @@ class Feeder:
         j = self.series.symbols.index(sym) if sym in self.series.symbols else -1
         if j < 0:
             return
-        room = self._room.get(sym)
-        f = self.fills.fill(o, self._quote(self._row, j), room)
+        quote = self._quote(self._row, j)
+        if sym in self._room:
+            room = self._room[sym]
+        else:
+            room = self._room[sym] = self.fills.capacity(quote)
+        f = self.fills.fill(o, quote, room)
         if f is None:
             return
         if room is not None:
             self._room[sym] = room - f.qty
         self.ledger.apply(sym, o.order.side, f)
+        self._qty[j] = float(self.ledger.positions[sym])
         self._trades += 1
         self._traded += float(f.qty * f.price)
         if f.commission:
