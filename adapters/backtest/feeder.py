@@ -85,6 +85,7 @@ class BacktestRun:
     commands: list[Command] = field(default_factory=list)
     final_cash: Decimal = Decimal(0)
     final_positions: dict[str, Decimal] = field(default_factory=dict)
+    rebalance_rows: list[int] = field(default_factory=list)  # rows where a run started
 
 
 class Feeder:
@@ -121,6 +122,7 @@ class Feeder:
         self._qty = np.zeros(len(series.symbols))  # positions as floats, for the records
         self._row_commission = False
         self._rebalances = 0
+        self._rebalance_rows: list[int] = []
         self._decisions = 0
         self._trades = 0
         self._orders = 0
@@ -216,6 +218,7 @@ class Feeder:
             self.commands,
             self.ledger.cash,
             dict(self.ledger.positions),
+            list(self._rebalance_rows),
         )
 
     def _weights(self, closes: np.ndarray) -> tuple[np.ndarray, float]:
@@ -298,6 +301,7 @@ class Feeder:
                 reasons = c.plan.reasons
                 if not (reasons and reasons[0].startswith(FOLLOW_UP)):
                     self._rebalances += 1
+                    self._rebalance_rows.append(self._row)
         elif isinstance(c, RequestReconcile):
             self._put(self._snapshot(t))
         elif isinstance(c, LookupOrder):

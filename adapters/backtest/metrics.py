@@ -81,6 +81,7 @@ def summary(run: BacktestRun, initial_value: float) -> dict[str, Any]:
         "max_drift": _f(float(rec.max_drift[later].max())),
         "time_outside_bands": _f(float(rec.outside[later].mean())),
         "rows_per_year": _f(ppy),
+        "initial_value": round(initial_value, 2),
         "deposits": round(float(rec.flows[rec.flows > 0].sum()), 2),
         "withdrawals": round(float(-rec.flows[rec.flows < 0].sum()), 2) + 0.0,
         "ignored_cash_flows": len(run.ignored_flows),
