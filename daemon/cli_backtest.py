@@ -2,6 +2,8 @@
 
     rebalanced backtest --config C --prices P [--from D] [--to D] [--initial-value V]
                         [--cash-flows F] [--spread-bps B] [--json] [--report DIR]
+                        [--window gfc-2008|covid-2020|inflation-2022]
+                        [--sweep SPEC [--sort METRIC] [--jobs N] [--walk-forward TRAIN:TEST]]
 
 The composition root of a backtest: it reads the config, the price table
 (``adapters.backtest.prices``: CSV or Parquet, ``date`` + one total-return close column per
@@ -81,6 +83,27 @@ def parser() -> argparse.ArgumentParser:
         help="full bid-ask spread in bp where the data has no SYMBOL:spread_bps column "
         "(default: twice cost.default_half_spread_bps)",
     )
+    p.add_argument(
+        "--window",
+        help="a named regime instead of --from/--to: gfc-2008, covid-2020, inflation-2022",
+    )
+    p.add_argument(
+        "--sweep",
+        metavar="SPEC",
+        help="a grid of config values, e.g. 'trigger.mode=calendar,hybrid;cost.gate=true,false'",
+    )
+    p.add_argument(
+        "--sort",
+        default="sharpe",
+        help="metric to rank a sweep by: sharpe, annual_return, annual_volatility, "
+        "max_drawdown, turnover, costs (default sharpe)",
+    )
+    p.add_argument("--jobs", type=int, default=2, help="worker processes for a sweep (default 2)")
+    p.add_argument(
+        "--walk-forward",
+        metavar="TRAIN:TEST",
+        help="with --sweep: choose on TRAIN years, report on the next TEST years, rolling",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--report", metavar="DIR", help="also write DIR/report.html with charts")
     return p
@@ -93,6 +116,37 @@ def main(argv: list[str]) -> int:
         return 0 if exc.code == 0 else EX_USAGE
     if args.start and args.end and args.start > args.end:
         print("rebalanced backtest: --from is after --to", file=sys.stderr)
+        return EX_USAGE
+    from adapters.backtest.sweep import METRICS, WINDOWS, SweepError
+
+    if args.window is not None:
+        if args.start or args.end:
+            print("rebalanced backtest: give --window or --from/--to, not both", file=sys.stderr)
+            return EX_USAGE
+        if args.window not in WINDOWS:
+            print(
+                f"rebalanced backtest: unknown --window {args.window!r}: use one of "
+                + ", ".join(WINDOWS),
+                file=sys.stderr,
+            )
+            return EX_USAGE
+        args.start, args.end, _ = WINDOWS[args.window]
+    if args.sort not in METRICS:
+        print(
+            f"rebalanced backtest: --sort {args.sort!r}: use one of {', '.join(METRICS)}",
+            file=sys.stderr,
+        )
+        return EX_USAGE
+    if args.walk_forward and not args.sweep:
+        print(
+            "rebalanced backtest: --walk-forward needs --sweep (the grid to choose from)",
+            file=sys.stderr,
+        )
+        return EX_USAGE
+    if (args.sweep or args.walk_forward) and args.report:
+        print(
+            "rebalanced backtest: --report is for a single backtest, not a sweep", file=sys.stderr
+        )
         return EX_USAGE
 
     from adapters.backtest.cash_flows import load_cash_flows
@@ -107,7 +161,8 @@ def main(argv: list[str]) -> int:
         print(f"rebalanced backtest: bad config:\n{exc}", file=sys.stderr)
         return EX_CONFIG
     try:
-        series = load_prices(args.prices, config.symbols).window(args.start, args.end)
+        history = load_prices(args.prices, config.symbols)
+        series = history.window(args.start, args.end)
         flows = load_cash_flows(args.cash_flows) if args.cash_flows else []
     except DataError as exc:
         print(f"rebalanced backtest: {exc}", file=sys.stderr)
@@ -119,8 +174,23 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EX_DATAERR
+    if args.sweep:
+        from daemon.cli_backtest_compare import sweep, walk_forward
+
+        try:
+            if args.walk_forward:
+                return walk_forward(args, history, series, tuple(flows))
+            return sweep(args, history, series, tuple(flows))
+        except SweepError as exc:
+            print(f"rebalanced backtest: {exc}", file=sys.stderr)
+            return EX_USAGE
     run = Feeder(
-        config, series, args.initial_value, cash_flows=flows, spread_bps=args.spread_bps
+        config,
+        series,
+        args.initial_value,
+        cash_flows=flows,
+        spread_bps=args.spread_bps,
+        history=history,
     ).run()
     result = summary(run, float(args.initial_value))
     if args.report:

@@ -101,6 +101,7 @@ class Feeder:
         spread_bps: float | None = None,
         run_id: str = "backtest",
         record: bool = False,
+        history: PriceSeries | None = None,
     ) -> None:
         if len(series.dates) < 1:
             raise ValueError("the price series has no rows in the chosen window")
@@ -130,8 +131,16 @@ class Feeder:
         self._alerts: list[str] = []
         spread = 2.0 * config.cost.default_half_spread_bps if spread_bps is None else spread_bps
         self._h = market.half_spreads(series, spread)
-        self._sigma = market.sigmas(series, config.cost.default_sigma)
-        self._adv = market.advs(series)
+        # σ and ADV from the rows before each row: with ``history`` (the whole file, of
+        # which ``series`` is a window) the first rows of the window have estimates too
+        base = history if history is not None and series.dates else series
+        k = base.dates.index(series.dates[0]) if base is not series else 0
+        if base.dates[k : k + len(series.dates)] != series.dates:
+            raise ValueError("history must hold the series' rows, contiguous")
+        m = len(series.dates)
+        self._sigma = market.sigmas(base, config.cost.default_sigma)[k : k + m]
+        self._adv = [None if a is None else a[k : k + m] for a in market.advs(base)]
+        self._first_stats = k  # rows of history before the window
         self._sessions = market.sessions(config, series.dates)
         self._flows, self.ignored_flows = _flows_by_row(series.dates, cash_flows)
 
@@ -176,7 +185,7 @@ class Feeder:
                 h = float(self._h[i, j])
                 self._put(ev.QuoteUpdated(t, sym, c * (1.0 - h), c * (1.0 + h)))
                 adv_col = self._adv[j]
-                adv = None if adv_col is None or i == 0 else float(adv_col[i])
+                adv = None if adv_col is None or i + self._first_stats == 0 else float(adv_col[i])
                 self._put(ev.MarketStatsUpdated(t, sym, adv=adv, sigma=float(self._sigma[i, j])))
             flow = self._flows.get(i)
             if flow is not None:
@@ -239,7 +248,7 @@ class Feeder:
         c = float(self.series.closes[i, j])
         h = float(self._h[i, j])
         adv_col = self._adv[j]
-        adv = None if adv_col is None or i == 0 else float(adv_col[i])
+        adv = None if adv_col is None or i + self._first_stats == 0 else float(adv_col[i])
         vol_col = self.series.volume[j]
         return Quote(
             c,
