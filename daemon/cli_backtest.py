@@ -13,7 +13,8 @@ summary (``adapters.backtest.metrics``) goes to stdout as one JSON object (``--j
 table; ``--report DIR`` also writes ``DIR/report.html`` with its charts.
 
 Exit codes: 0 done; 64 bad usage; 65 (EX_DATAERR) bad prices or cash flows, with file, row
-and column named, and nothing written; 78 (EX_CONFIG) bad configuration.
+and column named, and nothing written; 69 --report without matplotlib; 73 the report cannot be
+written; 78 (EX_CONFIG) bad configuration.
 """
 
 from __future__ import annotations
@@ -198,6 +199,12 @@ def main(argv: list[str]) -> int:
 
         try:
             path = write_report(args.report, run, result, config)
+        except ImportError as exc:
+            print(
+                f"rebalanced backtest: --report needs matplotlib ({exc}): pip install matplotlib",
+                file=sys.stderr,
+            )
+            return 69  # EX_UNAVAILABLE
         except OSError as exc:
             print(
                 f"rebalanced backtest: cannot write the report in {args.report}: {exc}",

@@ -47,7 +47,9 @@ class RunOnLastRowOfMonths(bt.Algo):  # type: ignore[misc]
         return bool(now.month in self.months and nxt.month != now.month)
 
 
-def bt_values(df: pd.DataFrame, targets: dict[str, float], run_algo: object) -> np.ndarray:
+def bt_values(
+    df: pd.DataFrame, targets: dict[str, float], run_algo: object, value: float = VALUE
+) -> np.ndarray:
     weights = {s: w / 100.0 for s, w in targets.items()}
     strategy = bt.Strategy(
         "s",
@@ -56,7 +58,7 @@ def bt_values(df: pd.DataFrame, targets: dict[str, float], run_algo: object) -> 
     test = bt.Backtest(
         strategy,
         df,
-        initial_capital=VALUE,
+        initial_capital=value,
         integer_positions=False,
         commissions=lambda q, p: 0.0,
         progress_bar=False,
@@ -65,9 +67,11 @@ def bt_values(df: pd.DataFrame, targets: dict[str, float], run_algo: object) -> 
     return test.strategy.values.iloc[1:].to_numpy()  # bt adds a set-up row before the data
 
 
-def ours(df: pd.DataFrame, targets: dict[str, float], frequency: str, day: int) -> np.ndarray:
+def ours(
+    df: pd.DataFrame, targets: dict[str, float], frequency: str, day: int, value: float = VALUE
+) -> np.ndarray:
     config = to_target_config(targets, frequency, day)
-    run = Feeder(config, series_of(df), Decimal(repr(VALUE)), spread_bps=0).run()
+    run = Feeder(config, series_of(df), Decimal(repr(value)), spread_bps=0).run()
     assert run.costs.spread == run.costs.impact == run.costs.commission == 0
     return run.records.value_after
 
@@ -132,16 +136,9 @@ def test_a_different_rule_does_not_match() -> None:
 def test_at_a_million_dollars_the_engine_cent_granularity_shows_but_stays_small() -> None:
     """At $1e6 the engine's notional buys (whole cents, rounded down) leave under a cent per
     order in cash each rebalance: a measurable, bounded difference from bt's exact floats."""
-    global VALUE
     df = random_prices(10, DAILY, seed=10)
     targets = random_targets(list(df.columns), seed=11)
-    saved, VALUE = VALUE, 1e6
-    try:
-        rel = np.abs(
-            ours(df, targets, "monthly", 31)
-            / bt_values(df, targets, bt.algos.RunMonthly(run_on_end_of_period=True))
-            - 1.0
-        )
-    finally:
-        VALUE = saved
+    mine = ours(df, targets, "monthly", 31, value=1e6)
+    ref = bt_values(df, targets, bt.algos.RunMonthly(run_on_end_of_period=True), value=1e6)
+    rel = np.abs(mine / ref - 1.0)
     assert 1e-12 < rel.max() < 1e-7
