@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("daemon.cli_demo", "run the paper exchange and the daemon together (the demo)"),
     "run": ("daemon.cli_run", "run the daemon against the configured broker"),
     "plan": ("daemon.cli_plan", "plan a rebalance for given holdings and quotes (no broker)"),
+    "backtest": ("daemon.cli_backtest", "run the engine over price history, with costs"),
     "check-config": ("daemon.cli_config", "validate a configuration file"),
     "sim": ("daemon.cli_sim", "serve the Alpaca-compatible paper exchange"),
     "halt": ("daemon.cli_control", "kill switch: stop trading and cancel open orders"),

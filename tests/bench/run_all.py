@@ -24,6 +24,7 @@ BENCHMARKS: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("bench_quote_decode", [], ("Structs → QuoteUpdated", "speed-up")),
     ("bench_journal", [], ("conflated", "record_intent")),
     ("bench_planner", [], ()),
+    ("bench_backtest", ["--repeat", "2"], ("rows x assets/s", "speed ratio")),
     ("bench_sim_engine", [], ("quotes:", "orders:")),
     ("bench_sim_stream", [], ("received+decoded",)),
     ("bench_ws_path", [], ("quotes/s", "ratio")),

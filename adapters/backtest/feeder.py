@@ -1,0 +1,389 @@
+"""The backtest feeder: price rows in, core events to a fresh ``Engine``, its commands carried
+out by the fill model. No decision is made here; the engine decides, as live.
+
+Per row, all at the row's moment ``T`` (``market.row_moment``):
+
+1. the first row only: an ``AccountSnapshot`` holding ``initial_value`` in cash;
+2. a ``QuoteUpdated`` per symbol and, once estimates exist, a ``MarketStatsUpdated``
+   (σ, ADV). The last clock said the market closed at the previous row's close, so the
+   engine decides nothing on a half-updated set of quotes (exactly as overnight live);
+3. the row's cash flows: the ledger's cash changes and the engine gets an
+   ``AccountSnapshot`` (the broker's truth), open orders included;
+4. ``MarketClock``: open, with the sessions around the row (the series' own dates);
+5. the first row only: ``RebalanceRequested(force=True)``, the operator's "invest now"
+   (the engine plans the initial allocation through its own planner and costs);
+6. what the participation cap left of open orders tries to fill at this row's quotes;
+7. every wakeup the engine asked for at or before ``T`` fires as ``TimerFired(T, key)``
+   (the engine's check, throttle and order timeouts); wakeups after ``T`` wait for the next
+   row: a row is one moment of the market.
+
+Commands: ``PlaceOrder`` → ``OrderAccepted`` and an ``OrderFilled`` when the fill model
+fills it; ``CancelOrder`` → ``OrderCanceled``; ``ScheduleWakeup`` → a timer;
+``RequestReconcile`` → an ``AccountSnapshot``; ``LookupOrder`` → the order's state;
+``RecordDecision`` and ``Alert`` are recorded. Commissions (which a fill event does not
+carry) reach the engine as an ``AccountSnapshot`` after the row.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+
+from adapters.backtest import market
+from adapters.backtest.fill_model import Costs, FillModel, Ledger, OpenOrder, Quote
+from adapters.backtest.prices import PriceSeries
+from daemon.core import events as ev
+from daemon.core.bands import asset_limits, cash_limits
+from daemon.core.commands import (
+    Alert,
+    CancelOrder,
+    Command,
+    LookupOrder,
+    PlaceOrder,
+    RecordDecision,
+    RequestReconcile,
+    ScheduleWakeup,
+)
+from daemon.core.config import Config
+from daemon.core.engine import Engine
+
+SESSIONS_AROUND = 5  # rows of calendar handed to the engine on each side of a row
+FOLLOW_UP = "follow-up round"  # how the engine's plan names a run's later rounds
+MAX_STEPS_PER_ROW = 100_000  # a guard against a wakeup loop
+
+
+@dataclass(slots=True)
+class RowRecord:
+    """What the feeder saw on each row (arrays, index-aligned with the rows)."""
+
+    value_before: np.ndarray  # at the close, after the row's cash flow, before trading
+    value_after: np.ndarray  # after the row's trading
+    flows: np.ndarray  # cash flow on the row (dollars)
+    max_drift: np.ndarray  # max |weight − target| before trading (cash included)
+    outside: np.ndarray  # any weight outside its band before trading
+    weights_after: np.ndarray  # rows × (symbols + cash), after trading
+    traded: np.ndarray  # traded notional on the row (buys + sells)
+
+
+@dataclass(slots=True)
+class BacktestRun:
+    series: PriceSeries
+    records: RowRecord
+    costs: Costs
+    rebalances: int
+    decisions: int
+    trades: int  # fills
+    orders: int
+    alerts: list[str]
+    ignored_flows: list[tuple[date, Decimal]]
+    events: list[ev.Event] = field(default_factory=list)  # with record=True
+    commands: list[Command] = field(default_factory=list)
+    final_cash: Decimal = Decimal(0)
+    final_positions: dict[str, Decimal] = field(default_factory=dict)
+    rebalance_rows: list[int] = field(default_factory=list)  # rows where a run started
+
+
+class Feeder:
+    """Drive one ``Engine`` through ``series``; see the module docstring."""
+
+    def __init__(
+        self,
+        config: Config,
+        series: PriceSeries,
+        initial_value: Decimal,
+        *,
+        cash_flows: Sequence[tuple[date, Decimal]] = (),
+        spread_bps: float | None = None,
+        run_id: str = "backtest",
+        record: bool = False,
+        history: PriceSeries | None = None,
+    ) -> None:
+        if len(series.dates) < 1:
+            raise ValueError("the price series has no rows in the chosen window")
+        self.config = config
+        self.series = series
+        self.engine = Engine(config, run_id)
+        self.fills = FillModel(config)
+        self.ledger = Ledger(initial_value)
+        self.record = record
+        self.events: list[ev.Event] = []
+        self.commands: list[Command] = []
+        self._queue: deque[ev.Event] = deque()
+        self._timers: dict[str, datetime] = {}
+        self._open: dict[str, OpenOrder] = {}
+        self._now: datetime | None = None
+        self._row = 0
+        self._exec = 0
+        self._room: dict[str, Decimal | None] = {}
+        self._qty = np.zeros(len(series.symbols))  # positions as floats, for the records
+        self._row_commission = False
+        self._rebalances = 0
+        self._rebalance_rows: list[int] = []
+        self._decisions = 0
+        self._trades = 0
+        self._orders = 0
+        self._traded = 0.0
+        self._alerts: list[str] = []
+        spread = 2.0 * config.cost.default_half_spread_bps if spread_bps is None else spread_bps
+        self._h = market.half_spreads(series, spread)
+        # σ and ADV from the rows before each row: with ``history`` (the whole file, of
+        # which ``series`` is a window) the first rows of the window have estimates too
+        base = history if history is not None and series.dates else series
+        k = base.dates.index(series.dates[0]) if base is not series else 0
+        if base.dates[k : k + len(series.dates)] != series.dates:
+            raise ValueError("history must hold the series' rows, contiguous")
+        m = len(series.dates)
+        self._sigma = market.sigmas(base, config.cost.default_sigma)[k : k + m]
+        self._adv = [None if a is None else a[k : k + m] for a in market.advs(base)]
+        self._first_stats = k  # rows of history before the window
+        self._sessions = market.sessions(config, series.dates)
+        self._flows, self.ignored_flows = _flows_by_row(series.dates, cash_flows)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> BacktestRun:
+        s = self.series
+        n_rows, n = s.closes.shape
+        syms = s.symbols
+        rec = RowRecord(
+            np.zeros(n_rows),
+            np.zeros(n_rows),
+            np.zeros(n_rows),
+            np.zeros(n_rows),
+            np.zeros(n_rows, dtype=bool),
+            np.zeros((n_rows, n + 1)),
+            np.zeros(n_rows),
+        )
+        targets = np.array([a.target for a in self.config.portfolio.assets], dtype=float)
+        order = [syms.index(a.symbol) for a in self.config.portfolio.assets]
+        lows = np.zeros(n + 1)
+        highs = np.ones(n + 1)
+        tgt = np.zeros(n + 1)
+        for k, a in enumerate(self.config.portfolio.assets):
+            j = order[k]
+            lows[j], highs[j] = asset_limits(a)
+            tgt[j] = targets[k]
+        lows[n], highs[n] = cash_limits(self.config)
+        tgt[n] = self.config.portfolio.cash_target
+        moments = [market.row_moment(self.config, d) for d in s.dates]
+        for i in range(n_rows):
+            self._row = i
+            t = moments[i]
+            self._now = t
+            self._traded = 0.0
+            self._row_commission = False
+            closes = s.closes[i]
+            if i == 0:
+                self._put(ev.AccountSnapshot(t, self.ledger.cash, {}))
+            for j, sym in enumerate(syms):
+                c = float(closes[j])
+                h = float(self._h[i, j])
+                self._put(ev.QuoteUpdated(t, sym, c * (1.0 - h), c * (1.0 + h)))
+                adv_col = self._adv[j]
+                adv = None if adv_col is None or i + self._first_stats == 0 else float(adv_col[i])
+                self._put(ev.MarketStatsUpdated(t, sym, adv=adv, sigma=float(self._sigma[i, j])))
+            flow = self._flows.get(i)
+            if flow is not None:
+                self.ledger.cash += flow
+                rec.flows[i] = float(flow)
+                self._put(self._snapshot(t))
+            self._drain()
+            w = self._weights(closes)
+            rec.value_before[i] = w[1]
+            weights = w[0]
+            rec.max_drift[i] = float(np.max(np.abs(weights - tgt)))
+            rec.outside[i] = bool(np.any((weights < lows - 1e-12) | (weights > highs + 1e-12)))
+            self._put(self._clock(i, t, moments))
+            if i == 0:
+                self._put(ev.RebalanceRequested(t, force=True))
+            self._room = {}  # filled in per symbol as orders trade
+            for coid in sorted(self._open):
+                self._try_fill(coid)
+            self._drain()
+            self._fire_timers(t)
+            if self._row_commission:
+                self._put(self._snapshot(t))
+                self._drain()
+            w = self._weights(closes)
+            rec.value_after[i] = w[1]
+            rec.weights_after[i] = w[0]
+            rec.traded[i] = self._traded
+        return BacktestRun(
+            s,
+            rec,
+            self.fills.costs,
+            self._rebalances,
+            self._decisions,
+            self._trades,
+            self._orders,
+            self._alerts,
+            self.ignored_flows,
+            self.events,
+            self.commands,
+            self.ledger.cash,
+            dict(self.ledger.positions),
+            list(self._rebalance_rows),
+        )
+
+    def _weights(self, closes: np.ndarray) -> tuple[np.ndarray, float]:
+        values = self._qty * closes
+        cash = float(self.ledger.cash)
+        total = float(values.sum()) + cash
+        out = np.append(values, cash)
+        return (out / total if total > 0 else np.zeros(len(out))), total
+
+    def _clock(self, i: int, t: datetime, moments: list[datetime]) -> ev.MarketClock:
+        sess = self._sessions
+        today = sess[i]
+        nxt = sess[i + 1].open if i + 1 < len(sess) else today.open + timedelta(days=1)
+        lo, hi = max(0, i - SESSIONS_AROUND), min(len(sess), i + SESSIONS_AROUND + 1)
+        return ev.MarketClock(t, True, nxt, today.close, sess[lo:hi])
+
+    def _quote(self, i: int, j: int) -> Quote:
+        c = float(self.series.closes[i, j])
+        h = float(self._h[i, j])
+        adv_col = self._adv[j]
+        adv = None if adv_col is None or i + self._first_stats == 0 else float(adv_col[i])
+        vol_col = self.series.volume[j]
+        return Quote(
+            c,
+            c * (1.0 - h),
+            c * (1.0 + h),
+            float(self._sigma[i, j]),
+            adv,
+            None if vol_col is None else float(vol_col[i]),
+        )
+
+    def _fire_timers(self, t: datetime) -> None:
+        steps = 0
+        while True:
+            due = [(at, k) for k, at in self._timers.items() if at <= t]
+            if not due:
+                return
+            _, key = min(due)
+            del self._timers[key]
+            self._put(ev.TimerFired(t, key))
+            self._drain()
+            steps += 1
+            if steps > MAX_STEPS_PER_ROW:  # pragma: no cover - an engine bug
+                raise RuntimeError(f"wakeups keep firing at {t.isoformat()}: {key}")
+
+    # -- events and commands ----------------------------------------------------------------
+
+    def _put(self, e: ev.Event) -> None:
+        self._queue.append(e)
+
+    def _drain(self) -> None:
+        q = self._queue
+        handle = self.engine.handle
+        while q:
+            e = q.popleft()
+            cmds = handle(e)
+            if self.record:
+                self.events.append(e)
+                self.commands.extend(cmds)
+            for c in cmds:
+                self._dispatch(c)
+
+    def _dispatch(self, c: Command) -> None:
+        t = self._now
+        assert t is not None
+        if isinstance(c, ScheduleWakeup):
+            self._timers[c.key] = c.at
+        elif isinstance(c, PlaceOrder):
+            self._orders += 1
+            bid = f"bt-{self._orders}"
+            self._open[c.client_order_id] = OpenOrder(c, bid)
+            self._put(ev.OrderAccepted(t, c.client_order_id, bid))
+            self._try_fill(c.client_order_id)
+        elif isinstance(c, CancelOrder):
+            if self._open.pop(c.client_order_id, None) is not None:
+                self._put(ev.OrderCanceled(t, c.client_order_id, "canceled"))
+        elif isinstance(c, RecordDecision):
+            self._decisions += 1
+            if c.plan.orders:
+                reasons = c.plan.reasons
+                if not (reasons and reasons[0].startswith(FOLLOW_UP)):
+                    self._rebalances += 1
+                    self._rebalance_rows.append(self._row)
+        elif isinstance(c, RequestReconcile):
+            self._put(self._snapshot(t))
+        elif isinstance(c, LookupOrder):
+            o = self._open.get(c.client_order_id)
+            if o is None:
+                self._put(ev.OrderNotFound(t, c.client_order_id))
+            else:
+                self._put(ev.OrderAccepted(t, c.client_order_id, o.broker_id))
+        elif isinstance(c, Alert):
+            if c.severity != "info":
+                self._alerts.append(f"{t.date().isoformat()}: {c.message}")
+        # TradingStateChanged, Halt: nothing to carry out in a backtest
+
+    def _try_fill(self, coid: str) -> None:
+        o = self._open[coid]
+        sym = o.order.symbol
+        j = self.series.symbols.index(sym) if sym in self.series.symbols else -1
+        if j < 0:
+            return
+        quote = self._quote(self._row, j)
+        if sym in self._room:
+            room = self._room[sym]
+        else:
+            room = self._room[sym] = self.fills.capacity(quote)
+        f = self.fills.fill(o, quote, room)
+        if f is None:
+            return
+        if room is not None:
+            self._room[sym] = room - f.qty
+        self.ledger.apply(sym, o.order.side, f)
+        self._qty[j] = float(self.ledger.positions[sym])
+        self._trades += 1
+        self._traded += float(f.qty * f.price)
+        if f.commission:
+            self._row_commission = True
+        self._exec += 1
+        t = self._now
+        assert t is not None
+        self._put(
+            ev.OrderFilled(t, coid, f"bt-x{self._exec}", f.qty, f.price, o.filled, o.broker_id)
+        )
+        rem = o.remaining
+        if rem is None or rem <= 0:
+            del self._open[coid]
+
+    def _snapshot(self, t: datetime) -> ev.AccountSnapshot:
+        led = self.ledger
+        return ev.AccountSnapshot(
+            t,
+            led.cash,
+            {s: q for s, q in led.positions.items() if q != 0},
+            tuple(o.broker_view() for _, o in sorted(self._open.items())),
+        )
+
+
+def _flows_by_row(
+    dates: tuple[date, ...], flows: Sequence[tuple[date, Decimal]]
+) -> tuple[dict[int, Decimal], list[tuple[date, Decimal]]]:
+    """Each flow on its row: the first row on or after its date; after the last: ignored."""
+    import bisect
+
+    out: dict[int, Decimal] = {}
+    ignored: list[tuple[date, Decimal]] = []
+    for d, amount in flows:
+        k = bisect.bisect_left(dates, d)
+        if k >= len(dates):
+            ignored.append((d, amount))
+            continue
+        if k == 0 and d < dates[0]:
+            ignored.append((d, amount))
+            continue
+        out[k] = out.get(k, Decimal(0)) + amount
+    return out, ignored
+
+
+__all__ = ["BacktestRun", "Feeder", "RowRecord"]

@@ -1,0 +1,96 @@
+"""What each row of a price series tells the engine: its session, its moment, its quotes and
+the market statistics estimated from the rows before it.
+
+- **Sessions**: each row's date is a trading day, 09:30–16:00 in the config's exchange time
+  zone. The engine's calendar rules therefore run on the series' own dates (a calendar date
+  that is not a row rolls back to the previous row, as a holiday does live).
+- **The row's moment**: the config's calendar time (``[trigger.calendar] time``, 10:00 by
+  default), kept inside the trading window: every event of a row is stamped with it.
+- **Quotes**: ``close × (1 − h)`` / ``close × (1 + h)``, ``h`` half the spread: the row's
+  ``<SYMBOL>:spread_bps`` column, else the ``--spread-bps`` given, else twice the config's
+  ``cost.default_half_spread_bps``.
+- **Statistics** (no look-ahead: from rows strictly before this one): σ, the standard
+  deviation of the last ``SIGMA_ROWS`` row returns, scaled to a daily figure by the series'
+  rows per year (252 trading days a year); ADV, the mean volume of the last ``ADV_ROWS`` rows
+  (only with a volume column).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import numpy as np
+
+from adapters.backtest.prices import PriceSeries
+from daemon.core.config import Config
+from daemon.core.market_hours import local_at
+from daemon.core.model import TradingSession
+
+OPEN, CLOSE = time(9, 30), time(16, 0)
+SIGMA_ROWS = 60
+ADV_ROWS = 20
+TRADING_DAYS = 252.0
+
+
+def sessions(config: Config, dates: tuple[date, ...]) -> tuple[TradingSession, ...]:
+    tz = config.trigger.timezone
+    return tuple(TradingSession(d, local_at(d, OPEN, tz), local_at(d, CLOSE, tz)) for d in dates)
+
+
+def row_moment(config: Config, day: date) -> datetime:
+    """The moment a row happens at: the calendar time, clamped into the trading window."""
+    tc = config.trigger
+    at = min(max(tc.calendar.at, tc.window_start, OPEN), tc.window_end, CLOSE)
+    return local_at(day, at, tc.timezone)
+
+
+def half_spreads(series: PriceSeries, spread_bps: float) -> np.ndarray:
+    """Half-spread fractions per row and symbol."""
+    out = np.full(series.closes.shape, spread_bps / 2.0 / 10_000.0)
+    for j, col in enumerate(series.spread_bps):
+        if col is not None:
+            out[:, j] = col / 2.0 / 10_000.0
+    return out
+
+
+def sigmas(series: PriceSeries, fallback: float) -> np.ndarray:
+    """Daily σ per row and symbol from the previous ``SIGMA_ROWS`` row returns (``fallback``
+    until two returns are known)."""
+    closes = series.closes
+    n_rows, n = closes.shape
+    out = np.full((n_rows, n), fallback)
+    if n_rows < 3:
+        return out
+    rets = closes[1:] / closes[:-1] - 1.0  # rets[k] is the return into row k + 1
+    per_row_days = TRADING_DAYS / series.rows_per_year if series.rows_per_year > 0 else 1.0
+    scale = 1.0 / np.sqrt(max(per_row_days, 1e-9))
+    c1 = np.vstack([np.zeros((1, n)), np.cumsum(rets, axis=0)])
+    c2 = np.vstack([np.zeros((1, n)), np.cumsum(rets * rets, axis=0)])
+    for i in range(3, n_rows):  # returns known before row i: rets[0 .. i-2]
+        hi = i - 1
+        lo = max(0, hi - SIGMA_ROWS)
+        k = hi - lo
+        mean = (c1[hi] - c1[lo]) / k
+        var = np.maximum((c2[hi] - c2[lo]) / k - mean * mean, 0.0) * k / (k - 1)
+        out[i] = np.sqrt(var) * scale
+    return out
+
+
+def advs(series: PriceSeries) -> list[np.ndarray | None]:
+    """ADV per row for each symbol with volume (mean of the previous ``ADV_ROWS`` rows; NaN
+    on the first row)."""
+    out: list[np.ndarray | None] = []
+    for col in series.volume:
+        if col is None:
+            out.append(None)
+            continue
+        c = np.concatenate([[0.0], np.cumsum(col)])
+        idx = np.arange(len(col))
+        lo = np.maximum(0, idx - ADV_ROWS)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            adv = (c[idx] - c[lo]) / (idx - lo)
+        out.append(adv)
+    return out
+
+
+__all__ = ["advs", "half_spreads", "row_moment", "sessions", "sigmas"]
