@@ -30,7 +30,7 @@ from decimal import ROUND_FLOOR, Decimal
 from daemon.core.commands import PlaceOrder
 from daemon.core.config import Config
 from daemon.core.events import BrokerOrder
-from daemon.core.model import Side
+from daemon.core.model import OrderState, Side
 
 _E9 = Decimal("1E-9")
 MICRO = Decimal("0.000001")
@@ -82,7 +82,7 @@ class OpenOrder:
             broker_order_id=self.broker_id,
             symbol=o.symbol,
             side=o.side,
-            status="partially_filled" if self.filled > 0 else "new",
+            status=OrderState.PARTIAL if self.filled > 0 else OrderState.OPEN,
             qty=o.qty,
             notional=o.notional,
             filled_qty=self.filled,

@@ -97,6 +97,13 @@ class BrokerOrder:
     filled_avg_price: Decimal | None
     limit_price: Decimal | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, OrderState):
+            raise TypeError(
+                f"BrokerOrder.status must be an OrderState, got {self.status!r}: map the "
+                "broker's status in its adapter (e.g. adapters.alpaca.parse.order_state)"
+            )
+
 
 @dataclass(frozen=True, slots=True)
 class AccountSnapshot:

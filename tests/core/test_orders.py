@@ -299,3 +299,11 @@ def test_reconcile_keeps_our_cancel_and_sorts_orders_into_kinds() -> None:
     assert adopted.filled_notional == Decimal(400)
     assert [b.client_order_id for b in result.foreign] == ["manual"]
     assert result.unsynced == ()
+
+
+def test_a_broker_status_string_is_refused_at_the_door() -> None:
+    """The core's vocabulary only: an adapter that forgets to map its broker's status fails
+    where it builds the event, naming the fix."""
+    with pytest.raises(TypeError, match="map the broker's status in its adapter"):
+        BrokerOrder("c", "b", "VTI", Side.BUY, "partially_filled", Decimal(1), None,  # type: ignore[arg-type]
+                    Decimal(0), None)
