@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -15,12 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("matplotlib")
-
 from adapters.backtest.feeder import Feeder
 from adapters.backtest.metrics import summary
 from adapters.backtest.report import reference_curves, write_report
 from tests.adapters.backtest.series import random_prices, series_of, to_target_config
+from tests.tools import require_tool
 
 DAYS = pd.bdate_range("2019-01-01", periods=300)
 
@@ -59,15 +57,12 @@ def test_reference_curves_are_buy_and_hold_and_always_at_target(
     assert curves["always at target"][-1] == pytest.approx(100_000 * np.prod(1 + daily))
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
 def test_the_charts_render_in_headless_chromium(report: tuple[Path, object, object]) -> None:
+    chromium = require_tool("chromium", "chromium")  # Debian's; installed here when missing
     path, _, _ = report
     out = subprocess.run(
         [
-            CHROMIUM,
+            chromium,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
