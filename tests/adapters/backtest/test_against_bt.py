@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import bt  # the reference: a test dependency, so a missing install fails, never skips
 import numpy as np
 import pandas as pd
 import pytest
 
-bt = pytest.importorskip("bt")
-
-from adapters.backtest.feeder import Feeder  # noqa: E402
-from tests.adapters.backtest.series import (  # noqa: E402
+from adapters.backtest.feeder import Feeder
+from tests.adapters.backtest.series import (
     random_prices,
     random_targets,
     series_of,

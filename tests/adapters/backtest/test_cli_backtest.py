@@ -202,7 +202,6 @@ def test_unreadable_files_exit_65(
 def test_parquet_input_gives_the_same_result_as_csv(
     tmp_path: Path, files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("pyarrow")
     cfg, prices = files
     df = pd.read_csv(prices)
     pq = tmp_path / "p.parquet"
