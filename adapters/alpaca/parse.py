@@ -4,7 +4,7 @@ has no timestamp), so every function is tested against captured payloads."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 from adapters.alpaca import wire
 from daemon.core.events import (
     AccountSnapshot,
-    BarClosed,
     BrokerOrder,
     Event,
     MarketClock,
@@ -101,12 +100,6 @@ def _quote_maker() -> QuoteMaker:
 make_quote: QuoteMaker = _quote_maker()
 
 
-def quote_event(q: wire.StreamQuote) -> QuoteUpdated:
-    """The hot path: no conversions (msgspec already made ``t`` an aware UTC datetime and
-    the prices floats)."""
-    return make_quote(q.t, q.S, q.bp, q.ap, q.bs, q.as_)
-
-
 def status_event(s: wire.StreamStatus) -> TradingStatusChanged | None:
     """Halt or resume; other status codes (imbalances, price indications, …) → None."""
     if s.sc in HALT_CODES:
@@ -117,23 +110,6 @@ def status_event(s: wire.StreamStatus) -> TradingStatusChanged | None:
         return None
     reason = s.sm or s.rm or s.sc
     return TradingStatusChanged(utc(s.t), s.S, halted, reason)
-
-
-def bar_event(b: wire.StreamBar) -> BarClosed:
-    return BarClosed(utc(b.t), b.S, b.o, b.h, b.l, b.c, b.v)
-
-
-def stream_events(messages: Iterable[wire.StreamMessage]) -> Iterator[Event]:
-    """Data messages of one decoded batch → events (control messages are not events)."""
-    for m in messages:
-        if type(m) is wire.StreamQuote:
-            yield make_quote(m.t, m.S, m.bp, m.ap, m.bs, m.as_)
-        elif type(m) is wire.StreamStatus:
-            ev = status_event(m)
-            if ev is not None:
-                yield ev
-        elif type(m) is wire.StreamBar:
-            yield bar_event(m)
 
 
 def latest_quote_events(body: wire.LatestQuotes) -> list[QuoteUpdated]:

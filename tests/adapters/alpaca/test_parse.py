@@ -9,8 +9,10 @@ import msgspec
 import pytest
 
 from adapters.alpaca import parse, wire
+from adapters.alpaca.credentials import Credentials, Secret
+from adapters.alpaca.data_stream import AlpacaMarketData
 from daemon.core.events import (
-    BarClosed,
+    Event,
     OrderAccepted,
     OrderCanceled,
     OrderFilled,
@@ -50,37 +52,38 @@ def test_quote_batch_json_decodes_into_tagged_structs() -> None:
     assert q.t == datetime(2024, 7, 24, 7, 56, 53, 639714, tzinfo=UTC)
 
 
+def feed_events(frame: bytes | str) -> list[Event]:
+    """The production path: one websocket frame through the market-data feed's handler."""
+    md = AlpacaMarketData("ws://unused", Credentials(Secret("k"), Secret("s")), now=lambda: AT)
+    out: list[Event] = []
+    md._handle(frame, out.append)
+    assert md.malformed == 0
+    return out
+
+
+AT = datetime(2024, 7, 24, 14, 0, tzinfo=UTC)
+
+
 def test_quote_batch_msgpack_with_timestamp_ext_gives_same_events_as_json() -> None:
     batch = payloads.load("data_quote_batch")
-    from_json = list(
-        parse.stream_events(wire.STREAM_BATCH_JSON.decode(payloads.raw("data_quote_batch")))
-    )
-    from_msgpack = list(
-        parse.stream_events(wire.STREAM_BATCH_MSGPACK.decode(payloads.to_msgpack(batch)))
-    )
+    from_json = feed_events(payloads.raw("data_quote_batch").decode())
+    from_msgpack = feed_events(payloads.to_msgpack(batch))
     # msgpack keeps nanoseconds; datetime keeps microseconds (truncated vs rounded may differ by 1 µs)
-    assert len(from_json) == len(from_msgpack) == 5
+    assert len(from_json) == len(from_msgpack) == 4
     for a, b in zip(from_json, from_msgpack, strict=True):
         assert type(a) is type(b)
         assert abs(a.at - b.at) <= timedelta(microseconds=1)
         assert a.at.tzinfo is not None
 
 
-def test_stream_events_map_quotes_halts_and_bars() -> None:
-    events = list(
-        parse.stream_events(wire.STREAM_BATCH_JSON.decode(payloads.raw("data_quote_batch")))
-    )
-    q0, q1, halt, resume, bar = events
+def test_the_feed_maps_quotes_and_halts_and_ignores_bars() -> None:
+    """Bars are not subscribed (the engine has no use for them); one in a batch is dropped."""
+    q0, q1, halt, resume = feed_events(payloads.raw("data_quote_batch").decode())
     assert q0 == QuoteUpdated(q0.at, "FAKEPACA", 133.85, 135.77, 4.0, 5.0)
     assert isinstance(q1, QuoteUpdated) and q1.symbol == "AAPL" and q1.ask == 227.53
     assert isinstance(halt, TradingStatusChanged) and halt.halted and halt.symbol == "AAPL"
     assert halt.reason == "Trading Halt"
     assert isinstance(resume, TradingStatusChanged) and not resume.halted
-    assert isinstance(bar, BarClosed) and (bar.open, bar.close, bar.volume) == (
-        550.1,
-        550.9,
-        120345,
-    )
 
 
 def test_control_messages_decode() -> None:
