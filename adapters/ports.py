@@ -35,7 +35,8 @@ class OrderGateway(Protocol):
 
     async def cancel(self, cancel: CancelOrder) -> Event | None:
         """Request a cancel. The final state arrives on the trade stream; a 422 (not
-        cancelable) may come back as None (the order is already final)."""
+        cancelable: the order is already final) comes back as ``OrderCancelFailed`` so the
+        engine looks the order up; an order the broker does not know as ``OrderNotFound``."""
         ...
 
     async def lookup(self, client_order_id: str) -> list[Event]:

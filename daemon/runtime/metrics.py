@@ -24,6 +24,8 @@ STREAMS = ("market_data", "trade_updates")
 ORDER_OUTCOMES = ("submitted", "accepted", "filled", "canceled", "expired", "rejected",
                   "failed", "unknown", "not_found", "dry_run")
 
+LOOKUP_REASONS = ("unknown_outcome", "cancel_failed", "deadline", "reconcile", "snapshot")
+
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                    5.0, 10.0, 30.0, 60.0)
 FILL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
@@ -96,6 +98,16 @@ class Metrics:
                                  registry=r)
         self.unknown_orders = Gauge("rebalanced_unknown_orders",
                                     "Orders whose outcome is unknown (being resolved)", registry=r)
+        self.overdue_orders = Gauge("rebalanced_overdue_orders",
+                                    "Orders still not final past their timeout plus grace "
+                                    "(being resolved over REST)", registry=r)
+        self.order_lookups = Counter("rebalanced_order_lookups_total",
+                                     "Orders looked up over REST, by why", ["reason"],
+                                     registry=r)
+        self.book_corrections = Counter("rebalanced_book_corrections_total",
+                                        "Reconciliations that found the books disagreeing with "
+                                        "the broker (and corrected them), by what differed",
+                                        ["kind"], registry=r)
         self.ack_latency = Histogram("rebalanced_order_ack_latency_seconds",
                                      "Time from order submit to broker acknowledgement",
                                      buckets=LATENCY_BUCKETS, registry=r)
@@ -165,6 +177,10 @@ class Metrics:
             self.filled_notional.labels(side).inc(0)
         for result in ("startup", "ok", "failed", "deferred"):
             self.reconciliations.labels(result).inc(0)
+        for reason in LOOKUP_REASONS:
+            self.order_lookups.labels(reason).inc(0)
+        for kind in ("position", "cash"):
+            self.book_corrections.labels(kind).inc(0)
         for trigger in ("calendar", "threshold", "look_interval", "follow_up", "manual"):
             for outcome in ("orders", "no_orders"):
                 self.decisions.labels(trigger, outcome).inc(0)

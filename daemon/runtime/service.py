@@ -39,6 +39,7 @@ from daemon.core.commands import (
 from daemon.core.config import Config
 from daemon.core.engine import Engine
 from daemon.core.model import TradingState
+from daemon.runtime.books import book_correction
 from daemon.runtime.clock import ShellClock
 from daemon.runtime.jsonable import jsonable
 from daemon.runtime.metrics import Metrics
@@ -53,6 +54,10 @@ log = structlog.get_logger("rebalanced")
 EXIT_OK = 0
 EXIT_DRAIN_TIMEOUT = 1
 EXIT_FORCED = 130
+
+# /readyz says not ready when a reconciliation the engine waits for (after a trade-stream gap,
+# a suspected split) has not landed within this long: the books may be wrong meanwhile.
+BOOKS_UNCONFIRMED_SECONDS = 30.0
 
 
 class _Tick:
@@ -109,6 +114,9 @@ class Service:
         self._forced = False
         self._started = time.monotonic()
         self._held_at_start: dict[str, Decimal] = {}
+        self._startup_snapshot = True  # the first snapshot builds the books: no correction
+        self._await_reconcile_since: float | None = None
+        self._looked_up_open: set[str] = set()  # open at the last deferred reconciliation
         self._journal_quote = journal.record_event  # bound once: the quote path
 
     # -- producers ------------------------------------------------------------------------
@@ -146,6 +154,12 @@ class Service:
             detail["trading_state"] = snap.trading_state.value
             if not snap.feeds_ok:
                 reasons.append("feeds lost: " + ", ".join(snap.feeds_lost))
+            if snap.overdue_count:
+                reasons.append(f"{snap.overdue_count} order(s) unresolved past their deadline "
+                               "(being looked up over REST)")
+            since = self._await_reconcile_since
+            if since is not None and time.monotonic() - since > BOOKS_UNCONFIRMED_SECONDS:
+                reasons.append("books unconfirmed: a reconciliation with the broker is overdue")
         return not reasons, detail
 
     def status(self) -> dict[str, Any]:
@@ -299,9 +313,29 @@ class Service:
             self.metrics.up_ready.set(0)
         if isinstance(item, ev.ConfigReloaded):
             self.config = item.config
-        commands = engine.handle(item)
+        if isinstance(item, ev.AccountSnapshot):
+            commands = self._reconcile_books(engine, item)
+        else:
+            commands = engine.handle(item)
         if commands:
             self._dispatch(commands, trigger=None)
+
+    def _reconcile_books(self, engine: Engine, snapshot: ev.AccountSnapshot) -> list[Command]:
+        """Hand the broker's snapshot to the engine; count and log what it corrected."""
+        first = self._startup_snapshot
+        self._startup_snapshot = False
+        before = None if first else engine.snapshot().holdings
+        commands = engine.handle(snapshot)
+        if before is None:
+            return commands
+        fix = book_correction(before, engine.snapshot().holdings)
+        if fix:
+            if fix.positions:
+                self.metrics.book_corrections.labels("position").inc()
+            if fix.cash is not None:
+                self.metrics.book_corrections.labels("cash").inc()
+            log.warning("books corrected by the broker's snapshot", differences=fix.describe())
+        return commands
 
     def _journal_event(self, item: Any) -> None:
         try:
@@ -321,6 +355,7 @@ class Service:
             elif isinstance(cmd, CancelOrder):
                 self._spawn(self.calls.cancel(cmd), f"cancel {cmd.client_order_id}")
             elif isinstance(cmd, LookupOrder):
+                self.metrics.order_lookups.labels(cmd.reason).inc()
                 self._spawn(self.calls.lookup(cmd.client_order_id), f"lookup {cmd.client_order_id}")
             elif isinstance(cmd, ScheduleWakeup):
                 self.timers.schedule(cmd.at, cmd.key)
@@ -400,6 +435,11 @@ class Service:
         m.cash.set(float(snap.cash))
         m.open_orders.set(snap.open_order_count)
         m.unknown_orders.set(snap.unknown_count)
+        m.overdue_orders.set(snap.overdue_count)
+        if not snap.awaiting_reconcile:
+            self._await_reconcile_since = None
+        elif self._await_reconcile_since is None:
+            self._await_reconcile_since = time.monotonic()
         m.market_open.set(1 if snap.market_open else 0)
         m.set_trading_state(snap.trading_state.value)
 
@@ -415,13 +455,21 @@ class Service:
             self.emit(clock_event)
 
     async def _reconciler(self) -> None:
-        """Periodic reconciliation that does not race recent activity: only when no order is
-        open and nothing happened on the order path for a while."""
+        """Periodic reconciliation that does not race recent activity: an account snapshot
+        only when no order is open and nothing happened on the order path for a while. It
+        never waits behind open orders: one still open a whole interval later is looked up
+        over REST (a fill or cancel the trade stream lost is learned that way)."""
         interval = self.config.daemon.reconcile_interval_seconds
         while True:
             await asyncio.sleep(interval)
             snap = self.engine.snapshot() if self.engine is not None else None
-            busy = (snap is not None and snap.open_order_count > 0) or bool(self._order_tasks)
+            open_now = {o.client_order_id for o in snap.open_orders} if snap is not None else set()
+            for coid in sorted(open_now & self._looked_up_open):
+                self.metrics.order_lookups.labels("reconcile").inc()
+                self._spawn(self.calls.lookup(coid), f"lookup {coid}")
+            self._looked_up_open = open_now
+            busy = bool(open_now) or any(
+                not t.get_name().startswith("lookup") for t in self._order_tasks)
             quiet = time.monotonic() - self._last_order_activity > 10.0
             if busy or not quiet:
                 self.metrics.reconciliations.labels("deferred").inc()
