@@ -3,7 +3,8 @@
 What it keeps (schema in ``schema.py``): the events the consumer handled (the replay
 source), the commands the engine returned, decisions with their reasons and drift
 snapshot, order intents (written *before* the POST), every order state change, fills
-(unique by execution id), config versions, the trading state (the kill switch survives
+(each once: unique by execution id and by the order's cumulative quantity, so a catch-up
+adds only what is missing), config versions, the trading state (the kill switch survives
 restarts) and free-form records. Order states and fills are also derived from the order
 events passed to ``record_event`` (see ``ops.py``), so ``unresolved_intents`` is right even
 when the shell journals only events.
@@ -36,12 +37,14 @@ Reads run synchronously on a separate read connection and see committed writes o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -178,7 +181,8 @@ class SqliteJournal:
 
     @property
     def duplicate_fills(self) -> int:
-        """Fills whose execution id was already journaled (a repeating stream)."""
+        """Fills already journaled (a repeating stream, or a catch-up whose cumulative
+        quantity adds nothing)."""
         return self._writer.state.duplicate_fills
 
     @property
@@ -320,10 +324,16 @@ class SqliteJournal:
         return [(state, json.loads(detail)) for state, detail in rows]
 
     def fills(self, client_order_id: str) -> list[OrderFilled]:
+        """An order's journaled fills, oldest first, each once; ``qty`` is what the fill
+        added to the order (a catch-up fill carries its cumulative quantity as received)."""
         rows = self._read(
-            "SELECT body FROM fills WHERE client_order_id = ? ORDER BY seq", (client_order_id,)
+            "SELECT qty, body FROM fills WHERE client_order_id = ? ORDER BY seq",
+            (client_order_id,),
         )
-        return [codec.loads("OrderFilled", body) for (body,) in rows]
+        return [
+            dataclasses.replace(codec.loads("OrderFilled", body), qty=Decimal(qty))
+            for qty, body in rows
+        ]
 
     def trading_state(self) -> tuple[TradingState, str] | None:
         """The last persisted trading state and its reason, or None if never set."""

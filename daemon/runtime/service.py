@@ -48,6 +48,7 @@ from daemon.runtime.sd_notify import Notifier
 from daemon.runtime.timers import Timers
 from daemon.runtime.venue import Venue
 from daemon.runtime.venue_calls import VenueCalls, rank_by_size, retry_read
+from daemon.runtime.waiting import reporting
 
 log = structlog.get_logger("rebalanced")
 
@@ -218,10 +219,14 @@ class Service:
             state = persisted[0]
         self.metrics.set_trading_state(state.value)
         for intent in self.journal.unresolved_intents():
-            await self._resolve_intent(intent)
-        clock_event = await retry_read(self.venue.account.clock)
+            async with reporting(f"the broker: look up {intent.client_order_id}",
+                                 self._broker_wait_detail):
+                await self._resolve_intent(intent)
+        async with reporting("the broker: market clock", self._broker_wait_detail):
+            clock_event = await retry_read(self.venue.account.clock)
         self.clock.sync_to(clock_event.at)
-        snapshot = await retry_read(self.venue.account.snapshot)
+        async with reporting("the broker: account snapshot", self._broker_wait_detail):
+            snapshot = await retry_read(self.venue.account.snapshot)
         self._held_at_start = dict(snapshot.positions)
         self.engine = Engine(self.config, self.run_id, trading_state=state)
         log.info("recovered", run_id=self.run_id, trading_state=state.value,
@@ -230,6 +235,22 @@ class Service:
         self.metrics.reconciliations.labels("startup").inc()
         for event in (snapshot, clock_event):
             self._consume_one(event)
+
+    def _broker_wait_detail(self) -> dict[str, Any]:
+        """What a slow start-up step is waiting behind: the client rate limiter."""
+        limiter = self.venue.limiter_stats()
+        if limiter is None:
+            return {}
+        return {"ratelimit_tokens": round(limiter.tokens, 2),
+                "ratelimit_waits": limiter.waits, "broker_429s": limiter.throttled_429}
+
+    def _ready_wait_detail(self) -> dict[str, Any]:
+        snap = self.engine.snapshot() if self.engine is not None else None
+        down = [n for n, s in self.venue.stream_stats().items() if not s.connected]
+        out: dict[str, Any] = {"streams_down": down}
+        if snap is not None:
+            out["missing_prices"] = list(snap.missing_prices)
+        return out
 
     def _quoted_symbols(self) -> list[str]:
         """Targets, excluded symbols and whatever the account held at start-up: a holding
@@ -247,6 +268,10 @@ class Service:
                  outcome=[type(e).__name__ for e in events])
 
     async def _await_ready(self) -> None:
+        async with reporting("streams up and a quote for every symbol", self._ready_wait_detail):
+            await self._await_ready_loop()
+
+    async def _await_ready_loop(self) -> None:
         while not self._stopping:
             snap = self.engine.snapshot() if self.engine is not None else None
             streams_ok = all(s.connected for s in self.venue.stream_stats().values())

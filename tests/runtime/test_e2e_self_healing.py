@@ -123,3 +123,25 @@ async def test_books_that_disagree_with_the_broker_are_corrected_and_counted(
         await d.assert_matches_sim()
         m = await d.metrics()
         assert metric(m, "rebalanced_book_corrections_total", kind="position") == 0
+
+
+async def test_restarts_journal_each_fill_once(tmp_path: Path) -> None:
+    """Partial fills, then two restarts on the same state directory: each restart's trade
+    stream catches up on the orders it already journaled (synthetic ``sync:`` fills), and
+    none of them may add a row."""
+    from adapters.sim.testing import running_sim
+
+    state = tmp_path / "state"
+    async with running_sim(sim_cfg(partial=0.6)) as sim:
+        async with live_daemon(tmp_path, sim=sim, state_dir=state) as d:
+            await d.settled_in_bands(within=30)
+            assert await d.stop() == 0
+        for _ in range(2):
+            async with live_daemon(tmp_path, sim=sim, state_dir=state) as d:
+                await wait_until(d.quiet, 10, what="the restarted daemon idle")
+                await d.reconcile_now()
+                await books_resolved_and_journaled_once(d)
+                assert any(
+                    len(d.journal.fills(o["client_order_id"])) > 1 for o in _orders(d)
+                ), "partial fills: some order filled in more than one execution"
+                assert await d.stop() == 0
