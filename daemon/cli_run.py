@@ -2,8 +2,10 @@
 paper exchange at the URLs in the config).
 
 Exit codes are stable per failure class, so systemd can tell "fix me" from "retry me":
-0 clean stop, 1 drain deadline passed, 2 crash, 64 usage, 78 bad config or missing keys
-(``RestartPreventExitStatus=78``), 130 forced by a second signal.
+0 clean stop, 1 drain deadline passed, 2 crash, 64 usage, 69 the broker unavailable (a
+restart may help), 73 another daemon holds the state directory, 74 the journal is damaged or
+missing (recover it: ``rebalanced journal``), 78 bad config or missing keys, 130 forced by a
+second signal. systemd does not restart on 73, 74 and 78 (``RestartPreventExitStatus``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 
 EX_CONFIG = 78
 EX_CRASH = 2
+EX_UNAVAILABLE = 69  # the broker unreachable or refusing for now: systemd restarts
+EX_LOCKED = 73  # another daemon holds the state directory: systemd does not restart
+EX_JOURNAL = 74  # the journal is damaged or missing: recover it first (no restart)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -64,6 +69,7 @@ def main(argv: list[str]) -> int:
     from daemon.runtime.assemble import run_daemon
     from daemon.runtime.assets import UnknownSymbolsError
     from daemon.runtime.logs import configure_logging
+    from daemon.runtime.state_lock import StateDirError, StateDirLocked
 
     configure_logging(config.daemon.log_format, config.daemon.log_level)
     try:
@@ -97,6 +103,12 @@ def main(argv: list[str]) -> int:
             return EX_CONFIG
         structlog_crash(group)
         return EX_CRASH
+    except StateDirLocked as exc:
+        print(f"rebalanced run: {exc}", file=sys.stderr)
+        return EX_LOCKED
+    except StateDirError as exc:
+        print(f"rebalanced run: {exc}", file=sys.stderr)
+        return EX_CONFIG
     except UnknownSymbolsError as exc:
         print(f"rebalanced run: {args.config}: {exc}", file=sys.stderr)
         return EX_CONFIG

@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -88,13 +89,29 @@ def _prepare_path(path: str | Path) -> Path:
     if p.is_dir() or (not p.exists() and p.suffix not in DB_SUFFIXES):
         p = journal_path(p)
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
+        p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _private_file(p)
     except OSError as e:
         raise JournalError(
             f"cannot create the state directory {p.parent}: {e.strerror}; create it "
             "or point state_dir at a writable directory"
         ) from e
     return p
+
+
+def _private_file(p: Path) -> None:
+    """The journal (and so its -wal and -shm files, which SQLite creates with the database's
+    mode) is readable by its owner only: 0600."""
+    fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        if os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        side = p.with_name(p.name + suffix)
+        if side.exists() and side.stat().st_uid == os.getuid():
+            side.chmod(0o600)
 
 
 def _utc_now() -> datetime:

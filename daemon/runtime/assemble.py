@@ -27,6 +27,7 @@ from daemon.runtime.logs import SCRUBBER
 from daemon.runtime.metrics import LimiterStats, Metrics, StreamStats
 from daemon.runtime.sd_notify import Notifier
 from daemon.runtime.service import Service
+from daemon.runtime.state_lock import StateDirLock
 from daemon.runtime.venue import Venue
 
 log = structlog.get_logger("rebalanced")
@@ -101,6 +102,8 @@ async def run_daemon(
     registry = registry or CollectorRegistry()
     metrics = Metrics(registry)
     async with AsyncExitStack() as stack:
+        # one daemon per state directory, held until the process exits (StateDirLocked)
+        stack.callback(StateDirLock(state_dir).acquire().release)
         journal = await SqliteJournal.open(journal_path(state_dir))
         stack.push_async_callback(journal.close)
         if config_text:

@@ -99,3 +99,18 @@ async def test_a_v1_journal_with_doubled_fills_is_migrated(tmp_path: Path) -> No
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 2
     conn.close()
+
+
+async def test_journal_files_are_private(tmp_path: Path) -> None:
+    import stat
+
+    state = tmp_path / "state"
+    j = await SqliteJournal.open(state)
+    j.record_event(fill("c1", "e1", "1", "1"))
+    await j.flush()
+    files = sorted(state.glob("journal.sqlite3*"))
+    assert {f.name for f in files} >= {"journal.sqlite3", "journal.sqlite3-wal"}
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, (f, oct(f.stat().st_mode))
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    await j.close()
