@@ -63,9 +63,11 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"rebalanced run: {args.config}: configuration rejected:\n{exc}", file=sys.stderr)
         return EX_CONFIG
-    from adapters.alpaca.backoff import StreamRejected
+    import aiohttp
+
+    from adapters.alpaca.backoff import StreamRejected, StreamUnavailable
     from adapters.alpaca.credentials import Credentials, CredentialsError, Secret, load_credentials
-    from adapters.alpaca.errors import AlpacaHTTPError
+    from adapters.alpaca.errors import AlpacaHTTPError, AlpacaTransportError
     from daemon.runtime.assemble import run_daemon
     from daemon.runtime.assets import UnknownSymbolsError
     from daemon.runtime.logs import configure_logging
@@ -94,6 +96,11 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return 130
     except BaseExceptionGroup as group:  # a task of the service failed
+        unavailable = group.subgroup(StreamUnavailable)
+        if unavailable is not None:  # refused past the retry budget: try again later
+            print(f"rebalanced run: {unavailable.exceptions[0]}; exiting {EX_UNAVAILABLE} "
+                  "(systemd restarts it)", file=sys.stderr)
+            return EX_UNAVAILABLE
         rejected = group.subgroup(StreamRejected)
         if rejected is not None:  # the broker refused the stream for good: a config problem
             first = rejected.exceptions[0]
@@ -118,8 +125,19 @@ def main(argv: list[str]) -> int:
                   "APCA_API_KEY_ID / APCA_API_SECRET_KEY (paper and live keys differ) and "
                   "broker.paper in the config", file=sys.stderr)
             return EX_CONFIG
+        if exc.status == 429 or exc.status >= 500:
+            print(f"rebalanced run: the broker is unavailable at start-up ({exc}); exiting "
+                  f"{EX_UNAVAILABLE} (systemd restarts it)", file=sys.stderr)
+            return EX_UNAVAILABLE
         structlog_crash(exc)
         return EX_CRASH
+    except (AlpacaTransportError, aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+        where = config.broker.rest_url or "the broker"
+        print(f"rebalanced run: cannot reach {where} at start-up "
+              f"({type(exc).__name__}: {str(exc)[:200] or 'no answer'}); check the network "
+              f"and broker.rest_url; exiting {EX_UNAVAILABLE} (systemd restarts it)",
+              file=sys.stderr)
+        return EX_UNAVAILABLE
     except Exception as exc:  # a crash: log it (the scrubber removes key values)
         structlog_crash(exc)
         return EX_CRASH

@@ -47,6 +47,7 @@ def _stream_stats(feed: Any, now: Callable[[], float]) -> StreamStats:
         last_message_age_seconds=age,
         messages=int(getattr(feed, "messages", 0)),
         malformed=int(getattr(feed, "malformed", 0)),
+        refusals=int(getattr(feed, "refusals", 0)),
     )
 
 

@@ -40,6 +40,7 @@ class StreamStats:
     last_message_age_seconds: float
     messages: int
     malformed: int
+    refusals: int = 0  # 406 connection limit / HTTP 429: backed off and retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,10 @@ class Metrics:
         self.stream_age = Gauge("rebalanced_stream_last_message_age_seconds",
                                 "Seconds since a stream last delivered a message", ["stream"],
                                 registry=r)
+        self.stream_refusals = Counter("rebalanced_stream_refusals_total",
+                                       "Stream sessions refused by the broker (406 connection "
+                                       "limit, HTTP 429), backed off and retried", ["stream"],
+                                       registry=r)
         self.stream_malformed = Counter("rebalanced_stream_malformed_messages_total",
                                         "Malformed messages counted and dropped by a stream",
                                         ["stream"], registry=r)
@@ -164,6 +169,7 @@ class Metrics:
             self.stream_reconnects.labels(s).inc(0)
             self.stream_age.labels(s).set(0)
             self.stream_malformed.labels(s).inc(0)
+            self.stream_refusals.labels(s).inc(0)
         self.rl_waits.inc(0)
         self.rl_429.inc(0)
         for st in TRADING_STATES:
@@ -204,6 +210,7 @@ class Metrics:
             self._advance(self.stream_reconnects.labels(name), ("reconnects", name), s.reconnects)
             self.stream_age.labels(name).set(s.last_message_age_seconds)
             self._advance(self.stream_malformed.labels(name), ("malformed", name), s.malformed)
+            self._advance(self.stream_refusals.labels(name), ("refusals", name), s.refusals)
 
     def observe_limiter(self, s: LimiterStats) -> None:
         self.rl_tokens.set(s.tokens)

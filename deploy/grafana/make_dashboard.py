@@ -252,7 +252,9 @@ def build() -> dict[str, Any]:
         (f"sum by (stream) (increase({sel('rebalanced_stream_reconnects_total')}[{RI}]))",
          "reconnects {{stream}}"),
         (f"sum by (stream) (increase({sel('rebalanced_stream_malformed_messages_total')}[{RI}]))",
-         "malformed {{stream}}")), bars=True), 8, 8)
+         "malformed {{stream}}"),
+        (f"sum by (stream) (increase({sel('rebalanced_stream_refusals_total')}[{RI}]))",
+         "refused {{stream}}")), bars=True), 8, 8)
     L.add(series("Rate-limit budget", targets(
         (f"max({sel('rebalanced_ratelimit_limit_per_minute')})", "limit per minute"),
         (f"max({sel('rebalanced_ratelimit_tokens')})", "tokens available")), "short",
