@@ -37,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
                    help="decide and journal, send no order")
     p.add_argument("--log-format", choices=("json", "console", "auto"),
                    help="overrides daemon.log_format")
+    p.add_argument("--new-journal", action="store_true",
+                   help="start a new journal although the marker says one existed here and "
+                        "it is missing or empty (the kill-switch state is kept)")
     return p
 
 
@@ -68,6 +71,8 @@ def main(argv: list[str]) -> int:
     from adapters.alpaca.backoff import StreamRejected, StreamUnavailable
     from adapters.alpaca.credentials import Credentials, CredentialsError, Secret, load_credentials
     from adapters.alpaca.errors import AlpacaHTTPError, AlpacaTransportError
+    from adapters.store.journal import JournalError
+    from adapters.store.schema import SchemaError
     from daemon.runtime.assemble import run_daemon
     from daemon.runtime.assets import UnknownSymbolsError
     from daemon.runtime.logs import configure_logging
@@ -92,7 +97,8 @@ def main(argv: list[str]) -> int:
     text = Path(args.config).read_text(encoding="utf-8")
     try:
         return asyncio.run(run_daemon(config, credentials, config_text=text,
-                                      reload_config=reload_config, dry_run=args.dry_run))
+                                      reload_config=reload_config, dry_run=args.dry_run,
+                                      new_journal=args.new_journal))
     except KeyboardInterrupt:
         return 130
     except BaseExceptionGroup as group:  # a task of the service failed
@@ -110,6 +116,12 @@ def main(argv: list[str]) -> int:
             return EX_CONFIG
         structlog_crash(group)
         return EX_CRASH
+    except JournalError as exc:  # damaged, missing where one existed, unusable schema
+        print(f"rebalanced run: {exc}", file=sys.stderr)
+        return EX_JOURNAL
+    except SchemaError as exc:
+        print(f"rebalanced run: {exc}", file=sys.stderr)
+        return EX_JOURNAL
     except StateDirLocked as exc:
         print(f"rebalanced run: {exc}", file=sys.stderr)
         return EX_LOCKED

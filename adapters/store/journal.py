@@ -50,14 +50,24 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from adapters.store import codec, history, ops, schema
+from adapters.store import codec, history, integrity, ops, schema
+from adapters.store.integrity import JournalDamaged, JournalMissing
 from adapters.store.ops import JournalError
 from adapters.store.writer import Op, WriterThread
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
 from daemon.core.events import Event, OrderFilled, QuoteUpdated
 from daemon.core.model import TradingState
 
-__all__ = ["DB_SUFFIXES", "JournalError", "SqliteJournal", "journal_path", "redact_config"]
+__all__ = [
+    "DB_SUFFIXES",
+    "JournalDamaged",
+    "JournalError",
+    "JournalMissing",
+    "SqliteJournal",
+    "journal_path",
+    "redact_config",
+    "resolve_path",
+]
 
 QuotePolicy = Literal["conflate", "all", "none"]
 Clock = Callable[[], datetime]
@@ -81,13 +91,22 @@ def redact_config(text: str) -> str:
     return _SECRET_LINE.sub(r'\1"<redacted>"', text)
 
 
-def _prepare_path(path: str | Path) -> Path:
-    """The journal file for ``path``, its directory made. ``path`` names a state directory
-    (the journal is ``journal.sqlite3`` inside it) unless it is an existing file or ends
-    in ``.sqlite3``, ``.sqlite`` or ``.db``."""
+def resolve_path(path: str | Path) -> Path:
+    """The journal file for ``path``: a state directory (the journal is ``journal.sqlite3``
+    inside it) unless it is an existing file or ends in ``.sqlite3``, ``.sqlite`` or ``.db``."""
     p = Path(path)
     if p.is_dir() or (not p.exists() and p.suffix not in DB_SUFFIXES):
         p = journal_path(p)
+    return p
+
+
+def _prepare_path(path: str | Path, *, new_journal: bool = False) -> Path:
+    """The journal file for ``path``, its directory made; refused when a journal that
+    existed here is missing or empty (unless ``new_journal``)."""
+    p = resolve_path(path)
+    integrity.guard_missing(p, allow_new=new_journal)
+    if new_journal and p.exists() and p.stat().st_size == 0:
+        p.unlink()  # an empty file is no journal; SQLite will make a fresh one
     try:
         p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         _private_file(p)
@@ -148,6 +167,7 @@ class SqliteJournal:
         quotes: QuotePolicy = "conflate",
         clock: Clock = _utc_now,
         trace: Callable[[str], None] | None = None,
+        new_journal: bool = False,
     ) -> SqliteJournal:
         """Open (creating directories, file and schema as needed) and start the writer.
 
@@ -157,12 +177,15 @@ class SqliteJournal:
         runs (tests, debugging)."""
         if quotes not in ("conflate", "all", "none"):
             raise JournalError(f"quotes={quotes!r}: use 'conflate', 'all' or 'none'")
-        p = _prepare_path(path)
+        p = _prepare_path(path, new_journal=new_journal)
         writer = WriterThread(p, trace=trace)
         try:
-            await writer.start()
+            await writer.start()  # runs PRAGMA quick_check before anything else
         except sqlite3.Error as e:
+            if integrity.is_damage(e):
+                raise integrity.damaged(p, str(e)) from None
             raise JournalError(f"cannot open the journal {p}: {e}") from e
+        integrity.write_marker(p)
         reader = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
         reader.execute("PRAGMA busy_timeout = 10000")
         reader.execute("PRAGMA query_only = ON")
@@ -306,6 +329,10 @@ class SqliteJournal:
                 f"unknown trading state {state!r}: use one of {[s.value for s in TradingState]}"
             ) from None
         await self._put_and_wait(ops.trading_state_op(value, reason, self._now()))
+        try:  # the survival copy: a journal recovered or replaced keeps the kill switch
+            integrity.save_trading_state(self.path, value.value, reason)
+        except OSError as exc:
+            raise JournalError(f"cannot write the trading state beside {self.path}: {exc}") from exc
 
     async def flush(self) -> None:
         """Return once every write made before this call is committed and durable."""
@@ -355,7 +382,10 @@ class SqliteJournal:
     def trading_state(self) -> tuple[TradingState, str] | None:
         """The last persisted trading state and its reason, or None if never set."""
         rows = self._read("SELECT state, reason FROM trading_states ORDER BY seq DESC LIMIT 1")
-        return (TradingState(rows[0][0]), rows[0][1]) if rows else None
+        if rows:
+            return TradingState(rows[0][0]), rows[0][1]
+        saved = integrity.load_trading_state(self.path)  # a new or recovered journal
+        return (TradingState(saved[0]), saved[1]) if saved is not None else None
 
     def latest_config(self) -> tuple[str, str] | None:
         """(digest, text) of the last journaled config."""

@@ -141,6 +141,9 @@ class WriterThread:
             if self._trace is not None:
                 conn.set_trace_callback(self._trace)
             conn.execute("PRAGMA busy_timeout = 10000")
+            problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError("quick_check: " + "; ".join(problems[:3]))
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise schema.SchemaError(

@@ -97,6 +97,7 @@ async def run_daemon(
     registry: CollectorRegistry | None = None,
     on_started: Callable[[DaemonHandle], None] | None = None,
     venue_options: dict[str, Any] | None = None,
+    new_journal: bool = False,
 ) -> int:
     SCRUBBER.register([credentials.key_id.reveal(), credentials.secret_key.reveal()])
     state_dir = Path(config.daemon.state_dir)
@@ -105,7 +106,7 @@ async def run_daemon(
     async with AsyncExitStack() as stack:
         # one daemon per state directory, held until the process exits (StateDirLocked)
         stack.callback(StateDirLock(state_dir).acquire().release)
-        journal = await SqliteJournal.open(journal_path(state_dir))
+        journal = await SqliteJournal.open(journal_path(state_dir), new_journal=new_journal)
         stack.push_async_callback(journal.close)
         if config_text:
             journal.record_config(config_text, hashlib.sha256(config_text.encode()).hexdigest())
