@@ -220,6 +220,11 @@ class SqliteJournal:
         return self._writer.write_errors
 
     @property
+    def writes_failing(self) -> bool:
+        """True while the last write failed (disk full, read-only file system, I/O error)."""
+        return self._writer.failing or not self._writer.alive
+
+    @property
     def duplicate_fills(self) -> int:
         """Fills already journaled (a repeating stream, or a catch-up whose cumulative
         quantity adds nothing)."""

@@ -60,6 +60,9 @@ EXIT_FORCED = 130
 # a suspected split) has not landed within this long: the books may be wrong meanwhile.
 BOOKS_UNCONFIRMED_SECONDS = 30.0
 
+JOURNAL_FEED = "journal"  # a lost "feed" while journal writes fail: the engine places nothing
+JOURNAL_PROBE_SECONDS = 5.0
+
 
 class _Tick:
     """A heartbeat through the queue: when the consumer handles it, the loop is progressing."""
@@ -118,6 +121,8 @@ class Service:
         self._startup_snapshot = True  # the first snapshot builds the books: no correction
         self._await_reconcile_since: float | None = None
         self._looked_up_open: set[str] = set()  # open at the last deferred reconciliation
+        self._journal_down = False
+        self._journal_probe_at = 0.0
         self._journal_quote = journal.record_event  # bound once: the quote path
 
     # -- producers ------------------------------------------------------------------------
@@ -148,6 +153,9 @@ class Service:
         for name, s in self.venue.stream_stats().items():
             if not s.connected:
                 reasons.append(f"{name} stream disconnected")
+        if self._journal_down:
+            reasons.append("journal writes failing (disk full or read-only state directory): "
+                           "no new decisions")
         snap = self.engine.snapshot() if self.engine is not None else None
         detail: dict[str, Any] = {"reasons": reasons}
         if snap is not None:
@@ -434,6 +442,7 @@ class Service:
             self.metrics.loop_lag.set(max(0.0, loop.time() - t0 - period))
             self.emit(TICK)
             self.refresh_gauges()
+            self._watch_journal()
 
     def refresh_gauges(self) -> None:
         m = self.metrics
@@ -467,6 +476,29 @@ class Service:
             self._await_reconcile_since = time.monotonic()
         m.market_open.set(1 if snap.market_open else 0)
         m.set_trading_state(snap.trading_state.value)
+
+    def _watch_journal(self) -> None:
+        """Disk full or a read-only state directory: no decision may be made without its
+        journal. While writes fail the engine sees the ``journal`` feed as lost (no orders,
+        /readyz not ready) and a probe record is tried every few seconds; trading resumes
+        by itself once a write succeeds again."""
+        failing = bool(getattr(self.journal, "writes_failing", False))
+        now = time.monotonic()
+        if failing and not self._journal_down:
+            self._journal_down = True
+            self._journal_probe_at = now
+            log.error("journal writes failing: no new decisions until they succeed",
+                      write_errors=self.journal.write_errors)
+            self.emit(ev.FeedLost(at=self.clock.now(), feed=JOURNAL_FEED))
+        elif failing and now - self._journal_probe_at >= JOURNAL_PROBE_SECONDS:
+            self._journal_probe_at = now
+            with contextlib.suppress(Exception):
+                self.journal.record("journal_probe", {"write_errors": self.journal.write_errors})
+        elif not failing and self._journal_down:
+            self._journal_down = False
+            log.warning("journal writes succeed again: trading resumes",
+                        write_errors=self.journal.write_errors)
+            self.emit(ev.FeedRestored(at=self.clock.now(), feed=JOURNAL_FEED))
 
     async def _clock_refresher(self) -> None:
         while True:
