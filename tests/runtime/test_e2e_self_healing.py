@@ -145,3 +145,33 @@ async def test_restarts_journal_each_fill_once(tmp_path: Path) -> None:
                     len(d.journal.fills(o["client_order_id"])) > 1 for o in _orders(d)
                 ), "partial fills: some order filled in more than one execution"
                 assert await d.stop() == 0
+
+
+async def test_trade_stream_dropped_and_refused_mid_rebalance_heals(tmp_path: Path) -> None:
+    """The issue's second reproduction: the trade stream is dropped while the orders fill
+    and reconnects are refused for 3 s (HTTP 429 at the upgrade). Whatever the catch-up
+    after the reconnect delivers, lookups and reconciliation leave the books right."""
+    async with live_daemon(tmp_path, faults=MUTE_TRADE, order_timeout=2) as d:
+        await wait_until(
+            lambda: _orders(d) and any(o["status"] == "filled" for o in _orders(d)),
+            15,
+            what="a fill at the exchange the daemon did not hear",
+        )
+        await d.sim.control(
+            "POST",
+            "/_sim/faults",
+            {
+                "stream": [
+                    {"stream": "trade", "action": "refuse", "seconds": 3.0},
+                    {"stream": "trade", "action": "drop"},
+                    {"stream": "trade", "action": "unmute"},
+                ]
+            },
+        )
+        await d.settled_in_bands(within=40)
+        await wait_until(lambda: d.snapshot().feeds_ok, 15, what="the trade stream back")
+        await d.reconcile_now()
+        await books_resolved_and_journaled_once(d)
+        m = await d.metrics()
+        assert metric(m, "rebalanced_stream_refusals_total", stream="trade_updates") >= 1
+        assert await d.stop() == 0
