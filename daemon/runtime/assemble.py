@@ -29,6 +29,7 @@ from daemon.runtime.sd_notify import Notifier
 from daemon.runtime.service import Service
 from daemon.runtime.state_lock import StateDirLock
 from daemon.runtime.venue import Venue
+from daemon.runtime.waiting import reporting
 
 log = structlog.get_logger("rebalanced")
 
@@ -68,6 +69,7 @@ def as_venue(alpaca: AlpacaVenue) -> Venue:
             limit_per_minute=float(lim.capacity),
             waits=int(lim.waits),
             throttled_429=int(lim.rate_limited),
+            wait_seconds=float(lim.delay()),
         )
 
     return Venue(account=alpaca.account, gateway=alpaca.gateway, market_data=alpaca.market_data,
@@ -118,7 +120,11 @@ async def run_daemon(
         async def fetch(path: str) -> tuple[int, bytes]:
             return await alpaca.rest.request("GET", path, ok=(404,))
 
-        assets = await fetch_assets(config.symbols, fetch)
+        async with reporting("the broker: asset facts", lambda: {
+                "ratelimit_available": round(float(alpaca.limiter.tokens), 2),
+                "ratelimit_wait_seconds": round(float(alpaca.limiter.delay()), 1),
+                "ratelimit_waits": int(alpaca.limiter.waits)}):
+            assets = await fetch_assets(config.symbols, fetch)
         config, notes = apply_assets(config, assets)
         for note in notes:
             log.warning("asset restriction", note=note)

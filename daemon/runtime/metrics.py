@@ -49,6 +49,7 @@ class LimiterStats:
     limit_per_minute: float
     waits: int
     throttled_429: int
+    wait_seconds: float = 0.0  # until the next request may go (the broker's reset, a 429)
 
 
 class Metrics:

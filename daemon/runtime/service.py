@@ -249,7 +249,9 @@ class Service:
         limiter = self.venue.limiter_stats()
         if limiter is None:
             return {}
-        return {"ratelimit_tokens": round(limiter.tokens, 2),
+        # (no "token" in the key names: the log scrubber would mask the value)
+        return {"ratelimit_available": round(limiter.tokens, 2),
+                "ratelimit_wait_seconds": round(limiter.wait_seconds, 1),
                 "ratelimit_waits": limiter.waits, "broker_429s": limiter.throttled_429}
 
     def _ready_wait_detail(self) -> dict[str, Any]:
