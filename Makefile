@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-dates lint typecheck bench clean
+.PHONY: demo test test-dates lint typecheck bench chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run_all
+
+# kill -9 + restart under random paper-exchange faults (not in the default suite)
+CYCLES ?= 100
+chaos: $(STAMP)
+	$(BIN)/python -m tests.runtime.chaos --cycles $(CYCLES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -36,7 +36,8 @@ class OrderGateway(Protocol):
 
     async def cancel(self, cancel: CancelOrder) -> Event | None:
         """Request a cancel. The final state arrives on the trade stream; a 422 (not
-        cancelable) may come back as None (the order is already final)."""
+        cancelable: the order is already final) comes back as ``OrderCancelFailed`` so the
+        engine looks the order up; an order the broker does not know as ``OrderNotFound``."""
         ...
 
     async def lookup(self, client_order_id: str) -> list[Event]:
@@ -95,6 +96,11 @@ class Journal(Protocol):
     @property
     def write_errors(self) -> int:
         """Failed writes so far (for the metric)."""
+        ...
+
+    @property
+    def writes_failing(self) -> bool:
+        """True while writes fail (the last one did): no new decisions until they work."""
         ...
 
     def record_event(self, event: Event) -> None: ...

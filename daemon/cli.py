@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("daemon.cli_control", "resume trading after a halt"),
     "reduce": ("daemon.cli_control", "only reduce risk: sells and cancels, no new buys"),
     "history": ("daemon.cli_history", "list recent decisions, orders and fills from the journal"),
+    "journal": ("daemon.cli_journal", "check a journal, or recover / replace a damaged one"),
 }
 
 EX_USAGE = 64

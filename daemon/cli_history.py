@@ -9,16 +9,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from adapters.store import history
+from adapters.store.integrity import damaged
+from adapters.store.journal import resolve_path
 
 EX_OK = 0
 EX_USAGE = 64
 EX_NOINPUT = 66
+EX_IOERR = 74  # the journal is damaged: recover it (rebalanced journal)
 
 SECTIONS = ("decisions", "orders", "fills")
 ENV_STATE_DIR = "REBALANCED_STATE_DIR"
@@ -60,12 +65,19 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     kinds: Sequence[str] = (args.kind,) if args.kind else SECTIONS
     try:
         conn = history.open_readonly(args.state_dir)
+    except history.HistoryDamaged as e:
+        print(f"rebalanced history: {e}", file=sys.stderr)
+        return EX_IOERR
     except history.HistoryError as e:
         print(f"rebalanced history: {e}", file=sys.stderr)
         return EX_NOINPUT
     try:
         state = history.current_trading_state(conn)
         data = {kind: history.recent(conn, kind, args.limit) for kind in kinds}
+    except sqlite3.DatabaseError as e:  # damage past the first page
+        print(f"rebalanced history: {damaged(resolve_path(Path(args.state_dir)), str(e))}",
+              file=sys.stderr)
+        return EX_IOERR
     finally:
         conn.close()
     if args.json:

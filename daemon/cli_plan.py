@@ -9,6 +9,9 @@ Every quote is taken as fresh (``at = now``). ``--now`` defaults to the current 
 without an offset is UTC. The trigger rules (window, calendar, bands) decide whether orders
 are planned, as in the daemon, with no previous runs; ``--force`` plans as if triggered.
 
+Every number is 0 or within a range: cash $0.01–1e12, quantities 1e-9–1e12 shares, bid and
+ask $0.0001–1e7, adv 1–1e13 shares/day, sigma 1e-6–10, at most 24 significant digits.
+
 Exit codes: 0 whether or not trades are needed; 64 bad usage; 65 (EX_DATAERR) bad holdings
 or quotes, with the field named; 78 (EX_CONFIG) bad configuration.
 """
@@ -55,6 +58,10 @@ def read_json(path: str, what: str) -> object:
         return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constant)
     except InputError as exc:  # NaN / Infinity
         raise InputError(what, str(exc).split(": ", 1)[1]) from None
+    except RecursionError:
+        raise InputError(
+            what, f"{path!r} is nested far too deeply to be {what}: see the format in --help"
+        ) from None
     except json.JSONDecodeError as exc:
         raise InputError(
             what, f"{path!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
@@ -65,8 +72,23 @@ def _no_constant(name: str) -> object:
     raise InputError("json", f"{name} is not a number: write a finite decimal")
 
 
-def _number(raw: object, field: str, *, allow_none: bool = False) -> Decimal | None:
-    """A finite, non-negative number given as a JSON number or a string."""
+# What each input number may be: 0, or between the two bounds (inclusive). Beyond them a
+# value is a typo or an attack, and would overflow or vanish in the planner's arithmetic.
+RANGES: dict[str, tuple[Decimal, Decimal]] = {
+    "cash": (Decimal("0.01"), Decimal("1e12")),  # dollars
+    "qty": (Decimal("1e-9"), Decimal("1e12")),  # shares (Alpaca: 9 decimal places)
+    "price": (Decimal("0.0001"), Decimal("1e7")),  # dollars per share
+    "adv": (Decimal(1), Decimal("1e13")),  # shares per day
+    "sigma": (Decimal("1e-6"), Decimal(10)),  # daily volatility, fraction
+}
+MAX_DIGITS = 24  # significant digits in one number
+
+
+def _number(
+    raw: object, field: str, *, allow_none: bool = False, kind: str = "qty"
+) -> Decimal | None:
+    """A finite, non-negative number given as a JSON number or a string: 0 or within
+    ``RANGES[kind]``, with at most ``MAX_DIGITS`` significant digits."""
     if raw is None and allow_none:
         return None
     if isinstance(raw, bool) or not isinstance(raw, (Decimal, int, float, str)):
@@ -79,7 +101,19 @@ def _number(raw: object, field: str, *, allow_none: bool = False) -> Decimal | N
         raise InputError(field, f"not a finite number: {raw!r}")
     if value < 0:
         raise InputError(field, f"negative: {raw} (must be ≥ 0; short positions are not supported)")
+    if value == 0:
+        return value
+    lo, hi = RANGES[kind]
+    if not lo <= value <= hi:
+        raise InputError(field, f"{_short(value)} is out of range: use 0 or a value from {lo} to {hi}")
+    if len(value.normalize().as_tuple().digits) > MAX_DIGITS:
+        raise InputError(field, f"{_short(value)} has more than {MAX_DIGITS} significant digits")
     return value
+
+
+def _short(value: Decimal) -> str:
+    text = f"{value:.6g}" if abs(value.adjusted()) > 12 else str(value)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 def _object(raw: object, field: str, example: str) -> dict[str, Any]:
@@ -102,7 +136,7 @@ def parse_holdings(raw: object) -> Holdings:
         raise InputError(f"holdings.{unknown[0]}", "unknown key (expected cash, positions)")
     if "cash" not in obj:
         raise InputError("holdings.cash", 'missing: give the cash balance, e.g. "cash": "0"')
-    cash = _number(obj["cash"], "holdings.cash")
+    cash = _number(obj["cash"], "holdings.cash", kind="cash")
     assert cash is not None
     positions: dict[str, Decimal] = {}
     pos = _object(obj.get("positions", {}), "holdings.positions", '{"VTI": "120"}')
@@ -131,10 +165,10 @@ def parse_quotes(raw: object, now: datetime) -> dict[str, Quote]:
         for key in ("bid", "ask"):
             if key not in body:
                 raise InputError(f"{base}.{key}", "missing")
-        bid = _number(body["bid"], f"{base}.bid")
-        ask = _number(body["ask"], f"{base}.ask")
-        adv = _number(body.get("adv"), f"{base}.adv", allow_none=True)
-        sigma = _number(body.get("sigma"), f"{base}.sigma", allow_none=True)
+        bid = _number(body["bid"], f"{base}.bid", kind="price")
+        ask = _number(body["ask"], f"{base}.ask", kind="price")
+        adv = _number(body.get("adv"), f"{base}.adv", allow_none=True, kind="adv")
+        sigma = _number(body.get("sigma"), f"{base}.sigma", allow_none=True, kind="sigma")
         assert bid is not None and ask is not None
         out[sym] = Quote(
             sym,

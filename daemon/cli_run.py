@@ -2,8 +2,10 @@
 paper exchange at the URLs in the config).
 
 Exit codes are stable per failure class, so systemd can tell "fix me" from "retry me":
-0 clean stop, 1 drain deadline passed, 2 crash, 64 usage, 78 bad config or missing keys
-(``RestartPreventExitStatus=78``), 130 forced by a second signal.
+0 clean stop, 1 drain deadline passed, 2 crash, 64 usage, 69 the broker unavailable (a
+restart may help), 73 another daemon holds the state directory, 74 the journal is damaged or
+missing (recover it: ``rebalanced journal``), 78 bad config or missing keys, 130 forced by a
+second signal. systemd does not restart on 73, 74 and 78 (``RestartPreventExitStatus``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 
 EX_CONFIG = 78
 EX_CRASH = 2
+EX_UNAVAILABLE = 69  # the broker unreachable or refusing for now: systemd restarts
+EX_LOCKED = 73  # another daemon holds the state directory: systemd does not restart
+EX_JOURNAL = 74  # the journal is damaged or missing: recover it first (no restart)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
                    help="decide and journal, send no order")
     p.add_argument("--log-format", choices=("json", "console", "auto"),
                    help="overrides daemon.log_format")
+    p.add_argument("--new-journal", action="store_true",
+                   help="start a new journal although the marker says one existed here and "
+                        "it is missing or empty (the kill-switch state is kept)")
     return p
 
 
@@ -58,12 +66,17 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"rebalanced run: {args.config}: configuration rejected:\n{exc}", file=sys.stderr)
         return EX_CONFIG
-    from adapters.alpaca.backoff import StreamRejected
+    import aiohttp
+
+    from adapters.alpaca.backoff import StreamRejected, StreamUnavailable
     from adapters.alpaca.credentials import Credentials, CredentialsError, Secret, load_credentials
-    from adapters.alpaca.errors import AlpacaHTTPError
+    from adapters.alpaca.errors import AlpacaHTTPError, AlpacaTransportError
+    from adapters.store.journal import JournalError
+    from adapters.store.schema import SchemaError
     from daemon.runtime.assemble import run_daemon
     from daemon.runtime.assets import UnknownSymbolsError
     from daemon.runtime.logs import configure_logging
+    from daemon.runtime.state_lock import StateDirError, StateDirLocked
 
     configure_logging(config.daemon.log_format, config.daemon.log_level)
     try:
@@ -84,10 +97,16 @@ def main(argv: list[str]) -> int:
     text = Path(args.config).read_text(encoding="utf-8")
     try:
         return asyncio.run(run_daemon(config, credentials, config_text=text,
-                                      reload_config=reload_config, dry_run=args.dry_run))
+                                      reload_config=reload_config, dry_run=args.dry_run,
+                                      new_journal=args.new_journal))
     except KeyboardInterrupt:
         return 130
     except BaseExceptionGroup as group:  # a task of the service failed
+        unavailable = group.subgroup(StreamUnavailable)
+        if unavailable is not None:  # refused past the retry budget: try again later
+            print(f"rebalanced run: {unavailable.exceptions[0]}; exiting {EX_UNAVAILABLE} "
+                  "(systemd restarts it)", file=sys.stderr)
+            return EX_UNAVAILABLE
         rejected = group.subgroup(StreamRejected)
         if rejected is not None:  # the broker refused the stream for good: a config problem
             first = rejected.exceptions[0]
@@ -97,6 +116,18 @@ def main(argv: list[str]) -> int:
             return EX_CONFIG
         structlog_crash(group)
         return EX_CRASH
+    except JournalError as exc:  # damaged, missing where one existed, unusable schema
+        print(f"rebalanced run: {exc}", file=sys.stderr)
+        return EX_JOURNAL
+    except SchemaError as exc:
+        print(f"rebalanced run: {exc}", file=sys.stderr)
+        return EX_JOURNAL
+    except StateDirLocked as exc:
+        print(f"rebalanced run: {exc}", file=sys.stderr)
+        return EX_LOCKED
+    except StateDirError as exc:
+        print(f"rebalanced run: {exc}", file=sys.stderr)
+        return EX_CONFIG
     except UnknownSymbolsError as exc:
         print(f"rebalanced run: {args.config}: {exc}", file=sys.stderr)
         return EX_CONFIG
@@ -106,8 +137,19 @@ def main(argv: list[str]) -> int:
                   "APCA_API_KEY_ID / APCA_API_SECRET_KEY (paper and live keys differ) and "
                   "broker.paper in the config", file=sys.stderr)
             return EX_CONFIG
+        if exc.status == 429 or exc.status >= 500:
+            print(f"rebalanced run: the broker is unavailable at start-up ({exc}); exiting "
+                  f"{EX_UNAVAILABLE} (systemd restarts it)", file=sys.stderr)
+            return EX_UNAVAILABLE
         structlog_crash(exc)
         return EX_CRASH
+    except (AlpacaTransportError, aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+        where = config.broker.rest_url or "the broker"
+        print(f"rebalanced run: cannot reach {where} at start-up "
+              f"({type(exc).__name__}: {str(exc)[:200] or 'no answer'}); check the network "
+              f"and broker.rest_url; exiting {EX_UNAVAILABLE} (systemd restarts it)",
+              file=sys.stderr)
+        return EX_UNAVAILABLE
     except Exception as exc:  # a crash: log it (the scrubber removes key values)
         structlog_crash(exc)
         return EX_CRASH

@@ -121,7 +121,7 @@ async def _serve(config: Any, args: argparse.Namespace, faults: dict[str, Any] |
             loop.add_signal_handler(sig, stop.set)
     ws = f"ws://{server.host}:{server.port}"
     keys = (
-        f"key id {options.key_id} (secret from the config or APCA_API_SECRET_KEY)"
+        "the configured key pair (from the config or APCA_API_KEY_ID / APCA_API_SECRET_KEY)"
         if options.key_id
         else "any non-empty key pair (none configured)"
     )

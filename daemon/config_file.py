@@ -19,6 +19,11 @@ __all__ = ["EX_CONFIG", "ConfigError", "ConfigProblem", "load_config"]
 
 EX_CONFIG = 78
 
+TOO_DEEP = (
+    "arrays or tables are nested far too deeply to be a configuration: the file is damaged "
+    "or not a rebalanced config (see deploy/rebalanced.example.toml)"
+)
+
 _AT_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -54,7 +59,12 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(name, exc) from None
-    return parse_config(data)
+    except RecursionError:
+        raise _error(name, TOO_DEEP) from None
+    try:
+        return parse_config(data)
+    except RecursionError:
+        raise _error(name, TOO_DEEP) from None
 
 
 def _syntax_error(name: str, exc: tomllib.TOMLDecodeError) -> ConfigError:

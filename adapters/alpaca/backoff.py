@@ -47,8 +47,33 @@ class StreamRejected(Exception):
     cannot help; the message says what to fix."""
 
 
+class StreamUnavailable(Exception):
+    """The server kept refusing the session (406 / 429) past the retry budget: give up
+    for now; a restart later may succeed (exit 69, which systemd restarts)."""
+
+
 class StreamStale(Exception):
     """No message within the staleness window: the socket is connected but mute."""
+
+
+AUTH_STATUSES = frozenset({401, 403})
+"""HTTP statuses at the upgrade that mean the keys are refused (never retried)."""
+REFUSED_STATUSES = frozenset({406, 429})
+"""Statuses that mean "not now": the connection limit, the server's rate limit."""
+
+MAX_REFUSALS = 20
+"""Consecutive refusals before a stream gives up (``StreamUnavailable``): at the ~90 s reap
+window each, about half an hour of another session holding the slot."""
+
+
+def classify_upgrade(exc: BaseException) -> str:
+    """``"auth"``, ``"refused"`` or ``"retry"`` for a failed websocket connect."""
+    status = http_status_of(exc)
+    if status in AUTH_STATUSES:
+        return "auth"
+    if status in REFUSED_STATUSES:
+        return "refused"
+    return "retry"
 
 
 def http_status_of(exc: BaseException) -> int | None:

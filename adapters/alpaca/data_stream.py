@@ -20,11 +20,13 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from adapters.alpaca import parse, wire
 from adapters.alpaca.backoff import (
+    MAX_REFUSALS,
     Backoff,
     StreamRefused,
     StreamRejected,
     StreamStale,
-    http_status_of,
+    StreamUnavailable,
+    classify_upgrade,
     ws_connect_options,
 )
 from adapters.alpaca.credentials import Credentials
@@ -55,6 +57,7 @@ class AlpacaMarketData:
         statuses: bool = True,
         now: Callable[[], datetime],
         connect_options: dict[str, Any] | None = None,
+        max_refusals: int = MAX_REFUSALS,
     ) -> None:
         self.url = url
         self._credentials = credentials
@@ -71,7 +74,9 @@ class AlpacaMarketData:
         self.connects = 0
         self.disconnects = 0
         self.stale_reconnects = 0
-        self.refusals = 0
+        self.refusals = 0  # 406 connection limit or HTTP 429: backed off, retried
+        self.refusals_in_a_row = 0
+        self.max_refusals = max_refusals
         self.malformed = 0
         self.messages = 0
         self.quotes = 0
@@ -84,7 +89,9 @@ class AlpacaMarketData:
     # --- public ----------------------------------------------------------------------------
 
     async def run(self, symbols: Sequence[str], emit: Emit) -> None:
-        """Stream until cancelled. Raises ``StreamRejected`` only for permanent refusals."""
+        """Stream until cancelled. Raises ``StreamRejected`` only for permanent refusals
+        (bad keys, feed or symbol limits); a 406 or 429 backs off and retries, and more than
+        ``max_refusals`` in a row raise ``StreamUnavailable``."""
         symbols = list(dict.fromkeys(symbols))
         while True:
             up = False
@@ -99,6 +106,7 @@ class AlpacaMarketData:
                     self.connects += 1
                     await self._catch_up(symbols, emit)
                     self.connected = up = True
+                    self.refusals_in_a_row = 0
                     emit(FeedRestored(self._now(), FEED))
                     for frame in early:
                         self._handle(frame, emit)
@@ -106,17 +114,32 @@ class AlpacaMarketData:
             except (asyncio.CancelledError, StreamRejected):
                 self.connected = False
                 raise
-            except StreamRefused:
+            except StreamRefused as exc:
                 refused = True
+                self.last_error = str(exc)[:300]
             except StreamStale:
                 self.stale_reconnects += 1
             except Exception as exc:  # connection errors of every kind: reconnect
                 self.failures += 1
                 self.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
-                if http_status_of(exc) == 429:
-                    refused = True
+                kind = classify_upgrade(exc)
+                if kind == "auth":
+                    self.connected = False
+                    raise StreamRejected(
+                        f"market data stream: the broker refused the API keys "
+                        f"({self.last_error}); check them and broker.feed"
+                    ) from None
+                refused = kind == "refused"
             if refused:
                 self.refusals += 1
+                self.refusals_in_a_row += 1
+                if self.refusals_in_a_row > self.max_refusals:
+                    self.connected = False
+                    raise StreamUnavailable(
+                        f"market data stream: refused {self.refusals_in_a_row} times in a row "
+                        f"({self.last_error}): another session holds the connection, or the "
+                        "broker is rate limiting; giving up for now"
+                    )
             if up:
                 self.connected = False
                 self.disconnects += 1

@@ -21,6 +21,7 @@ from daemon.core.commands import CancelOrder, PlaceOrder
 from daemon.core.events import (
     Event,
     OrderAccepted,
+    OrderCancelFailed,
     OrderNotFound,
     OrderRejected,
     OrderSubmitFailed,
@@ -49,6 +50,7 @@ class AlpacaGateway:
         self.rejected = 0
         self.unknown = 0
         self.not_sent = 0
+        self.cancel_refused = 0
 
     async def submit(self, order: PlaceOrder, *, rank: int = 0) -> Event:
         """POST once. ``rank`` orders waiters at the limiter (0 first)."""
@@ -101,8 +103,10 @@ class AlpacaGateway:
         return [r for r in results if r is not None]
 
     async def cancel(self, cancel: CancelOrder) -> Event | None:
-        """DELETE the order. 204 → None (the result arrives on the trade stream); 422 → None
-        (already final); unknown at the broker → ``OrderNotFound``."""
+        """DELETE the order. 204 → None (the result arrives on the trade stream); 422 (not
+        cancelable: already filled, canceled or expired) → ``OrderCancelFailed``, so the
+        engine looks the order up (a fill the trade stream lost would otherwise leave it
+        canceling forever); unknown at the broker → ``OrderNotFound``."""
         broker_id = cancel.broker_order_id
         if not broker_id:
             found = await self.rest.order_by_client_id(cancel.client_order_id)
@@ -112,6 +116,11 @@ class AlpacaGateway:
         status = await self.rest.cancel_order(broker_id)
         if status == 404:
             return OrderNotFound(self._now(), cancel.client_order_id)
+        if status == 422:
+            self.cancel_refused += 1
+            return OrderCancelFailed(
+                self._now(), cancel.client_order_id, "not cancelable (422): already final"
+            )
         return None
 
     async def lookup(self, client_order_id: str) -> list[Event]:

@@ -19,10 +19,12 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from adapters.alpaca import parse, wire
 from adapters.alpaca.backoff import (
+    MAX_REFUSALS,
     Backoff,
     StreamRefused,
     StreamRejected,
-    http_status_of,
+    StreamUnavailable,
+    classify_upgrade,
     ws_connect_options,
 )
 from adapters.alpaca.credentials import Credentials
@@ -85,6 +87,7 @@ class AlpacaTradeUpdates:
         dedupe_size: int = 10_000,
         now: Callable[[], datetime],
         connect_options: dict[str, Any] | None = None,
+        max_refusals: int = MAX_REFUSALS,
     ) -> None:
         self.url = url
         self._credentials = credentials
@@ -103,7 +106,9 @@ class AlpacaTradeUpdates:
         self.last_message_monotonic = 0.0  # time.monotonic() of the last frame received
         self.connects = 0
         self.disconnects = 0
-        self.refusals = 0
+        self.refusals = 0  # 406 connection limit or HTTP 429: backed off, retried
+        self.refusals_in_a_row = 0
+        self.max_refusals = max_refusals
         self.failures = 0
         self.malformed = 0
         self.duplicates = 0
@@ -116,7 +121,10 @@ class AlpacaTradeUpdates:
         self.last_delay = 0.0
 
     async def run(self, emit: Emit) -> None:
-        """Stream until cancelled; raises ``StreamRejected`` if the keys are refused."""
+        """Stream until cancelled. Raises ``StreamRejected`` only when the keys are refused
+        (unauthorized, HTTP 401/403); a 406 connection limit or a 429 backs off at least the
+        reap window and retries, and more than ``max_refusals`` of them in a row raise
+        ``StreamUnavailable``."""
         while True:
             up = False
             refused = False
@@ -129,6 +137,7 @@ class AlpacaTradeUpdates:
                     await self._catch_up(emit)
                     self._advance(connected_at)
                     self.connected = up = True
+                    self.refusals_in_a_row = 0
                     emit(FeedRestored(self._now(), FEED))
                     self.backoff.reset()
                     async for frame in ws:
@@ -137,15 +146,30 @@ class AlpacaTradeUpdates:
             except (asyncio.CancelledError, StreamRejected):
                 self.connected = False
                 raise
-            except StreamRefused:
+            except StreamRefused as exc:
                 refused = True
+                self.last_error = str(exc)[:300]
             except Exception as exc:  # connection errors of every kind: reconnect
                 self.failures += 1
                 self.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
-                if http_status_of(exc) == 429:
-                    refused = True
+                kind = classify_upgrade(exc)
+                if kind == "auth":
+                    self.connected = False
+                    raise StreamRejected(
+                        f"trade stream: the broker refused the API keys ({self.last_error}); "
+                        "check them and the paper/live setting"
+                    ) from None
+                refused = kind == "refused"
             if refused:
                 self.refusals += 1
+                self.refusals_in_a_row += 1
+                if self.refusals_in_a_row > self.max_refusals:
+                    self.connected = False
+                    raise StreamUnavailable(
+                        f"trade stream: refused {self.refusals_in_a_row} times in a row "
+                        f"({self.last_error}): another session holds the connection, or the "
+                        "broker is rate limiting; giving up for now"
+                    )
             if up:
                 self.connected = False
                 self.disconnects += 1
@@ -201,6 +225,10 @@ class AlpacaTradeUpdates:
                 auth = wire.TRADE_AUTHORIZATION.decode(env.data)
                 if auth.status == "authorized":
                     break
+                if auth.code in (406, 429) or "limit" in auth.message.lower():
+                    # another session holds the one trade_updates slot (or the server's
+                    # reap window after an unclean disconnect): not the keys' fault
+                    raise StreamRefused(f"trade stream: {auth.code} {auth.message}".strip())
                 raise StreamRejected(
                     "trade stream: unauthorized (check the API keys and paper/live setting)"
                 )

@@ -279,6 +279,8 @@ class TradeStreamEnvelope(msgspec.Struct):
 class AuthorizationData(msgspec.Struct):
     status: str = ""
     action: str = ""
+    code: int | None = None  # 406 "connection limit exceeded" (another session holds it)
+    message: str = ""
 
 
 class ListeningData(msgspec.Struct):

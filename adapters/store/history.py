@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from adapters.store import schema
+from adapters.store import integrity, schema
 
 _AVG_PLACES = Decimal("0.000001")
 
@@ -33,6 +33,10 @@ KINDS = (
 
 class HistoryError(RuntimeError):
     """The journal cannot be read; the message says why and what to do."""
+
+
+class HistoryDamaged(HistoryError):
+    """The journal file is damaged; the message names the recovery commands."""
 
 
 def open_readonly(path: str | Path) -> sqlite3.Connection:
@@ -73,7 +77,11 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
         try:
             conn = _connect(base + "?immutable=1")
         except sqlite3.Error as e:
+            if integrity.is_damage(e):
+                raise HistoryDamaged(str(integrity.damaged(p, str(e)))) from None
             raise HistoryError(f"cannot read {p}: {e}; check its permissions") from e
+    except sqlite3.DatabaseError as e:  # malformed, not a database
+        raise HistoryDamaged(str(integrity.damaged(p, str(e)))) from None
     try:
         schema.check_readable(conn, str(p))
     except schema.SchemaError as e:
@@ -81,7 +89,7 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
         raise HistoryError(str(e)) from e
     except sqlite3.DatabaseError as e:
         conn.close()
-        raise HistoryError(f"{p} is not a readable SQLite journal: {e}") from e
+        raise HistoryDamaged(str(integrity.damaged(p, str(e)))) from None
     return conn
 
 

@@ -3,7 +3,8 @@
 What it keeps (schema in ``schema.py``): the events the consumer handled (the replay
 source), the commands the engine returned, decisions with their reasons and drift
 snapshot, order intents (written *before* the POST), every order state change, fills
-(unique by execution id), config versions, the trading state (the kill switch survives
+(each once: unique by execution id and by the order's cumulative quantity, so a catch-up
+adds only what is missing), config versions, the trading state (the kill switch survives
 restarts) and free-form records. Order states and fills are also derived from the order
 events passed to ``record_event`` (see ``ops.py``), so ``unresolved_intents`` is right even
 when the shell journals only events.
@@ -36,24 +37,37 @@ Reads run synchronously on a separate read connection and see committed writes o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import os
 import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from adapters.store import codec, history, ops, schema
+from adapters.store import codec, history, integrity, ops, schema
+from adapters.store.integrity import JournalDamaged, JournalMissing
 from adapters.store.ops import JournalError
 from adapters.store.writer import Op, WriterThread
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
 from daemon.core.events import Event, OrderFilled, QuoteUpdated
 from daemon.core.model import TradingState
 
-__all__ = ["DB_SUFFIXES", "JournalError", "SqliteJournal", "journal_path", "redact_config"]
+__all__ = [
+    "DB_SUFFIXES",
+    "JournalDamaged",
+    "JournalError",
+    "JournalMissing",
+    "SqliteJournal",
+    "journal_path",
+    "redact_config",
+    "resolve_path",
+]
 
 QuotePolicy = Literal["conflate", "all", "none"]
 Clock = Callable[[], datetime]
@@ -77,21 +91,46 @@ def redact_config(text: str) -> str:
     return _SECRET_LINE.sub(r'\1"<redacted>"', text)
 
 
-def _prepare_path(path: str | Path) -> Path:
-    """The journal file for ``path``, its directory made. ``path`` names a state directory
-    (the journal is ``journal.sqlite3`` inside it) unless it is an existing file or ends
-    in ``.sqlite3``, ``.sqlite`` or ``.db``."""
+def resolve_path(path: str | Path) -> Path:
+    """The journal file for ``path``: a state directory (the journal is ``journal.sqlite3``
+    inside it) unless it is an existing file or ends in ``.sqlite3``, ``.sqlite`` or ``.db``."""
     p = Path(path)
     if p.is_dir() or (not p.exists() and p.suffix not in DB_SUFFIXES):
         p = journal_path(p)
+    return p
+
+
+def _prepare_path(path: str | Path, *, new_journal: bool = False) -> Path:
+    """The journal file for ``path``, its directory made; refused when a journal that
+    existed here is missing or empty (unless ``new_journal``)."""
+    p = resolve_path(path)
+    integrity.guard_missing(p, allow_new=new_journal)
+    if new_journal and p.exists() and p.stat().st_size == 0:
+        p.unlink()  # an empty file is no journal; SQLite will make a fresh one
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
+        p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _private_file(p)
     except OSError as e:
         raise JournalError(
             f"cannot create the state directory {p.parent}: {e.strerror}; create it "
             "or point state_dir at a writable directory"
         ) from e
     return p
+
+
+def _private_file(p: Path) -> None:
+    """The journal (and so its -wal and -shm files, which SQLite creates with the database's
+    mode) is readable by its owner only: 0600."""
+    fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        if os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        side = p.with_name(p.name + suffix)
+        if side.exists() and side.stat().st_uid == os.getuid():
+            side.chmod(0o600)
 
 
 def _utc_now() -> datetime:
@@ -128,6 +167,7 @@ class SqliteJournal:
         quotes: QuotePolicy = "conflate",
         clock: Clock = _utc_now,
         trace: Callable[[str], None] | None = None,
+        new_journal: bool = False,
     ) -> SqliteJournal:
         """Open (creating directories, file and schema as needed) and start the writer.
 
@@ -137,12 +177,15 @@ class SqliteJournal:
         runs (tests, debugging)."""
         if quotes not in ("conflate", "all", "none"):
             raise JournalError(f"quotes={quotes!r}: use 'conflate', 'all' or 'none'")
-        p = _prepare_path(path)
+        p = _prepare_path(path, new_journal=new_journal)
         writer = WriterThread(p, trace=trace)
         try:
-            await writer.start()
+            await writer.start()  # runs PRAGMA quick_check before anything else
         except sqlite3.Error as e:
+            if integrity.is_damage(e):
+                raise integrity.damaged(p, str(e)) from None
             raise JournalError(f"cannot open the journal {p}: {e}") from e
+        integrity.write_marker(p)
         reader = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
         reader.execute("PRAGMA busy_timeout = 10000")
         reader.execute("PRAGMA query_only = ON")
@@ -177,8 +220,14 @@ class SqliteJournal:
         return self._writer.write_errors
 
     @property
+    def writes_failing(self) -> bool:
+        """True while the last write failed (disk full, read-only file system, I/O error)."""
+        return self._writer.failing or not self._writer.alive
+
+    @property
     def duplicate_fills(self) -> int:
-        """Fills whose execution id was already journaled (a repeating stream)."""
+        """Fills already journaled (a repeating stream, or a catch-up whose cumulative
+        quantity adds nothing)."""
         return self._writer.state.duplicate_fills
 
     @property
@@ -285,6 +334,10 @@ class SqliteJournal:
                 f"unknown trading state {state!r}: use one of {[s.value for s in TradingState]}"
             ) from None
         await self._put_and_wait(ops.trading_state_op(value, reason, self._now()))
+        try:  # the survival copy: a journal recovered or replaced keeps the kill switch
+            integrity.save_trading_state(self.path, value.value, reason)
+        except OSError as exc:
+            raise JournalError(f"cannot write the trading state beside {self.path}: {exc}") from exc
 
     async def flush(self) -> None:
         """Return once every write made before this call is committed and durable."""
@@ -320,15 +373,24 @@ class SqliteJournal:
         return [(state, json.loads(detail)) for state, detail in rows]
 
     def fills(self, client_order_id: str) -> list[OrderFilled]:
+        """An order's journaled fills, oldest first, each once; ``qty`` is what the fill
+        added to the order (a catch-up fill carries its cumulative quantity as received)."""
         rows = self._read(
-            "SELECT body FROM fills WHERE client_order_id = ? ORDER BY seq", (client_order_id,)
+            "SELECT qty, body FROM fills WHERE client_order_id = ? ORDER BY seq",
+            (client_order_id,),
         )
-        return [codec.loads("OrderFilled", body) for (body,) in rows]
+        return [
+            dataclasses.replace(codec.loads("OrderFilled", body), qty=Decimal(qty))
+            for qty, body in rows
+        ]
 
     def trading_state(self) -> tuple[TradingState, str] | None:
         """The last persisted trading state and its reason, or None if never set."""
         rows = self._read("SELECT state, reason FROM trading_states ORDER BY seq DESC LIMIT 1")
-        return (TradingState(rows[0][0]), rows[0][1]) if rows else None
+        if rows:
+            return TradingState(rows[0][0]), rows[0][1]
+        saved = integrity.load_trading_state(self.path)  # a new or recovered journal
+        return (TradingState(saved[0]), saved[1]) if saved is not None else None
 
     def latest_config(self) -> tuple[str, str] | None:
         """(digest, text) of the last journaled config."""

@@ -139,30 +139,43 @@ def insert_fill(
     *,
     from_event: bool,
 ) -> None:
-    """Store a fill once per execution id and derive the order's state from it."""
+    """Store each fill once and derive the order's state from it.
+
+    A fill is new when its execution id is new *and* its cumulative quantity is above every
+    fill journaled for the order so far (a catch-up after a gap or restart repeats what the
+    stream delivered, under a synthetic ``sync:`` id). The row's ``qty`` is what it adds to
+    the order (``cum_qty`` minus the previous high), so an order's rows sum to its filled
+    quantity; the event's own body is kept as received. ``UNIQUE (client_order_id, cum_qty)``
+    backs this up in the schema."""
+    paired = not from_event and state.last_fill_from_event == fill.execution_id
+    state.last_fill_from_event = fill.execution_id if from_event else ""
+    known = conn.execute(
+        "SELECT 1 FROM fills WHERE execution_id = ?", (fill.execution_id,)
+    ).fetchone()
+    before, _ = _filled_so_far(conn, fill.client_order_id)
+    if known is not None or fill.cum_qty <= before:
+        # the consumer journals a fill event and then record_fill()s it: not a repeat
+        if not paired:
+            state.duplicate_fills += 1
+        return
     cur = conn.execute(
         "INSERT INTO fills(execution_id, client_order_id, at, recorded_at, qty, price, cum_qty, "
         "broker_order_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(execution_id) DO NOTHING",
+        "ON CONFLICT DO NOTHING",
         (
             fill.execution_id,
             fill.client_order_id,
             fill.at.isoformat(),
             recorded_at,
-            str(fill.qty),
+            str(fill.cum_qty - before),
             str(fill.price),
             str(fill.cum_qty),
             fill.broker_order_id,
             codec.dumps(fill),
         ),
     )
-    already = cur.rowcount == 0
-    # the consumer journals a fill event and then record_fill()s it: not a repeat
-    paired = not from_event and state.last_fill_from_event == fill.execution_id
-    state.last_fill_from_event = fill.execution_id if from_event else ""
-    if already:
-        if not paired:
-            state.duplicate_fills += 1
+    if cur.rowcount == 0:  # pragma: no cover - the checks above make this unreachable
+        state.duplicate_fills += 1
         return
     filled, notional = _filled_so_far(conn, fill.client_order_id)
     complete = _complete(conn, fill.client_order_id, filled, notional)

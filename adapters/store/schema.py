@@ -1,7 +1,8 @@
 """The journal's SQLite schema, versioned by ``PRAGMA user_version``.
 
-``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1``; :func:`migrate` runs
-the missing ones in one transaction, so a crash mid-migration leaves the old version.
+``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1`` (an SQL script, or a
+function of the connection when rows must be rewritten); :func:`migrate` runs the missing
+ones in one transaction, so a crash mid-migration leaves the old version.
 Never edit a shipped migration: append a new one.
 
 Conventions: every table has ``seq INTEGER PRIMARY KEY AUTOINCREMENT`` (the journal's
@@ -13,6 +14,8 @@ hold the codec's JSON (``adapters/store/codec.py``), so a row always rebuilds it
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from decimal import Decimal
 
 JOURNAL_FILENAME = "journal.sqlite3"
 
@@ -100,6 +103,7 @@ CREATE TABLE fills (
     body            TEXT NOT NULL
 );
 CREATE INDEX fills_by_order ON fills(client_order_id, seq);
+-- v2 adds UNIQUE (client_order_id, cum_qty): one row per step of an order's fills
 
 CREATE TABLE config_versions (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -124,7 +128,39 @@ CREATE TABLE records (
 CREATE INDEX records_by_kind ON records(kind, seq);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+def _v2_one_row_per_fill(conn: sqlite3.Connection) -> None:
+    """v1 → v2: each fill journaled once. Journals written before v2 hold a catch-up row
+    (``sync:<order>:<cum>``) beside the real execution it repeats, and catch-up rows that
+    carry the whole cumulative quantity as their ``qty``. Per order, in journal order, a row
+    that adds nothing (its cumulative quantity is not above the ones before it) moves to
+    ``fills_superseded`` (kept for audit, never counted), and every kept row's ``qty``
+    becomes what it adds. Then ``UNIQUE (client_order_id, cum_qty)`` enforces it."""
+    conn.execute(
+        "CREATE TABLE fills_superseded ("
+        " seq INTEGER PRIMARY KEY, execution_id TEXT NOT NULL, client_order_id TEXT NOT NULL,"
+        " at TEXT NOT NULL, recorded_at TEXT NOT NULL, qty TEXT NOT NULL, price TEXT NOT NULL,"
+        " cum_qty TEXT NOT NULL, broker_order_id TEXT NOT NULL, body TEXT NOT NULL)"
+    )
+    rows = conn.execute(
+        "SELECT seq, client_order_id, qty, cum_qty FROM fills ORDER BY client_order_id, seq"
+    ).fetchall()
+    high: dict[str, Decimal] = {}
+    for seq, coid, qty, cum_text in rows:
+        cum = Decimal(cum_text)
+        before = high.get(coid, Decimal(0))
+        if cum <= before:
+            conn.execute("INSERT INTO fills_superseded SELECT * FROM fills WHERE seq = ?", (seq,))
+            conn.execute("DELETE FROM fills WHERE seq = ?", (seq,))
+            continue
+        high[coid] = cum
+        if Decimal(qty) != cum - before:
+            conn.execute("UPDATE fills SET qty = ? WHERE seq = ?", (str(cum - before), seq))
+    conn.execute("CREATE UNIQUE INDEX fills_once_per_step ON fills(client_order_id, cum_qty)")
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _v2_one_row_per_fill)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -172,7 +208,11 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
                     "point the state directory elsewhere"
                 )
         for version in range(found, SCHEMA_VERSION):
-            for statement in _statements(MIGRATIONS[version]):
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(conn)
+                continue
+            for statement in _statements(step):
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")

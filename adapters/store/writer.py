@@ -22,6 +22,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ from adapters.store import schema
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
+
+REPORT_EVERY_SECONDS = 60.0
+"""While writes keep failing (disk full, a read-only state directory) the failure is
+logged at most this often, with the count so far; recovery is logged once."""
 """Most ops per transaction: bounds how long one commit holds the write lock."""
 
 Apply = Callable[["WriterState", sqlite3.Connection], None]
@@ -67,9 +72,19 @@ _STOP = _Stop()
 class WriterThread:
     """Owns the write connection; see the module docstring."""
 
-    def __init__(self, path: Path, trace: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        trace: Callable[[str], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = path
         self.write_errors = 0
+        self.failing = False  # the last write failed (cleared by the next that succeeds)
+        self.failure_reports = 0  # log lines written about failures (at most one a minute)
+        self._monotonic = monotonic
+        self._reported_at: float | None = None
+        self._errors_reported = 0
         self._trace = trace
         self._queue: queue.SimpleQueue[Op | _Stop] = queue.SimpleQueue()
         self._ready: Future[None] = Future()
@@ -141,6 +156,9 @@ class WriterThread:
             if self._trace is not None:
                 conn.set_trace_callback(self._trace)
             conn.execute("PRAGMA busy_timeout = 10000")
+            problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError("quick_check: " + "; ".join(problems[:3]))
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise schema.SchemaError(
@@ -179,7 +197,7 @@ class WriterThread:
                     self._write(conn, batch)
                 except Exception as e:  # the connection itself failed (I/O error, …)
                     self.write_errors += len(batch)
-                    log.error("journal: batch of %d lost: %s: %s", len(batch), type(e).__name__, e)
+                    self._failed(f"batch of {len(batch)} lost", e)
                     for op in batch:
                         _resolve(op.waiter, e)
             if stop:
@@ -199,6 +217,7 @@ class WriterThread:
                 return
             for op in batch:
                 _resolve(op.waiter, None)
+            self._succeeded()
         finally:
             if durable:
                 try:
@@ -225,11 +244,34 @@ class WriterThread:
             except Exception as e:
                 self._state = saved
                 self.write_errors += 1
-                # the type and message only: payloads stay out of logs
-                log.error("journal: write %s failed: %s: %s", op.name, type(e).__name__, e)
+                self._failed(f"write {op.name} failed", e)
                 _resolve(op.waiter, e)
             else:
                 _resolve(op.waiter, None)
+                self._succeeded()
+
+    def _failed(self, what: str, e: Exception) -> None:
+        """Count a failed write; log it at most once a minute (the type and message only:
+        payloads stay out of logs)."""
+        self.failing = True
+        now = self._monotonic()
+        if self._reported_at is not None and now - self._reported_at < REPORT_EVERY_SECONDS:
+            return
+        self._reported_at = now
+        self.failure_reports += 1
+        new = self.write_errors - self._errors_reported
+        self._errors_reported = self.write_errors
+        log.error("journal: %s: %s: %s (%d failed writes since the last report, %d in all; "
+                  "reported at most once a minute)", what, type(e).__name__, e, new,
+                  self.write_errors)
+
+    def _succeeded(self) -> None:
+        if not self.failing:
+            return
+        self.failing = False
+        self._reported_at = None
+        self.failure_reports += 1
+        log.warning("journal: writes succeed again (%d failed writes in all)", self.write_errors)
 
 
 def _resolve(waiter: asyncio.Future[None] | None, error: BaseException | None) -> None:

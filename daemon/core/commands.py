@@ -52,9 +52,13 @@ class CancelOrder:
 class LookupOrder:
     """Resolve an UNKNOWN outcome by asking the broker (GET orders:by_client_order_id).
     The answer comes back as OrderAccepted / OrderFilled / OrderCanceled / OrderRejected /
-    OrderNotFound."""
+    OrderNotFound. ``reason`` says why we ask (for the metric): ``unknown_outcome`` (a
+    submit's outcome is unknown), ``cancel_failed`` (a cancel was refused or kept failing),
+    ``deadline`` (still open past its timeout plus grace), ``reconcile`` (periodic
+    reconciliation while orders are open), ``snapshot`` (the broker no longer lists it)."""
 
     client_order_id: str
+    reason: str = "unknown_outcome"
 
 
 @dataclass(frozen=True, slots=True)

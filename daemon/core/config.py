@@ -139,6 +139,7 @@ class ExecutionConfig:
     max_in_flight: int = 10
     order_timeout_seconds: float = 120.0  # cancel an unfilled limit order after this
     lookup_delay_seconds: float = 2.0  # wait before resolving an UNKNOWN outcome
+    resolve_grace_seconds: float = 30.0  # after the timeout: look the order up over REST
     cancel_open_on_shutdown: bool = False
     max_rounds: int = 3  # follow-up plans within one run (sells fill → buys)
 

@@ -17,6 +17,8 @@ from datetime import time
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from daemon.core.config_ranges import LARGEST, magnitude_problem, range_problem
+
 E = TypeVar("E", bound=enum.Enum)
 
 # Key names that look like credentials: never accepted in the file, never echoed back.
@@ -178,7 +180,16 @@ class Reader:
         if isinstance(value, float) and not math.isfinite(value):
             self.problem(path, f"expected a finite number, got {value}: use an ordinary number")
             return None
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            self.problem(path, f"is {str(value)[:20]}…, far too large: fix the typo")
+            return None
+        problem = magnitude_problem(number)
+        if problem is not None:
+            self.problem(path, problem)
+            return None
+        return number
 
     def in_range(
         self,
@@ -201,6 +212,10 @@ class Reader:
             self.problem(
                 path, f"is {fmt_num(value)}{u}; it must be ≤ {fmt_num(maximum)}{u}: lower it"
             )
+            return False
+        problem = range_problem(path, value, unit)
+        if problem is not None:
+            self.problem(path, problem)
             return False
         return True
 
@@ -229,13 +244,19 @@ class Reader:
             self.problem(path, f"expected a whole number, got {type_name(value)}{fix}")
             return None
         if isinstance(value, float):
+            if not math.isfinite(value):
+                self.problem(path, f"expected a whole number, got {value}")
+                return None
             if not value.is_integer():
                 self.problem(
                     path, f"expected a whole number, got {fmt_num(value)}: drop the fraction"
                 )
                 return None
-            return int(value)
-        return value
+        if abs(value) > LARGEST:
+            self.problem(path, f"is {value:.6g}, larger than any sane setting ({LARGEST:g} at "
+                         "most): fix the typo")
+            return None
+        return int(value)
 
     def decimal(
         self, tbl: Mapping[str, Any], key: str, path: str, default: Decimal, *, unit: str = ""

@@ -60,11 +60,17 @@ TICKER = re.compile(r"^[A-Z0-9][A-Z0-9./]{0,14}$")
 
 def parse_config_text(text: str) -> Config:
     """Parse TOML text; a syntax error is a ``ConfigError`` naming the line."""
+    too_deep = "arrays or tables are nested far too deeply to be a configuration"
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigProblem("<toml>", toml_syntax_message(exc))]) from None
-    return parse_config(data)
+    except RecursionError:
+        raise ConfigError([ConfigProblem("<toml>", too_deep)]) from None
+    try:
+        return parse_config(data)
+    except RecursionError:
+        raise ConfigError([ConfigProblem("<toml>", too_deep)]) from None
 
 
 def toml_syntax_message(exc: tomllib.TOMLDecodeError) -> str:

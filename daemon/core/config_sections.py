@@ -324,6 +324,15 @@ def execution_section(r: Reader, tbl: Mapping[str, Any]) -> ExecutionConfig:
         lookup_delay_seconds=r.number(
             tbl, "lookup_delay_seconds", p, d.lookup_delay_seconds, minimum=0.0, unit="s"
         ),
+        resolve_grace_seconds=r.number(
+            tbl,
+            "resolve_grace_seconds",
+            p,
+            d.resolve_grace_seconds,
+            minimum=0.0,
+            exclusive_min=True,
+            unit="s",
+        ),
         cancel_open_on_shutdown=r.boolean(
             tbl, "cancel_open_on_shutdown", p, d.cancel_open_on_shutdown
         ),

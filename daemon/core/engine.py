@@ -12,7 +12,10 @@ Timer keys (answered by the shell with ``TimerFired(key=…)``):
 - ``"lookup:<coid>"``: an UNKNOWN submit outcome waited ``lookup_delay_seconds`` (doubling
   per attempt, at most ×32): → ``LookupOrder``.
 - ``"order-timeout:<coid>"``: an order still unfilled after ``order_timeout_seconds`` →
-  ``CancelOrder``.
+  ``CancelOrder``, and its deadline ``resolve_grace_seconds`` later.
+- ``"order-resolve:<coid>"``: the deadline passed and the order is still not terminal →
+  overdue (``/readyz`` not ready) and ``LookupOrder`` (again, doubling the wait, until it
+  resolves); see ``OrderDesk.deadline_passed``.
 
 Runs and rounds: a decision that yields orders opens a *run*; no new decision starts until
 every order of the run is terminal. Buys are planned from cash on hand only
@@ -50,7 +53,7 @@ from daemon.core.commands import (
 )
 from daemon.core.config import Config, TriggerMode
 from daemon.core.drift import DriftTracker
-from daemon.core.engine_desk import CANCELABLE, THROTTLE, TIMEOUT, OrderDesk
+from daemon.core.engine_desk import CANCELABLE, RESOLVE, THROTTLE, TIMEOUT, OrderDesk
 from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
 from daemon.core.ids import decision_id
@@ -121,6 +124,7 @@ class Engine:
             ev.OrderRejected: self._on_rejected,
             ev.OrderSubmitFailed: self._on_submit_failed,
             ev.OrderNotFound: self._on_not_found,
+            ev.OrderCancelFailed: self._on_cancel_failed,
             ev.TimerFired: self._on_timer,
             ev.FeedLost: self._on_feed_lost,
             ev.FeedRestored: self._on_feed_restored,
@@ -324,6 +328,10 @@ class Engine:
         )
         return [alert, *self._after_terminal(e.at)]
 
+    def _on_cancel_failed(self, e: ev.OrderCancelFailed) -> list[Command]:
+        order = self._book.get(e.client_order_id)
+        return [] if order is None else self._desk.cancel_failed(order)
+
     def _after_terminal(self, now: datetime) -> list[Command]:
         return [*self._pump(now), *self._settle_run(now)]
 
@@ -345,14 +353,15 @@ class Engine:
                 order.lookups += 1  # ask again later if no answer comes (the next delay)
                 return [LookupOrder(order.client_order_id), self._lookup_wakeup(order, e.at)]
             return []
-        if key.startswith(TIMEOUT):
-            order = self._book.get(key[len(TIMEOUT) :])
-            if order is None or order.state.terminal:
+        if key.startswith((TIMEOUT, RESOLVE)):
+            prefix = TIMEOUT if key.startswith(TIMEOUT) else RESOLVE
+            order = self._book.get(key[len(prefix) :])
+            if order is None:
                 return []
-            if order.state in CANCELABLE:
-                return self._desk.cancel(order)
-            order.cancel_wanted = order.state is not OrderState.CANCELING
-            return []
+            grace = timedelta(seconds=self._config.execution.resolve_grace_seconds)
+            if prefix == TIMEOUT:
+                return self._desk.timed_out(order, e.at, grace)
+            return self._desk.deadline_passed(order, e.at, grace)
         self._counters["ignored_timers"] += 1
         return []
 
@@ -587,4 +596,4 @@ class Engine:
         )
 
 
-__all__ = ["CHECK", "LOOKUP", "THROTTLE", "TIMEOUT", "Engine", "EngineSnapshot"]
+__all__ = ["CHECK", "LOOKUP", "RESOLVE", "THROTTLE", "TIMEOUT", "Engine", "EngineSnapshot"]

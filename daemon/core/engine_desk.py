@@ -33,6 +33,8 @@ from daemon.core.throttle import Pacer
 
 THROTTLE = "throttle"
 TIMEOUT = "order-timeout:"
+RESOLVE = "order-resolve:"
+_MAX_RESOLVE_BACKOFF = 32
 CANCELABLE = frozenset({OrderState.OPEN, OrderState.PARTIAL})
 
 PriceOf = Callable[[str], Decimal | None]
@@ -86,7 +88,7 @@ class OrderDesk:
         for coid in result.adopted:
             self.reserve_ids_of(coid)
             cmds.append(ScheduleWakeup(snap.at + timeout, TIMEOUT + coid))
-        cmds.extend(LookupOrder(coid) for coid in result.lookups)
+        cmds.extend(LookupOrder(coid, "snapshot") for coid in result.lookups)
         return cmds, result.unsynced
 
     def enqueue(self, orders: Sequence[PlannedOrder], decision_id: str) -> None:
@@ -169,6 +171,49 @@ class OrderDesk:
                 order.cancel_wanted = True
         return cmds
 
+    # -- self-healing: every order reaches a known state over REST, whatever the streams say
+
+    def timed_out(self, order: TrackedOrder, now: datetime, grace: timedelta) -> list[Command]:
+        """The order timeout fired: cancel it (or as soon as the broker acks it), and set its
+        deadline: still not terminal ``grace`` later → looked up over REST."""
+        if order.state.terminal:
+            return []
+        cmds: list[Command] = []
+        if order.state in CANCELABLE:
+            cmds.extend(self.cancel(order))
+        elif order.state is not OrderState.CANCELING:
+            order.cancel_wanted = True
+        cmds.append(ScheduleWakeup(now + grace, RESOLVE + order.client_order_id))
+        return cmds
+
+    def deadline_passed(
+        self, order: TrackedOrder, now: datetime, grace: timedelta
+    ) -> list[Command]:
+        """Timeout plus grace and still not terminal (a fill or cancel the trade stream never
+        delivered, a cancel that was lost): overdue until resolved. Look it up, cancel again
+        if it is still meant to be canceling (DELETE is idempotent), and ask again later."""
+        if order.state.terminal:
+            return []
+        order.overdue = True
+        order.resolves += 1
+        cmds: list[Command] = [LookupOrder(order.client_order_id, "deadline")]
+        if order.state is OrderState.CANCELING:
+            cmds.append(CancelOrder(order.client_order_id, order.broker_order_id or None))
+        factor = min(2**order.resolves, _MAX_RESOLVE_BACKOFF)
+        cmds.append(ScheduleWakeup(now + grace * factor, RESOLVE + order.client_order_id))
+        return cmds
+
+    def cancel_failed(self, order: TrackedOrder) -> list[Command]:
+        """A cancel the broker refused (422: usually already filled) or that kept failing:
+        only a lookup can say what became of the order."""
+        if order.state.terminal:
+            return []
+        return [LookupOrder(order.client_order_id, "cancel_failed")]
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for o in self.book.live() if o.overdue)
+
     def pending(self, price_of: PriceOf) -> tuple[Decimal, dict[str, Decimal]]:
         """(cash reserved by open buys, signed shares still pending per symbol), ours and
         foreign alike."""
@@ -208,4 +253,4 @@ def _place(po: PlannedOrder, coid: str, did: str) -> PlaceOrder:
     )
 
 
-__all__ = ["CANCELABLE", "THROTTLE", "TIMEOUT", "OrderDesk"]
+__all__ = ["CANCELABLE", "RESOLVE", "THROTTLE", "TIMEOUT", "OrderDesk"]

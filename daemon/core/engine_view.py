@@ -98,6 +98,7 @@ class EngineSnapshot:
     ready: bool  # has a snapshot, a clock and prices for every target
     blockers: tuple[str, ...]  # why no order could be placed right now (empty = could)
     counters: Mapping[str, int] = field(default_factory=dict)
+    overdue_count: int = 0  # our orders still not terminal past their timeout plus grace
 
 
 def build_snapshot(
@@ -159,6 +160,7 @@ def build_snapshot(
         ready=ready,
         blockers=blockers,
         counters={**book.counters, **counters, "dropped_orders": desk.dropped},
+        overdue_count=desk.overdue,
     )
 
 

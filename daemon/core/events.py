@@ -180,6 +180,17 @@ class OrderNotFound:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderCancelFailed:
+    """A cancel that did not take: the broker refused it (422: no longer cancelable, so
+    usually already filled or closed) or it kept failing. The order's state is unclear
+    until it is looked up by ``client_order_id``."""
+
+    at: datetime
+    client_order_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class TimerFired:
     at: datetime
     key: str
@@ -240,6 +251,7 @@ Event = (
     | OrderRejected
     | OrderSubmitFailed
     | OrderNotFound
+    | OrderCancelFailed
     | TimerFired
     | FeedLost
     | FeedRestored

@@ -102,6 +102,8 @@ class TrackedOrder:
     cancel_wanted: bool = False  # cancel as soon as the broker acknowledges it
     settled: bool = False  # a snapshot already holds its fills: later fills move no holdings
     lookups: int = 0
+    overdue: bool = False  # still not terminal past its timeout plus the resolve grace
+    resolves: int = 0  # deadline lookups so far (each waits twice as long, at most ×32)
 
     @property
     def complete(self) -> bool:

@@ -28,7 +28,9 @@ from daemon.runtime.logs import SCRUBBER
 from daemon.runtime.metrics import LimiterStats, Metrics, StreamStats
 from daemon.runtime.sd_notify import Notifier
 from daemon.runtime.service import Service
+from daemon.runtime.state_lock import StateDirLock
 from daemon.runtime.venue import Venue
+from daemon.runtime.waiting import reporting
 
 log = structlog.get_logger("rebalanced")
 
@@ -47,6 +49,7 @@ def _stream_stats(feed: Any, now: Callable[[], float]) -> StreamStats:
         last_message_age_seconds=age,
         messages=int(getattr(feed, "messages", 0)),
         malformed=int(getattr(feed, "malformed", 0)),
+        refusals=int(getattr(feed, "refusals", 0)),
     )
 
 
@@ -68,6 +71,7 @@ def as_venue(alpaca: AlpacaVenue, feed: str = "iex") -> Venue:
             limit_per_minute=float(lim.capacity),
             waits=int(lim.waits),
             throttled_429=int(lim.rate_limited),
+            wait_seconds=float(lim.delay()),
         )
 
     return Venue(account=alpaca.account, gateway=alpaca.gateway, market_data=alpaca.market_data,
@@ -98,13 +102,16 @@ async def run_daemon(
     registry: CollectorRegistry | None = None,
     on_started: Callable[[DaemonHandle], None] | None = None,
     venue_options: dict[str, Any] | None = None,
+    new_journal: bool = False,
 ) -> int:
     SCRUBBER.register([credentials.key_id.reveal(), credentials.secret_key.reveal()])
     state_dir = Path(config.daemon.state_dir)
     registry = registry or CollectorRegistry()
     metrics = Metrics(registry)
     async with AsyncExitStack() as stack:
-        journal = await SqliteJournal.open(journal_path(state_dir))
+        # one daemon per state directory, held until the process exits (StateDirLocked)
+        stack.callback(StateDirLock(state_dir).acquire().release)
+        journal = await SqliteJournal.open(journal_path(state_dir), new_journal=new_journal)
         stack.push_async_callback(journal.close)
         if config_text:
             journal.record_config(config_text, hashlib.sha256(config_text.encode()).hexdigest())
@@ -116,7 +123,11 @@ async def run_daemon(
         async def fetch(path: str) -> tuple[int, bytes]:
             return await alpaca.rest.request("GET", path, ok=(404,))
 
-        assets = await fetch_assets(config.symbols, fetch)
+        async with reporting("the broker: asset facts", lambda: {
+                "ratelimit_available": round(float(alpaca.limiter.tokens), 2),
+                "ratelimit_wait_seconds": round(float(alpaca.limiter.delay()), 1),
+                "ratelimit_waits": int(alpaca.limiter.waits)}):
+            assets = await fetch_assets(config.symbols, fetch)
         config, notes = apply_assets(config, assets)
         for note in notes:
             log.warning("asset restriction", note=note)

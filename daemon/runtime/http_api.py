@@ -98,12 +98,19 @@ class HttpApi:
                           "from control.token in the state directory"}, status=401)
         reason = "operator"
         if request.can_read_body:
+            bad = web.json_response(
+                {"error": "the body must be a JSON object like {\"reason\": \"…\"} (or "
+                          "empty), with reason a string"}, status=400)
             try:
                 body = await request.json()
-                reason = str(body.get("reason", reason))[:200]
-            except ValueError:
-                return web.json_response({"error": "body must be JSON like {\"reason\": \"…\"}"},
-                                         status=400)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                return bad
+            if not isinstance(body, dict):
+                return bad
+            given = body.get("reason", reason)
+            if not isinstance(given, str):
+                return bad
+            reason = given[:200]
         self._provider.request_trading_state(state, reason)
         return web.json_response({"requested": state.value, "reason": reason}, status=202)
 

@@ -24,6 +24,8 @@ STREAMS = ("market_data", "trade_updates")
 ORDER_OUTCOMES = ("submitted", "accepted", "filled", "canceled", "expired", "rejected",
                   "failed", "unknown", "not_found", "dry_run")
 
+LOOKUP_REASONS = ("unknown_outcome", "cancel_failed", "deadline", "reconcile", "snapshot")
+
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                    5.0, 10.0, 30.0, 60.0)
 FILL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
@@ -38,6 +40,7 @@ class StreamStats:
     last_message_age_seconds: float
     messages: int
     malformed: int
+    refusals: int = 0  # 406 connection limit / HTTP 429: backed off and retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class LimiterStats:
     limit_per_minute: float
     waits: int
     throttled_429: int
+    wait_seconds: float = 0.0  # until the next request may go (the broker's reset, a 429)
 
 
 class Metrics:
@@ -100,6 +104,16 @@ class Metrics:
                                  registry=r)
         self.unknown_orders = Gauge("rebalanced_unknown_orders",
                                     "Orders whose outcome is unknown (being resolved)", registry=r)
+        self.overdue_orders = Gauge("rebalanced_overdue_orders",
+                                    "Orders still not final past their timeout plus grace "
+                                    "(being resolved over REST)", registry=r)
+        self.order_lookups = Counter("rebalanced_order_lookups_total",
+                                     "Orders looked up over REST, by why", ["reason"],
+                                     registry=r)
+        self.book_corrections = Counter("rebalanced_book_corrections_total",
+                                        "Reconciliations that found the books disagreeing with "
+                                        "the broker (and corrected them), by what differed",
+                                        ["kind"], registry=r)
         self.ack_latency = Histogram("rebalanced_order_ack_latency_seconds",
                                      "Time from order submit to broker acknowledgement",
                                      buckets=LATENCY_BUCKETS, registry=r)
@@ -121,6 +135,10 @@ class Metrics:
         self.stream_age = Gauge("rebalanced_stream_last_message_age_seconds",
                                 "Seconds since a stream last delivered a message", ["stream"],
                                 registry=r)
+        self.stream_refusals = Counter("rebalanced_stream_refusals_total",
+                                       "Stream sessions refused by the broker (406 connection "
+                                       "limit, HTTP 429), backed off and retried", ["stream"],
+                                       registry=r)
         self.stream_malformed = Counter("rebalanced_stream_malformed_messages_total",
                                         "Malformed messages counted and dropped by a stream",
                                         ["stream"], registry=r)
@@ -168,6 +186,7 @@ class Metrics:
             self.stream_reconnects.labels(s).inc(0)
             self.stream_age.labels(s).set(0)
             self.stream_malformed.labels(s).inc(0)
+            self.stream_refusals.labels(s).inc(0)
         self.rl_waits.inc(0)
         self.rl_429.inc(0)
         for st in TRADING_STATES:
@@ -184,6 +203,10 @@ class Metrics:
             self.filled_notional.labels(side).inc(0)
         for result in ("startup", "ok", "failed", "deferred"):
             self.reconciliations.labels(result).inc(0)
+        for reason in LOOKUP_REASONS:
+            self.order_lookups.labels(reason).inc(0)
+        for kind in ("position", "cash"):
+            self.book_corrections.labels(kind).inc(0)
         for trigger in ("calendar", "threshold", "look_interval", "follow_up", "manual"):
             for outcome in ("orders", "no_orders"):
                 self.decisions.labels(trigger, outcome).inc(0)
@@ -207,6 +230,7 @@ class Metrics:
             self._advance(self.stream_reconnects.labels(name), ("reconnects", name), s.reconnects)
             self.stream_age.labels(name).set(s.last_message_age_seconds)
             self._advance(self.stream_malformed.labels(name), ("malformed", name), s.malformed)
+            self._advance(self.stream_refusals.labels(name), ("refusals", name), s.refusals)
 
     def observe_limiter(self, s: LimiterStats) -> None:
         self.rl_tokens.set(s.tokens)

@@ -40,6 +40,7 @@ from daemon.core.commands import (
 from daemon.core.config import Config
 from daemon.core.engine import Engine
 from daemon.core.model import TradingState
+from daemon.runtime.books import book_correction
 from daemon.runtime.clock import ShellClock
 from daemon.runtime.jsonable import jsonable
 from daemon.runtime.market_stats_task import MarketStatsTask
@@ -49,12 +50,20 @@ from daemon.runtime.sd_notify import Notifier
 from daemon.runtime.timers import Timers
 from daemon.runtime.venue import Venue
 from daemon.runtime.venue_calls import VenueCalls, rank_by_size, retry_read
+from daemon.runtime.waiting import reporting
 
 log = structlog.get_logger("rebalanced")
 
 EXIT_OK = 0
 EXIT_DRAIN_TIMEOUT = 1
 EXIT_FORCED = 130
+
+# /readyz says not ready when a reconciliation the engine waits for (after a trade-stream gap,
+# a suspected split) has not landed within this long: the books may be wrong meanwhile.
+BOOKS_UNCONFIRMED_SECONDS = 30.0
+
+JOURNAL_FEED = "journal"  # a lost "feed" while journal writes fail: the engine places nothing
+JOURNAL_PROBE_SECONDS = 5.0
 
 
 class _Tick:
@@ -112,6 +121,11 @@ class Service:
         self._forced = False
         self._started = time.monotonic()
         self._held_at_start: dict[str, Decimal] = {}
+        self._startup_snapshot = True  # the first snapshot builds the books: no correction
+        self._await_reconcile_since: float | None = None
+        self._looked_up_open: set[str] = set()  # open at the last deferred reconciliation
+        self._journal_down = False
+        self._journal_probe_at = 0.0
         self._journal_quote = journal.record_event  # bound once: the quote path
 
     # -- producers ------------------------------------------------------------------------
@@ -142,6 +156,9 @@ class Service:
         for name, s in self.venue.stream_stats().items():
             if not s.connected:
                 reasons.append(f"{name} stream disconnected")
+        if self._journal_down:
+            reasons.append("journal writes failing (disk full or read-only state directory): "
+                           "no new decisions")
         snap = self.engine.snapshot() if self.engine is not None else None
         detail: dict[str, Any] = {"reasons": reasons}
         if snap is not None:
@@ -149,6 +166,12 @@ class Service:
             detail["trading_state"] = snap.trading_state.value
             if not snap.feeds_ok:
                 reasons.append("feeds lost: " + ", ".join(snap.feeds_lost))
+            if snap.overdue_count:
+                reasons.append(f"{snap.overdue_count} order(s) unresolved past their deadline "
+                               "(being looked up over REST)")
+            since = self._await_reconcile_since
+            if since is not None and time.monotonic() - since > BOOKS_UNCONFIRMED_SECONDS:
+                reasons.append("books unconfirmed: a reconciliation with the broker is overdue")
         return not reasons, detail
 
     def status(self) -> dict[str, Any]:
@@ -211,10 +234,14 @@ class Service:
             state = persisted[0]
         self.metrics.set_trading_state(state.value)
         for intent in self.journal.unresolved_intents():
-            await self._resolve_intent(intent)
-        clock_event = await retry_read(self.venue.account.clock)
+            async with reporting(f"the broker: look up {intent.client_order_id}",
+                                 self._broker_wait_detail):
+                await self._resolve_intent(intent)
+        async with reporting("the broker: market clock", self._broker_wait_detail):
+            clock_event = await retry_read(self.venue.account.clock)
         self._sync_clock(clock_event.at)
-        snapshot = await retry_read(self.venue.account.snapshot)
+        async with reporting("the broker: account snapshot", self._broker_wait_detail):
+            snapshot = await retry_read(self.venue.account.snapshot)
         self._held_at_start = dict(snapshot.positions)
         self.engine = Engine(self.config, self.run_id, trading_state=state)
         log.info("recovered", run_id=self.run_id, trading_state=state.value,
@@ -234,6 +261,24 @@ class Service:
             overrides=lambda: {a.symbol: (a.adv, a.sigma) for a in self.config.portfolio.assets})
         return self.market_stats
 
+    def _broker_wait_detail(self) -> dict[str, Any]:
+        """What a slow start-up step is waiting behind: the client rate limiter."""
+        limiter = self.venue.limiter_stats()
+        if limiter is None:
+            return {}
+        # (no "token" in the key names: the log scrubber would mask the value)
+        return {"ratelimit_available": round(limiter.tokens, 2),
+                "ratelimit_wait_seconds": round(limiter.wait_seconds, 1),
+                "ratelimit_waits": limiter.waits, "broker_429s": limiter.throttled_429}
+
+    def _ready_wait_detail(self) -> dict[str, Any]:
+        snap = self.engine.snapshot() if self.engine is not None else None
+        down = [n for n, s in self.venue.stream_stats().items() if not s.connected]
+        out: dict[str, Any] = {"streams_down": down}
+        if snap is not None:
+            out["missing_prices"] = list(snap.missing_prices)
+        return out
+
     def _quoted_symbols(self) -> list[str]:
         """Targets, excluded symbols and whatever the account held at start-up: a holding
         that is never traded still counts in the portfolio's value, so it needs prices."""
@@ -250,6 +295,10 @@ class Service:
                  outcome=[type(e).__name__ for e in events])
 
     async def _await_ready(self) -> None:
+        async with reporting("streams up and a quote for every symbol", self._ready_wait_detail):
+            await self._await_ready_loop()
+
+    async def _await_ready_loop(self) -> None:
         while not self._stopping:
             snap = self.engine.snapshot() if self.engine is not None else None
             streams_ok = all(s.connected for s in self.venue.stream_stats().values())
@@ -316,9 +365,29 @@ class Service:
             self.metrics.up_ready.set(0)
         if isinstance(item, ev.ConfigReloaded):
             self.config = item.config
-        commands = engine.handle(item)
+        if isinstance(item, ev.AccountSnapshot):
+            commands = self._reconcile_books(engine, item)
+        else:
+            commands = engine.handle(item)
         if commands:
             self._dispatch(commands, trigger=None)
+
+    def _reconcile_books(self, engine: Engine, snapshot: ev.AccountSnapshot) -> list[Command]:
+        """Hand the broker's snapshot to the engine; count and log what it corrected."""
+        first = self._startup_snapshot
+        self._startup_snapshot = False
+        before = None if first else engine.snapshot().holdings
+        commands = engine.handle(snapshot)
+        if before is None:
+            return commands
+        fix = book_correction(before, engine.snapshot().holdings)
+        if fix:
+            if fix.positions:
+                self.metrics.book_corrections.labels("position").inc()
+            if fix.cash is not None:
+                self.metrics.book_corrections.labels("cash").inc()
+            log.warning("books corrected by the broker's snapshot", differences=fix.describe())
+        return commands
 
     def _journal_event(self, item: Any) -> None:
         try:
@@ -338,6 +407,7 @@ class Service:
             elif isinstance(cmd, CancelOrder):
                 self._spawn(self.calls.cancel(cmd), f"cancel {cmd.client_order_id}")
             elif isinstance(cmd, LookupOrder):
+                self.metrics.order_lookups.labels(cmd.reason).inc()
                 self._spawn(self.calls.lookup(cmd.client_order_id), f"lookup {cmd.client_order_id}")
             elif isinstance(cmd, ScheduleWakeup):
                 self.timers.schedule(cmd.at, cmd.key)
@@ -391,6 +461,7 @@ class Service:
             self.metrics.loop_lag.set(max(0.0, loop.time() - t0 - period))
             self.emit(TICK)
             self.refresh_gauges()
+            self._watch_journal()
 
     def refresh_gauges(self) -> None:
         m = self.metrics
@@ -417,6 +488,11 @@ class Service:
         m.cash.set(float(snap.cash))
         m.open_orders.set(snap.open_order_count)
         m.unknown_orders.set(snap.unknown_count)
+        m.overdue_orders.set(snap.overdue_count)
+        if not snap.awaiting_reconcile:
+            self._await_reconcile_since = None
+        elif self._await_reconcile_since is None:
+            self._await_reconcile_since = time.monotonic()
         m.market_open.set(1 if snap.market_open else 0)
         m.set_trading_state(snap.trading_state.value)
 
@@ -427,6 +503,29 @@ class Service:
         if changed is not None:
             log.info("clock follows the broker", offset_seconds=round(changed, 3),
                      broker_now=broker_now.isoformat())
+
+    def _watch_journal(self) -> None:
+        """Disk full or a read-only state directory: no decision may be made without its
+        journal. While writes fail the engine sees the ``journal`` feed as lost (no orders,
+        /readyz not ready) and a probe record is tried every few seconds; trading resumes
+        by itself once a write succeeds again."""
+        failing = bool(getattr(self.journal, "writes_failing", False))
+        now = time.monotonic()
+        if failing and not self._journal_down:
+            self._journal_down = True
+            self._journal_probe_at = now
+            log.error("journal writes failing: no new decisions until they succeed",
+                      write_errors=self.journal.write_errors)
+            self.emit(ev.FeedLost(at=self.clock.now(), feed=JOURNAL_FEED))
+        elif failing and now - self._journal_probe_at >= JOURNAL_PROBE_SECONDS:
+            self._journal_probe_at = now
+            with contextlib.suppress(Exception):
+                self.journal.record("journal_probe", {"write_errors": self.journal.write_errors})
+        elif not failing and self._journal_down:
+            self._journal_down = False
+            log.warning("journal writes succeed again: trading resumes",
+                        write_errors=self.journal.write_errors)
+            self.emit(ev.FeedRestored(at=self.clock.now(), feed=JOURNAL_FEED))
 
     async def _clock_refresher(self) -> None:
         while True:
@@ -440,13 +539,21 @@ class Service:
             self.emit(clock_event)
 
     async def _reconciler(self) -> None:
-        """Periodic reconciliation that does not race recent activity: only when no order is
-        open and nothing happened on the order path for a while."""
+        """Periodic reconciliation that does not race recent activity: an account snapshot
+        only when no order is open and nothing happened on the order path for a while. It
+        never waits behind open orders: one still open a whole interval later is looked up
+        over REST (a fill or cancel the trade stream lost is learned that way)."""
         interval = self.config.daemon.reconcile_interval_seconds
         while True:
             await asyncio.sleep(interval)
             snap = self.engine.snapshot() if self.engine is not None else None
-            busy = (snap is not None and snap.open_order_count > 0) or bool(self._order_tasks)
+            open_now = {o.client_order_id for o in snap.open_orders} if snap is not None else set()
+            for coid in sorted(open_now & self._looked_up_open):
+                self.metrics.order_lookups.labels("reconcile").inc()
+                self._spawn(self.calls.lookup(coid), f"lookup {coid}")
+            self._looked_up_open = open_now
+            busy = bool(open_now) or any(
+                not t.get_name().startswith("lookup") for t in self._order_tasks)
             quiet = time.monotonic() - self._last_order_activity > 10.0
             if busy or not quiet:
                 self.metrics.reconciliations.labels("deferred").inc()

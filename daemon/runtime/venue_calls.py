@@ -61,8 +61,8 @@ class VenueCalls:
 
     async def cancel(self, cmd: CancelOrder) -> None:
         """DELETE is idempotent: a failed cancel is tried again with backoff (the engine
-        keeps the order CANCELING and waits; nothing else would ask again), then left to a
-        reconciliation."""
+        keeps the order CANCELING and waits), then reported as ``OrderCancelFailed``: the
+        engine looks the order up."""
         delay = 0.5
         for attempt in range(1, CANCEL_ATTEMPTS + 1):
             try:
@@ -78,8 +78,9 @@ class VenueCalls:
             if result is not None:
                 self._emit(result)
             return
-        log.error("cancel kept failing; reconciling", client_order_id=cmd.client_order_id)
-        await self.reconcile("cancel failed")
+        log.error("cancel kept failing; looking the order up", client_order_id=cmd.client_order_id)
+        self._emit(ev.OrderCancelFailed(self._now(), cmd.client_order_id,
+                                        f"cancel failed {CANCEL_ATTEMPTS} times"))
 
     async def lookup(self, client_order_id: str) -> None:
         events = await retry_read(lambda: self._venue.gateway.lookup(client_order_id),

@@ -158,9 +158,11 @@ def build() -> dict[str, Any]:
     L.add(stat("Uptime", targets((f"time() - max({sel('rebalanced_start_time_seconds')})",
                                   "uptime")), "s"), 3, 4)
     L.add(stat("Open orders", targets((f"sum({sel('rebalanced_open_orders')})", "open"))), 3, 4)
-    L.add(stat("Unknown-outcome orders",
-               targets((f"sum({sel('rebalanced_unknown_orders')})", "unknown")), red_above=1,
-               description="Orders whose submission ended ambiguously, being looked up"), 4, 4)
+    L.add(stat("Unknown / overdue orders",
+               targets((f"sum({sel('rebalanced_unknown_orders')})", "unknown"),
+                       (f"sum({sel('rebalanced_overdue_orders')})", "overdue")), red_above=1,
+               description="Orders whose submission ended ambiguously (being looked up), and "
+                           "orders not final past their timeout plus grace (overdue)"), 4, 4)
     L.add(stat("Version", targets((sel("rebalanced_build_info"), "{{version}}")),
                text_mode="name"), 3, 4)
 
@@ -207,7 +209,11 @@ def build() -> dict[str, Any]:
         (f"sum by (trigger, outcome) (increase({sel('rebalanced_decisions_total')}[{RI}]))",
          "{{trigger}} / {{outcome}}")), bars=True, stack=True), 8, 8)
     L.add(series("Orders by outcome", targets(
-        (f"sum by (outcome) (increase({sel('rebalanced_orders_total')}[{RI}]))", "{{outcome}}")),
+        (f"sum by (outcome) (increase({sel('rebalanced_orders_total')}[{RI}]))", "{{outcome}}"),
+        (f"sum by (reason) (increase({sel('rebalanced_order_lookups_total')}[{RI}]))",
+         "lookup: {{reason}}"),
+        (f"sum by (kind) (increase({sel('rebalanced_book_corrections_total')}[{RI}]))",
+         "books corrected: {{kind}}")),
         bars=True, stack=True), 8, 8)
     L.add(series("Fills and filled notional", targets(
         (f"sum by (side) (increase({sel('rebalanced_fills_total')}[{RI}]))", "fills {{side}}"),
@@ -246,7 +252,9 @@ def build() -> dict[str, Any]:
         (f"sum by (stream) (increase({sel('rebalanced_stream_reconnects_total')}[{RI}]))",
          "reconnects {{stream}}"),
         (f"sum by (stream) (increase({sel('rebalanced_stream_malformed_messages_total')}[{RI}]))",
-         "malformed {{stream}}")), bars=True), 8, 8)
+         "malformed {{stream}}"),
+        (f"sum by (stream) (increase({sel('rebalanced_stream_refusals_total')}[{RI}]))",
+         "refused {{stream}}")), bars=True), 8, 8)
     L.add(series("Rate-limit budget", targets(
         (f"max({sel('rebalanced_ratelimit_limit_per_minute')})", "limit per minute"),
         (f"max({sel('rebalanced_ratelimit_tokens')})", "tokens available")), "short",

@@ -386,18 +386,74 @@ def test_order_timeout_cancels_an_unfilled_order() -> None:
     coid = sell.client_order_id
     engine.handle(ev.OrderAccepted(at(2), coid, "b1"))
     cmds = engine.handle(ev.TimerFired(at(121), "order-timeout:" + coid))
-    assert cmds == [CancelOrder(coid, "b1")]
+    resolve = ScheduleWakeup(at(151), "order-resolve:" + coid)  # timeout + 30 s grace
+    assert cmds == [CancelOrder(coid, "b1"), resolve]
     assert engine.book.orders[coid].state is OrderState.CANCELING
     assert engine.snapshot().awaiting_answer == 1
-    assert engine.handle(ev.TimerFired(at(122), "order-timeout:" + coid)) == []
+    assert engine.handle(ev.TimerFired(at(122), "order-timeout:" + coid)) == [
+        ScheduleWakeup(at(152), "order-resolve:" + coid)
+    ]
     engine.handle(ev.OrderCanceled(at(123), coid))
     assert engine.book.orders[coid].state is OrderState.CANCELED
+    assert engine.handle(ev.TimerFired(at(152), "order-resolve:" + coid)) == []
+
+
+def test_cancel_refused_or_failing_leads_to_a_lookup() -> None:
+    engine, sell = sold()
+    coid = sell.client_order_id
+    engine.handle(ev.OrderAccepted(at(2), coid, "b1"))
+    engine.handle(ev.TimerFired(at(121), "order-timeout:" + coid))
+    cmds = engine.handle(ev.OrderCancelFailed(at(122), coid, "not cancelable (422)"))
+    assert cmds == [LookupOrder(coid, "cancel_failed")]
+    # the lookup says it filled before the cancel: FILLED, holdings moved, not overdue
+    assert sell.qty is not None
+    engine.handle(ev.OrderFilled(at(123), coid, "sync:b1", sell.qty, Decimal(100), sell.qty, "b1"))
+    order = engine.book.orders[coid]
+    assert order.state is OrderState.FILLED and not order.overdue
+    assert engine.handle(ev.OrderCancelFailed(at(124), coid, "late")) == []
+
+
+def test_an_order_past_its_deadline_is_overdue_and_looked_up_until_resolved() -> None:
+    engine, sell = sold()
+    coid = sell.client_order_id
+    engine.handle(ev.OrderAccepted(at(2), coid, "b1"))
+    engine.handle(ev.TimerFired(at(121), "order-timeout:" + coid))  # cancel sent, lost
+    assert engine.snapshot().overdue_count == 0
+    cmds = engine.handle(ev.TimerFired(at(151), "order-resolve:" + coid))
+    assert cmds == [
+        LookupOrder(coid, "deadline"),
+        CancelOrder(coid, "b1"),  # still meant to be canceling: ask again (idempotent)
+        ScheduleWakeup(at(211), "order-resolve:" + coid),  # the grace doubles: 60 s
+    ]
+    assert engine.snapshot().overdue_count == 1
+    cmds = engine.handle(ev.TimerFired(at(211), "order-resolve:" + coid))
+    assert cmds[-1] == ScheduleWakeup(at(331), "order-resolve:" + coid)  # 120 s
+    engine.handle(ev.OrderAccepted(at(212), coid, "b1"))  # the lookup: still open
+    assert engine.snapshot().overdue_count == 1
+    engine.handle(ev.OrderCanceled(at(213), coid, "canceled"))  # a later lookup: canceled
+    snap = engine.snapshot()
+    assert snap.overdue_count == 0 and snap.open_order_count == 0
+
+
+def test_an_unknown_outcome_past_its_deadline_is_overdue_too() -> None:
+    engine, sell = sold()
+    coid = sell.client_order_id
+    engine.handle(ev.OrderSubmitFailed(at(2), coid, ev.SubmitOutcome.UNKNOWN, "timeout"))
+    engine.handle(ev.TimerFired(at(121), "order-timeout:" + coid))
+    cmds = engine.handle(ev.TimerFired(at(151), "order-resolve:" + coid))
+    assert LookupOrder(coid, "deadline") in cmds
+    assert not any(isinstance(c, CancelOrder) for c in cmds)
+    assert engine.snapshot().overdue_count == 1
+    engine.handle(ev.OrderNotFound(at(152), coid))
+    assert engine.snapshot().overdue_count == 0
 
 
 def test_order_timeout_before_the_ack_cancels_on_the_ack() -> None:
     engine, sell = sold()
     coid = sell.client_order_id
-    assert engine.handle(ev.TimerFired(at(121), "order-timeout:" + coid)) == []
+    assert engine.handle(ev.TimerFired(at(121), "order-timeout:" + coid)) == [
+        ScheduleWakeup(at(151), "order-resolve:" + coid)
+    ]
     assert engine.handle(ev.OrderAccepted(at(122), coid, "b1")) == [CancelOrder(coid, "b1")]
 
 

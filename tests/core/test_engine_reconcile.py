@@ -71,7 +71,7 @@ def test_snapshot_adopts_the_brokers_fill_state_and_looks_up_missing_orders() ->
     ]
     held = {a.symbol: "5", b.symbol: str(b.qty)}
     cmds = engine.handle(snapshot(at(3), "9000", held, listed))
-    assert LookupOrder(b.client_order_id) in cmds
+    assert LookupOrder(b.client_order_id, "snapshot") in cmds
     assert engine.book.orders[a.client_order_id].filled_qty == Decimal(5)
     assert engine.book.orders[a.client_order_id].state is OrderState.PARTIAL
     assert engine.book.orders[c.client_order_id].state is OrderState.OPEN

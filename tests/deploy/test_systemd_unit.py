@@ -17,6 +17,7 @@ from daemon.core.config import DaemonConfig
 from tests.deploy.conftest import DEPLOY, OPERATIONS_MD, PROM_DIR, REPO, UNIT
 
 EX_CONFIG = 78
+EX_LOCKED, EX_JOURNAL, EX_UNAVAILABLE = 73, 74, 69  # daemon/cli_run.py
 EXPOSURE_LIMIT = 2.0
 
 
@@ -109,7 +110,10 @@ def test_service_lifecycle_settings(unit: dict[str, dict[str, list[str]]]) -> No
     assert svc["NotifyAccess"] == ["main"]
     assert seconds(svc["WatchdogSec"][0]) >= 10
     assert svc["Restart"] == ["on-failure"]
-    assert str(EX_CONFIG) in svc["RestartPreventExitStatus"][0].split()
+    prevent = svc["RestartPreventExitStatus"][0].split()
+    assert str(EX_CONFIG) in prevent
+    assert str(EX_LOCKED) in prevent and str(EX_JOURNAL) in prevent
+    assert str(EX_UNAVAILABLE) not in prevent  # the broker may come back: restart
     assert int(head["StartLimitBurst"][0]) >= 1 and seconds(head["StartLimitIntervalSec"][0]) > 0
     # the stop timeout must outlast the daemon's drain deadline (plus flushing the journal)
     assert seconds(svc["TimeoutStopSec"][0]) > DaemonConfig().drain_deadline_seconds + 5

@@ -93,6 +93,7 @@ def daemon_toml(
     reconcile_seconds: float = 1.0,
     log_format: str = "console",
     order_timeout: float = 10,
+    resolve_grace: float = 30,
     max_quote_age: float = 3,
 ) -> str:
     """A daemon config for the sim at those URLs: threshold trigger, short intervals, no
@@ -126,6 +127,7 @@ max_quote_age_seconds = {max_quote_age}
 [execution]
 order_timeout_seconds = {order_timeout}
 lookup_delay_seconds = 0.2
+resolve_grace_seconds = {resolve_grace}
 [broker]
 kind = "sim"
 paper = true
@@ -248,6 +250,16 @@ class LiveDaemon:
         status, text = await self.get("/metrics")
         assert status == 200, text
         return parse_metrics(text)
+
+    def metrics_sync(self, name: str, **labels: str) -> float:
+        """One metric's value straight from the registry (for polling in ``wait_until``)."""
+        total = 0.0
+        want = set(labels.items())
+        for family in self.registry.collect():
+            for s in family.samples:
+                if s.name == name and want <= set(s.labels.items()):
+                    total += s.value
+        return total
 
     async def posts(self) -> Counter[str]:
         return post_counts(await self.sim.requests_log())

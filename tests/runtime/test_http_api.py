@@ -64,3 +64,27 @@ async def test_endpoints_over_a_real_socket() -> None:
                                          (TradingState.ACTIVE, "operator")]
     finally:
         await api.stop()
+
+
+async def test_malformed_control_bodies_get_400_and_change_nothing() -> None:
+    registry = CollectorRegistry()
+    provider = Provider()
+    api = HttpApi(provider, registry, token="t0ken", host="127.0.0.1", port=0)
+    await api.start()
+    auth = {"Authorization": "Bearer t0ken", "Content-Type": "application/json"}
+    bodies = [b'["halt"]', b"42", b'"reason"', b"null", b'{"reason": 5}',
+              b'{"reason": ["x"]}', b"{not json", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000]
+    try:
+        async with aiohttp.ClientSession() as s:
+            for path in ("/control/halt", "/control/reduce", "/control/resume"):
+                for body in bodies:
+                    async with s.post(api.url + path, data=body, headers=auth) as r:
+                        assert r.status == 400, (path, body[:20], r.status, await r.text())
+                        assert "JSON object" in (await r.json())["error"]
+            assert provider.requests == []
+            async with s.post(api.url + "/control/halt", data=b'{"reason": "ok"}',
+                              headers=auth) as r:
+                assert r.status == 202
+        assert provider.requests == [(TradingState.HALTED, "ok")]
+    finally:
+        await api.stop()

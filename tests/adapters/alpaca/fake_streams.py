@@ -102,7 +102,7 @@ class FakeDataStream:
 
 @dataclass
 class FakeTradeStream:
-    """Modes per connection: ok | drop | http429 | unauthorized. ``updates`` (dicts) are sent
+    """Modes per connection: ok | drop | http429 | http401 | unauthorized. ``updates`` (dicts) are sent
     after ``listening`` as binary frames (``text=True`` for text frames)."""
 
     modes: list[str] = field(default_factory=list)
@@ -118,6 +118,8 @@ class FakeTradeStream:
         mode = self.modes.pop(0) if self.modes else "ok"
         if mode == "http429":
             return connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "too many connections\n")
+        if mode == "http401":
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "unauthorized\n")
         self._mode_of[id(connection)] = mode
         return None
 

@@ -16,6 +16,7 @@ from daemon.core.commands import CancelOrder, PlaceOrder
 from daemon.core.events import (
     OrderAccepted,
     OrderCanceled,
+    OrderCancelFailed,
     OrderFilled,
     OrderNotFound,
     OrderRejected,
@@ -107,7 +108,9 @@ async def test_cancel(rest: AlpacaRest, fake: FakeAlpaca) -> None:
     o = fake.add_order("c1")
     assert await gw.cancel(CancelOrder("c1", o["id"])) is None
     assert fake.orders["c1"]["status"] == "canceled"
-    assert await gw.cancel(CancelOrder("c1", o["id"])) is None  # 422: already final
+    refused = await gw.cancel(CancelOrder("c1", o["id"]))  # 422: already final
+    assert isinstance(refused, OrderCancelFailed) and refused.client_order_id == "c1"
+    assert "422" in refused.reason and gw.cancel_refused == 1
     fake.add_order("c2")
     assert await gw.cancel(CancelOrder("c2")) is None  # found by client id first
     assert fake.orders["c2"]["status"] == "canceled"

@@ -61,7 +61,7 @@ def test_serves_alpaca_py_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert code == 0
     assert f"http://127.0.0.1:{sim.port}" in out
     assert f"ws://127.0.0.1:{sim.port}/v2/iex" in out and f"ws://127.0.0.1:{sim.port}/stream" in out
-    assert "cli-secret" not in out  # the secret is never printed
+    assert "cli-secret" not in out and "cli-key" not in out  # no key material printed
     assert "stopped" in out
 
 

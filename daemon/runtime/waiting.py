@@ -1,0 +1,52 @@
+"""Say what start-up is waiting for: a line at least every few seconds while a step is slow.
+
+A restart that takes a minute with nothing logged looks hung. ``reporting(what, detail)``
+wraps one awaited step (the broker's clock, the account snapshot, a journaled intent's
+lookup, the first quotes) and logs ``still waiting`` every ``every`` seconds until it ends,
+with ``detail()``: the client rate limiter's tokens and waits, which streams are down, which
+prices are missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("rebalanced")
+
+EVERY_SECONDS = 5.0
+
+
+@contextlib.asynccontextmanager
+async def reporting(
+    what: str, detail: Callable[[], dict[str, Any]] | None = None, every: float = EVERY_SECONDS
+) -> AsyncIterator[None]:
+    started = time.monotonic()
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(every)
+            extra: dict[str, Any] = {}
+            if detail is not None:
+                try:
+                    extra = detail()
+                except Exception as exc:  # a report must never break start-up
+                    extra = {"detail_error": type(exc).__name__}
+            log.info("still waiting", step=what,
+                     waited_seconds=round(time.monotonic() - started, 1), **extra)
+
+    task = asyncio.get_running_loop().create_task(report(), name=f"waiting: {what}")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+__all__ = ["EVERY_SECONDS", "reporting"]
