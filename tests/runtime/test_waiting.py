@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import structlog
 
 from daemon.runtime.waiting import reporting
+
+
+@pytest.fixture(autouse=True)
+def default_structlog() -> object:
+    """capture_logs keeps the configured wrapper class: an earlier test's logging set up at
+    'warning' would filter these info lines out. Start from structlog's defaults."""
+    saved = structlog.get_config()
+    structlog.reset_defaults()
+    yield
+    structlog.configure(**saved)
 
 
 async def test_a_slow_step_is_reported_until_it_ends() -> None:

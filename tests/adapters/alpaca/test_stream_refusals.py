@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,9 +21,13 @@ from daemon.core.events import Event, FeedRestored
 from tests.adapters.alpaca.fake_streams import FakeTradeStream, serving, until
 
 
+STAMP = datetime(2026, 11, 23, 14, 35, tzinfo=UTC)  # the feed's event stamps: an anchor
+
+
 def _feed(url: str, creds: Credentials, max_refusals: int = 50) -> AlpacaTradeUpdates:
     return AlpacaTradeUpdates(url, creds, backoff=Backoff(0.01, 0.05, 0.05, rng=random.Random(1)),
-                              handshake_timeout=2.0, max_refusals=max_refusals)
+                              handshake_timeout=2.0, max_refusals=max_refusals,
+                              now=lambda: STAMP)
 
 
 @contextlib.asynccontextmanager
