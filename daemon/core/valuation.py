@@ -164,16 +164,17 @@ def value_portfolio(
         qty = pos + ZERO
         bid, ask = quote.bid, quote.ask
         problem: str | None = None
+        spread = info.max_spread
         if 0.0 < bid <= ask:
             price: float | None = (bid + ask) / 2.0
             try:
                 fresh = fresh_from is not None and quote.at >= fresh_from
             except TypeError:  # naive vs aware: quote_problem reports it as it always has
                 fresh = False
-            if not fresh:
-                problem = quote_problem(quote, now, max_age)
+            if not fresh or ask - bid > spread * (bid + ask) / 2.0:
+                problem = quote_problem(quote, now, max_age, spread)
         else:
-            problem = quote_problem(quote, now, max_age)
+            problem = quote_problem(quote, now, max_age, spread)
             price = valuation_price(quote)
         qty_f = float(qty)
         value = 0.0
@@ -265,7 +266,8 @@ def _row(
     elif sym in ctx.halted:
         problem = ctx.halted[sym]
     else:
-        problem = quote_problem(quote, ctx.now, ctx.max_age)
+        spread = info.max_spread if info is not None else ctx.config.planner.max_spread
+        problem = quote_problem(quote, ctx.now, ctx.max_age, spread)
     price = valuation_price(quote)
     value = 0.0
     proceeds: Decimal | None = None

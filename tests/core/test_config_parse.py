@@ -211,7 +211,9 @@ def test_covariance_is_symmetric_and_falsy_options_mean_none() -> None:
 SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
     "trigger": (TriggerConfig, {}),
     "cost": (CostConfig, {}),
-    "planner": (PlannerConfig, {"limit_offset": "limit_offset_bps"}),
+    "planner": (
+        PlannerConfig, {"limit_offset": "limit_offset_bps", "max_spread": "max_spread_bps"}
+    ),
     "execution": (ExecutionConfig, {}),
     "broker": (BrokerConfig, {}),
     "daemon": (DaemonConfig, {}),
@@ -228,7 +230,9 @@ def test_every_field_is_documented_in_the_example_and_is_settable(section: str) 
         assert renames.get(f.name, f.name) in example[section], f"{section}.{f.name}"
     for key in ("cash_target", "cash_buffer", "not_in_targets", "excluded", "cash_band"):
         assert key in example["portfolio"]
-    assert set(example["assets"]["VNQ"]) == {"fractional", "sigma", "adv"}
+    assert set(example["assets"]["VNQ"]) == {
+        "fractional", "sigma", "adv", "expected_return", "max_spread_bps"
+    }
     assert set(example["bands"]) >= {"absolute", "relative", "rule", "overrides"}
 
 

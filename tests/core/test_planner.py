@@ -400,7 +400,7 @@ def test_cost_gate_blocks_when_cost_exceeds_benefit() -> None:
     p = plan_rebalance(c, hold("0", A="56", B="44"), quotes(A=100.0, B=100.0), NOW)
     assert p.orders == ()
     assert p.est_cost > p.est_benefit
-    assert any(r.startswith("cost gate: est. cost $") and "> benefit $" in r for r in p.reasons)
+    assert any(r.startswith("cost gate on: est. cost $") and "> benefit $" in r for r in p.reasons)
     big = plan_rebalance(c, hold("0", A="9000", B="1000"), quotes(A=100.0, B=100.0), NOW)
     assert big.orders and big.est_benefit >= big.est_cost
 
