@@ -33,7 +33,7 @@ are adopted; foreign ones count as pending but are never canceled (see ``orders_
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -410,9 +410,9 @@ class Engine:
         if self._run is not None:
             return [Alert("info", "rebalance request ignored: a run is still in progress")]
         blockers = self.blockers(e.at)
-        if blockers:
+        if blockers and not e.record:
             return [Alert("info", "rebalance request not run: " + "; ".join(blockers))]
-        cmds = self._decide(e.at, force=e.force)
+        cmds = self._decide(e.at, force=e.force, record=e.record)
         if not cmds:
             return [Alert("info", "rebalance request: no trigger fired (use force to override)")]
         return cmds
@@ -430,28 +430,60 @@ class Engine:
             self._quotes,
         )
 
-    def _decide(self, now: datetime, *, force: bool) -> list[Command]:
+    def _decide(self, now: datetime, *, force: bool, record: bool = False) -> list[Command]:
+        """Start a run if the triggers (or ``force``) and the hard limits allow. ``record``:
+        record the decision even when no run starts (not triggered, or blocked)."""
         if self._follow_up is not None:
             return self._try_follow_up(now)
-        if self._run is not None or self.blockers(now):
+        if self._run is not None:
             return []
+        blockers = self.blockers(now)
+        if blockers and not record:
+            return []
+        d = evaluate(
+            self._config,
+            now,
+            self._drift.out_of_band(),
+            self._gates.sessions,
+            self._triggers,
+            self._drift.rows(),
+        )
         if force:
             reasons: tuple[str, ...] = ("manual request (force)",)
             calendar = False
+            blocked: tuple[str, ...] = tuple(blockers)
         else:
-            d = evaluate(
-                self._config,
-                now,
-                self._drift.out_of_band(),
-                self._gates.sessions,
-                self._triggers,
-                self._drift.rows(),
-            )
-            if not d.triggered:
-                return []
             reasons, calendar = d.reasons, d.calendar
+            blocked = (*blockers, *(b for b in d.blocked if b not in blockers))
+        if blocked or not (force or d.triggered):
+            if not record:
+                return []
+            if not reasons:
+                reasons = ("no trigger: every asset is inside its band and no calendar date is due",)
+            return self._record_only(now, reasons, blocked)
         self._triggers = record_run(self._triggers, now, self._config.trigger.timezone, calendar)
         return self._start_round(now, reasons, 1, set())
+
+    def _record_only(
+        self, now: datetime, reasons: tuple[str, ...], blocked: tuple[str, ...]
+    ) -> list[Command]:
+        """A decision that starts no run: the weights, what was due and what blocked it."""
+        reserved, pending = self._desk.pending(self._price)
+        plan = plan_rebalance(
+            self._config,
+            Holdings(self._cash or Decimal(0), dict(self._positions)),
+            self.quotes(),
+            now,
+            triggered=False,
+            reasons=reasons,
+            reserved_cash=reserved,
+            pending_qty=pending,
+        )
+        plan = replace(plan, blocked=blocked)
+        did = decision_id(self._run_id, self._decisions)
+        self._decisions += 1
+        self._last_decision = DecisionInfo(did, now, False, plan.reasons, 0, 1)
+        return [RecordDecision(did, plan)]
 
     def _price(self, symbol: str) -> Decimal | None:
         p = self._drift.price(symbol)
@@ -460,7 +492,9 @@ class Engine:
     def _start_round(
         self, now: datetime, reasons: tuple[str, ...], round_no: int, rejected: set[str]
     ) -> list[Command]:
-        plan = self._plan(now, reasons, rejected)
+        # one gate per run: the first round judges the whole run (its sells and the buys
+        # they fund); later rounds complete an approved run and are not judged again
+        plan = self._plan(now, reasons, rejected, gate=round_no == 1)
         did = decision_id(self._run_id, self._decisions)
         self._decisions += 1
         self._last_decision = DecisionInfo(did, now, True, plan.reasons, len(plan.orders), round_no)
@@ -476,7 +510,9 @@ class Engine:
             cmds.extend(self._settle_run(now))
         return cmds
 
-    def _plan(self, now: datetime, reasons: tuple[str, ...], rejected: set[str]) -> Plan:
+    def _plan(
+        self, now: datetime, reasons: tuple[str, ...], rejected: set[str], *, gate: bool
+    ) -> Plan:
         reserved, pending = self._desk.pending(self._price)
         holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
         return plan_rebalance(
@@ -494,6 +530,8 @@ class Engine:
             },
             sells_only=self._trading_state is TradingState.REDUCING,
             fund_from_sells=False,
+            gate=gate,
+            covariance=self._market.market_covariance(),
         )
 
     def _settle_run(self, now: datetime) -> list[Command]:

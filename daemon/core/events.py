@@ -207,10 +207,14 @@ class TradingStateRequested:
 
 @dataclass(frozen=True, slots=True)
 class RebalanceRequested:
-    """A manual "check now" (CLI ``plan``, operator API). ``force`` skips trigger rules."""
+    """A manual "check now" (CLI ``plan``, operator API). ``force`` skips trigger rules (not
+    the hard limits: market hours, halts, feeds, the kill switch). ``record``: record the
+    decision even when nothing triggers or a hard limit blocks it (a ``RecordDecision`` whose
+    plan is not triggered and names the blockers), as ``rebalanced plan`` needs."""
 
     at: datetime
     force: bool = False
+    record: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,10 +145,10 @@ def plan_rebalance(
             if sum((o[3] + o[4] for o in buy_orders), ZERO) > budget:  # rounding: re-fund
                 netted_skips = []
                 buy_orders = fund_buys(config, market, buys, budget, netted_skips)
-        if fund_from_sells:
-            skipped.extend(netted_skips)
-        else:  # this round: buys from cash on hand; the rest once the sells have filled
-            round_buys = fund_buys(config, market, buys, base, skipped)
+        skipped.extend(netted_skips)
+        if not fund_from_sells:  # this round: buys from cash on hand, the rest once the
+            # sells have filled (``run_orders``); the run's own skips are the ones above
+            round_buys = fund_buys(config, market, buys, base, [])
     emitted = sell_orders + buy_orders
 
     after = _after_weights(pf, market, emitted, len(sell_orders))
