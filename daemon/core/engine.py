@@ -52,6 +52,7 @@ from daemon.core.config import Config, TriggerMode
 from daemon.core.drift import DriftTracker
 from daemon.core.engine_desk import CANCELABLE, THROTTLE, TIMEOUT, OrderDesk
 from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
+from daemon.core.engine_holds import SPLIT_SUSPECT, Holds
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
 from daemon.core.ids import decision_id
 from daemon.core.ids import validate_run_id as _validate_run_id
@@ -63,14 +64,9 @@ from daemon.core.triggers import TriggerState, evaluate, next_wakeup, record_run
 
 CHECK = "check"
 LOOKUP = "lookup:"
+_ZERO = Decimal(0)
 _THRESHOLD_MODES = frozenset({TriggerMode.THRESHOLD, TriggerMode.HYBRID})
 _MAX_LOOKUP_BACKOFF = 32
-# A mid that moves by this factor (either way) from one quote to the next is no market move
-# but a corporate action (a split): the position at the broker changed too, so no decision
-# until an account snapshot shows it (else the halved price looks like an underweight).
-# 1.4 catches 3-for-2 and larger splits and reverse splits; a real one-quote move of 40 % in
-# a held asset is itself reason to check the account before trading on it.
-_SPLIT_SUSPECT = 1.4
 
 
 @dataclass(slots=True)
@@ -97,6 +93,7 @@ class Engine:
         self._market = MarketData(config)
         self._quotes = self._market.last  # the latest quote event per symbol
         self._gates = Gates()
+        self._holds = Holds()  # suspected splits; what was reported once
         self._desk = OrderDesk(config, self._run_id)
         self._book = self._desk.book
         self._triggers = TriggerState()
@@ -112,6 +109,7 @@ class Engine:
             ev.BarClosed: self._on_nothing,
             ev.MarketStatsUpdated: self._on_stats,
             ev.CovarianceEstimated: self._on_covariance,
+            ev.SplitAnnounced: self._on_split,
             ev.TradingStatusChanged: self._on_trading_status,
             ev.AccountSnapshot: self._on_account,
             ev.MarketClock: self._on_clock,
@@ -165,7 +163,7 @@ class Engine:
         quotes[e.symbol] = e
         if prev is not None:
             now_sum, prev_sum = e.bid + e.ask, prev.bid + prev.ask
-            if (now_sum > prev_sum * _SPLIT_SUSPECT or prev_sum > now_sum * _SPLIT_SUSPECT) and (
+            if (now_sum > prev_sum * SPLIT_SUSPECT or prev_sum > now_sum * SPLIT_SUSPECT) and (
                 e.bid > 0 and e.ask > 0 and prev.bid > 0 and prev.ask > 0
             ):
                 return self._price_jump(e, now_sum / prev_sum)
@@ -179,8 +177,14 @@ class Engine:
 
     def _price_jump(self, e: ev.QuoteUpdated, ratio: float) -> list[Command]:
         self._drift.update_quote(e.symbol, e.bid, e.ask)
-        self._gates.await_reconcile = True
+        if not self._holds.suspect_split(e.symbol, ratio, self._positions.get(e.symbol, _ZERO)):
+            return []
         return [RequestReconcile(f"{e.symbol} moved x{ratio:.3g} in one quote (a split?)")]
+
+    def _on_split(self, e: ev.SplitAnnounced) -> list[Command]:
+        if not self._holds.split_recorded(e.symbol):
+            return []
+        return [Alert("info", f"split of {e.symbol} ({e.ratio:g} for 1) recorded: trading on")]
 
     def _on_nothing(self, e: ev.Event) -> list[Command]:
         return []
@@ -228,6 +232,8 @@ class Engine:
         self._gates.await_reconcile = False
         timeout = timedelta(seconds=self._config.execution.order_timeout_seconds)
         cmds, unsynced = self._desk.reconcile(e, timeout)
+        for sym in self._holds.on_snapshot(self._positions):
+            cmds.append(Alert("info", f"the account shows the split of {sym}: trading on"))
         for u in unsynced:
             self._apply_to_holdings(u.order, u.qty, u.price)
         if self._trading_state is TradingState.HALTED:
@@ -373,6 +379,8 @@ class Engine:
     # -- operator and lifecycle -------------------------------------------------------------
 
     def _on_trading_state(self, e: ev.TradingStateRequested) -> list[Command]:
+        if e.state is TradingState.ACTIVE:
+            self._holds.resume()  # the operator's word clears a suspected split
         if e.state is self._trading_state:
             return []
         self._trading_state = e.state
@@ -421,14 +429,17 @@ class Engine:
 
     def blockers(self, now: datetime, *, need_quotes: bool = True) -> list[str]:
         """Why no order may be placed at ``now`` (empty when one may)."""
-        return self._gates.blockers(
-            now,
-            self._config.trigger,
-            self._trading_state,
-            self._cash is not None,
-            self._config.symbols if need_quotes else (),
-            self._quotes,
-        )
+        return [
+            *self._gates.blockers(
+                now,
+                self._config.trigger,
+                self._trading_state,
+                self._cash is not None,
+                self._config.symbols if need_quotes else (),
+                self._quotes,
+            ),
+            *self._holds.blockers(),
+        ]
 
     def _decide(self, now: datetime, *, force: bool, record: bool = False) -> list[Command]:
         """Start a run if the triggers (or ``force``) and the hard limits allow. ``record``:
@@ -438,15 +449,14 @@ class Engine:
         if self._run is not None:
             return []
         blockers = self.blockers(now)
-        if blockers and not record:
-            return []
+        cash = self._cash or _ZERO
+        minimum = max(self._config.cost.min_trade_dollars, self._config.planner.min_order_notional)
+        quiet = not force and self._holds.quiet(minimum, self._drift.portfolio_value)
+        if (blockers or quiet) and not record:
+            return []  # (quiet: a minimum that can never be met was reported once)
+        out = self._holds.still_out(self._drift.out_of_band(), self._positions, cash)
         d = evaluate(
-            self._config,
-            now,
-            self._drift.out_of_band(),
-            self._gates.sessions,
-            self._triggers,
-            self._drift.rows(),
+            self._config, now, out, self._gates.sessions, self._triggers, self._drift.rows()
         )
         if force:
             reasons: tuple[str, ...] = ("manual request (force)",)
@@ -468,18 +478,7 @@ class Engine:
         self, now: datetime, reasons: tuple[str, ...], blocked: tuple[str, ...]
     ) -> list[Command]:
         """A decision that starts no run: the weights, what was due and what blocked it."""
-        reserved, pending = self._desk.pending(self._price)
-        plan = plan_rebalance(
-            self._config,
-            Holdings(self._cash or Decimal(0), dict(self._positions)),
-            self.quotes(),
-            now,
-            triggered=False,
-            reasons=reasons,
-            reserved_cash=reserved,
-            pending_qty=pending,
-        )
-        plan = replace(plan, blocked=blocked)
+        plan = replace(self._plan(now, reasons, set(), gate=True, triggered=False), blocked=blocked)
         did = decision_id(self._run_id, self._decisions)
         self._decisions += 1
         self._last_decision = DecisionInfo(did, now, False, plan.reasons, 0, 1)
@@ -499,6 +498,7 @@ class Engine:
         self._decisions += 1
         self._last_decision = DecisionInfo(did, now, True, plan.reasons, len(plan.orders), round_no)
         cmds: list[Command] = [RecordDecision(did, plan)]
+        self._holds.note(plan, self._positions, self._cash or _ZERO)
         self._last_skipped = bool(plan.skipped)
         orders = sorted(plan.orders, key=lambda o: o.side is not Side.SELL)  # stable
         if orders:
@@ -511,7 +511,13 @@ class Engine:
         return cmds
 
     def _plan(
-        self, now: datetime, reasons: tuple[str, ...], rejected: set[str], *, gate: bool
+        self,
+        now: datetime,
+        reasons: tuple[str, ...],
+        rejected: set[str],
+        *,
+        gate: bool,
+        triggered: bool = True,
     ) -> Plan:
         reserved, pending = self._desk.pending(self._price)
         holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
@@ -520,7 +526,7 @@ class Engine:
             holdings,
             self.quotes(),
             now,
-            triggered=True,
+            triggered=triggered,
             reasons=reasons,
             reserved_cash=reserved,
             pending_qty=pending,

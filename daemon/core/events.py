@@ -73,6 +73,17 @@ class CovarianceEstimated:
 
 
 @dataclass(frozen=True, slots=True)
+class SplitAnnounced:
+    """A corporate-action record of a split from the broker: ``ratio`` new shares per old
+    share (2.0 for a 2-for-1 split, 0.1 for a 1-for-10 reverse split). Clears a suspected
+    split of ``symbol`` (see ``engine_holds``)."""
+
+    at: datetime
+    symbol: str
+    ratio: float
+
+
+@dataclass(frozen=True, slots=True)
 class TradingStatusChanged:
     """A venue halt or resume for one symbol (Alpaca data stream ``T: s``)."""
 
@@ -228,6 +239,7 @@ Event = (
     | BarClosed
     | MarketStatsUpdated
     | CovarianceEstimated
+    | SplitAnnounced
     | TradingStatusChanged
     | AccountSnapshot
     | MarketClock

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from daemon.core.benefit import Covariance, MarketCovariance, benefit_parts, to_cents_down
 from daemon.core.config import Config
@@ -100,7 +100,10 @@ def plan_rebalance(
     value = pf.value_cents()
     drift = pf.drift(config)
     unpriced = [r for r in pf.rows if r.price is None and r.qty != 0] if pf.notes else []
-    if pf.value <= 0 or not triggered or unpriced:
+    never = _never_met(config, pf.value) if triggered else None
+    if never is not None:
+        notes.append(never)
+    if pf.value <= 0 or not triggered or unpriced or never:
         if pf.value <= 0:
             notes.append("portfolio value is not positive: nothing to plan")
         if unpriced and triggered:
@@ -134,8 +137,13 @@ def plan_rebalance(
     else:
         floor = to_decimal(config.portfolio.cash_target * sizing_value).quantize(CENT)
         base = pf.cash - floor
+        # whole shares rounded up may take cash below its target, not below its band
+        low = to_decimal(market.tables.cash_low * sizing_value).quantize(CENT, ROUND_CEILING)
+        room = max(ZERO, floor - low)
         netted_skips: list[SkippedSymbol] = []
-        buy_orders = fund_buys(config, market, buys, base + _proceeds(sell_orders), netted_skips)
+        buy_orders = fund_buys(
+            config, market, buys, base + _proceeds(sell_orders), netted_skips, room
+        )
         resized = _no_stranded_sells(
             config, market, pf, sell_orders, buy_orders, base, notes, skipped + netted_skips
         )
@@ -144,11 +152,11 @@ def plan_rebalance(
             budget = base + _proceeds(sell_orders)
             if sum((o[3] + o[4] for o in buy_orders), ZERO) > budget:  # rounding: re-fund
                 netted_skips = []
-                buy_orders = fund_buys(config, market, buys, budget, netted_skips)
+                buy_orders = fund_buys(config, market, buys, budget, netted_skips, room)
         skipped.extend(netted_skips)
         if not fund_from_sells:  # this round: buys from cash on hand, the rest once the
             # sells have filled (``run_orders``); the run's own skips are the ones above
-            round_buys = fund_buys(config, market, buys, base, [])
+            round_buys = fund_buys(config, market, buys, base, [], room)
     emitted = sell_orders + buy_orders
 
     after = _after_weights(pf, market, emitted, len(sell_orders))
@@ -209,6 +217,27 @@ def plan_rebalance(
         benefit_risk=_cents(risk),
         benefit_cash=_cents(cash_gain),
     )
+
+
+def _never_met(config: Config, value: float) -> str | None:
+    """A minimum that no run can meet in a portfolio of ``value`` (a run trades at most what
+    the portfolio holds), as a note; None when the minimums can be met."""
+    if value <= 0:
+        return None
+    v = money(value)
+    trade = config.cost.min_trade_dollars
+    if float(trade) > value:
+        return (
+            f"minimum trade {money(trade)} can never be met in a {v} portfolio: no rebalance "
+            "until the portfolio grows past it or cost.min_trade_dollars is lowered"
+        )
+    order = config.planner.min_order_notional
+    if float(order) > value:
+        return (
+            f"minimum order {money(order)} can never be met in a {v} portfolio: no rebalance "
+            "until the portfolio grows past it or planner.min_order_notional is lowered"
+        )
+    return None
 
 
 def _signed(x: float) -> str:

@@ -111,6 +111,11 @@ def drafts(
             floor_k = k - 1
         if k <= 0:
             why = "nearest whole share count is 0" if whole else "order below minimum"
+            if whole and price > (r.high - r.low) * value:
+                why = (
+                    f"cannot be balanced in whole shares: one share is {price / value:.1%} "
+                    f"of the value, wider than its band {r.low:.1%}–{r.high:.1%}"
+                )
             if r.symbol in deferred:
                 why = f"participation cap {cap:.1%} of ADV leaves nothing to trade"
             skipped.append(SkippedSymbol(r.symbol, why))
@@ -212,7 +217,7 @@ def planned_orders(
             lim = buy_limits[i] if buy else sell_limits[i]
             limit = lim[3] if lim is not None else market.limit(i, buy)[3]
         if row.liquidate:
-            reason = "liquidate: not in targets"
+            reason = "liquidate: not in targets" if row.asset is None else "target 0 %: sell all"
         else:
             info = infos.get(row.symbol)
             w = row.value / value
@@ -359,16 +364,23 @@ def fund_buys(
     buys: Sequence[Draft],
     budget: Decimal,
     skipped: list[SkippedSymbol],
+    allowance: Decimal = ZERO,
 ) -> list[Emitted]:
     """Buys within ``budget`` (their notional at the limit plus the estimated cost): scaled
     down proportionally while short (a few rounds), then the smallest deviations dropped
-    until the rest fits. Exact: every sum here is of emitted Decimals."""
+    until the rest fits. Whole shares rounded up to the nearest count may take up to
+    ``allowance`` more (cash may end below its target, inside its band); those that do not
+    fit go back down first. Exact: every sum here is of emitted Decimals."""
     minimum = config.planner.min_order_notional
     scale = ONE
     # a first guess in floats saves a full pass of orders when cash is short
     guess = _guess(market, buys)
     if guess > float(budget) and any(d[5] < d[3] for d in buys):
-        buys, guess = _round_down_until_funded(market, buys, guess, float(budget))
+        room = float(budget + allowance)
+        buys, guess = _round_down_until_funded(market, buys, guess, room)
+        if guess > float(budget) and guess <= room:  # the round-ups that fit the allowance
+            extra = to_decimal(guess - float(budget)).quantize(CENT, ROUND_CEILING)
+            budget = min(budget + allowance, budget + extra + CENT * len(buys))
     if budget > 0 and guess > float(budget):
         scale = to_decimal(float(budget) / guess)
     orders: list[Emitted] = []

@@ -197,7 +197,7 @@ def value_portfolio(
                 info.target,
                 info.low,
                 info.high,
-                False,
+                info.target <= 0.0,  # a zero target is sold
                 problem,
                 True,
                 qty_f if held else 0.0,
@@ -253,7 +253,7 @@ def _row(
     if info is not None:
         asset: AssetConfig | None = info.asset
         target, low, high = info.target, info.low, info.high
-        liquidate, counts = False, True
+        liquidate, counts = target <= 0.0, True  # a zero target is sold
     else:
         asset = None
         liquidate = pf.not_in_targets is NotInTargets.LIQUIDATE and sym not in pf.excluded
