@@ -46,6 +46,11 @@ class Scope(enum.StrEnum):
     OUT_OF_BAND = "out_of_band"  # trade only assets outside their bands (plus cash flows)
 
 
+class Leftover(enum.StrEnum):
+    CASH = "cash"  # the target weight of an asset too dear to buy in whole shares stays cash
+    SPREAD = "spread"  # … is spread over the other targets, pro rata
+
+
 class NotInTargets(enum.StrEnum):
     HOLD = "hold"  # count in value, never trade (as if excluded)
     LIQUIDATE = "liquidate"  # sell holdings that have no target
@@ -136,6 +141,7 @@ class PlannerConfig:
     top_k: int | None = None  # only the k largest deviations, when set
     max_quote_age_seconds: float = 5.0
     max_spread: float = 0.005  # (ask − bid) / mid, fraction: a wider quote is not traded on
+    whole_share_leftover: Leftover = Leftover.CASH  # see Leftover
 
 
 @dataclass(frozen=True, slots=True)

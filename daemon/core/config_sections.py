@@ -306,6 +306,7 @@ def planner_section(r: Reader, tbl: Mapping[str, Any]) -> PlannerConfig:
             exclusive_min=True,
             unit="s",
         ),
+        whole_share_leftover=r.member(tbl, "whole_share_leftover", p, d.whole_share_leftover),
         max_spread=r.number(
             tbl,
             "max_spread_bps",

@@ -19,14 +19,13 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from daemon.core.model import CASH
-from daemon.core.plan import Plan
+from daemon.core.plan import UNBALANCEABLE, Plan
 
 # A mid that moves by this factor (either way) from one quote to the next is no market move
 # but a corporate action (a split). 1.4 catches 3-for-2 and larger splits and reverse splits;
 # a real one-quote move of 40 % in a held asset is itself reason to check before trading.
 SPLIT_SUSPECT = 1.4
 SPLIT_TOLERANCE = 0.02  # shares after / shares before within 2 % of 1 / price ratio
-UNBALANCEABLE = "cannot be balanced in whole shares"
 NEVER_MET = "can never be met"
 
 

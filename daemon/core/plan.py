@@ -13,6 +13,10 @@ from decimal import Decimal
 
 from daemon.core.model import Side
 
+UNBALANCEABLE = "cannot be balanced in whole shares"
+"""The skip reason's start for a whole-share asset one share of which is wider than its band
+(the engine reports it once and does not re-trigger on it)."""
+
 
 @dataclass(frozen=True, slots=True)
 class WeightRow:

@@ -40,10 +40,10 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from daemon.core.benefit import Covariance, MarketCovariance, benefit_parts, to_cents_down
-from daemon.core.config import Config
+from daemon.core.config import Config, Leftover
 from daemon.core.costs import sigma_for
 from daemon.core.model import CASH, Holdings, Quote
-from daemon.core.plan import Plan, PlannedOrder, SkippedSymbol
+from daemon.core.plan import UNBALANCEABLE, Plan, PlannedOrder, SkippedSymbol
 from daemon.core.plan_tables import tables_for
 from daemon.core.planner_market import Market
 from daemon.core.planner_orders import (
@@ -57,7 +57,7 @@ from daemon.core.planner_orders import (
 )
 from daemon.core.rounding import CENT, to_decimal
 from daemon.core.targets import Book, book_trades
-from daemon.core.valuation import Portfolio, value_portfolio
+from daemon.core.valuation import Portfolio, Row, value_portfolio
 
 __all__ = ["money", "plan_rebalance"]
 
@@ -125,7 +125,18 @@ def plan_rebalance(
 
     rows = [r for r in pf.rows if r.problem is None and r.price is not None]
     market = Market(tables_for(config), rows)
-    trades, sizing_value = _sized_trades(config, pf, market)
+    spread: list[str] = []
+    trades, sizing_value = _sized_trades(config, pf, market, spread)
+    for sym in spread:
+        r = next(r for r in rows if r.symbol == sym)
+        assert r.price is not None
+        skipped.append(
+            SkippedSymbol(
+                sym,
+                f"{UNBALANCEABLE}: one share is {r.price / pf.value:.1%} of the value, wider "
+                f"than its band {r.low:.1%}–{r.high:.1%}; its target spread over the others",
+            )
+        )
     deferred: dict[str, Decimal] = {}
     sells, buys = drafts(config, market, pf.value, trades, deferred, skipped)
     sell_orders = build_sells(config, market, sells, skipped)
@@ -323,6 +334,8 @@ def _no_stranded_sells(
         return sells
     factor = 0.0 if room <= 0 else min(1.0, float(room) / float(free_proceeds))
     resized = resize_sells(config, market, free, factor)
+    if _proceeds(resized) == free_proceeds:  # whole shares: nothing smaller to sell
+        return sells
     out = [*fixed, *resized]
     out.sort(key=lambda o: o[0])
     why = sorted(
@@ -341,7 +354,39 @@ def _under_target(pf: Portfolio) -> set[str]:
     return {r.symbol for r in pf.rows if not r.liquidate and r.value < r.target * v}
 
 
-def _sized_trades(config: Config, pf: Portfolio, market: Market) -> tuple[list[float], float]:
+def _targets(config: Config, pf: Portfolio, rows: Sequence[Row], spread: list[str]) -> list[float]:
+    """The targets to size on (``spread`` receives the symbols spread). With ``planner.whole_share_leftover = "spread"`` the target of
+    a whole-share asset that cannot be bought (none held, one share wider than its band and
+    the nearest count for its target 0) is spread over the other targets, pro rata; with
+    "cash" (the default) it stays in cash."""
+    targets = [r.target for r in rows]
+    if config.planner.whole_share_leftover is not Leftover.SPREAD or pf.value <= 0:
+        return targets
+    v = pf.value
+    unbuyable = [
+        k
+        for k, r in enumerate(rows)
+        if r.whole
+        and r.qty == 0
+        and r.target > 0
+        and r.price is not None
+        and r.price > (r.high - r.low) * v
+        and r.target * v < r.price / 2
+    ]
+    left = sum(targets[k] for k in unbuyable)
+    rest = sum(t for k, t in enumerate(targets) if k not in unbuyable and not rows[k].liquidate)
+    if left <= 0 or rest <= 0:
+        return targets
+    scale = (rest + left) / rest
+    spread.extend(rows[k].symbol for k in unbuyable)
+    for k, r in enumerate(rows):
+        targets[k] = 0.0 if k in unbuyable else (r.target if r.liquidate else r.target * scale)
+    return targets
+
+
+def _sized_trades(
+    config: Config, pf: Portfolio, market: Market, spread: list[str]
+) -> tuple[list[float], float]:
     """Dollar trades per row and the value they were sized on: the value left after trading
     frictions (distance from the mid to the rounded limit price, the estimated cost and a cent
     of rounding per order), so the weights after the orders land where they should. A fixed
@@ -350,7 +395,7 @@ def _sized_trades(config: Config, pf: Portfolio, market: Market) -> tuple[list[f
     book = Book(
         [r.symbol for r in rows],
         [r.value for r in rows],
-        [r.target for r in rows],
+        _targets(config, pf, rows, spread),
         [r.low for r in rows],
         [r.high for r in rows],
         [r.liquidate for r in rows],

@@ -18,7 +18,7 @@ from daemon.core.config import Config
 from daemon.core.costs import to_cents_up
 from daemon.core.exact_ticks import scaled_floor
 from daemon.core.model import Side
-from daemon.core.plan import PlannedOrder, SkippedSymbol
+from daemon.core.plan import UNBALANCEABLE, PlannedOrder, SkippedSymbol
 from daemon.core.plan_records import planned_order
 from daemon.core.planner_market import Market
 from daemon.core.rounding import (
@@ -113,7 +113,7 @@ def drafts(
             why = "nearest whole share count is 0" if whole else "order below minimum"
             if whole and price > (r.high - r.low) * value:
                 why = (
-                    f"cannot be balanced in whole shares: one share is {price / value:.1%} "
+                    f"{UNBALANCEABLE}: one share is {price / value:.1%} "
                     f"of the value, wider than its band {r.low:.1%}–{r.high:.1%}"
                 )
             if r.symbol in deferred:

@@ -16,6 +16,7 @@ from daemon.core.config import (
     BandRule,
     Config,
     CostConfig,
+    Leftover,
     NotInTargets,
     PlannerConfig,
     PortfolioConfig,
@@ -146,6 +147,19 @@ def test_a_share_too_big_to_buy_is_reported_and_its_weight_left_in_cash() -> Non
     )
     assert skip(plan, "BIG").startswith("cannot be balanced in whole shares: one share is 47.0%")
     assert all(o.symbol != "BIG" for o in plan.all_orders)
+
+
+def test_or_spread_over_the_other_targets_as_the_config_says() -> None:
+    big = AssetConfig("BIG", 0.2, BAND, fractional=False)
+    rest = AssetConfig("REST", 0.8, BAND)
+    holdings = Holdings(D(200), {"REST": D(8)})
+    quotes = {"BIG": q("BIG", 470.0), "REST": q("REST", 100.0)}
+    config = cfg(big, rest, whole_share_leftover=Leftover.SPREAD)
+    plan = plan_rebalance(config, holdings, quotes, NOW)
+    [buy] = plan.all_orders
+    assert (buy.symbol, buy.side) == ("REST", Side.BUY)
+    assert abs(plan.after["REST"] - 1.0) < 0.001 and plan.after[CASH] < 0.001
+    assert skip(plan, "BIG").startswith("cannot be balanced in whole shares")
 
 
 def test_the_daemon_reports_an_unbalanceable_share_once() -> None:
