@@ -64,6 +64,15 @@ class Covariance:
             self._index = {}
             self._matrix = ()
 
+    @property
+    def has_entries(self) -> bool:
+        """Any entry from config or the market (else Σ is diag(σ²))."""
+        return bool(self._config) or bool(self._index)
+
+    @property
+    def sigmas(self) -> Mapping[str, float]:
+        return self._sigmas
+
     def entry(self, a: str, b: str) -> float:
         v = self._config.get((a, b))
         if v is not None:
@@ -107,6 +116,13 @@ def quadratic_gain(
 ) -> float:
     """dᵀΣd − eᵀΣe for the daily Σ (dimensionless, per trading day)."""
     total = 0.0
+    if not cov.has_entries:  # σ² on the diagonal only (the common case, inlined)
+        sigmas = cov.sigmas
+        for k, s in enumerate(symbols):
+            dk, ek = d[k], e[k]
+            sg = sigmas.get(s, 0.0)
+            total += (dk * dk - ek * ek) * sg * sg
+        return total
     for k, s in enumerate(symbols):
         dk, ek = d[k], e[k]
         if dk != ek or dk != 0.0:

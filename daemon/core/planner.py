@@ -204,12 +204,9 @@ def plan_rebalance(
     n_sells = len(sell_orders) if emitted else 0
     orders = planned_orders(config, market, emitted, n_sells, pf.value)
     run_orders: list[PlannedOrder] = []
-    if round_buys is not None and emitted:
-        if round_buys != buy_orders:
-            run_orders = orders
-            orders = planned_orders(
-                config, market, sell_orders + round_buys, len(sell_orders), pf.value
-            )
+    if round_buys is not None and emitted and round_buys != buy_orders:
+        run_orders = orders  # the round: the same sells, the buys cash on hand pays for
+        orders = orders[:n_sells] + planned_orders(config, market, round_buys, 0, pf.value)
     return Plan(
         now,
         True,
