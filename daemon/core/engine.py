@@ -15,11 +15,12 @@ Timer keys (answered by the shell with ``TimerFired(key=…)``):
   ``CancelOrder``.
 
 Runs and rounds: a decision that yields orders opens a *run*; no new decision starts until
-every order of the run is terminal. Buys are planned from cash on hand only
-(``fund_from_sells=False``), so sells and buys can go out together; when the run's orders are
-done and something filled, a follow-up round re-plans (sell proceeds are now cash; assets
-may still be out of band), at most ``execution.max_rounds`` rounds per run. A symbol whose
-order was rejected is not planned again within the run (never retried blindly).
+every order of the run is terminal. One gate per run: round 1 judges the whole run (its sells
+and the buys they fund) and places the sells and the buys cash on hand pays for
+(``engine_plans``); when they are done and something filled, a follow-up round re-plans,
+not gated again (sell proceeds are now cash), at most ``execution.max_rounds`` rounds. A
+symbol whose order was rejected is not planned again within the run (never retried blindly).
+Suspected splits and what is reported once: ``engine_holds``.
 
 No ``PlaceOrder`` while (``blockers()``): shutting down, HALTED, no account snapshot, a feed
 is lost, a reconcile is awaited after the trade-updates feed came back, no market clock, the
@@ -53,13 +54,13 @@ from daemon.core.drift import DriftTracker
 from daemon.core.engine_desk import CANCELABLE, THROTTLE, TIMEOUT, OrderDesk
 from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
 from daemon.core.engine_holds import SPLIT_SUSPECT, Holds
+from daemon.core.engine_plans import engine_plan
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
 from daemon.core.ids import decision_id
 from daemon.core.ids import validate_run_id as _validate_run_id
 from daemon.core.model import Holdings, Quote, Side, TradingState
 from daemon.core.orders import OrderBook, OrderEventKind, OrderState, TrackedOrder
 from daemon.core.plan import Plan
-from daemon.core.planner import plan_rebalance
 from daemon.core.triggers import TriggerState, evaluate, next_wakeup, record_run
 
 CHECK = "check"
@@ -511,34 +512,15 @@ class Engine:
         return cmds
 
     def _plan(
-        self,
-        now: datetime,
-        reasons: tuple[str, ...],
-        rejected: set[str],
-        *,
-        gate: bool,
+        self, now: datetime, reasons: tuple[str, ...], rejected: set[str], *, gate: bool,
         triggered: bool = True,
-    ) -> Plan:
-        reserved, pending = self._desk.pending(self._price)
-        holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
-        return plan_rebalance(
-            self._config,
-            holdings,
-            self.quotes(),
-            now,
-            triggered=triggered,
-            reasons=reasons,
-            reserved_cash=reserved,
-            pending_qty=pending,
-            halted={
-                **dict.fromkeys(sorted(rejected), "rejected by the broker earlier in this run"),
-                **dict.fromkeys(sorted(self._gates.halted_symbols), "halted by the venue"),
-            },
-            sells_only=self._trading_state is TradingState.REDUCING,
-            fund_from_sells=False,
-            gate=gate,
-            covariance=self._market.market_covariance(),
-        )
+    ) -> Plan:  # fmt: skip
+        return engine_plan(
+            self._config, Holdings(self._cash or _ZERO, dict(self._positions)), self.quotes(),
+            now, reasons, self._desk.pending(self._price), rejected=rejected,
+            halted=self._gates.halted_symbols, reducing=self._trading_state is TradingState.REDUCING,
+            gate=gate, triggered=triggered, covariance=self._market.market_covariance(),
+        )  # fmt: skip
 
     def _settle_run(self, now: datetime) -> list[Command]:
         """Close the run once its orders are all terminal; maybe plan a follow-up round."""
