@@ -233,6 +233,21 @@ def test_a_held_asset_without_a_price_means_no_decision_never_zero() -> None:
     assert any(r.startswith("no decision: no usable price for XYZ (50 shares)") for r in plan.reasons)
 
 
+def test_the_daemon_makes_no_decision_with_an_unpriced_holding() -> None:
+    """XYZ is held without a target (kept) and has no quote: the daemon's check records no
+    orders and says why, as plan does; a quote for it lets the rebalance through."""
+    engine = Engine(make_config(), RUN)
+    feed(engine, [snapshot(at(0), "0", {"VTI": "70", "BND": "30", "XYZ": "5"}), clock(at(0)),
+                  quote(at(0), "VTI", 100.0), quote(at(0), "BND", 100.0)])  # fmt: skip
+    cmds = engine.handle(check(at(1)))
+    assert places(cmds) == []
+    [d] = decisions(cmds)
+    assert any(r.startswith("no decision: no usable price for XYZ") for r in d.plan.reasons)
+    engine.handle(quote(at(2), "XYZ", 10.0))
+    sells = places(engine.handle(check(at(3))))
+    assert [(o.symbol, o.side) for o in sells] == [("VTI", Side.SELL)]
+
+
 # --- item 8: the split hold ---------------------------------------------------------------
 
 
