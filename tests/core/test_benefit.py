@@ -9,11 +9,13 @@ orders (each fills at its limit price, costs paid from cash), never from ``plan.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal as D
+from itertools import pairwise
 
 import numpy as np
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from daemon.core.benefit import Covariance, benefit_parts, mean_return
@@ -21,7 +23,8 @@ from daemon.core.config import AssetConfig, Config, CostConfig, PortfolioConfig
 from daemon.core.model import CASH, Holdings, Quote, Side
 from daemon.core.plan import Plan
 from daemon.core.planner import plan_rebalance
-from tests.core.test_planner_properties import FAST
+from tests.core.test_planner_properties import FAST, Case, cases, run
+from tests.core.test_planner_properties import weights_after as props_weights_after
 
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
@@ -198,3 +201,39 @@ def test_without_cash_drag_the_same_deposit_would_stay_in_cash() -> None:
     )
     plan = plan_rebalance(config, holdings, quotes, NOW)
     assert plan.orders == () and plan.benefit_cash == 0
+
+
+@FAST
+@given(cases(plain=True), st.booleans())
+def test_a_plans_benefit_is_the_numpy_evaluation_of_its_orders(case: Case, corr: bool) -> None:
+    """Random portfolios (gate off so every plan keeps its orders): the weights after are
+    recomputed from the orders, Σ is built as a dense numpy matrix (σ² diagonal, or config
+    covariances with a 0.5 correlation between neighbours), and λ/2·(dᵀΣd − eᵀΣe)·V plus
+    the cash drag must equal the plan's est_benefit to the cent (after rounding down)."""
+    config = case.config
+    syms = [a.symbol for a in config.portfolio.assets]
+    sigma = config.cost.default_sigma
+    cov: dict[tuple[str, str], float] = {}
+    if corr:
+        for a, b in pairwise(syms):
+            cov[(a, b)] = cov[(b, a)] = 0.5 * sigma * sigma
+    config = replace(config, cost=replace(config.cost, covariance=cov))
+    case = replace(case, config=config)
+    plan = run(case)
+    assume(plan.orders)
+    after = props_weights_after(case, plan)
+    value = float(plan.portfolio_value)
+    m = dense(syms, cov, None, {s: sigma for s in syms}) * config.cost.horizon_days
+    t = np.array([config.asset(s).target for s in syms])  # type: ignore[union-attr]
+    w = np.array([plan.weights[s].current for s in syms])
+    a = np.array([after.get(s, 0.0) for s in syms])
+    risk = config.cost.risk_aversion / 2 * ((w - t) @ m @ (w - t) - (a - t) @ m @ (a - t))
+    ct = config.portfolio.cash_target
+    c0, c1 = plan.weights[CASH].current, after[CASH]
+    drag = (max(0, c0 - ct) - max(0, c1 - ct)) * (mean_return(config) - config.cost.cash_return)
+    drag *= config.cost.horizon_days / 252
+    expected = max(0.0, float((risk + drag) * value))
+    assert abs(float(plan.est_benefit) - expected) <= 0.011 + 1e-7 * value, (
+        plan.est_benefit,
+        expected,
+    )
