@@ -111,3 +111,25 @@ def test_the_gate_decision_is_the_netted_plans() -> None:
     )
     assert (d.plan.est_cost, d.plan.est_benefit) == (netted.est_cost, netted.est_benefit)
     assert d.plan.all_orders == netted.orders
+
+
+def test_the_market_covariance_reaches_the_gate_and_config_comes_first() -> None:
+    """CovarianceEstimated feeds the benefit: highly correlated legs (ρ = 0.95) make a
+    50/50 → 60/40 move worth far less than uncorrelated ones; a config entry overrides it."""
+    daily = ((2.25e-4, 0.95 * 2.25e-4), (0.95 * 2.25e-4, 2.25e-4))
+    benefits = []
+    orders = []
+    for config_cov in ({}, {("VTI", "BND"): 0.0, ("BND", "VTI"): 0.0}):
+        engine = Engine(gated_config(covariance=config_cov), RUN)  # type: ignore[arg-type]
+        engine.handle(ev.CovarianceEstimated(at(0), ("VTI", "BND"), daily, "test", 252))
+        start({"VTI": "500", "BND": "500"}, engine=engine)
+        [d] = decisions(engine.handle(check(at(1))))
+        benefits.append(d.plan.est_benefit)
+        orders.append(d.plan.all_orders)
+    plain = start({"VTI": "500", "BND": "500"})
+    [d0] = decisions(plain.handle(check(at(1))))
+    # d = (−0.1, 0.1): dᵀΣd·H·V = 0.02 × 2.25e-4 × (1 − 0.95) × 252 × $100k = $5.67, less
+    # than the $10.01 the trades cost: with such a correlation the move is not worth it
+    assert abs(float(benefits[0]) - 5.67) < 0.02 and orders[0] == ()
+    # the config's zero covariance wins over the market's: back to the diagonal $113.40
+    assert benefits[1] == d0.plan.est_benefit and abs(float(benefits[1]) - 113.4) < 0.05
