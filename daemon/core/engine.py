@@ -53,7 +53,7 @@ from daemon.core.config import Config, TriggerMode
 from daemon.core.drift import DriftTracker
 from daemon.core.engine_desk import CANCELABLE, THROTTLE, TIMEOUT, OrderDesk
 from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
-from daemon.core.engine_holds import SPLIT_SUSPECT, Holds
+from daemon.core.engine_holds import HOLD_UNTIL, SPLIT_SUSPECT, Holds
 from daemon.core.engine_plans import engine_plan
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
 from daemon.core.ids import decision_id
@@ -180,7 +180,8 @@ class Engine:
         self._drift.update_quote(e.symbol, e.bid, e.ask)
         if not self._holds.suspect_split(e.symbol, ratio, self._positions.get(e.symbol, _ZERO)):
             return []
-        return [RequestReconcile(f"{e.symbol} moved x{ratio:.3g} in one quote (a split?)")]
+        why = f"{e.symbol} moved x{ratio:.3g} in one quote (a split?): {HOLD_UNTIL}"
+        return [RequestReconcile(why), Alert("warning", why)]
 
     def _on_split(self, e: ev.SplitAnnounced) -> list[Command]:
         if not self._holds.split_recorded(e.symbol):
@@ -475,9 +476,7 @@ class Engine:
         self._triggers = record_run(self._triggers, now, self._config.trigger.timezone, calendar)
         return self._start_round(now, reasons, 1, set())
 
-    def _record_only(
-        self, now: datetime, reasons: tuple[str, ...], blocked: tuple[str, ...]
-    ) -> list[Command]:
+    def _record_only(self, now: datetime, reasons: tuple[str, ...], blocked: tuple[str, ...]) -> list[Command]:  # fmt: skip
         """A decision that starts no run: the weights, what was due and what blocked it."""
         plan = replace(self._plan(now, reasons, set(), gate=True, triggered=False), blocked=blocked)
         did = decision_id(self._run_id, self._decisions)

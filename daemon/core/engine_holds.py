@@ -27,6 +27,10 @@ from daemon.core.plan import UNBALANCEABLE, Plan
 SPLIT_SUSPECT = 1.4
 SPLIT_TOLERANCE = 0.02  # shares after / shares before within 2 % of 1 / price ratio
 NEVER_MET = "can never be met"
+HOLD_UNTIL = (
+    "no decision until a snapshot whose shares changed by the ratio, a corporate-action "
+    "record or an operator resume"
+)
 
 
 class Holds:
@@ -73,8 +77,7 @@ class Holds:
     def blockers(self) -> list[str]:
         return [
             f"suspected split in {s} (price x{ratio:.3g} in one quote, {shares} shares held): "
-            "waiting for a snapshot whose shares changed by the ratio, a corporate-action "
-            "record or an operator resume"
+            + HOLD_UNTIL
             for s, (ratio, shares) in sorted(self.splits.items())
         ]
 
@@ -112,4 +115,4 @@ class Holds:
         return out
 
 
-__all__ = ["NEVER_MET", "SPLIT_SUSPECT", "UNBALANCEABLE", "Holds"]
+__all__ = ["HOLD_UNTIL", "NEVER_MET", "SPLIT_SUSPECT", "UNBALANCEABLE", "Holds"]
