@@ -317,8 +317,8 @@ def _no_stranded_sells(
     keep = max(ZERO, need - base + buffer)
     proceeds = _proceeds(sells)
     t = market.tables
-    # what rounding may leave: a share of the dearest whole-share buy, half the cash band
-    share = max((market.prices[o[0][2]] for o in buys if o[0][4]), default=0.0)
+    # what rounding may leave: up to a share of each whole-share buy, half the cash band
+    share = sum(market.prices[o[0][2]] for o in buys if o[0][4])
     slack = max(1.0, share, 0.5 * (t.cash_high - config.portfolio.cash_target) * pf.value)
     if float(proceeds - keep) <= slack:
         return sells
