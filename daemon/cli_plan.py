@@ -6,8 +6,14 @@ Holdings JSON: ``{"cash": "10000.00", "positions": {"VTI": "120", "BND": "85.5"}
 Quotes JSON: ``{"VTI": {"bid": "245.10", "ask": "245.14", "adv": 3500000, "sigma": 0.012}}``
 (``adv`` in shares/day and ``sigma`` daily volatility are optional; numbers may be strings).
 Every quote is taken as fresh (``at = now``). ``--now`` defaults to the current time; a time
-without an offset is UTC. The trigger rules (window, calendar, bands) decide whether orders
-are planned, as in the daemon, with no previous runs; ``--force`` plans as if triggered.
+without an offset is UTC.
+
+The decision is the daemon's own: the files become events (quotes and market stats, an
+account snapshot, an NYSE market clock around ``--now``, then a manual check) fed to a fresh
+``Engine``, and the plan printed is the one in its ``RecordDecision``. So the trigger rules
+(window, calendar, bands), the hard limits (market closed …), the cost gate on the whole run
+and every planning rule are the daemon's, with no previous runs. ``--force`` skips the
+trigger rules, not the hard limits, exactly as a forced check in the daemon does.
 
 Every number is 0 or within a range: cash $0.01–1e12, quantities 1e-9–1e12 shares, bid and
 ask $0.0001–1e7, adv 1–1e13 shares/day, sigma 1e-6–10, at most 24 significant digits.
@@ -21,17 +27,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from daemon.core import events as ev
+from daemon.core.commands import RecordDecision
 from daemon.core.config import Config
-from daemon.core.model import CASH, Holdings, Quote, TradingSession
-from daemon.core.plan import Plan
-from daemon.core.planner import plan_rebalance
+from daemon.core.engine import Engine
+from daemon.core.model import Holdings, Quote, TradingSession
+from daemon.core.plan import Plan, PlannedOrder
+from daemon.plan_calendar import market_clock, nyse_sessions
 
 EX_USAGE = 64
 EX_DATAERR = 65
+PLAN_RUN_ID = "plan"
 
 
 # --- input: holdings and quotes JSON ------------------------------------------------------
@@ -193,13 +203,32 @@ def _w(x: float) -> str:
     return format(Decimal(repr(x)).quantize(Decimal("0.000001")), "f")
 
 
-def plan_json(plan: Plan, blocked: list[str]) -> dict[str, Any]:
-    """The plan as one JSON-ready object (decimal strings; ``null`` where unused)."""
+def _orders_json(orders: tuple[PlannedOrder, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "symbol": o.symbol,
+            "side": o.side.value,
+            "qty": _dec(o.qty),
+            "notional": _dec(o.notional),
+            "limit_price": _dec(o.limit_price),
+            "type": "market" if o.limit_price is None else "limit",
+            "est_notional": _dec(o.est_notional),
+            "est_cost": _dec(o.est_cost),
+            "reason": o.reason,
+        }
+        for o in orders
+    ]
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as one JSON-ready object (decimal strings; ``null`` where unused).
+    ``orders`` are the whole run's; ``first_round`` those the daemon places at once (the
+    buys that wait for the sells' proceeds follow when they fill)."""
     return {
         "at": plan.at.isoformat(),
         "triggered": plan.triggered,
         "reasons": list(plan.reasons),
-        "blocked": blocked,
+        "blocked": list(plan.blocked),
         "portfolio_value": _dec(plan.portfolio_value),
         "portfolio_drift": _w(plan.portfolio_drift),
         "weights": {
@@ -211,22 +240,17 @@ def plan_json(plan: Plan, blocked: list[str]) -> dict[str, Any]:
             }
             for s, r in plan.weights.items()
         },
-        "orders": [
-            {
-                "symbol": o.symbol,
-                "side": o.side.value,
-                "qty": _dec(o.qty),
-                "notional": _dec(o.notional),
-                "limit_price": _dec(o.limit_price),
-                "type": "market" if o.limit_price is None else "limit",
-                "est_notional": _dec(o.est_notional),
-                "est_cost": _dec(o.est_cost),
-                "reason": o.reason,
-            }
-            for o in plan.orders
-        ],
+        "orders": _orders_json(plan.all_orders),
+        "first_round": _orders_json(plan.orders),
         "skipped": [{"symbol": s.symbol, "reason": s.reason} for s in plan.skipped],
         "after": {s: _w(w) for s, w in plan.after.items()},
+        "gate": {
+            "on": plan.gate_on,
+            "est_cost": _dec(plan.est_cost),
+            "est_benefit": _dec(plan.est_benefit),
+            "benefit_risk": _dec(plan.benefit_risk),
+            "benefit_cash": _dec(plan.benefit_cash),
+        },
         "est_cost": _dec(plan.est_cost),
         "est_benefit": _dec(plan.est_benefit),
         "deferred": {s: _dec(v) for s, v in plan.deferred.items()},
@@ -237,12 +261,12 @@ def _pct(x: float) -> str:
     return f"{x * 100:6.2f} %"
 
 
-def plan_table(plan: Plan, blocked: list[str]) -> str:
+def plan_table(plan: Plan) -> str:
     """The plan as a readable report."""
     lines = [f"Rebalance plan at {plan.at.isoformat()}"]
     lines.append(f"Trigger: {'YES' if plan.triggered else 'no'}")
     lines += [f"  - {r}" for r in plan.reasons]
-    lines += [f"  - blocked: {b}" for b in blocked]
+    lines += [f"  - blocked: {b}" for b in plan.blocked]
     lines.append(f"Portfolio value: ${plan.portfolio_value:,}   drift {plan.portfolio_drift:.2%}")
     lines.append("")
     lines.append(f"{'symbol':<8} {'current':>9} {'target':>9} {'band':>19} {'after':>9}")
@@ -252,23 +276,30 @@ def plan_table(plan: Plan, blocked: list[str]) -> str:
         after = plan.after.get(s, r.current)
         lines.append(f"{s:<8} {_pct(r.current)} {_pct(r.target)} {band:>19} {_pct(after)}{flag}")
     lines.append("")
-    if plan.orders:
+    orders = plan.all_orders
+    first = {(o.symbol, o.side) for o in plan.orders}
+    if orders:
         lines.append("Orders (sells first):")
         lines.append(
             f"  {'side':<4} {'symbol':<8} {'qty':>16} {'notional':>12} {'limit':>10} "
             f"{'est. cost':>10}  reason"
         )
-        for o in plan.orders:
+        for o in orders:
             qty = _dec(o.qty) or "-"
             notional = f"${o.notional:,}" if o.notional is not None else f"~${o.est_notional:,}"
             limit = _dec(o.limit_price) or "market"
+            later = "" if (o.symbol, o.side) in first else "  (after the sells fill)"
             lines.append(
                 f"  {o.side.value:<4} {o.symbol:<8} {qty:>16} {notional:>12} {limit:>10} "
-                f"{'$' + str(o.est_cost):>10}  {o.reason}"
+                f"{'$' + str(o.est_cost):>10}  {o.reason}{later}"
             )
     else:
         lines.append("Orders: none")
-    lines.append(f"Estimated cost ${plan.est_cost}, benefit ${plan.est_benefit}")
+    gate = "on" if plan.gate_on else "off"
+    lines.append(
+        f"Cost gate {gate}: estimated cost ${plan.est_cost}, benefit ${plan.est_benefit} "
+        f"(risk ${plan.benefit_risk}, cash ${plan.benefit_cash})"
+    )
     if plan.deferred:
         lines.append(
             "Deferred by the participation cap: "
@@ -296,56 +327,34 @@ def parse_now(text: str | None) -> datetime:
     return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
 
 
-def nyse_sessions(now: datetime) -> tuple[TradingSession, ...]:
-    """NYSE sessions from ~100 days before ``now`` to ~10 days after (exchange_calendars)."""
-    import warnings
-
-    import exchange_calendars as xcals  # heavy: only when planning
-
-    with warnings.catch_warnings():  # pandas deprecation noise from inside the library
-        warnings.simplefilter("ignore")
-        return _sessions(xcals.get_calendar("XNYS"), now)
-
-
-def _sessions(cal: Any, now: datetime) -> tuple[TradingSession, ...]:
-    first, last = cal.first_session.date(), cal.last_session.date()
-    start = max(first, (now - timedelta(days=100)).date())
-    end = min(last, (now + timedelta(days=10)).date())
-    if start > end:
-        return ()
-    out = []
-    for day in cal.sessions_in_range(start.isoformat(), end.isoformat()):
-        out.append(
-            TradingSession(
-                day.date(),
-                cal.session_open(day).to_pydatetime(),
-                cal.session_close(day).to_pydatetime(),
-            )
-        )
-    return tuple(out)
-
-
 def decide(
-    config: Config, holdings: Holdings, quotes: dict[str, Quote], now: datetime, force: bool
-) -> tuple[bool, list[str], list[str]]:
-    """The trigger decision: (triggered, reasons, blocked)."""
-    from daemon.core.triggers import TriggerState, evaluate
-
-    probe = plan_rebalance(config, holdings, quotes, now, triggered=False)
-    out_of_band = [
-        s for s in (*config.symbols, CASH) if s in probe.weights and not probe.weights[s].in_band
-    ]
-    decision = evaluate(
-        config, now, out_of_band, nyse_sessions(now), TriggerState(), rows=probe.weights
-    )
-    reasons = list(decision.reasons)
-    blocked = list(decision.blocked)
-    if force and not decision.triggered:
-        reasons.append("forced (--force)")
-        return True, reasons, blocked
-    if not reasons:
-        reasons.append("no trigger: every asset is inside its band and no calendar date is due")
-    return decision.triggered, reasons, blocked
+    config: Config,
+    holdings: Holdings,
+    quotes: dict[str, Quote],
+    now: datetime,
+    force: bool,
+    sessions: tuple[TradingSession, ...] | None = None,
+) -> Plan:
+    """The daemon's decision on this state: the inputs as events through a fresh
+    ``Engine``, the plan from its ``RecordDecision``. ``sessions``: the NYSE sessions around
+    ``now`` unless given."""
+    engine = Engine(config, PLAN_RUN_ID)
+    events: list[ev.Event] = []
+    for q in quotes.values():
+        events.append(ev.QuoteUpdated(now, q.symbol, q.bid, q.ask))
+        if q.adv is not None or q.sigma is not None:
+            events.append(ev.MarketStatsUpdated(now, q.symbol, q.adv, q.sigma))
+    events.append(ev.AccountSnapshot(now, holdings.cash, dict(holdings.positions)))
+    events.append(market_clock(now, nyse_sessions(now) if sessions is None else sessions))
+    events.append(ev.RebalanceRequested(now, force=force, record=True))
+    decision: RecordDecision | None = None
+    for e in events:
+        for cmd in engine.handle(e):
+            if isinstance(cmd, RecordDecision):
+                decision = cmd
+    if decision is None:  # pragma: no cover - a recording check always records
+        raise RuntimeError("the engine recorded no decision for a recording check")
+    return decision.plan
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -381,11 +390,10 @@ def main(argv: list[str]) -> int:
     except InputError as exc:
         print(f"rebalanced plan: {exc}", file=sys.stderr)
         return EX_USAGE if exc.field == "--now" else EX_DATAERR
-    triggered, reasons, blocked = decide(config, holdings, quotes, now, args.force)
-    plan: Plan = plan_rebalance(config, holdings, quotes, now, triggered=triggered, reasons=reasons)
+    plan = decide(config, holdings, quotes, now, args.force)
     if args.json:
-        out: dict[str, Any] = plan_json(plan, blocked)
+        out: dict[str, Any] = plan_json(plan)
         print(json.dumps(out, indent=2))
     else:
-        print(plan_table(plan, blocked))
+        print(plan_table(plan))
     return 0

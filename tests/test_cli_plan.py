@@ -136,7 +136,12 @@ def test_closed_market_is_not_triggered_and_exits_zero(
         ]
     )
     doc = json.loads(capsys.readouterr().out)
-    assert forced == 0 and doc["orders"] and "forced (--force)" in doc["reasons"]
+    # --force skips the trigger rules, not the hard limits: the daemon places no order on a
+    # closed market even when forced, and plan decides as the daemon does (this test used to
+    # expect orders on a Saturday: a decision the daemon would never make)
+    assert forced == 0 and doc["orders"] == [] and doc["triggered"] is False
+    assert "manual request (force)" in doc["reasons"]
+    assert any("market closed" in b for b in doc["blocked"])
 
 
 def test_in_band_portfolio_exits_zero_with_no_orders(
@@ -275,3 +280,67 @@ def test_the_installed_entry_point_runs_plan() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["orders"]
+
+
+@pytest.mark.parametrize("now", ["2028-06-01T15:30:00Z", "2031-03-04T16:00:00Z"])
+def test_a_date_years_ahead_has_its_sessions(
+    capsys: pytest.CaptureFixture[str], now: str
+) -> None:
+    """exchange_calendars' default range ends about a year ahead; plan builds the calendar
+    around --now, so a Thursday in 2028 (or a Tuesday in 2031) is a trading day."""
+    code, out, _ = run(
+        capsys,
+        "--config",
+        str(EXAMPLE),
+        "--holdings",
+        str(HOLDINGS),
+        "--quotes",
+        str(QUOTES),
+        "--now",
+        now,
+        "--json",
+    )
+    doc = json.loads(out)
+    assert code == 0 and doc["blocked"] == [], doc["blocked"]
+    assert doc["triggered"] is True and doc["orders"]
+
+
+def test_a_holiday_years_ahead_is_closed(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "--config",
+        str(EXAMPLE),
+        "--holdings",
+        str(HOLDINGS),
+        "--quotes",
+        str(QUOTES),
+        "--now",
+        "2029-12-25T16:00:00Z",  # Christmas, a Tuesday
+        "--json",
+    )
+    doc = json.loads(out)
+    assert code == 0 and doc["orders"] == []
+    assert any("market closed" in b for b in doc["blocked"])
+
+
+def test_json_says_whether_the_gate_is_on_and_gives_both_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "--config",
+        str(EXAMPLE),
+        "--holdings",
+        str(HOLDINGS),
+        "--quotes",
+        str(QUOTES),
+        "--now",
+        OPEN,
+        "--json",
+    )
+    doc = json.loads(out)
+    gate = doc["gate"]
+    assert code == 0 and gate["on"] is True
+    assert D(gate["est_benefit"]) >= D(gate["est_cost"]) > 0
+    assert D(gate["est_cost"]) == sum(D(o["est_cost"]) for o in doc["orders"])
+    assert any(r.startswith("cost gate on:") for r in doc["reasons"])

@@ -37,6 +37,10 @@ def band_limits(target: float, band: Band) -> tuple[float, float]:
 
 
 def asset_limits(asset: AssetConfig) -> tuple[float, float]:
+    """An asset's band; a target of 0 ("hold none: sell what is held") has none: (0, 0),
+    so any holding of it is out of band and sold."""
+    if asset.target <= 0:
+        return 0.0, 0.0
     return band_limits(asset.target, asset.band)
 
 

@@ -46,6 +46,11 @@ class Scope(enum.StrEnum):
     OUT_OF_BAND = "out_of_band"  # trade only assets outside their bands (plus cash flows)
 
 
+class Leftover(enum.StrEnum):
+    CASH = "cash"  # the target weight of an asset too dear to buy in whole shares stays cash
+    SPREAD = "spread"  # … is spread over the other targets, pro rata
+
+
 class NotInTargets(enum.StrEnum):
     HOLD = "hold"  # count in value, never trade (as if excluded)
     LIQUIDATE = "liquidate"  # sell holdings that have no target
@@ -69,6 +74,8 @@ class AssetConfig:
     fractional: bool = True  # may trade fractional shares (else whole shares only)
     sigma: float | None = None  # daily return volatility override
     adv: float | None = None  # average daily volume (shares) override
+    expected_return: float | None = None  # a year, fraction; None → cost.expected_return
+    max_spread: float | None = None  # (ask − bid) / mid, fraction; None → planner.max_spread
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +121,11 @@ class CostConfig:
     default_adv: float | None = None  # shares/day; None → no impact term when unknown
     default_half_spread_bps: float = 5.0  # when a quote has no usable spread
     risk_aversion: float = 2.0  # λ
-    horizon_days: float = 21.0  # risk horizon for the benefit
+    # the time a drift would otherwise persist, trading days (252 = a year; see benefit)
+    horizon_days: float = 252.0
     covariance: Mapping[tuple[str, str], float] = field(default_factory=dict)  # daily
+    expected_return: float = 0.05  # a year, fraction, for an asset without its own
+    cash_return: float = 0.0  # a year, fraction: what cash earns
     min_trade_dollars: Decimal = Decimal(0)  # skip a rebalance whose total is smaller
     min_trade_percent: float = 0.0  # fraction of portfolio value
 
@@ -130,6 +140,8 @@ class PlannerConfig:
     participation_cap: float = 0.05  # fraction of ADV per order; the rest is deferred
     top_k: int | None = None  # only the k largest deviations, when set
     max_quote_age_seconds: float = 5.0
+    max_spread: float = 0.005  # (ask − bid) / mid, fraction: a wider quote is not traded on
+    whole_share_leftover: Leftover = Leftover.CASH  # see Leftover
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,8 +51,11 @@ TOP_KEYS = (
 PORTFOLIO_KEYS = (*(f.name for f in fields(PortfolioConfig) if f.name != "assets"), "targets")
 BAND_KEYS = tuple(f.name for f in fields(Band))
 BANDS_KEYS = (*BAND_KEYS, "overrides")
+_ASSET_TOML = {"max_spread": "max_spread_bps"}
 ASSET_KEYS = tuple(
-    f.name for f in fields(AssetConfig) if f.name not in ("symbol", "target", "band")
+    _ASSET_TOML.get(f.name, f.name)
+    for f in fields(AssetConfig)
+    if f.name not in ("symbol", "target", "band")
 )
 WEIGHT_TOLERANCE = 1e-6  # percent points
 TICKER = re.compile(r"^[A-Z0-9][A-Z0-9./]{0,14}$")
@@ -386,4 +389,33 @@ def _asset(r: Reader, symbol: str, pct: float, band: Band, raw: object) -> Asset
         adv=r.optional_number(
             tbl, "adv", path, None, minimum=0.0, exclusive_min=True, unit="shares/day"
         ),
+        expected_return=_percent(
+            r, r.optional_number(tbl, "expected_return", path, None, unit="% a year"),
+            f"{path}.expected_return", -100.0, 100.0,
+        ),
+        max_spread=_bps(
+            r,
+            r.optional_number(
+                tbl, "max_spread_bps", path, None, minimum=0.0, exclusive_min=True, unit="bps"
+            ),
+            f"{path}.max_spread_bps",
+        ),
     )
+
+
+def _percent(r: Reader, x: float | None, path: str, lo: float, hi: float) -> float | None:
+    """An optional percent within [lo, hi] as a fraction."""
+    if x is None:
+        return None
+    if not r.in_range(x, path, lo, hi, False, "%"):
+        return None
+    return x / 100.0
+
+
+def _bps(r: Reader, x: float | None, path: str) -> float | None:
+    """Optional basis points (≤ 10 000) as a fraction."""
+    if x is None:
+        return None
+    if not r.in_range(x, path, None, 10_000.0, False, "bps"):
+        return None
+    return x / 10_000.0

@@ -53,9 +53,8 @@ def _names(cls: type) -> tuple[str, ...]:
 TRIGGER_KEYS = (*_names(TriggerConfig), "cooldown_minutes")
 CALENDAR_KEYS = ("frequency", "day", "time")
 COST_KEYS = _names(CostConfig)
-PLANNER_KEYS = tuple(
-    "limit_offset_bps" if n == "limit_offset" else n for n in _names(PlannerConfig)
-)
+_PLANNER_TOML = {"limit_offset": "limit_offset_bps", "max_spread": "max_spread_bps"}
+PLANNER_KEYS = tuple(_PLANNER_TOML.get(n, n) for n in _names(PlannerConfig))
 EXECUTION_KEYS = _names(ExecutionConfig)
 BROKER_KEYS = _names(BrokerConfig)
 DAEMON_KEYS = _names(DaemonConfig)
@@ -219,6 +218,16 @@ def cost_section(r: Reader, tbl: Mapping[str, Any], targets: set[str]) -> CostCo
             tbl, "horizon_days", p, d.horizon_days, minimum=0.0, exclusive_min=True, unit="days"
         ),
         covariance=_covariance(r, tbl.get("covariance", {}), targets),
+        expected_return=r.number(
+            tbl, "expected_return", p, d.expected_return * 100, minimum=-100.0, maximum=100.0,
+            unit="% a year",
+        )
+        / 100.0,
+        cash_return=r.number(
+            tbl, "cash_return", p, d.cash_return * 100, minimum=-100.0, maximum=100.0,
+            unit="% a year",
+        )
+        / 100.0,
         min_trade_dollars=r.decimal(tbl, "min_trade_dollars", p, d.min_trade_dollars, unit="$"),
         min_trade_percent=r.number(
             tbl, "min_trade_percent", p, 0.0, minimum=0.0, maximum=100.0, unit="%"
@@ -301,6 +310,18 @@ def planner_section(r: Reader, tbl: Mapping[str, Any]) -> PlannerConfig:
             exclusive_min=True,
             unit="s",
         ),
+        whole_share_leftover=r.member(tbl, "whole_share_leftover", p, d.whole_share_leftover),
+        max_spread=r.number(
+            tbl,
+            "max_spread_bps",
+            p,
+            d.max_spread * 10_000,
+            minimum=0.0,
+            maximum=10_000.0,
+            exclusive_min=True,
+            unit="bps",
+        )
+        / 10_000.0,
     )
 
 

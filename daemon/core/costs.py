@@ -1,4 +1,4 @@
-"""The cost model (what an order costs) and the benefit model (what risk a rebalance removes).
+"""The cost model: what an order costs. (What a rebalance is worth is ``benefit``.)
 
 Cost of one order, in dollars, for ``Q`` shares at price ``P`` (notional ``N = Q·P``)::
 
@@ -16,24 +16,12 @@ Cost of one order, in dollars, for ``Q`` shares at price ``P`` (notional ``N = Q
   ``adv``, ``cost.default_adv`` (default None). With no ADV the impact term is 0.
 
 The result is rounded **up** to the cent: costs are never underestimated.
-
-Benefit of a rebalance, in dollars (risk removed)::
-
-    benefit = λ / 2 · Δwᵀ Σ Δw · V
-
-with ``Δw = current weight − weight after`` per traded symbol (fractions), ``V`` the portfolio
-value, ``λ`` = ``cost.risk_aversion`` (default 2) and ``Σ`` the covariance of returns over the
-horizon: ``cost.covariance`` (daily, keyed by symbol pairs in either order) × ``horizon_days``
-(default 21 trading days) when given; otherwise the diagonal ``σᵢ²`` × ``horizon_days``. With
-a partial covariance a missing diagonal entry falls back to ``σᵢ²`` and a missing pair to 0.
-Cash has no variance. The result is rounded **down** to the cent.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Final
 
 from daemon.core.config import AssetConfig, Config
@@ -147,48 +135,3 @@ def order_cost(
         adv_for(config, symbol, quote, a),
     )
     return to_cents_up(cost)
-
-
-def _pair(cov: Mapping[tuple[str, str], float], a: str, b: str) -> float | None:
-    v = cov.get((a, b))
-    if v is None:
-        v = cov.get((b, a))
-    return v
-
-
-def risk_variance(config: Config, dw: Mapping[str, float], sigmas: Mapping[str, float]) -> float:
-    """Δwᵀ Σ Δw over the horizon (dimensionless), Σ as described in the module docstring."""
-    cov = config.cost.covariance
-    horizon = config.cost.horizon_days
-    total = 0.0
-    for sym, w in dw.items():
-        if w == 0.0:
-            continue
-        var = _pair(cov, sym, sym) if cov else None
-        if var is None:
-            s = sigmas.get(sym, config.cost.default_sigma)
-            var = s * s
-        total += w * w * var
-    if cov:
-        seen: set[frozenset[str]] = set()
-        for (a, b), v in cov.items():
-            if a == b:
-                continue
-            key = frozenset((a, b))
-            if key in seen:
-                continue
-            seen.add(key)
-            wa, wb = dw.get(a, 0.0), dw.get(b, 0.0)
-            if wa and wb:
-                total += 2.0 * wa * wb * v
-    return max(0.0, total * horizon)
-
-
-def risk_benefit(
-    config: Config, dw: Mapping[str, float], value: float, sigmas: Mapping[str, float]
-) -> Decimal:
-    """λ/2 · Δwᵀ Σ Δw · V in dollars, rounded down to the cent."""
-    benefit = config.cost.risk_aversion / 2.0 * risk_variance(config, dw, sigmas) * value
-    if not math.isfinite(benefit) or benefit <= 0:
-        return Decimal(0)
-    return Decimal(repr(benefit)).quantize(CENT, rounding=ROUND_FLOOR)

@@ -18,11 +18,12 @@ Timer keys (answered by the shell with ``TimerFired(key=…)``):
   resolves); see ``OrderDesk.deadline_passed``.
 
 Runs and rounds: a decision that yields orders opens a *run*; no new decision starts until
-every order of the run is terminal. Buys are planned from cash on hand only
-(``fund_from_sells=False``), so sells and buys can go out together; when the run's orders are
-done and something filled, a follow-up round re-plans (sell proceeds are now cash; assets
-may still be out of band), at most ``execution.max_rounds`` rounds per run. A symbol whose
-order was rejected is not planned again within the run (never retried blindly).
+every order of the run is terminal. One gate per run: round 1 judges the whole run (its sells
+and the buys they fund) and places the sells and the buys cash on hand pays for
+(``engine_plans``); when they are done and something filled, a follow-up round re-plans,
+not gated again (sell proceeds are now cash), at most ``execution.max_rounds`` rounds. A
+symbol whose order was rejected is not planned again within the run (never retried blindly).
+Suspected splits and what is reported once: ``engine_holds``.
 
 No ``PlaceOrder`` while (``blockers()``): shutting down, HALTED, no account snapshot, a feed
 is lost, a reconcile is awaited after the trade-updates feed came back, no market clock, the
@@ -36,7 +37,7 @@ are adopted; foreign ones count as pending but are never canceled (see ``orders_
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -55,25 +56,21 @@ from daemon.core.config import Config, TriggerMode
 from daemon.core.drift import DriftTracker
 from daemon.core.engine_desk import CANCELABLE, RESOLVE, THROTTLE, TIMEOUT, OrderDesk
 from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
+from daemon.core.engine_holds import HOLD_UNTIL, SPLIT_SUSPECT, Holds
+from daemon.core.engine_plans import engine_plan
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
 from daemon.core.ids import decision_id
 from daemon.core.ids import validate_run_id as _validate_run_id
 from daemon.core.model import Holdings, Quote, Side, TradingState
 from daemon.core.orders import OrderBook, OrderEventKind, OrderState, TrackedOrder
 from daemon.core.plan import Plan
-from daemon.core.planner import plan_rebalance
 from daemon.core.triggers import TriggerState, evaluate, next_wakeup, record_run
 
 CHECK = "check"
 LOOKUP = "lookup:"
+_ZERO = Decimal(0)
 _THRESHOLD_MODES = frozenset({TriggerMode.THRESHOLD, TriggerMode.HYBRID})
 _MAX_LOOKUP_BACKOFF = 32
-# A mid that moves by this factor (either way) from one quote to the next is no market move
-# but a corporate action (a split): the position at the broker changed too, so no decision
-# until an account snapshot shows it (else the halved price looks like an underweight).
-# 1.4 catches 3-for-2 and larger splits and reverse splits; a real one-quote move of 40 % in
-# a held asset is itself reason to check the account before trading on it.
-_SPLIT_SUSPECT = 1.4
 
 
 @dataclass(slots=True)
@@ -100,6 +97,7 @@ class Engine:
         self._market = MarketData(config)
         self._quotes = self._market.last  # the latest quote event per symbol
         self._gates = Gates()
+        self._holds = Holds()  # suspected splits; what was reported once
         self._desk = OrderDesk(config, self._run_id)
         self._book = self._desk.book
         self._triggers = TriggerState()
@@ -115,6 +113,7 @@ class Engine:
             ev.BarClosed: self._on_nothing,
             ev.MarketStatsUpdated: self._on_stats,
             ev.CovarianceEstimated: self._on_covariance,
+            ev.SplitAnnounced: self._on_split,
             ev.TradingStatusChanged: self._on_trading_status,
             ev.AccountSnapshot: self._on_account,
             ev.MarketClock: self._on_clock,
@@ -169,7 +168,7 @@ class Engine:
         quotes[e.symbol] = e
         if prev is not None:
             now_sum, prev_sum = e.bid + e.ask, prev.bid + prev.ask
-            if (now_sum > prev_sum * _SPLIT_SUSPECT or prev_sum > now_sum * _SPLIT_SUSPECT) and (
+            if (now_sum > prev_sum * SPLIT_SUSPECT or prev_sum > now_sum * SPLIT_SUSPECT) and (
                 e.bid > 0 and e.ask > 0 and prev.bid > 0 and prev.ask > 0
             ):
                 return self._price_jump(e, now_sum / prev_sum)
@@ -183,8 +182,15 @@ class Engine:
 
     def _price_jump(self, e: ev.QuoteUpdated, ratio: float) -> list[Command]:
         self._drift.update_quote(e.symbol, e.bid, e.ask)
-        self._gates.await_reconcile = True
-        return [RequestReconcile(f"{e.symbol} moved x{ratio:.3g} in one quote (a split?)")]
+        if not self._holds.suspect_split(e.symbol, ratio, self._positions.get(e.symbol, _ZERO)):
+            return []
+        why = f"{e.symbol} moved x{ratio:.3g} in one quote (a split?): {HOLD_UNTIL}"
+        return [RequestReconcile(why), Alert("warning", why)]
+
+    def _on_split(self, e: ev.SplitAnnounced) -> list[Command]:
+        if not self._holds.split_recorded(e.symbol):
+            return []
+        return [Alert("info", f"split of {e.symbol} ({e.ratio:g} for 1) recorded: trading on")]
 
     def _on_nothing(self, e: ev.Event) -> list[Command]:
         return []
@@ -232,6 +238,8 @@ class Engine:
         self._gates.await_reconcile = False
         timeout = timedelta(seconds=self._config.execution.order_timeout_seconds)
         cmds, unsynced = self._desk.reconcile(e, timeout)
+        for sym in self._holds.on_snapshot(self._positions):
+            cmds.append(Alert("info", f"the account shows the split of {sym}: trading on"))
         for u in unsynced:
             self._apply_to_holdings(u.order, u.qty, u.price)
         if self._trading_state is TradingState.HALTED:
@@ -382,6 +390,8 @@ class Engine:
     # -- operator and lifecycle -------------------------------------------------------------
 
     def _on_trading_state(self, e: ev.TradingStateRequested) -> list[Command]:
+        if e.state is TradingState.ACTIVE:
+            self._holds.resume()  # the operator's word clears a suspected split
         if e.state is self._trading_state:
             return []
         self._trading_state = e.state
@@ -419,9 +429,9 @@ class Engine:
         if self._run is not None:
             return [Alert("info", "rebalance request ignored: a run is still in progress")]
         blockers = self.blockers(e.at)
-        if blockers:
+        if blockers and not e.record:
             return [Alert("info", "rebalance request not run: " + "; ".join(blockers))]
-        cmds = self._decide(e.at, force=e.force)
+        cmds = self._decide(e.at, force=e.force, record=e.record)
         if not cmds:
             return [Alert("info", "rebalance request: no trigger fired (use force to override)")]
         return cmds
@@ -430,37 +440,58 @@ class Engine:
 
     def blockers(self, now: datetime, *, need_quotes: bool = True) -> list[str]:
         """Why no order may be placed at ``now`` (empty when one may)."""
-        return self._gates.blockers(
-            now,
-            self._config.trigger,
-            self._trading_state,
-            self._cash is not None,
-            self._config.symbols if need_quotes else (),
-            self._quotes,
-        )
+        return [
+            *self._gates.blockers(
+                now,
+                self._config.trigger,
+                self._trading_state,
+                self._cash is not None,
+                self._config.symbols if need_quotes else (),
+                self._quotes,
+            ),
+            *self._holds.blockers(),
+        ]
 
-    def _decide(self, now: datetime, *, force: bool) -> list[Command]:
+    def _decide(self, now: datetime, *, force: bool, record: bool = False) -> list[Command]:
+        """Start a run if the triggers (or ``force``) and the hard limits allow. ``record``:
+        record the decision even when no run starts (not triggered, or blocked)."""
         if self._follow_up is not None:
             return self._try_follow_up(now)
-        if self._run is not None or self.blockers(now):
+        if self._run is not None:
             return []
+        blockers = self.blockers(now)
+        cash = self._cash or _ZERO
+        minimum = max(self._config.cost.min_trade_dollars, self._config.planner.min_order_notional)
+        quiet = not force and self._holds.quiet(minimum, self._drift.portfolio_value)
+        if (blockers or quiet) and not record:
+            return []  # (quiet: a minimum that can never be met was reported once)
+        out = self._holds.still_out(self._drift.out_of_band(), self._positions, cash)
+        d = evaluate(
+            self._config, now, out, self._gates.sessions, self._triggers, self._drift.rows()
+        )
         if force:
             reasons: tuple[str, ...] = ("manual request (force)",)
             calendar = False
+            blocked: tuple[str, ...] = tuple(blockers)
         else:
-            d = evaluate(
-                self._config,
-                now,
-                self._drift.out_of_band(),
-                self._gates.sessions,
-                self._triggers,
-                self._drift.rows(),
-            )
-            if not d.triggered:
-                return []
             reasons, calendar = d.reasons, d.calendar
+            blocked = (*blockers, *(b for b in d.blocked if b not in blockers))
+        if blocked or not (force or d.triggered):
+            if not record:
+                return []
+            if not reasons:
+                reasons = ("no trigger: every asset is inside its band and no calendar date is due",)
+            return self._record_only(now, reasons, blocked)
         self._triggers = record_run(self._triggers, now, self._config.trigger.timezone, calendar)
         return self._start_round(now, reasons, 1, set())
+
+    def _record_only(self, now: datetime, reasons: tuple[str, ...], blocked: tuple[str, ...]) -> list[Command]:  # fmt: skip
+        """A decision that starts no run: the weights, what was due and what blocked it."""
+        plan = replace(self._plan(now, reasons, set(), gate=True, triggered=False), blocked=blocked)
+        did = decision_id(self._run_id, self._decisions)
+        self._decisions += 1
+        self._last_decision = DecisionInfo(did, now, False, plan.reasons, 0, 1)
+        return [RecordDecision(did, plan)]
 
     def _price(self, symbol: str) -> Decimal | None:
         p = self._drift.price(symbol)
@@ -469,11 +500,14 @@ class Engine:
     def _start_round(
         self, now: datetime, reasons: tuple[str, ...], round_no: int, rejected: set[str]
     ) -> list[Command]:
-        plan = self._plan(now, reasons, rejected)
+        # one gate per run: the first round judges the whole run (its sells and the buys
+        # they fund); later rounds complete an approved run and are not judged again
+        plan = self._plan(now, reasons, rejected, gate=round_no == 1)
         did = decision_id(self._run_id, self._decisions)
         self._decisions += 1
         self._last_decision = DecisionInfo(did, now, True, plan.reasons, len(plan.orders), round_no)
         cmds: list[Command] = [RecordDecision(did, plan)]
+        self._holds.note(plan, self._positions, self._cash or _ZERO)
         self._last_skipped = bool(plan.skipped)
         orders = sorted(plan.orders, key=lambda o: o.side is not Side.SELL)  # stable
         if orders:
@@ -485,25 +519,16 @@ class Engine:
             cmds.extend(self._settle_run(now))
         return cmds
 
-    def _plan(self, now: datetime, reasons: tuple[str, ...], rejected: set[str]) -> Plan:
-        reserved, pending = self._desk.pending(self._price)
-        holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
-        return plan_rebalance(
-            self._config,
-            holdings,
-            self.quotes(),
-            now,
-            triggered=True,
-            reasons=reasons,
-            reserved_cash=reserved,
-            pending_qty=pending,
-            halted={
-                **dict.fromkeys(sorted(rejected), "rejected by the broker earlier in this run"),
-                **dict.fromkeys(sorted(self._gates.halted_symbols), "halted by the venue"),
-            },
-            sells_only=self._trading_state is TradingState.REDUCING,
-            fund_from_sells=False,
-        )
+    def _plan(
+        self, now: datetime, reasons: tuple[str, ...], rejected: set[str], *, gate: bool,
+        triggered: bool = True,
+    ) -> Plan:  # fmt: skip
+        return engine_plan(
+            self._config, Holdings(self._cash or _ZERO, dict(self._positions)), self.quotes(),
+            now, reasons, self._desk.pending(self._price), rejected=rejected,
+            halted=self._gates.halted_symbols, reducing=self._trading_state is TradingState.REDUCING,
+            gate=gate, triggered=triggered, covariance=self._market.market_covariance(),
+        )  # fmt: skip
 
     def _settle_run(self, now: datetime) -> list[Command]:
         """Close the run once its orders are all terminal; maybe plan a follow-up round."""

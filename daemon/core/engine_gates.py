@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
+from daemon.core.benefit import MarketCovariance
 from daemon.core.config import Config, TriggerConfig
 from daemon.core.events import CovarianceEstimated, MarketClock, MarketStatsUpdated, QuoteUpdated
 from daemon.core.model import Quote, TradingSession, TradingState
@@ -43,6 +44,11 @@ class MarketData:
 
     def on_covariance(self, e: CovarianceEstimated) -> None:
         self.covariance = e
+
+    def market_covariance(self) -> MarketCovariance | None:
+        """The latest market estimate as the benefit model takes it (None: none yet)."""
+        c = self.covariance
+        return None if c is None else (c.symbols, c.daily)
 
     def quotes(self) -> dict[str, Quote]:
         """A ``Quote`` per symbol for the planner (``at`` = the quote event's time)."""

@@ -73,6 +73,17 @@ class CovarianceEstimated:
 
 
 @dataclass(frozen=True, slots=True)
+class SplitAnnounced:
+    """A corporate-action record of a split from the broker: ``ratio`` new shares per old
+    share (2.0 for a 2-for-1 split, 0.1 for a 1-for-10 reverse split). Clears a suspected
+    split of ``symbol`` (see ``engine_holds``)."""
+
+    at: datetime
+    symbol: str
+    ratio: float
+
+
+@dataclass(frozen=True, slots=True)
 class TradingStatusChanged:
     """A venue halt or resume for one symbol (Alpaca data stream ``T: s``)."""
 
@@ -225,10 +236,14 @@ class TradingStateRequested:
 
 @dataclass(frozen=True, slots=True)
 class RebalanceRequested:
-    """A manual "check now" (CLI ``plan``, operator API). ``force`` skips trigger rules."""
+    """A manual "check now" (CLI ``plan``, operator API). ``force`` skips trigger rules (not
+    the hard limits: market hours, halts, feeds, the kill switch). ``record``: record the
+    decision even when nothing triggers or a hard limit blocks it (a ``RecordDecision`` whose
+    plan is not triggered and names the blockers), as ``rebalanced plan`` needs."""
 
     at: datetime
     force: bool = False
+    record: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +257,7 @@ Event = (
     | BarClosed
     | MarketStatsUpdated
     | CovarianceEstimated
+    | SplitAnnounced
     | TradingStatusChanged
     | AccountSnapshot
     | MarketClock

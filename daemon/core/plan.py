@@ -13,6 +13,10 @@ from decimal import Decimal
 
 from daemon.core.model import Side
 
+UNBALANCEABLE = "cannot be balanced in whole shares"
+"""The skip reason's start for a whole-share asset one share of which is wider than its band
+(the engine reports it once and does not re-trigger on it)."""
+
 
 @dataclass(frozen=True, slots=True)
 class WeightRow:
@@ -60,3 +64,17 @@ class Plan:
     est_cost: Decimal = Decimal(0)
     est_benefit: Decimal = Decimal(0)
     deferred: Mapping[str, Decimal] = field(default_factory=dict)  # notional left by caps
+    # the cost gate: on (cost.gate and the first round of a run) or off; the figures above
+    # are always those of the whole run (its sells and the buys they fund)
+    gate_on: bool = False
+    blocked: tuple[str, ...] = ()  # hard limits that stop any order now (market closed …)
+    # the whole run's orders, when ``orders`` is only its first round (the buys that wait
+    # for the sells' proceeds follow once they fill); () when ``orders`` is the whole run
+    run_orders: tuple[PlannedOrder, ...] = ()
+    benefit_risk: Decimal = Decimal(0)  # the risk part of est_benefit, dollars
+    benefit_cash: Decimal = Decimal(0)  # the cash-drag part (negative: cash left idle)
+
+    @property
+    def all_orders(self) -> tuple[PlannedOrder, ...]:
+        """Every order of the run this plan decides (``run_orders`` or ``orders``)."""
+        return self.run_orders or self.orders

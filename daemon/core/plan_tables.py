@@ -30,6 +30,7 @@ class AssetInfo:
     target_pct: str  # f"{target:.1%}", for reasons
     low_pct: str
     high_pct: str
+    max_spread: float  # the widest quote traded on, (ask − bid) / mid
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +71,9 @@ def _build(config: Config) -> PlanTables:
     assets: dict[str, AssetInfo] = {}
     for sym, a in by_symbol.items():
         low, high = asset_limits(a)
+        spread = a.max_spread if a.max_spread is not None else config.planner.max_spread
         assets[sym] = AssetInfo(
-            a, a.target, low, high, f"{a.target:.1%}", f"{low:.1%}", f"{high:.1%}"
+            a, a.target, low, high, f"{a.target:.1%}", f"{low:.1%}", f"{high:.1%}", spread
         )
     cash_low, cash_high = cash_limits(config)
     cost, planner = config.cost, config.planner

@@ -34,14 +34,16 @@ the per-row cost and limit parameters live in ``planner_market``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from daemon.core.config import Config
-from daemon.core.costs import risk_benefit
+from daemon.core.benefit import Covariance, MarketCovariance, benefit_parts, to_cents_down
+from daemon.core.config import Config, Leftover
+from daemon.core.costs import sigma_for
 from daemon.core.model import CASH, Holdings, Quote
-from daemon.core.plan import Plan, SkippedSymbol
+from daemon.core.plan import UNBALANCEABLE, Plan, PlannedOrder, SkippedSymbol
 from daemon.core.plan_tables import tables_for
 from daemon.core.planner_market import Market
 from daemon.core.planner_orders import (
@@ -51,10 +53,11 @@ from daemon.core.planner_orders import (
     fund_buys,
     money,
     planned_orders,
+    resize_sells,
 )
 from daemon.core.rounding import CENT, to_decimal
 from daemon.core.targets import Book, book_trades
-from daemon.core.valuation import Portfolio, value_portfolio
+from daemon.core.valuation import Portfolio, Row, value_portfolio
 
 __all__ = ["money", "plan_rebalance"]
 
@@ -76,8 +79,12 @@ def plan_rebalance(
     halted: Collection[str] | Mapping[str, str] = (),
     sells_only: bool = False,
     fund_from_sells: bool = True,
+    gate: bool = True,
+    covariance: MarketCovariance | None = None,
 ) -> Plan:
-    """Plan a rebalance; see the module docstring for the rules."""
+    """Plan a rebalance; see the module docstring for the rules. ``gate``: judge the run
+    (cost gate, minimum trade); False for a follow-up round of an approved run.
+    ``covariance``: the market's daily covariance estimate (config entries come first)."""
     pf = value_portfolio(
         config,
         holdings,
@@ -92,9 +99,18 @@ def plan_rebalance(
     skipped = [SkippedSymbol(r.symbol, r.problem) for r in pf.rows if r.problem is not None]
     value = pf.value_cents()
     drift = pf.drift(config)
-    if pf.value <= 0 or not triggered:
+    unpriced = [r for r in pf.rows if r.price is None and r.qty != 0] if pf.notes else []
+    never = _never_met(config, pf.value) if triggered else None
+    if never is not None:
+        notes.append(never)
+    if pf.value <= 0 or not triggered or unpriced or never:
         if pf.value <= 0:
             notes.append("portfolio value is not positive: nothing to plan")
+        if unpriced and triggered:
+            held = ", ".join(f"{r.symbol} ({r.qty} shares)" for r in unpriced)
+            notes.append(
+                f"no decision: no usable price for {held}; a holding is never valued at $0"
+            )
         return Plan(
             now,
             triggered,
@@ -109,39 +125,88 @@ def plan_rebalance(
 
     rows = [r for r in pf.rows if r.problem is None and r.price is not None]
     market = Market(tables_for(config), rows)
-    trades, sizing_value = _sized_trades(config, pf, market)
+    spread: list[str] = []
+    trades, sizing_value = _sized_trades(config, pf, market, spread)
+    for sym in spread:
+        r = next(r for r in rows if r.symbol == sym)
+        assert r.price is not None
+        skipped.append(
+            SkippedSymbol(
+                sym,
+                f"{UNBALANCEABLE}: one share is {r.price / pf.value:.1%} of the value, wider "
+                f"than its band {r.low:.1%}–{r.high:.1%}; its target spread over the others",
+            )
+        )
     deferred: dict[str, Decimal] = {}
     sells, buys = drafts(config, market, pf.value, trades, deferred, skipped)
     sell_orders = build_sells(config, market, sells, skipped)
+    round_buys: list[Emitted] | None = None
     if sells_only:
         for d in buys:
             skipped.append(SkippedSymbol(d[1], "buy suppressed: sells only (REDUCING)"))
-        buy_orders: list[Emitted] = []
+        buy_orders: list[Emitted] = []  # REDUCING: the sells reduce risk on their own
     else:
         floor = to_decimal(config.portfolio.cash_target * sizing_value).quantize(CENT)
-        budget = pf.cash - floor
-        if fund_from_sells:
-            budget += sum((o[3] - o[4] for o in sell_orders), ZERO)
-        buy_orders = fund_buys(config, market, buys, budget, skipped)
+        base = pf.cash - floor
+        # whole shares rounded up may take cash below its target, not below its band
+        low = to_decimal(market.tables.cash_low * sizing_value).quantize(CENT, ROUND_CEILING)
+        room = max(ZERO, floor - low)
+        netted_skips: list[SkippedSymbol] = []
+        buy_orders = fund_buys(
+            config, market, buys, base + _proceeds(sell_orders), netted_skips, room
+        )
+        resized = _no_stranded_sells(
+            config, market, pf, sell_orders, buy_orders, base, notes, skipped + netted_skips
+        )
+        if resized is not sell_orders:
+            sell_orders = resized
+            budget = base + _proceeds(sell_orders)
+            if sum((o[3] + o[4] for o in buy_orders), ZERO) > budget:  # rounding: re-fund
+                netted_skips = []
+                buy_orders = fund_buys(config, market, buys, budget, netted_skips, room)
+        skipped.extend(netted_skips)
+        if not fund_from_sells:  # this round: buys from cash on hand, the rest once the
+            # sells have filled (``run_orders``); the run's own skips are the ones above
+            round_buys = fund_buys(config, market, buys, base, [], room)
     emitted = sell_orders + buy_orders
 
     after = _after_weights(pf, market, emitted, len(sell_orders))
-    dw = {e[0][1]: current[e[0][1]] - after[e[0][1]] for e in emitted}
-    sigmas = {e[0][1]: market.sigma[e[0][2]] for e in emitted}
     est_cost = sum((e[4] for e in emitted), ZERO)
-    est_benefit = risk_benefit(config, dw, pf.value, sigmas)
-    if emitted and config.cost.gate and est_benefit < est_cost:
-        notes.append(f"cost gate: est. cost {money(est_cost)} > benefit {money(est_benefit)}")
-        emitted, after, deferred = [], current, {}
-    minimum = max(
-        config.cost.min_trade_dollars,
-        to_decimal(config.cost.min_trade_percent * pf.value).quantize(CENT),
-    )
-    traded = sum((e[3] for e in emitted), ZERO)
-    if emitted and traded < minimum:
-        notes.append(f"below minimum trade: total {money(traded)} < {money(minimum)}")
-        emitted, after, deferred = [], current, {}
-    orders = planned_orders(config, market, emitted, len(sell_orders), pf.value)
+    risk, cash_gain = _benefit(config, pf, market, current, after, covariance)
+    est_benefit = to_cents_down(risk + cash_gain)
+    gate_on = gate and config.cost.gate
+    if emitted:
+        figures = (
+            f"est. cost {money(est_cost)}, benefit {money(est_benefit)} "
+            f"(risk {_signed(risk)}, cash {_signed(cash_gain)})"
+        )
+        if not gate:
+            notes.append(f"cost gate: not judged again (a later round of an approved run); {figures}")
+        elif not config.cost.gate:
+            notes.append(f"cost gate off: {figures}")
+        elif est_benefit < est_cost:
+            notes.append(
+                f"cost gate on: est. cost {money(est_cost)} > benefit {money(est_benefit)}"
+                f" (risk {_signed(risk)}, cash {_signed(cash_gain)}): no trade"
+            )
+            emitted, after, deferred, round_buys = [], current, {}, None
+        else:
+            notes.append(f"cost gate on: {figures}: trade")
+    if gate and emitted:
+        minimum = max(
+            config.cost.min_trade_dollars,
+            to_decimal(config.cost.min_trade_percent * pf.value).quantize(CENT),
+        )
+        traded = sum((e[3] for e in emitted), ZERO)
+        if traded < minimum:
+            notes.append(f"below minimum trade: total {money(traded)} < {money(minimum)}")
+            emitted, after, deferred, round_buys = [], current, {}, None
+    n_sells = len(sell_orders) if emitted else 0
+    orders = planned_orders(config, market, emitted, n_sells, pf.value)
+    run_orders: list[PlannedOrder] = []
+    if round_buys is not None and emitted and round_buys != buy_orders:
+        run_orders = orders  # the round: the same sells, the buys cash on hand pays for
+        orders = orders[:n_sells] + planned_orders(config, market, round_buys, 0, pf.value)
     return Plan(
         now,
         True,
@@ -155,10 +220,170 @@ def plan_rebalance(
         est_cost=est_cost,
         est_benefit=est_benefit,
         deferred=deferred,
+        gate_on=gate_on,
+        run_orders=tuple(run_orders),
+        benefit_risk=_cents(risk),
+        benefit_cash=_cents(cash_gain),
     )
 
 
-def _sized_trades(config: Config, pf: Portfolio, market: Market) -> tuple[list[float], float]:
+def _never_met(config: Config, value: float) -> str | None:
+    """A minimum that no run can meet in a portfolio of ``value`` (a run trades at most what
+    the portfolio holds), as a note; None when the minimums can be met."""
+    if value <= 0:
+        return None
+    v = money(value)
+    trade = config.cost.min_trade_dollars
+    if float(trade) > value:
+        return (
+            f"minimum trade {money(trade)} can never be met in a {v} portfolio: no rebalance "
+            "until the portfolio grows past it or cost.min_trade_dollars is lowered"
+        )
+    order = config.planner.min_order_notional
+    if float(order) > value:
+        return (
+            f"minimum order {money(order)} can never be met in a {v} portfolio: no rebalance "
+            "until the portfolio grows past it or planner.min_order_notional is lowered"
+        )
+    return None
+
+
+def _signed(x: float) -> str:
+    return ("−" if x < 0 else "") + money(abs(x))
+
+
+def _cents(x: float) -> Decimal:
+    if not math.isfinite(x):
+        return ZERO
+    return Decimal(repr(x)).quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def _proceeds(sells: Sequence[Emitted]) -> Decimal:
+    """What the sells bring in: at the limit, less the estimated costs."""
+    return sum((o[3] - o[4] for o in sells), ZERO)
+
+
+def _benefit(
+    config: Config,
+    pf: Portfolio,
+    market: Market,
+    current: Mapping[str, float],
+    after: Mapping[str, float],
+    covariance: MarketCovariance | None,
+) -> tuple[float, float]:
+    """(risk, cash drag) gains of moving from ``current`` to ``after`` (``benefit``)."""
+    sigmas: dict[str, float] = {}
+    for i, r in enumerate(market.rows):
+        sigmas[r.symbol] = market.sigma[i]
+    symbols: list[str] = []
+    d: list[float] = []
+    e: list[float] = []
+    for r in pf.rows:
+        if not r.counts_in_drift or r.price is None:
+            continue
+        sym = r.symbol
+        if sym not in sigmas:
+            sigmas[sym] = sigma_for(config, sym, r.quote, r.asset)
+        symbols.append(sym)
+        target = 0.0 if r.liquidate else r.target
+        d.append(current[sym] - target)
+        e.append(after.get(sym, current[sym]) - target)
+    cov = Covariance(config, sigmas, covariance)
+    cash = (current[CASH], after.get(CASH, current[CASH]))
+    return benefit_parts(config, symbols, d, e, cash, pf.value, cov)
+
+
+def _no_stranded_sells(
+    config: Config,
+    market: Market,
+    pf: Portfolio,
+    sells: list[Emitted],
+    buys: Sequence[Emitted],
+    base: Decimal,
+    notes: list[str],
+    skipped: Sequence[SkippedSymbol],
+) -> list[Emitted]:
+    """Sells resized so the run puts its proceeds back to work: they raise only what the
+    placed buys (with their costs) and the cash target need. Sells of holdings to
+    liquidate (no target, or a target of 0) are kept whole: the config says to sell them.
+    Resized only when the proceeds left over would lift cash more than halfway from its
+    target to its band's upper edge (rounding and cost margins stay as they are). Returns
+    ``sells`` itself when nothing changes."""
+    if not sells:
+        return sells
+    need = sum((o[3] + o[4] for o in buys), ZERO)
+    # proceeds the buys (and cash back to target, plus its buffer) need
+    buffer = to_decimal(config.portfolio.cash_buffer * pf.value).quantize(CENT)
+    keep = max(ZERO, need - base + buffer)
+    proceeds = _proceeds(sells)
+    t = market.tables
+    # what rounding may leave: up to a share of each whole-share buy, half the cash band
+    share = sum(market.prices[o[0][2]] for o in buys if o[0][4])
+    slack = max(1.0, share, 0.5 * (t.cash_high - config.portfolio.cash_target) * pf.value)
+    if float(proceeds - keep) <= slack:
+        return sells
+    rows = market.rows
+    fixed = [o for o in sells if rows[o[0][2]].liquidate]
+    free = [o for o in sells if not rows[o[0][2]].liquidate]
+    free_proceeds = _proceeds(free)
+    room = keep - _proceeds(fixed)
+    if not free or free_proceeds <= 0:
+        return sells
+    factor = 0.0 if room <= 0 else min(1.0, float(room) / float(free_proceeds))
+    resized = resize_sells(config, market, free, factor)
+    if _proceeds(resized) == free_proceeds:  # whole shares: nothing smaller to sell
+        return sells
+    out = [*fixed, *resized]
+    out.sort(key=lambda o: o[0])
+    why = sorted(
+        {f"{s.symbol} ({s.reason})" for s in skipped if s.symbol in _under_target(pf)}
+    )
+    cut = money(free_proceeds - _proceeds(resized))
+    notes.append(
+        f"sells cut by {cut}: only what the placed buys and the cash target need is sold"
+        + (f"; buys not placed: {', '.join(why)}" if why else "")
+    )
+    return out
+
+
+def _under_target(pf: Portfolio) -> set[str]:
+    v = pf.value
+    return {r.symbol for r in pf.rows if not r.liquidate and r.value < r.target * v}
+
+
+def _targets(config: Config, pf: Portfolio, rows: Sequence[Row], spread: list[str]) -> list[float]:
+    """The targets to size on (``spread`` receives the symbols spread). With ``planner.whole_share_leftover = "spread"`` the target of
+    a whole-share asset that cannot be bought (none held, one share wider than its band and
+    the nearest count for its target 0) is spread over the other targets, pro rata; with
+    "cash" (the default) it stays in cash."""
+    targets = [r.target for r in rows]
+    if config.planner.whole_share_leftover is not Leftover.SPREAD or pf.value <= 0:
+        return targets
+    v = pf.value
+    unbuyable = [
+        k
+        for k, r in enumerate(rows)
+        if r.whole
+        and r.qty == 0
+        and r.target > 0
+        and r.price is not None
+        and r.price > (r.high - r.low) * v
+        and r.target * v < r.price / 2
+    ]
+    left = sum(targets[k] for k in unbuyable)
+    rest = sum(t for k, t in enumerate(targets) if k not in unbuyable and not rows[k].liquidate)
+    if left <= 0 or rest <= 0:
+        return targets
+    scale = (rest + left) / rest
+    spread.extend(rows[k].symbol for k in unbuyable)
+    for k, r in enumerate(rows):
+        targets[k] = 0.0 if k in unbuyable else (r.target if r.liquidate else r.target * scale)
+    return targets
+
+
+def _sized_trades(
+    config: Config, pf: Portfolio, market: Market, spread: list[str]
+) -> tuple[list[float], float]:
     """Dollar trades per row and the value they were sized on: the value left after trading
     frictions (distance from the mid to the rounded limit price, the estimated cost and a cent
     of rounding per order), so the weights after the orders land where they should. A fixed
@@ -167,7 +392,7 @@ def _sized_trades(config: Config, pf: Portfolio, market: Market) -> tuple[list[f
     book = Book(
         [r.symbol for r in rows],
         [r.value for r in rows],
-        [r.target for r in rows],
+        _targets(config, pf, rows, spread),
         [r.low for r in rows],
         [r.high for r in rows],
         [r.liquidate for r in rows],

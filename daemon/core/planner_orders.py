@@ -18,7 +18,7 @@ from daemon.core.config import Config
 from daemon.core.costs import to_cents_up
 from daemon.core.exact_ticks import scaled_floor
 from daemon.core.model import Side
-from daemon.core.plan import PlannedOrder, SkippedSymbol
+from daemon.core.plan import UNBALANCEABLE, PlannedOrder, SkippedSymbol
 from daemon.core.plan_records import planned_order
 from daemon.core.planner_market import Market
 from daemon.core.rounding import (
@@ -42,9 +42,11 @@ def money(x: Decimal | float) -> str:
     return f"${float(x):,.2f}"
 
 
-Draft = tuple[float, str, int, int, bool]
-"""An order before funding: (−deviation, symbol, row index, shares in ticks, whole shares).
-Sorting drafts sorts them by largest deviation first, then symbol (symbols are unique)."""
+Draft = tuple[float, str, int, int, bool, int]
+"""An order before funding: (−deviation, symbol, row index, shares in ticks, whole shares,
+the shares rounded down in ticks (below the shares when a whole-share count was rounded up
+to the nearest)). Sorting drafts sorts them by largest deviation first, then symbol (symbols
+are unique)."""
 
 Emitted = tuple[Draft, Decimal | None, Decimal | None, Decimal, Decimal, float]
 """An order at the Decimal boundary: (draft, qty, notional, est. notional, est. cost, shares
@@ -62,8 +64,9 @@ def drafts(
     deferred: dict[str, Decimal],
     skipped: list[SkippedSymbol],
 ) -> tuple[list[Draft], list[Draft]]:
-    """Shares per order: rounded down (``round_qty_ticks``, inlined), within the holding,
-    within the participation cap. Sells and buys, each sorted (see ``Draft``)."""
+    """Shares per order: fractional shares rounded down (``round_qty_ticks``, inlined), whole
+    shares to the nearest count (the least tracking error: 0.6 share is 1, 0.4 is 0), within
+    the holding, within the participation cap. Sells and buys, each sorted (see ``Draft``)."""
     cap = config.planner.participation_cap
     rows, prices, advs = market.rows, market.prices, market.adv
     buy_limits, sell_limits = market.limits(True), market.limits(False)
@@ -89,6 +92,8 @@ def drafts(
                     k -= 1
             else:
                 k = round_qty_ticks(q, whole=whole)
+            if whole and q - k > 0.5:  # the nearest whole share count
+                k += 1
             if not buy and not k / per <= r.sellable_f * (1.0 - 1e-15):
                 # not surely within the holding: compare exactly
                 k = min(k, qty_ticks(round_qty(r.sellable, whole=whole), whole=whole))
@@ -101,8 +106,16 @@ def drafts(
                 over = qty_decimal(k, whole=whole) - qty_decimal(cap_k, whole=whole)
                 deferred[r.symbol] = (over * to_decimal(price)).quantize(CENT, ROUND_FLOOR)
                 k = cap_k
+        floor_k = k
+        if whole and not r.liquidate and q < k:
+            floor_k = k - 1
         if k <= 0:
-            why = "less than one whole share" if whole else "order below minimum"
+            why = "nearest whole share count is 0" if whole else "order below minimum"
+            if whole and price > (r.high - r.low) * value:
+                why = (
+                    f"{UNBALANCEABLE}: one share is {price / value:.1%} "
+                    f"of the value, wider than its band {r.low:.1%}–{r.high:.1%}"
+                )
             if r.symbol in deferred:
                 why = f"participation cap {cap:.1%} of ADV leaves nothing to trade"
             skipped.append(SkippedSymbol(r.symbol, why))
@@ -112,7 +125,7 @@ def drafts(
             skipped.append(SkippedSymbol(r.symbol, "price too low to place a limit order"))
             continue
         dev = (r.value / value) if r.liquidate else abs(r.value / value - r.target)
-        (buys if buy else sells).append((-dev, r.symbol, i, k, whole))
+        (buys if buy else sells).append((-dev, r.symbol, i, k, whole, floor_k))
     sells.sort()
     buys.sort()
     return sells, buys
@@ -204,7 +217,7 @@ def planned_orders(
             lim = buy_limits[i] if buy else sell_limits[i]
             limit = lim[3] if lim is not None else market.limit(i, buy)[3]
         if row.liquidate:
-            reason = "liquidate: not in targets"
+            reason = "liquidate: not in targets" if row.asset is None else "target 0 %: sell all"
         else:
             info = infos.get(row.symbol)
             w = row.value / value
@@ -254,6 +267,22 @@ def build_sells(
     return out
 
 
+def resize_sells(
+    config: Config, market: Market, sells: Sequence[Emitted], factor: float
+) -> list[Emitted]:
+    """The sells at ``factor`` of their shares, rounded **up** (so their proceeds still
+    cover what they were cut to) and never above the original; those that fall below the
+    minimum order, or cost at least their proceeds, are left out."""
+    drafts = [o[0] for o in sells]
+    ticks = [0 if factor <= 0 else min(d[3], math.ceil(d[3] * factor)) for d in drafts]
+    minimum = config.planner.min_order_notional
+    out: list[Emitted] = []
+    for o in _emit(market, drafts, ticks, False):
+        if o is not None and o[3] >= minimum and o[4] < o[3]:
+            out.append(o)
+    return out
+
+
 def _scaled_ticks(d: Draft, scale: Decimal, scale_f: float) -> int:
     """``round_qty(qty × scale)`` in ticks: floats when clearly decided, else Decimal."""
     k = scaled_floor(d[3], scale_f)
@@ -290,19 +319,35 @@ def _round(
     return orders, small
 
 
-def fund_buys(
-    config: Config,
-    market: Market,
-    buys: Sequence[Draft],
-    budget: Decimal,
-    skipped: list[SkippedSymbol],
-) -> list[Emitted]:
-    """Buys within ``budget`` (their notional at the limit plus the estimated cost): scaled
-    down proportionally while short (a few rounds), then the smallest deviations dropped
-    until the rest fits. Exact: every sum here is of emitted Decimals."""
-    minimum = config.planner.min_order_notional
-    scale = ONE
-    # a first guess in floats saves a full pass of orders when cash is short
+def _round_down_until_funded(
+    market: Market, buys: Sequence[Draft], guess: float, budget: float
+) -> tuple[list[Draft], float]:
+    """Short of cash: whole-share buys rounded up to the nearest go back down one by one
+    (the dearest share first: it frees the most cash) until the buys
+    fit, so the budget still buys as many nearest counts as it can."""
+    out = list(buys)
+    prices = market.prices
+    ups = sorted(
+        (k for k, d in enumerate(out) if d[5] < d[3]), key=lambda k: (-prices[out[k][2]], k)
+    )
+    for k in ups:
+        if guess <= budget:
+            break
+        d = out[k]
+        px = _buy_price(market, d[2])
+        guess -= px + market.cost_float(d[2], float(d[3]), px)
+        guess += market.cost_float(d[2], float(d[5]), px)
+        out[k] = (*d[:3], d[5], d[4], d[5])
+    return out, guess
+
+
+def _buy_price(market: Market, i: int) -> float:
+    lim = market.limits(True)[i]
+    return (lim if lim is not None else market.limit(i, True))[2]
+
+
+def _guess(market: Market, buys: Sequence[Draft]) -> float:
+    """What the buys need (limit notional + cost), in floats."""
     guess = 0.0
     limits = market.limits(True)
     for d in buys:
@@ -310,6 +355,32 @@ def fund_buys(
         lim = limits[d[2]]
         px = (lim if lim is not None else market.limit(d[2], True))[2]
         guess += q * px + market.cost_float(d[2], q, px)
+    return guess
+
+
+def fund_buys(
+    config: Config,
+    market: Market,
+    buys: Sequence[Draft],
+    budget: Decimal,
+    skipped: list[SkippedSymbol],
+    allowance: Decimal = ZERO,
+) -> list[Emitted]:
+    """Buys within ``budget`` (their notional at the limit plus the estimated cost): scaled
+    down proportionally while short (a few rounds), then the smallest deviations dropped
+    until the rest fits. Whole shares rounded up to the nearest count may take up to
+    ``allowance`` more (cash may end below its target, inside its band); those that do not
+    fit go back down first. Exact: every sum here is of emitted Decimals."""
+    minimum = config.planner.min_order_notional
+    scale = ONE
+    # a first guess in floats saves a full pass of orders when cash is short
+    guess = _guess(market, buys)
+    if guess > float(budget) and any(d[5] < d[3] for d in buys):
+        room = float(budget + allowance)
+        buys, guess = _round_down_until_funded(market, buys, guess, room)
+        if guess > float(budget) and guess <= room:  # the round-ups that fit the allowance
+            extra = to_decimal(guess - float(budget)).quantize(CENT, ROUND_CEILING)
+            budget = min(budget + allowance, budget + extra + CENT * len(buys))
     if budget > 0 and guess > float(budget):
         scale = to_decimal(float(budget) / guess)
     orders: list[Emitted] = []

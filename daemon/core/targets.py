@@ -10,8 +10,9 @@ Rules, in order (all in dollars of a value ``V``; weights are fractions):
    asset to its target (a calendar rebalance); otherwise (``out_of_band``, or any scope with
    ``band_edge``/``halfway``, where an in-band asset has no deviation to correct) only assets
    outside their band trade, plus the cash flows of rule 4.
-3. **top_k**: only the k largest ``|weight − target|`` assets may trade at all (a holding to
-   liquidate counts with its whole weight).
+3. **top_k** counts pairs: only the k largest ``|weight − target|`` assets above target
+   (the sells; a holding to liquidate counts with its whole weight) and the k largest below
+   it (the buys they fund) may trade at all.
 4. **Cash flows**, after the frictions (limit-price distance and costs) are paid from cash:
    cash above ``cash_target + cash_buffer`` (counting this plan's sell proceeds) buys
    underweight assets (below target, proportionally to their gap, up to target), so excess
@@ -74,12 +75,22 @@ def landing_weight(p: Position, current: float, config: Config) -> float | None:
 
 
 def eligible(positions: Sequence[Position], value: float, top_k: int | None) -> list[int]:
-    """Indexes of the positions that may trade: all, or the k largest deviations."""
+    """Indexes of the positions that may trade: all, or ``top_k`` pairs: the k largest
+    deviations above target (the sells) and the k largest below it (the buys they fund),
+    so a run never sells without the buys that put its proceeds back to work."""
     idx = list(range(len(positions)))
     if top_k is None or top_k >= len(positions):
         return idx
-    idx.sort(key=lambda i: (-deviation(positions[i], value), positions[i].symbol))
-    return sorted(idx[: max(0, top_k)])
+    k = max(0, top_k)
+    over = [
+        i for i in idx if positions[i].liquidate or positions[i].value > positions[i].target * value
+    ]
+    under = [i for i in idx if i not in set(over)]
+    out: list[int] = []
+    for side in (over, under):
+        side.sort(key=lambda i: (-deviation(positions[i], value), positions[i].symbol))
+        out.extend(side[:k])
+    return sorted(out)
 
 
 @dataclass(slots=True)

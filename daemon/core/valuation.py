@@ -164,16 +164,17 @@ def value_portfolio(
         qty = pos + ZERO
         bid, ask = quote.bid, quote.ask
         problem: str | None = None
+        spread = info.max_spread
         if 0.0 < bid <= ask:
             price: float | None = (bid + ask) / 2.0
             try:
                 fresh = fresh_from is not None and quote.at >= fresh_from
             except TypeError:  # naive vs aware: quote_problem reports it as it always has
                 fresh = False
-            if not fresh:
-                problem = quote_problem(quote, now, max_age)
+            if not fresh or ask - bid > spread * (bid + ask) / 2.0:
+                problem = quote_problem(quote, now, max_age, spread)
         else:
-            problem = quote_problem(quote, now, max_age)
+            problem = quote_problem(quote, now, max_age, spread)
             price = valuation_price(quote)
         qty_f = float(qty)
         value = 0.0
@@ -196,7 +197,7 @@ def value_portfolio(
                 info.target,
                 info.low,
                 info.high,
-                False,
+                info.target <= 0.0,  # a zero target is sold
                 problem,
                 True,
                 qty_f if held else 0.0,
@@ -252,7 +253,7 @@ def _row(
     if info is not None:
         asset: AssetConfig | None = info.asset
         target, low, high = info.target, info.low, info.high
-        liquidate, counts = False, True
+        liquidate, counts = target <= 0.0, True  # a zero target is sold
     else:
         asset = None
         liquidate = pf.not_in_targets is NotInTargets.LIQUIDATE and sym not in pf.excluded
@@ -265,7 +266,8 @@ def _row(
     elif sym in ctx.halted:
         problem = ctx.halted[sym]
     else:
-        problem = quote_problem(quote, ctx.now, ctx.max_age)
+        spread = info.max_spread if info is not None else ctx.config.planner.max_spread
+        problem = quote_problem(quote, ctx.now, ctx.max_age, spread)
     price = valuation_price(quote)
     value = 0.0
     proceeds: Decimal | None = None

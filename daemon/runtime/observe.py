@@ -80,8 +80,13 @@ class Observer:
             skipped={s.symbol: s.reason for s in plan.skipped},
             portfolio_value=str(plan.portfolio_value),
             drift=round(plan.portfolio_drift, 6),
+            gate="on" if plan.gate_on else "off",
             est_cost=str(plan.est_cost),
             est_benefit=str(plan.est_benefit),
+            benefit_risk=str(plan.benefit_risk),
+            benefit_cash=str(plan.benefit_cash),
+            run_orders=len(plan.all_orders),
+            blocked=list(plan.blocked),
         )
 
     def alert(self, cmd: Alert) -> None:

@@ -211,7 +211,9 @@ def test_covariance_is_symmetric_and_falsy_options_mean_none() -> None:
 SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
     "trigger": (TriggerConfig, {}),
     "cost": (CostConfig, {}),
-    "planner": (PlannerConfig, {"limit_offset": "limit_offset_bps"}),
+    "planner": (
+        PlannerConfig, {"limit_offset": "limit_offset_bps", "max_spread": "max_spread_bps"}
+    ),
     "execution": (ExecutionConfig, {}),
     "broker": (BrokerConfig, {}),
     "daemon": (DaemonConfig, {}),
@@ -228,7 +230,9 @@ def test_every_field_is_documented_in_the_example_and_is_settable(section: str) 
         assert renames.get(f.name, f.name) in example[section], f"{section}.{f.name}"
     for key in ("cash_target", "cash_buffer", "not_in_targets", "excluded", "cash_band"):
         assert key in example["portfolio"]
-    assert set(example["assets"]["VNQ"]) == {"fractional", "sigma", "adv"}
+    assert set(example["assets"]["VNQ"]) == {
+        "fractional", "sigma", "adv", "expected_return", "max_spread_bps"
+    }
     assert set(example["bands"]) >= {"absolute", "relative", "rule", "overrides"}
 
 
@@ -250,13 +254,30 @@ def test_every_non_default_value_reaches_config() -> None:
         "cost": {"gate": False, "commission_bps": 1.5, "impact_coefficient": 0.7,
                  "default_sigma": 0.02, "default_adv": 1e6, "default_half_spread_bps": 3,
                  "risk_aversion": 4, "horizon_days": 10},
-        "planner": {"market_orders": True, "max_quote_age_seconds": 2},
+        "planner": {"market_orders": True, "max_quote_age_seconds": 2,
+                    "whole_share_leftover": "spread"},
     }  # fmt: skip
     c = parse_config(merged(changes))
     for section, values in changes.items():
         obj = getattr(c, section)
         for key, value in values.items():
             assert getattr(obj, key) == value, f"{section}.{key}"
+
+
+def test_the_new_cost_and_planner_keys_convert_their_units() -> None:
+    c = parse_config(merged({
+        "cost": {"expected_return": 7, "cash_return": 3.5},
+        "planner": {"max_spread_bps": 25},
+        "assets": {"VNQ": {"expected_return": 9, "max_spread_bps": 80}},
+    }))  # fmt: skip
+    assert (c.cost.expected_return, c.cost.cash_return) == (0.07, 0.035)
+    assert c.planner.max_spread == 0.0025
+    vnq = c.asset("VNQ")
+    assert vnq is not None and (vnq.expected_return, vnq.max_spread) == (0.09, 0.008)
+    d = parse_config(merged({}))
+    assert (d.cost.horizon_days, d.cost.expected_return, d.planner.max_spread) == (
+        252.0, 0.05, 0.005
+    )
 
 
 # --- bad input: one problem each ----------------------------------------------------------
@@ -346,6 +367,18 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
      'cost.covariance."BND,VTI"', "symmetric"),
     ("covariance pair", {"cost": {"covariance": {"VTI": 1e-5}}}, 'cost.covariance."VTI"',
      '"A,B"'),
+    ("max spread zero", {"planner": {"max_spread_bps": 0}}, "planner.max_spread_bps",
+     "must be > 0"),
+    ("max spread too wide", {"planner": {"max_spread_bps": 20000}}, "planner.max_spread_bps",
+     "≤ 10000"),
+    ("asset max spread", {"assets": {"VNQ": {"max_spread_bps": -5}}},
+     "assets.VNQ.max_spread_bps", "must be > 0"),
+    ("expected return", {"cost": {"expected_return": 150}}, "cost.expected_return", "≤ 100"),
+    ("cash return", {"cost": {"cash_return": -101}}, "cost.cash_return", "≥ -100"),
+    ("asset expected return", {"assets": {"VNQ": {"expected_return": 101}}},
+     "assets.VNQ.expected_return", "≤ 100"),
+    ("whole-share leftover", {"planner": {"whole_share_leftover": "bonds"}},
+     "planner.whole_share_leftover", "cash"),
     ("table expected", {"trigger": 5}, "trigger", "expected a table"),
     ("bool expected", {"cost": {"gate": "yes"}}, "cost.gate", "true or false"),
     ("no portfolio", {"portfolio": DELETE}, "portfolio", "missing"),

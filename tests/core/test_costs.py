@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 from daemon.core.config import AssetConfig, Config, CostConfig, PortfolioConfig
-from daemon.core.costs import adv_for, half_spread, order_cost, risk_benefit, sigma_for
+from daemon.core.costs import adv_for, half_spread, order_cost, sigma_for
 from daemon.core.model import Quote, Side
 
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
@@ -52,25 +52,3 @@ def test_cost_rounds_up_to_the_cent() -> None:
     c = cfg(default_half_spread_bps=1.0)
     assert order_cost(c, "BND", Side.BUY, D(1), D("10.01"), None) == D("0.01")
     assert order_cost(c, "BND", Side.BUY, D(0), D("10"), None) == D(0)
-
-
-def test_benefit_diagonal() -> None:
-    c = cfg(risk_aversion=2.0, horizon_days=21.0)
-    # λ/2 · (0.1² · 0.02² + 0.1² · 0.01²) · 21 · 1e6 = 1 · (4e-6 + 1e-6) · 21e6 = 105
-    b = risk_benefit(c, {"A": 0.1, "B": -0.1}, 1e6, {"A": 0.02, "B": 0.01})
-    assert b == D("105.00")
-
-
-def test_benefit_with_covariance_counts_each_pair_once() -> None:
-    cov = {("A", "A"): 4e-4, ("B", "B"): 1e-4, ("A", "B"): 1e-4, ("B", "A"): 1e-4}
-    c = cfg(risk_aversion=2.0, horizon_days=1.0, covariance=cov)
-    # Δw = (0.1, −0.1): 0.01·4e-4 + 0.01·1e-4 − 2·0.01·1e-4 = 3e-6 → × 1e6 = 3
-    assert risk_benefit(c, {"A": 0.1, "B": -0.1}, 1e6, {}) == D("3.00")
-    # a missing diagonal entry falls back to σ²
-    c2 = cfg(horizon_days=1.0, covariance={("A", "B"): 0.0})
-    assert risk_benefit(c2, {"A": 0.1}, 1e6, {"A": 0.02}) == D("4.00")
-
-
-def test_benefit_is_zero_without_change() -> None:
-    assert risk_benefit(cfg(), {}, 1e6, {}) == D(0)
-    assert risk_benefit(cfg(), {"A": 0.0}, 1e6, {"A": 0.02}) == D(0)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from daemon.core.bands import band_limits
+from daemon.core.bands import asset_limits, band_limits
 from daemon.core.config import AssetConfig, Band, BandRule, Config, PortfolioConfig
 from daemon.core.drift import DriftTracker
 from daemon.core.model import CASH, Holdings
@@ -230,7 +230,7 @@ def brute_force(
     near: set[str] = set()
     if value <= 0:
         return out, near
-    limits = {a.symbol: (a.target, band_limits(a.target, a.band)) for a in config.portfolio.assets}
+    limits = {a.symbol: (a.target, asset_limits(a)) for a in config.portfolio.assets}
     limits[CASH] = (0.0, band_limits(config.portfolio.cash_target, config.portfolio.cash_band))
     for s, (_t, (lo, hi)) in limits.items():
         m = float(cash) if s == CASH else mv.get(s, 0.0)

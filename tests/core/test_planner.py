@@ -159,16 +159,25 @@ def test_inside_bands_gets_no_orders_out_of_band_scope() -> None:
     assert p.orders == ()
 
 
-def test_top_k_trades_only_the_largest_deviations() -> None:
+def test_top_k_trades_only_the_largest_deviations_in_pairs() -> None:
+    """top_k counts pairs: the k largest sells and the k largest buys they fund."""
     assets = (asset("A", 0.25), asset("B", 0.25), asset("C", 0.25), asset("D", 0.25))
-    c = config(*assets, top_k=2)
-    p = plan_rebalance(
-        c,
-        hold("0", A="40", B="27", C="23", D="10"),
-        quotes(A=100.0, B=100.0, C=100.0, D=100.0),
-        NOW,
-    )
-    assert set(by_symbol(p)) == {"A", "D"}
+    args = (hold("0", A="40", B="27", C="23", D="10"), quotes(A=100.0, B=100.0, C=100.0, D=100.0))
+    p = plan_rebalance(config(*assets, top_k=1), *args, NOW)
+    assert {(s, o.side) for s, o in by_symbol(p).items()} == {("A", Side.SELL), ("D", Side.BUY)}
+    p = plan_rebalance(config(*assets, top_k=2), *args, NOW)
+    assert set(by_symbol(p)) == {"A", "B", "C", "D"}
+
+
+def test_top_k_one_never_sells_without_its_buy() -> None:
+    """At 70/30 against 60/40 with top_k = 1 the single largest deviation alone (the sell)
+    would strand its proceeds in cash: the pair trades."""
+    c = config(asset("VTI", 0.6), asset("BND", 0.4), top_k=1)
+    p = plan_rebalance(c, hold("0", VTI="70", BND="30"), quotes(VTI=100.0, BND=100.0), NOW)
+    assert {(s, o.side) for s, o in by_symbol(p).items()} == {
+        ("VTI", Side.SELL),
+        ("BND", Side.BUY),
+    }
 
 
 # --- cash flows --------------------------------------------------------------------------
@@ -400,7 +409,7 @@ def test_cost_gate_blocks_when_cost_exceeds_benefit() -> None:
     p = plan_rebalance(c, hold("0", A="56", B="44"), quotes(A=100.0, B=100.0), NOW)
     assert p.orders == ()
     assert p.est_cost > p.est_benefit
-    assert any(r.startswith("cost gate: est. cost $") and "> benefit $" in r for r in p.reasons)
+    assert any(r.startswith("cost gate on: est. cost $") and "> benefit $" in r for r in p.reasons)
     big = plan_rebalance(c, hold("0", A="9000", B="1000"), quotes(A=100.0, B=100.0), NOW)
     assert big.orders and big.est_benefit >= big.est_cost
 

@@ -117,7 +117,9 @@ def cases(
     positions: dict[str, D] = {}
     for s in syms + extra:
         mid = draw(st.sampled_from([0.37, 1.0, 7.77, 49.5, 101.23, 245.12, 612.0]))
-        spread = mid * draw(st.sampled_from([0.0, 0.0002, 0.002, 0.01]))
+        # 1 % is wider than the default planner.max_spread (50 bp): not traded on
+        widths = [0.0, 0.0002, 0.002] if fresh_only else [0.0, 0.0002, 0.002, 0.01]
+        spread = mid * draw(st.sampled_from(widths))
         kind = (
             "ok"
             if fresh_only
@@ -192,6 +194,21 @@ def weights_after(case: Case, plan: Plan) -> dict[str, float]:
     return out
 
 
+def unplaced_buys(case: Case, plan: Plan) -> float:
+    """The weight the skipped underweight targets were short of their targets: what the sells
+    would have funded had those buys been placed (plus one share each for whole shares)."""
+    total = 0.0
+    value = float(plan.portfolio_value)
+    for s in {k.symbol for k in plan.skipped}:
+        row = plan.weights.get(s)
+        a = case.config.asset(s)
+        if row is not None and a is not None and row.current < row.target:
+            total += row.target - row.current
+            if not a.fractional and s in case.quotes:
+                total += case.quotes[s].ask / value
+    return total
+
+
 # --- the properties ----------------------------------------------------------------------
 
 
@@ -213,6 +230,7 @@ def test_traded_assets_end_inside_their_bands(case: Case) -> None:
         for o in plan.orders
     )
     tol = (float(case.config.planner.min_order_notional) + friction + 0.01) / value + 1e-9
+    unplaced = unplaced_buys(case, plan)
     for o in plan.orders:
         a = case.config.asset(o.symbol)
         if a is None:  # a liquidation: sold out completely
@@ -220,11 +238,14 @@ def test_traded_assets_end_inside_their_bands(case: Case) -> None:
             continue
         low, high = asset_limits(a)
         w = after[o.symbol]
-        assert low - tol <= w <= high + tol, (o.symbol, low, w, high)
+        # no stranded legs: a sell funds only the buys placed, so it may stop short by
+        # the weight of the buys that could not be placed
+        up = unplaced if o.side is Side.SELL else 0.0
+        assert low - tol <= w <= high + tol + up, (o.symbol, low, w, high)
         planner = case.config.planner
         was_out = not plan.weights[o.symbol].in_band
         if planner.target_mode is TargetMode.TARGET and (was_out or planner.scope is Scope.ALL):
-            assert abs(w - a.target) <= 0.001 + tol, (o.symbol, w, a.target)
+            assert abs(w - a.target) <= 0.001 + tol + up, (o.symbol, w, a.target)
 
 
 @FAST
@@ -249,6 +270,7 @@ def test_whole_share_assets_end_within_one_share_of_their_bands(case: Case) -> N
         and (a := case.config.asset(o.symbol)) is not None
         and not a.fractional
     )
+    unplaced = unplaced_buys(case, plan)
     for o in plan.orders:
         a = case.config.asset(o.symbol)
         if a is None:
@@ -256,8 +278,9 @@ def test_whole_share_assets_end_within_one_share_of_their_bands(case: Case) -> N
         one_share = case.quotes[o.symbol].ask / value if not a.fractional else 0.0
         if o.side is Side.BUY:
             one_share += whole_sells
+        up = unplaced if o.side is Side.SELL else 0.0  # as above: no stranded legs
         low, high = asset_limits(a)
-        assert low - base - one_share <= after[o.symbol] <= high + base + one_share
+        assert low - base - one_share <= after[o.symbol] <= high + base + one_share + up
 
 
 @FAST

@@ -20,7 +20,6 @@ from adapters.sim.testing import RunningSim, default_sim_config, running_sim
 from daemon.core.events import Event, FeedRestored
 from tests.adapters.alpaca.fake_streams import FakeTradeStream, serving, until
 
-
 STAMP = datetime(2026, 11, 23, 14, 35, tzinfo=UTC)  # the feed's event stamps: an anchor
 
 
