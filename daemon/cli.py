@@ -20,6 +20,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("daemon.cli_control", "resume trading after a halt"),
     "reduce": ("daemon.cli_control", "only reduce risk: sells and cancels, no new buys"),
     "history": ("daemon.cli_history", "list recent decisions, orders and fills from the journal"),
+    "lots": ("daemon.cli_lots", "import or show the tax lots (a broker's CSV, or positions)"),
+    "tax": ("daemon.cli_tax", "realised and unrealised gains by lot, wash sales (Form 8949-like)"),
 }
 
 EX_USAGE = 64

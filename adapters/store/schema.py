@@ -124,7 +124,36 @@ CREATE TABLE records (
 CREATE INDEX records_by_kind ON records(kind, seq);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# v2: imported tax lots (``rebalanced lots import``). Additive: two new tables and an index,
+# each its own statement; nothing existing changes. The newest import is the ledger's
+# starting point: its lots, then every fill journaled after ``after_event_seq``.
+_V2_LOTS = """
+CREATE TABLE lot_imports (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_at     TEXT NOT NULL,
+    as_of           TEXT NOT NULL,       -- ISO date the lots are as of
+    after_event_seq INTEGER NOT NULL,    -- fills journaled after this event replay on top
+    source          TEXT NOT NULL,       -- the file's path, or 'positions'
+    digest          TEXT NOT NULL,       -- sha256 of the file ('' for positions)
+    lot_count       INTEGER NOT NULL
+);
+
+CREATE TABLE imported_lots (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    import_seq  INTEGER NOT NULL REFERENCES lot_imports(seq),
+    lot_id      TEXT NOT NULL,
+    symbol      TEXT NOT NULL,
+    acquired    TEXT,                    -- ISO date; NULL: unknown (a broker position)
+    qty         TEXT NOT NULL,
+    cost_basis  TEXT NOT NULL,           -- total, Decimal text
+    source      TEXT NOT NULL,           -- 'import' | 'position'
+    file_row    INTEGER                  -- the row in the imported file (header = 1)
+);
+
+CREATE INDEX imported_lots_by_import ON imported_lots(import_seq, seq);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2_LOTS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
