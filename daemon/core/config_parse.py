@@ -38,6 +38,7 @@ from daemon.core.config_sections import (
     planner_section,
     trigger_section,
 )
+from daemon.core.config_tax import TAX_KEYS, tax_section
 from daemon.core.model import CASH
 
 __all__ = ["ConfigError", "ConfigProblem", "parse_config", "parse_config_text"]
@@ -45,6 +46,7 @@ __all__ = ["ConfigError", "ConfigProblem", "parse_config", "parse_config_text"]
 TOP_KEYS = (
     *("portfolio", "bands", "assets", "trigger", "cost"),
     *("planner", "execution", "broker", "daemon"),
+    "tax",
 )
 PORTFOLIO_KEYS = (*(f.name for f in fields(PortfolioConfig) if f.name != "assets"), "targets")
 BAND_KEYS = tuple(f.name for f in fields(Band))
@@ -89,6 +91,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
     execution = execution_section(r, r.table(root, "execution", "execution", EXECUTION_KEYS))
     broker = broker_section(r, r.table(root, "broker", "broker", BROKER_KEYS))
     daemon = daemon_section(r, r.table(root, "daemon", "daemon", DAEMON_KEYS))
+    tax = tax_section(r, r.table(root, "tax", "tax", TAX_KEYS), present="tax" in root)
     if r.problems:
         raise ConfigError(r.problems)
     return Config(
@@ -100,6 +103,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         execution=execution,
         broker=broker,
         daemon=daemon,
+        tax=tax,
     )
 
 
