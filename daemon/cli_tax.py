@@ -7,10 +7,12 @@ totals per term. Unrealised: every open lot at the journal's last known price (a
 mid, else the last fill), with the term it would have if sold on the journal's last day.
 Lots whose date is unknown are flagged ``date_unknown`` in every row.
 
-``--method`` replays with another relief method, a what-if: Alpaca relieves FIFO, so only
-FIFO matches its 1099-B. ``--csv`` prints one CSV (a ``section`` column says realised or
-unrealised). Exit codes: 0 ok; 64 bad usage; 65 the journal's fills do not fit the lots
-(e.g. a sale of shares bought before the journal began and never imported); 66 no journal.
+``--config`` takes the relief method and the wash-sale groups from ``[tax]`` (and the state
+directory from ``[daemon]``). ``--method`` replays with another relief method, a what-if:
+Alpaca relieves FIFO, so only FIFO matches its 1099-B. ``--csv`` prints one CSV (a
+``section`` column says realised or unrealised). Exit codes: 0 ok; 64 bad usage; 65 the
+journal's fills do not fit the lots (e.g. a sale of shares bought before the journal began
+and never imported); 66 no journal; 78 a bad ``--config``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import argparse
 import csv
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, TextIO
 
 from adapters.store import history, lot_journal
+from daemon.config_file import EX_CONFIG, ConfigError, load_config
+from daemon.core.config_tax import TaxConfig
 from daemon.core.lot_ledger import LedgerError, LotLedger, replay
 from daemon.core.lots import BROKER_METHOD, ReliefMethod
 from daemon.core.tax_report import (
@@ -52,8 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="print CSV instead of tables")
     p.add_argument("--method", choices=[m.value for m in ReliefMethod if
                                         m is not ReliefMethod.SPECIFIC_ID],
-                   default=BROKER_METHOD.value,
-                   help="relief method to replay with (default fifo, Alpaca's)")
+                   help="relief method to replay with (default: [tax] relief_method, else "
+                   "fifo, Alpaca's)")
+    p.add_argument("--config", help="the daemon's config: [tax] gives the relief method and "
+                   "the wash-sale groups, [daemon] state_dir the default --state-dir")
     return p
 
 
@@ -66,7 +72,8 @@ class _Failed(Exception):
         self.code = code
 
 
-def _build(state_dir: str, method: ReliefMethod, prog: str) -> tuple[
+def _build(state_dir: str, method: ReliefMethod, prog: str,
+           groups: Mapping[str, str] | None = None) -> tuple[
         LotLedger, lot_journal.LedgerInputs]:
     try:
         conn = history.open_readonly(state_dir)
@@ -81,7 +88,7 @@ def _build(state_dir: str, method: ReliefMethod, prog: str) -> tuple[
     finally:
         conn.close()
     try:
-        ledger = replay(inputs.entries, method)
+        ledger = replay(inputs.entries, method, groups)
     except LedgerError as e:
         _err(f"the journal's fills do not fit the lots: {e}", prog)
         raise _Failed(EX_DATAERR) from e
@@ -94,14 +101,27 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as e:
         return EX_OK if e.code in (0, None) else EX_USAGE
+    tax = TaxConfig()
+    if args.config:
+        try:
+            loaded = load_config(args.config)
+        except ConfigError as e:
+            _err(f"{args.config} is not a valid config:")
+            for problem in e.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EX_CONFIG
+        tax = loaded.tax
+        args.state_dir = args.state_dir or loaded.daemon.state_dir
     if not args.state_dir:
-        _err("--state-dir is required (or set $REBALANCED_STATE_DIR)")
+        _err("--state-dir is required (or set $REBALANCED_STATE_DIR, or pass --config)")
         return EX_USAGE
     if not 1900 <= args.year <= 9999:
         _err(f"--year {args.year} is not a tax year")
         return EX_USAGE
+    method = ReliefMethod(args.method) if args.method else tax.relief_method
+    args.method = method.value
     try:
-        ledger, inputs = _build(args.state_dir, ReliefMethod(args.method), PROG)
+        ledger, inputs = _build(args.state_dir, method, PROG, tax.wash_sale_groups)
     except _Failed as f:
         return f.code
     on = _last_day(inputs)

@@ -248,3 +248,35 @@ def test_a_v1_journal_is_migrated_additively(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1  # kept
     assert conn.execute("SELECT count(*) FROM imported_lots").fetchone()[0] == 3
     conn.close()
+
+
+async def test_config_groups_wash_a_substitute_and_a_bad_config_is_78(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    j = await SqliteJournal.open(state, clock=lambda: T0)
+    j.record_event(AccountSnapshot(T0, D(0), {"VTI": D(10)}))
+    await j.close()
+    (tmp_path / "lots.csv").write_text("ticker,open date,shares,total cost\nVTI,2025-06-02,10,2500\n")
+    assert _import(state, str(tmp_path / "lots.csv"))[0] == 0
+    j = await SqliteJournal.open(state, clock=lambda: T0)
+    await j.record_intent(PlaceOrder("r-1", "VTI", Side.SELL, D(10), None, None))
+    j.record_event(OrderFilled(T0 + timedelta(days=1), "r-1", "e-1", D(10), D(200), D(10)))
+    await j.record_intent(PlaceOrder("r-2", "ITOT", Side.BUY, D(5), None, None))
+    j.record_event(OrderFilled(T0 + timedelta(days=6), "r-2", "e-2", D(5), D(100), D(5)))
+    await j.close()
+    plain = _tax_csv(state)
+    assert D(plain[0]["gain_loss"]) == D(2000) - D(2500) and plain[0]["adjustment"] == "0.00"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[portfolio]\ncash_target = 0\ntargets = {{ VTI = 100 }}\n'
+                   f'[daemon]\nstate_dir = "{state}"\n'
+                   '[tax]\naccount = "taxable"\n'
+                   'wash_sale_groups = { VTI = "us-total", ITOT = "us-total" }\n')
+    out = io.StringIO()
+    assert cli_tax.main(["--year", "2026", "--config", str(cfg), "--csv"], out=out) == 0
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    # 5 replacement shares for 10 sold: half the $500 loss is disallowed, into ITOT's basis
+    assert (rows[0]["adjustment_code"], D(rows[0]["adjustment"])) == ("W", D(250))
+    itot = next(r for r in rows if r["symbol"] == "ITOT")
+    assert D(itot["cost_basis"]) == D(500) + D(250)
+    cfg.write_text('[portfolio]\ntargets = { VTI = 100 }\n[tax]\naccount = "taxable"\n'
+                   'relief_method = "hifo"\n')
+    assert cli_tax.main(["--year", "2026", "--config", str(cfg)]) == 78
