@@ -7,7 +7,9 @@ totals per term. Unrealised: every open lot at the journal's last known price (a
 mid, else the last fill), with the term it would have if sold on the journal's last day.
 Lots whose date is unknown are flagged ``date_unknown`` in every row.
 
-``--config`` takes the relief method and the wash-sale groups from ``[tax]`` (and the state
+``--linked-buys FILE.csv`` adds purchases made in a linked IRA (symbol, date, quantity and
+optionally account): a loss they wash is disallowed for good, with no basis adjustment
+(Rev. Rul. 2008-5). ``--config`` takes the relief method and the wash-sale groups from ``[tax]`` (and the state
 directory from ``[daemon]``). ``--method`` replays with another relief method, a what-if:
 Alpaca relieves FIFO, so only FIFO matches its 1099-B. ``--csv`` prints one CSV (a
 ``section`` column says realised or unrealised). Exit codes: 0 ok; 64 bad usage; 65 the
@@ -24,12 +26,14 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TextIO
 
 from adapters.store import history, lot_journal
 from daemon.config_file import EX_CONFIG, ConfigError, load_config
 from daemon.core.config_tax import TaxConfig
-from daemon.core.lot_ledger import LedgerError, LotLedger, replay
+from daemon.core.lot_import import LotFileError, parse_linked_buys_csv
+from daemon.core.lot_ledger import LedgerError, LinkedPurchase, LotLedger, merge_by_day, replay
 from daemon.core.lots import BROKER_METHOD, ReliefMethod
 from daemon.core.tax_report import (
     RealisedRow,
@@ -58,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                                         m is not ReliefMethod.SPECIFIC_ID],
                    help="relief method to replay with (default: [tax] relief_method, else "
                    "fifo, Alpaca's)")
+    p.add_argument("--linked-buys", metavar="FILE.csv",
+                   help="purchases in a linked IRA (symbol, date, quantity[, account]): a loss "
+                   "they wash is disallowed for good (Rev. Rul. 2008-5)")
     p.add_argument("--config", help="the daemon's config: [tax] gives the relief method and "
                    "the wash-sale groups, [daemon] state_dir the default --state-dir")
     return p
@@ -73,7 +80,7 @@ class _Failed(Exception):
 
 
 def _build(state_dir: str, method: ReliefMethod, prog: str,
-           groups: Mapping[str, str] | None = None) -> tuple[
+           groups: Mapping[str, str] | None = None, linked: Path | None = None) -> tuple[
         LotLedger, lot_journal.LedgerInputs]:
     try:
         conn = history.open_readonly(state_dir)
@@ -87,12 +94,33 @@ def _build(state_dir: str, method: ReliefMethod, prog: str,
         raise _Failed(EX_DATAERR) from e
     finally:
         conn.close()
+    entries = inputs.entries
+    if linked is not None:
+        entries = merge_by_day(entries, _linked_buys(linked, _last_day(inputs), prog))
     try:
-        ledger = replay(inputs.entries, method, groups)
+        ledger = replay(entries, method, groups)
     except LedgerError as e:
         _err(f"the journal's fills do not fit the lots: {e}", prog)
         raise _Failed(EX_DATAERR) from e
     return ledger, inputs
+
+
+def _linked_buys(path: Path, as_of: date | None, prog: str) -> list[LinkedPurchase]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        _err(f"cannot read {path}: {e.strerror or e}", prog)
+        raise _Failed(EX_NOINPUT) from e
+    except UnicodeDecodeError as e:
+        _err(f"{path} is not UTF-8 text: export it as CSV (UTF-8)", prog)
+        raise _Failed(EX_DATAERR) from e
+    try:
+        return parse_linked_buys_csv(text, as_of=as_of or date.max)
+    except LotFileError as e:
+        _err(f"{path} was not used ({len(e.problems)} problem(s)):", prog)
+        for p in e.problems:
+            print(f"  {p}", file=sys.stderr)
+        raise _Failed(EX_DATAERR) from e
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
@@ -121,7 +149,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     method = ReliefMethod(args.method) if args.method else tax.relief_method
     args.method = method.value
     try:
-        ledger, inputs = _build(args.state_dir, method, PROG, tax.wash_sale_groups)
+        linked = Path(args.linked_buys) if args.linked_buys else None
+        ledger, inputs = _build(args.state_dir, method, PROG, tax.wash_sale_groups, linked)
     except _Failed as f:
         return f.code
     on = _last_day(inputs)
@@ -230,7 +259,7 @@ def _table(columns: list[Column], rows: Sequence[Any]) -> list[str]:
 
 CSV_COLUMNS = ("section", "description", "symbol", "lot_id", "quantity", "date_acquired",
                "date_sold", "proceeds", "cost_basis", "adjustment_code", "adjustment",
-               "gain_loss", "term", "price", "value", "flags")
+               "gain_loss", "term", "price", "value", "flags", "disallowed_for_good")
 
 
 def _write_csv(out: TextIO, rows: list[RealisedRow], open_rows: list[UnrealisedRow]) -> None:
@@ -239,14 +268,15 @@ def _write_csv(out: TextIO, rows: list[RealisedRow], open_rows: list[UnrealisedR
     for r in rows:
         w.writerow(["realised", r.description, r.symbol, r.lot_id, _q(r.qty), _d(r.acquired),
                     _d(r.sold), r.proceeds, r.basis, r.code, r.adjustment, r.gain,
-                    r.term.value, "", "", ";".join(r.flags)])
+                    r.term.value, "", "", ";".join(r.flags),
+                    r.permanent if r.permanent else ""])
     for u in open_rows:
         w.writerow(["unrealised", f"{_q(u.qty)} sh. {u.symbol}", u.symbol, u.lot_id, _q(u.qty),
                     _d(u.holding_from), "", "", u.basis, "W" if u.wash_adjustment else "",
                     u.wash_adjustment if u.wash_adjustment else "",
                     "" if u.gain is None else u.gain, u.term.value,
                     "" if u.price is None else _q(u.price),
-                    "" if u.value is None else u.value, ";".join(u.flags)])
+                    "" if u.value is None else u.value, ";".join(u.flags), ""])
 
 
 if __name__ == "__main__":

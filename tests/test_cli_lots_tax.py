@@ -280,3 +280,30 @@ async def test_config_groups_wash_a_substitute_and_a_bad_config_is_78(tmp_path: 
     cfg.write_text('[portfolio]\ntargets = { VTI = 100 }\n[tax]\naccount = "taxable"\n'
                    'relief_method = "hifo"\n')
     assert cli_tax.main(["--year", "2026", "--config", str(cfg)]) == 78
+
+
+async def test_linked_ira_buys_disallow_a_loss_for_good(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await _snapshot(tmp_path)
+    (tmp_path / "lots.csv").write_text(GOOD)
+    assert _import(tmp_path, str(tmp_path / "lots.csv"))[0] == 0
+    await _trade(tmp_path)
+    # the IRA bought 2 VTI on 2026-03-05, the day after the $45 loss on 3 shares: 2 of the 3
+    # shares are washed by the IRA ($30, for good), the third by the taxable rebuy ($15)
+    ira = tmp_path / "ira.csv"
+    ira.write_text("Symbol,Trade Date,Quantity,Account\nVTI,2026-03-05,2,roth-ira\n")
+    out = io.StringIO()
+    args = ["--year", "2026", "--state-dir", str(tmp_path), "--csv", "--linked-buys", str(ira)]
+    assert cli_tax.main(args, out=out) == 0
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    loss = [r for r in rows if r["section"] == "realised"][2]
+    assert (D(loss["adjustment"]), loss["flags"]) == (D(45), "permanent")
+    assert D(loss["disallowed_for_good"]) == D(30)
+    replacement = next(r for r in rows if r["section"] == "unrealised" and r["adjustment_code"])
+    assert D(replacement["cost_basis"]) == D(205) + D(15)
+    ira.write_text("symbol,date,quantity\nVTI,2026-04-30,2\nBND,2026-03-05,-1\n")
+    assert cli_tax.main(args, out=io.StringIO()) == 65
+    err = capsys.readouterr().err
+    assert "row 2, column 'date': 2026-04-30 is after 2026-03-15" in err
+    assert "row 3, column 'quantity': '-1' is not a positive quantity" in err

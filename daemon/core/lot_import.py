@@ -32,9 +32,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from daemon.core.lot_ledger import LinkedPurchase
 from daemon.core.lots import Lot, LotSource
 
-__all__ = ["COLUMNS", "LotFileError", "Problem", "parse_lots_csv"]
+__all__ = [
+    "COLUMNS",
+    "LINKED_COLUMNS",
+    "LotFileError",
+    "Problem",
+    "parse_linked_buys_csv",
+    "parse_lots_csv",
+]
 
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "symbol": ("symbol", "ticker"),
@@ -100,30 +108,27 @@ def _date(text: str) -> date | None:
     return None
 
 
-def parse_lots_csv(
-    text: str,
-    *,
-    as_of: date,
-    positions: Mapping[str, Decimal] | None = None,
-) -> list[Lot]:
-    """The file's lots, in file order (ids ``import-<row>``), or :class:`LotFileError`.
-
-    ``as_of``: no lot may be acquired after it. ``positions`` (when known): each symbol's
-    lots must add up to it exactly, and every held symbol must have lots."""
-    problems: list[Problem] = []
+def _read_table(
+    text: str, columns: Mapping[str, tuple[str, ...]], optional: tuple[str, ...] = ()
+) -> tuple[dict[str, int], list[str], list[tuple[int, list[str]]]]:
+    """The header's column index per our column name, the header, and the non-blank rows
+    with their row numbers (the header is row 1). Raises for a bad header."""
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
     except StopIteration:
         raise LotFileError([Problem(None, None, "the file is empty: it needs a header row "
-                                    "and one row per lot")]) from None
+                                    "and one row per line item")]) from None
     except csv.Error as e:
         raise LotFileError([Problem(1, None, f"not readable as CSV: {e}")]) from None
+    problems: list[Problem] = []
     index: dict[str, int] = {}
     names = [_norm(h) for h in header]
-    for ours, accepted in COLUMNS.items():
+    for ours, accepted in columns.items():
         found = [i for i, n in enumerate(names) if n in accepted]
         if not found:
+            if ours in optional:
+                continue
             problems.append(Problem(1, ours, f"no {ours} column: name one of "
                                     + ", ".join(repr(a) for a in accepted)
                                     + " (case, spaces and underscores do not matter)"))
@@ -135,15 +140,29 @@ def parse_lots_csv(
             index[ours] = found[0]
     if problems:
         raise LotFileError(problems)
-    lots: list[Lot] = []
-    seen: dict[tuple[str, str, str, str], int] = {}
     try:
-        rows = list(reader)
+        rows = [(n, cells) for n, cells in enumerate(reader, start=2)
+                if any(c.strip() for c in cells)]
     except csv.Error as e:
         raise LotFileError([Problem(reader.line_num, None, f"not readable as CSV: {e}")]) from None
-    for n, cells in enumerate(rows, start=2):
-        if not any(c.strip() for c in cells):
-            continue  # a blank line
+    return index, header, rows
+
+
+def parse_lots_csv(
+    text: str,
+    *,
+    as_of: date,
+    positions: Mapping[str, Decimal] | None = None,
+) -> list[Lot]:
+    """The file's lots, in file order (ids ``import-<row>``), or :class:`LotFileError`.
+
+    ``as_of``: no lot may be acquired after it. ``positions`` (when known): each symbol's
+    lots must add up to it exactly, and every held symbol must have lots."""
+    index, header, rows = _read_table(text, COLUMNS)
+    problems: list[Problem] = []
+    lots: list[Lot] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for n, cells in rows:
         if len(cells) < len(header):
             problems.append(Problem(n, None, f"{len(cells)} cells, the header has "
                                     f"{len(header)}: fill in or quote the missing cells"))
@@ -155,7 +174,7 @@ def parse_lots_csv(
                                     "symbol, date, quantity and basis): remove one, or merge "
                                     "them into one row with the summed quantity and basis"))
             continue
-        seen[key] = n  # type: ignore[index]
+        seen[key] = n
         if lot is not None:
             lots.append(lot)
     if not lots and not problems:
@@ -224,4 +243,49 @@ def _check_totals(lots: list[Lot], positions: Mapping[str, Decimal]) -> list[Pro
                                f"but the broker holds {want} (the journal's latest snapshot "
                                "and the fills after it): export the lots again, or add the "
                                "missing rows"))
+    return out
+
+
+LINKED_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "symbol": ("symbol", "ticker"),
+    "date": ("date", "tradedate", "purchasedate", "acquired", "dateacquired"),
+    "quantity": ("quantity", "qty", "shares"),
+    "account": ("account",),  # optional: a name for the linked account, default "ira"
+}
+
+
+def parse_linked_buys_csv(text: str, *, as_of: date) -> list[LinkedPurchase]:
+    """Purchases in linked tax-advantaged accounts (an IRA), for the wash-sale rule:
+    symbol, date, quantity and optionally account. Same strictness as the lot file."""
+    index, header, rows = _read_table(text, LINKED_COLUMNS, optional=("account",))
+    problems: list[Problem] = []
+    out: list[LinkedPurchase] = []
+    for n, cells in rows:
+        if len(cells) < len(header):
+            problems.append(Problem(n, None, f"{len(cells)} cells, the header has "
+                                    f"{len(header)}: fill in or quote the missing cells"))
+            continue
+        before = len(problems)
+        symbol = cells[index["symbol"]].strip().upper()
+        if not _SYMBOL.match(symbol):
+            problems.append(Problem(n, header[index["symbol"]].strip(),
+                                    f"{symbol!r} is not a ticker symbol"))
+        day = _date(cells[index["date"]])
+        if day is None:
+            problems.append(Problem(n, header[index["date"]].strip(),
+                                    f"{cells[index['date']].strip()!r} is not a date: write "
+                                    "YYYY-MM-DD or MM/DD/YYYY"))
+        elif day > as_of:
+            problems.append(Problem(n, header[index["date"]].strip(),
+                                    f"{day} is after {as_of}, the journal's last day"))
+        qty = _number(cells[index["quantity"]])
+        if qty is None or not qty.is_finite() or qty <= 0:
+            problems.append(Problem(n, header[index["quantity"]].strip(),
+                                    f"{cells[index['quantity']].strip()!r} is not a positive "
+                                    "quantity"))
+        account = cells[index["account"]].strip() if "account" in index else ""
+        if len(problems) == before and day is not None and qty is not None:
+            out.append(LinkedPurchase(day, symbol, qty, account or "ira"))
+    if problems:
+        raise LotFileError(problems)
     return out

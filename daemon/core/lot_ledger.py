@@ -44,6 +44,7 @@ __all__ = [
     "LotsOpened",
     "Sold",
     "Split",
+    "merge_by_day",
     "replay",
 ]
 
@@ -369,7 +370,8 @@ class LotLedger:
     def _adjust_disposal(self, index: int, disallowed: Decimal, *, permanent: bool) -> None:
         d = self._disposals[index]
         self._disposals[index] = replace(
-            d, adjustment=d.adjustment + disallowed, permanent=d.permanent or permanent
+            d, adjustment=d.adjustment + disallowed,
+            permanent_amount=d.permanent_amount + (disallowed if permanent else ZERO),
         )
 
     # -- corporate actions ---------------------------------------------------------------------
@@ -389,6 +391,22 @@ class LotLedger:
 
 def _ref(ref: str) -> str:
     return f" ({ref})" if ref else ""
+
+
+def merge_by_day(
+    entries: Sequence[LedgerEntry], extra: Iterable[LinkedPurchase]
+) -> list[LedgerEntry]:
+    """``entries`` with each of ``extra`` placed after the last entry of its day (or
+    before the first later one); ``LotsOpened`` stays first. Stable and deterministic."""
+    out = list(entries)
+    for item in sorted(extra, key=lambda e: e.day):
+        at = len(out)
+        for i, e in enumerate(out):
+            if not isinstance(e, LotsOpened) and e.day > item.day:
+                at = i
+                break
+        out.insert(at, item)
+    return out
 
 
 def replay(

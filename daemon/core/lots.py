@@ -122,7 +122,11 @@ class Disposal:
     basis: Decimal
     term: Term
     adjustment: Decimal = ZERO  # disallowed wash-sale loss
-    permanent: bool = False  # disallowed for good (the replacement was bought in an IRA)
+    permanent_amount: Decimal = ZERO  # the part of it washed by a linked IRA: lost for good
+
+    @property
+    def permanent(self) -> bool:
+        return self.permanent_amount > 0
 
     @property
     def gain(self) -> Decimal:

@@ -6,8 +6,9 @@ basis, (f) adjustment code, (g) adjustment amount, (h) gain or loss = (d) − (e
 washed loss shows code ``W`` and the disallowed amount in (g). Date acquired is the holding
 period's start (carried over from washed shares). ``flags`` say what a reader must check:
 ``date_unknown`` (the lot came from a broker position without a date: the term is unknown
-until you import the real lots) and ``permanent`` (the loss was washed by a purchase in a
-linked IRA: it is disallowed for good and raised no basis anywhere).
+until you import the real lots) and ``permanent`` (some or all of the loss was washed by a
+purchase in a linked IRA: that part, ``RealisedRow.permanent``, is disallowed for good and
+raised no basis anywhere).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class RealisedRow:
     gain: Decimal
     term: Term
     flags: tuple[str, ...]
+    permanent: Decimal = ZERO  # the part of ``adjustment`` washed by a linked IRA
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ def realised(disposals: Iterable[Disposal], year: int) -> list[RealisedRow]:
                 gain=proceeds - basis + adjustment,
                 term=d.term,
                 flags=tuple(flags),
+                permanent=cents(d.permanent_amount),
             )
         )
     return rows

@@ -16,7 +16,7 @@ from decimal import Decimal as D
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.core.lot_ledger import Bought, LedgerEntry, Sold, Split, replay
+from daemon.core.lot_ledger import Bought, LedgerEntry, LinkedPurchase, Sold, Split, replay
 from daemon.core.lots import ReliefMethod
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -37,8 +37,11 @@ def trades(draw: st.DrawFn, rising: bool = False) -> list[LedgerEntry]:
         symbol = draw(st.sampled_from(SYMBOLS))
         step = draw(st.integers(0 if rising else -15, 15))
         price[symbol] = max(D(1), price[symbol] + D(step) / 2)
-        kind = draw(st.sampled_from(["buy", "buy", "sell", "split"] if not rising
+        kind = draw(st.sampled_from(["buy", "buy", "sell", "split", "ira"] if not rising
                                     else ["buy", "sell"]))
+        if kind == "ira":  # a linked IRA's purchase: no lot here, but it washes losses
+            out.append(LinkedPurchase(today, symbol, D(draw(st.integers(1, 20)))))
+            continue
         if kind == "split":
             out.append(Split(today, symbol, D(draw(st.sampled_from([2, 3])))))
             held[symbol] *= out[-1].ratio  # type: ignore[union-attr]
@@ -85,7 +88,7 @@ def test_lots_always_equal_the_position(
 def test_basis_is_conserved(entries: list[LedgerEntry], method: ReliefMethod) -> None:
     led = replay(entries, method, {"VTI": "us", "ITOT": "us"})
     paid = sum((e.qty * e.price + e.fee for e in entries if isinstance(e, Bought)), D(0))
-    moved = sum((d.adjustment for d in led.disposals if not d.permanent), D(0))
+    moved = sum((d.adjustment - d.permanent_amount for d in led.disposals), D(0))
     open_basis = sum((lot.basis for lot in led.lots()), D(0))
     relieved = sum((d.basis for d in led.disposals), D(0))
     assert abs((paid + moved) - (open_basis + relieved)) < D("1e-12")

@@ -164,7 +164,7 @@ def test_ira_purchase_before_the_sale_and_a_partial_one() -> None:
     (sale,) = led.disposals
     # 30 shares washed by the IRA (permanent, $60), 20 by the taxable rebuy ($40 to basis)
     assert sale.adjustment == D(60) + D(40)
-    assert sale.permanent
+    assert sale.permanent and sale.permanent_amount == D(60)
     assert led.lots("X")[0].basis == D(160) + D(40)
 
 
