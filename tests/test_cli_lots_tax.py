@@ -204,12 +204,18 @@ async def test_bad_files_are_refused_and_nothing_is_imported(
     assert _imports(tmp_path) == 0
 
 
-async def test_missing_journal_file_and_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_missing_journal_file_and_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert _import(tmp_path / "nowhere", "x.csv")[0] == 66
     await _snapshot(tmp_path)
     assert _import(tmp_path, str(tmp_path / "missing.csv"))[0] == 66
     assert _import(tmp_path, str(tmp_path / "missing.csv"), "--as-of", "yesterday")[0] == 64
-    assert cli_tax.main(["--year", "2026"]) == 64 or True  # $REBALANCED_STATE_DIR may be set
+    monkeypatch.delenv("REBALANCED_STATE_DIR", raising=False)
+    assert cli_tax.main(["--year", "2026"]) == 64
+    assert cli_lots.main(["import", "x.csv"]) == 64
+    assert cli_tax.main(["--year", "twenty", "--state-dir", str(tmp_path)]) == 64
+    assert cli_tax.main(["--year", "99", "--state-dir", str(tmp_path)]) == 64
     assert cli_tax.main(["--year", "2026", "--state-dir", str(tmp_path / "nowhere")]) == 66
     assert "Traceback" not in capsys.readouterr().err
 

@@ -242,7 +242,8 @@ class LotLedger:
             self._disposals.append(disposal)
             if disposal.raw_gain < 0:
                 losses.append(PendingLoss(len(self._disposals) - 1, self.groups.of(lot.symbol),
-                                          sale.day, qty, -disposal.raw_gain, lot.holding_from))
+                                          sale.day, qty, -disposal.raw_gain, lot.holding_from,
+                                          lot.lot_id))
         # only once every sold share is gone: shares sold together never replace each other
         for pending in losses:
             self._wash_with_earlier_buys(pending)
@@ -301,6 +302,7 @@ class LotLedger:
             for lot in self._lots[symbol]:
                 order += 1
                 if (not lot.replacement and lot.acquired is not None
+                        and lot.lot_id != pending.lot_id
                         and lot.acquired <= pending.sold and in_window(pending.sold, lot.acquired)):
                     candidates.append((lot.acquired, order, lot))
         for buy in self._linked:

@@ -6,7 +6,9 @@ within 30 days before or after the sale: a 61-day window around the sale date.
 
 - Partial wash sales: when fewer replacement shares are bought than were sold, only the
   loss on as many shares as were bought is disallowed, in proportion.
-- Replacement shares are matched in the order they were bought, each share once.
+- Replacement shares are matched in the order they were bought, each share once. Shares
+  from the same purchase as the sold ones (the rest of a partly sold lot) do not replace
+  them, as brokers report it.
 - The disallowed loss is added to the replacement lot's basis, and the sold shares'
   holding period is added to the replacement's (its ``holding_from`` moves earlier by
   the days the sold shares were held).
@@ -88,6 +90,7 @@ class PendingLoss:
     qty: Decimal  # shares whose loss is still allowed
     loss: Decimal  # the loss on those shares, positive
     holding_from: date | None  # the sold shares' holding-period start
+    lot_id: str = ""  # the sold lot: what is left of it never replaces its own shares
 
     def take(self, qty: Decimal) -> Decimal:
         """Wash ``qty`` of the shares: return their loss (now disallowed)."""

@@ -196,3 +196,16 @@ def test_holding_period_carries_over_to_make_long_term() -> None:
     assert last.term is Term.LONG
     assert last.basis == D(90) + D(10)
     assert carried_holding_from(date(2025, 6, 3), date(2025, 6, 2), bought) == date(2024, 7, 2)
+
+
+def test_the_rest_of_a_partly_sold_lot_does_not_replace_its_own_shares() -> None:
+    led = replay([
+        Bought(SALE - timedelta(days=10), "X", D(100), D(10)),
+        Sold(SALE, "X", D(40), D(9)),  # a $40 loss on 40 of the 100 bought 10 days ago
+    ])
+    assert led.disposals[0].adjustment == 0
+    (rest,) = led.lots("X")
+    assert (rest.qty, rest.basis, rest.replacement) == (D(60), D(600), False)
+    # a buy after the sale still washes it
+    led.apply(Bought(SALE + timedelta(days=3), "X", D(10), D(9)))
+    assert led.disposals[0].adjustment == D(40) * 10 / 40
