@@ -313,3 +313,13 @@ async def test_linked_ira_buys_disallow_a_loss_for_good(
     err = capsys.readouterr().err
     assert "row 2, column 'date': 2026-04-30 is after 2026-03-15" in err
     assert "row 3, column 'quantity': '-1' is not a positive quantity" in err
+
+
+def test_check_config_says_the_account_is_taxable() -> None:
+    from daemon.cli_config import summary
+    from daemon.config_file import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    example = load_config(root / "deploy" / "rebalanced.example.toml")
+    assert "taxable account (fifo lots; the planner does not use [tax] yet)" in summary(example)
+    assert "taxable" not in summary(load_config(root / "examples" / "demo.toml"))

@@ -113,3 +113,4 @@ def test_the_example_documents_every_tax_key() -> None:
     for f in fields(HarvestConfig):
         assert renames.get(f.name, f.name) in example["tax"]["harvest"], f"tax.harvest.{f.name}"
     assert parse_config(example).tax.taxable
+
