@@ -11,10 +11,11 @@ Without a file, the journal's latest account snapshot gives one lot per position
 broker's average entry price, dates unknown (flagged in every report); fills after that
 snapshot replay on top.
 
-``rebalanced lots show --state-dir D``: the open lots, rebuilt from the journal.
+``rebalanced lots show --state-dir D [--config C]``: the open lots, rebuilt from the journal
+(with ``--config``, by its ``[tax]`` relief method and wash-sale groups).
 
 Exit codes: 0 imported; 64 bad usage; 65 bad file (every problem named with its row and
-column; nothing imported); 66 no journal, or the file cannot be read.
+column; nothing imported); 66 no journal, or the file cannot be read; 78 a bad --config.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ EX_OK = 0
 EX_USAGE = 64
 EX_DATAERR = 65
 EX_NOINPUT = 66
+EX_CONFIG = 78
 ENV_STATE_DIR = "REBALANCED_STATE_DIR"
 PROG = "rebalanced lots"
 
@@ -48,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--as-of", help="the day the lots are as of (YYYY-MM-DD); no lot may be "
                      "acquired after it. Default: the day of the journal's latest event")
     show = sub.add_parser("show", help="the open lots, rebuilt from the journal")
+    show.add_argument("--config", help="the daemon's config: [tax] gives the relief method "
+                      "and wash-sale groups, [daemon] state_dir the default --state-dir")
     for q in (imp, show):
         q.add_argument("--state-dir", default=os.environ.get(ENV_STATE_DIR),
                        help=f"the daemon's state directory; default ${ENV_STATE_DIR}")
@@ -64,6 +68,15 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as e:
         return EX_OK if e.code in (0, None) else EX_USAGE
+    tax = None
+    if args.action == "show" and args.config:
+        from daemon import cli_tax
+
+        loaded = cli_tax.read_config(args.config, PROG)
+        if loaded is None:
+            return EX_CONFIG
+        tax = loaded.tax
+        args.state_dir = args.state_dir or loaded.daemon.state_dir
     if not args.state_dir:
         _err("--state-dir is required (or set $REBALANCED_STATE_DIR): the directory named by "
              "[daemon] state_dir in the config")
@@ -71,7 +84,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     if args.action == "show":
         from daemon import cli_tax
 
-        return cli_tax.show_lots(args.state_dir, stdout)
+        return cli_tax.show_lots(args.state_dir, stdout, tax)
     as_of: date | None = None
     if args.as_of:
         try:

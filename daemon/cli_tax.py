@@ -31,6 +31,7 @@ from typing import Any, TextIO
 
 from adapters.store import history, lot_journal
 from daemon.config_file import EX_CONFIG, ConfigError, load_config
+from daemon.core.config import Config
 from daemon.core.config_tax import TaxConfig
 from daemon.core.lot_import import LotFileError, parse_linked_buys_csv
 from daemon.core.lot_ledger import LedgerError, LinkedPurchase, LotLedger, merge_by_day, replay
@@ -105,6 +106,17 @@ def _build(state_dir: str, method: ReliefMethod, prog: str,
     return ledger, inputs
 
 
+def read_config(path: str, prog: str) -> Config | None:
+    """The config at ``path``, or None after printing every problem."""
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        _err(f"{path} is not a valid config:", prog)
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+
+
 def _linked_buys(path: Path, as_of: date | None, prog: str) -> list[LinkedPurchase]:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -131,12 +143,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return EX_OK if e.code in (0, None) else EX_USAGE
     tax = TaxConfig()
     if args.config:
-        try:
-            loaded = load_config(args.config)
-        except ConfigError as e:
-            _err(f"{args.config} is not a valid config:")
-            for problem in e.problems:
-                print(f"  {problem}", file=sys.stderr)
+        loaded = read_config(args.config, PROG)
+        if loaded is None:
             return EX_CONFIG
         tax = loaded.tax
         args.state_dir = args.state_dir or loaded.daemon.state_dir
@@ -173,10 +181,12 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     return EX_OK
 
 
-def show_lots(state_dir: str, out: TextIO) -> int:
-    """``rebalanced lots show``."""
+def show_lots(state_dir: str, out: TextIO, tax: TaxConfig | None = None) -> int:
+    """``rebalanced lots show``: with ``tax`` (from ``--config``) its method and groups."""
+    tax = tax or TaxConfig()
     try:
-        ledger, inputs = _build(state_dir, BROKER_METHOD, "rebalanced lots")
+        ledger, inputs = _build(state_dir, tax.relief_method, "rebalanced lots",
+                                tax.wash_sale_groups)
     except _Failed as f:
         return f.code
     on = _last_day(inputs)

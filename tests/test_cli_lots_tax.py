@@ -323,3 +323,20 @@ def test_check_config_says_the_account_is_taxable() -> None:
     example = load_config(root / "deploy" / "rebalanced.example.toml")
     assert "taxable account (fifo lots; the planner does not use [tax] yet)" in summary(example)
     assert "taxable" not in summary(load_config(root / "examples" / "demo.toml"))
+
+
+async def test_lots_show_lists_the_open_lots(tmp_path: Path) -> None:
+    await _snapshot(tmp_path)
+    (tmp_path / "lots.csv").write_text(GOOD)
+    assert _import(tmp_path, str(tmp_path / "lots.csv"))[0] == 0
+    await _trade(tmp_path)
+    out = io.StringIO()
+    assert cli_lots.main(["show", "--state-dir", str(tmp_path)], out=out) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:3] == ["SYMBOL", "LOT", "QTY"]
+    # BND untouched; VTI: the last share of the Nov 2025 lot, and the 3 shares bought back
+    assert sorted(line.split()[0] for line in lines[1:]) == ["BND", "VTI", "VTI"]
+    assert "wash_replacement" in out.getvalue()
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[portfolio]\ntargets = { VTI = 100 }\n[tax]\nst_rate = 3\n")
+    assert cli_lots.main(["show", "--config", str(cfg)], out=io.StringIO()) == 78
