@@ -135,6 +135,7 @@ class LotLedger:
         self.method = method
         self.groups = groups if isinstance(groups, WashSaleGroups) else WashSaleGroups(groups)
         self._lots: dict[str, list[Lot]] = {}
+        self._held: dict[str, Decimal] = {}  # the sum of each symbol's lots, kept as they change
         self._disposals: list[Disposal] = []
         self._pending: list[PendingLoss] = []
         self._linked: list[LinkedBuy] = []
@@ -149,7 +150,7 @@ class LotLedger:
         return [lot for sym in sorted(self._lots) for lot in self._lots[sym]]
 
     def position(self, symbol: str) -> Decimal:
-        return sum((lot.qty for lot in self._lots.get(symbol, ())), ZERO)
+        return self._held.get(symbol, ZERO)
 
     def positions(self) -> dict[str, Decimal]:
         return {s: self.position(s) for s in sorted(self._lots) if self._lots[s]}
@@ -200,10 +201,12 @@ class LotLedger:
             if any(x.lot_id == lot.lot_id for x in self._lots.get(lot.symbol, ())):
                 raise LedgerError(f"lot id {lot.lot_id} is opened twice")
             self._lots.setdefault(lot.symbol, []).append(lot)
+            self._held[lot.symbol] = self.position(lot.symbol) + lot.qty
 
     def _open(self, day: date, symbol: str, qty: Decimal, basis: Decimal, source: LotSource) -> None:
         lot = Lot(self._new_id(symbol), symbol, day, qty, basis, source=source)
         self._lots.setdefault(symbol, []).append(lot)
+        self._held[symbol] = self.position(symbol) + qty
         self._wash_pending_with_lot(lot)
 
     # -- sales -------------------------------------------------------------------------------
@@ -280,7 +283,8 @@ class LotLedger:
 
     def _relieve(self, lot: Lot, qty: Decimal, basis: Decimal) -> None:
         lots = self._lots[lot.symbol]
-        i = lots.index(lot)
+        i = _index(lots, lot)
+        self._held[lot.symbol] -= qty
         if qty == lot.qty:
             del lots[i]
             return
@@ -346,7 +350,7 @@ class LotLedger:
         disallowed = pending.take(qty)
         self._adjust_disposal(pending.disposal_index, disallowed, permanent=False)
         lots = self._lots[lot.symbol]
-        i = lots.index(lot)
+        i = _index(lots, lot)
         part_basis = lot.basis if qty == lot.qty else _q(lot.basis * qty / lot.qty)
         assert lot.acquired is not None  # candidates always have a date
         washed = Lot(
@@ -383,12 +387,21 @@ class LotLedger:
         self._lots[split.symbol] = [
             replace(lot, qty=lot.qty * split.ratio) for lot in self._lots.get(split.symbol, [])
         ]
+        self._held[split.symbol] = sum((x.qty for x in self._lots[split.symbol]), ZERO)
         for pending in self._pending:
             if self._disposals[pending.disposal_index].symbol == split.symbol:
                 pending.qty *= split.ratio
         for buy in self._linked:
             if buy.symbol == split.symbol:
                 buy.qty *= split.ratio
+
+
+def _index(lots: list[Lot], lot: Lot) -> int:
+    """Where ``lot`` (this very object) is: identity, not field-by-field equality."""
+    for i, x in enumerate(lots):
+        if x is lot:
+            return i
+    raise LedgerError(f"lot {lot.lot_id} of {lot.symbol} is not open")  # pragma: no cover
 
 
 def _ref(ref: str) -> str:

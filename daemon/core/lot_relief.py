@@ -30,11 +30,14 @@ def relief_order(
     lots: Sequence[Lot], method: ReliefMethod, *, price: Decimal, sold: date
 ) -> list[Lot]:
     indexed = list(enumerate(lots))
-    if method is ReliefMethod.FIFO:
-        indexed.sort(key=lambda p: (_day_rank(p[1]), p[0]))
-    elif method is ReliefMethod.LIFO:
-        indexed.sort(key=lambda p: (_day_rank(p[1]), p[0]), reverse=True)
-    elif method is ReliefMethod.HIFO:
+    if method in (ReliefMethod.FIFO, ReliefMethod.LIFO):
+        ranks = [(_day_rank(lot), i) for i, lot in indexed]
+        if ranks != sorted(ranks):  # lots are usually already in date order
+            ranks.sort()
+        if method is ReliefMethod.LIFO:
+            ranks.reverse()
+        return [lots[i] for _, i in ranks]
+    if method is ReliefMethod.HIFO:
         indexed.sort(key=lambda p: (-p[1].basis_per_share, p[0]))
     elif method is ReliefMethod.LOWEST_COST:
         indexed.sort(key=lambda p: (p[1].basis_per_share, p[0]))
