@@ -124,6 +124,11 @@ def _positive(value: Decimal, what: str, where: str) -> None:
         raise LedgerError(f"{where}: {what} must be a positive number, got {value}")
 
 
+def _fee(value: Decimal, where: str) -> None:
+    if not value.is_finite() or value < 0:
+        raise LedgerError(f"{where}: the fee must be zero or more, got {value}")
+
+
 class LotLedger:
     """Open lots per symbol (in opening order), every disposal, and the wash-sale state."""
 
@@ -168,6 +173,7 @@ class LotLedger:
             where = f"buy of {entry.symbol} on {entry.day}{_ref(entry.ref)}"
             _positive(entry.qty, "quantity", where)
             _positive(entry.price, "price", where)
+            _fee(entry.fee, where)
             self._open(entry.day, entry.symbol, entry.qty, entry.qty * entry.price + entry.fee,
                        LotSource.FILL)
         elif isinstance(entry, DividendReinvested):
@@ -215,6 +221,7 @@ class LotLedger:
         where = f"sale of {sale.qty} {sale.symbol} on {sale.day}{_ref(sale.ref)}"
         _positive(sale.qty, "quantity", where)
         _positive(sale.price, "price", where)
+        _fee(sale.fee, where)
         held = self.position(sale.symbol)
         if sale.qty > held:
             raise LedgerError(

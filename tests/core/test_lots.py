@@ -219,3 +219,8 @@ def test_reinvested_dividend_opens_a_lot() -> None:
     assert [(x.qty, x.basis, x.source) for x in lots] == [
         (D(100), D(7000), LotSource.FILL), (D("0.75"), D("52.50"), LotSource.DIVIDEND)]
     assert led.position("BND") == D("100.75")
+
+
+def test_a_negative_fee_is_refused() -> None:
+    with pytest.raises(LedgerError, match="fee must be zero or more"):
+        LotLedger().apply(Bought(day("2025-01-02"), "VTI", D(1), D(100), fee=D(-1)))
