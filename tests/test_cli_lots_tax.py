@@ -340,3 +340,15 @@ async def test_lots_show_lists_the_open_lots(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[portfolio]\ntargets = { VTI = 100 }\n[tax]\nst_rate = 3\n")
     assert cli_lots.main(["show", "--config", str(cfg)], out=io.StringIO()) == 78
+
+
+async def test_fills_of_orders_we_did_not_place_are_skipped_and_said(tmp_path: Path) -> None:
+    await _snapshot(tmp_path)
+    (tmp_path / "lots.csv").write_text(GOOD)
+    assert _import(tmp_path, str(tmp_path / "lots.csv"))[0] == 0
+    j = await SqliteJournal.open(tmp_path, clock=lambda: T0)
+    j.record_event(OrderFilled(T0 + timedelta(days=1), "by-hand-1", "h-1", D(3), D(70), D(3)))
+    await j.close()
+    out = io.StringIO()
+    assert cli_tax.main(["--year", "2026", "--state-dir", str(tmp_path)], out=out) == 0
+    assert "1 fill(s) of orders rebalanced did not place were skipped" in out.getvalue()
