@@ -146,6 +146,8 @@ def unrealised(lots: Iterable[Lot], prices: Mapping[str, Decimal], on: date) -> 
         flags = []
         if lot.date_unknown:
             flags.append("date_unknown")
+        elif lot.holding_from is None:  # it replaced washed shares whose date is unknown
+            flags.append("holding_unknown")
         if price is None:
             flags.append("no_price")
         if lot.wash_adjustment:

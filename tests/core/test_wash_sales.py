@@ -209,3 +209,20 @@ def test_the_rest_of_a_partly_sold_lot_does_not_replace_its_own_shares() -> None
     # a buy after the sale still washes it
     led.apply(Bought(SALE + timedelta(days=3), "X", D(10), D(9)))
     assert led.disposals[0].adjustment == D(40) * 10 / 40
+
+
+def test_replacing_date_unknown_shares_makes_the_holding_period_unknown() -> None:
+    from daemon.core.lot_ledger import LotsOpened
+    from daemon.core.lots import Lot, LotSource
+    from daemon.core.tax_report import unrealised
+
+    led = replay([
+        LotsOpened((Lot("position-X", "X", None, D(10), D(100), source=LotSource.POSITION),)),
+        Sold(SALE, "X", D(10), D(8)),  # a $20 loss on shares of unknown date
+        Bought(SALE + timedelta(days=2), "X", D(10), D(8)),
+    ])
+    (lot,) = led.lots("X")
+    assert (lot.acquired, lot.holding_from, lot.basis) == (SALE + timedelta(days=2), None, D(100))
+    assert lot.term_on(SALE + timedelta(days=400)) is Term.UNKNOWN
+    (row,) = unrealised(led.lots(), {"X": D(9)}, SALE + timedelta(days=3))
+    assert "holding_unknown" in row.flags and row.gain == D(-10)
