@@ -360,13 +360,15 @@ class LotLedger:
         i = _index(lots, lot)
         part_basis = lot.basis if qty == lot.qty else _q(lot.basis * qty / lot.qty)
         assert lot.acquired is not None  # candidates always have a date
+        carried = carried_holding_from(lot.acquired, pending.sold, pending.holding_from)
         washed = Lot(
             lot_id=lot.lot_id if qty == lot.qty else self._new_id(lot.symbol),
             symbol=lot.symbol, acquired=lot.acquired, qty=qty,
             basis=part_basis + disallowed,
-            holding_from=carried_holding_from(lot.acquired, pending.sold, pending.holding_from),
+            holding_from=carried or lot.acquired,
             source=lot.source if qty == lot.qty else LotSource.WASH,
             wash_adjustment=disallowed, replacement=True,
+            holding_unknown=carried is None,
         )
         if qty == lot.qty:
             lots[i] = washed

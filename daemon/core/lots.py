@@ -87,6 +87,7 @@ class Lot:
     source: LotSource = LotSource.FILL
     wash_adjustment: Decimal = ZERO  # disallowed losses added to ``basis``
     replacement: bool = False  # already stands in for washed shares (once only)
+    holding_unknown: bool = False  # replaced washed shares of unknown date: term unknown
 
     def __post_init__(self) -> None:
         if self.holding_from is None and self.acquired is not None:
@@ -101,6 +102,8 @@ class Lot:
         return self.basis / self.qty if self.qty else ZERO
 
     def term_on(self, sold: date) -> Term:
+        if self.holding_unknown:
+            return Term.UNKNOWN
         return term_on(self.holding_from, sold)
 
     def unrealised(self, price: Decimal) -> Decimal:

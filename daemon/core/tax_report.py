@@ -91,6 +91,8 @@ def realised(disposals: Iterable[Disposal], year: int) -> list[RealisedRow]:
         flags = []
         if d.date_unknown:
             flags.append("date_unknown")
+        elif d.term is Term.UNKNOWN:
+            flags.append("holding_unknown")
         if d.permanent:
             flags.append("permanent")
         proceeds, basis, adjustment = cents(d.proceeds), cents(d.basis), cents(d.adjustment)
@@ -146,7 +148,7 @@ def unrealised(lots: Iterable[Lot], prices: Mapping[str, Decimal], on: date) -> 
         flags = []
         if lot.date_unknown:
             flags.append("date_unknown")
-        elif lot.holding_from is None:  # it replaced washed shares whose date is unknown
+        elif lot.holding_unknown:  # it replaced washed shares whose date is unknown
             flags.append("holding_unknown")
         if price is None:
             flags.append("no_price")

@@ -222,7 +222,14 @@ def test_replacing_date_unknown_shares_makes_the_holding_period_unknown() -> Non
         Bought(SALE + timedelta(days=2), "X", D(10), D(8)),
     ])
     (lot,) = led.lots("X")
-    assert (lot.acquired, lot.holding_from, lot.basis) == (SALE + timedelta(days=2), None, D(100))
+    assert (lot.acquired, lot.basis, lot.holding_unknown) == (
+        SALE + timedelta(days=2), D(100), True)
     assert lot.term_on(SALE + timedelta(days=400)) is Term.UNKNOWN
     (row,) = unrealised(led.lots(), {"X": D(9)}, SALE + timedelta(days=3))
     assert "holding_unknown" in row.flags and row.gain == D(-10)
+    led.apply(Sold(SALE + timedelta(days=400), "X", D(10), D(11)))
+    from daemon.core.tax_report import realised
+
+    last = realised(led.disposals, (SALE + timedelta(days=400)).year)[-1]
+    assert (last.term, last.flags, last.acquired) == (Term.UNKNOWN, ("holding_unknown",),
+                                                      SALE + timedelta(days=2))
