@@ -252,6 +252,8 @@ _UNREALISED: list[Column] = [
     ("VALUE", lambda r: _m(r.value)),
     ("GAIN/LOSS", lambda r: _m(r.gain)),
     ("TERM", lambda r: r.term.value),
+    ("LT IN", lambda r: "-" if r.days_to_long_term is None else
+     ("now" if r.days_to_long_term == 0 else f"{r.days_to_long_term} d")),
     ("FLAGS", lambda r: ",".join(r.flags) or "-"),
 ]
 
@@ -269,7 +271,8 @@ def _table(columns: list[Column], rows: Sequence[Any]) -> list[str]:
 
 CSV_COLUMNS = ("section", "description", "symbol", "lot_id", "quantity", "date_acquired",
                "date_sold", "proceeds", "cost_basis", "adjustment_code", "adjustment",
-               "gain_loss", "term", "price", "value", "flags", "disallowed_for_good")
+               "gain_loss", "term", "price", "value", "flags", "disallowed_for_good",
+               "days_to_long_term")
 
 
 def _write_csv(out: TextIO, rows: list[RealisedRow], open_rows: list[UnrealisedRow]) -> None:
@@ -279,14 +282,15 @@ def _write_csv(out: TextIO, rows: list[RealisedRow], open_rows: list[UnrealisedR
         w.writerow(["realised", r.description, r.symbol, r.lot_id, _q(r.qty), _d(r.acquired),
                     _d(r.sold), r.proceeds, r.basis, r.code, r.adjustment, r.gain,
                     r.term.value, "", "", ";".join(r.flags),
-                    r.permanent if r.permanent else ""])
+                    r.permanent if r.permanent else "", ""])
     for u in open_rows:
         w.writerow(["unrealised", f"{_q(u.qty)} sh. {u.symbol}", u.symbol, u.lot_id, _q(u.qty),
                     _d(u.holding_from), "", "", u.basis, "W" if u.wash_adjustment else "",
                     u.wash_adjustment if u.wash_adjustment else "",
                     "" if u.gain is None else u.gain, u.term.value,
                     "" if u.price is None else _q(u.price),
-                    "" if u.value is None else u.value, ";".join(u.flags), ""])
+                    "" if u.value is None else u.value, ";".join(u.flags), "",
+                    "" if u.days_to_long_term is None else u.days_to_long_term])
 
 
 if __name__ == "__main__":

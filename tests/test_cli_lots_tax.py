@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -109,6 +109,11 @@ async def test_import_then_trades_then_tax_report(tmp_path: Path) -> None:
     replacement = next(r for r in held.values() if r["adjustment_code"] == "W")
     assert D(replacement["cost_basis"]) == D(3) * D(205) + D(45)
     assert D(replacement["price"]) == D("220.00")  # the last quote's mid
+    # held from 2025-11-13 (carried over): long-term from 2026-11-14; the journal's last day
+    # is 2026-03-15
+    assert int(replacement["days_to_long_term"]) == (date(2026, 11, 14) - date(2026, 3, 15)).days
+    bnd = next(r for r in held.values() if r["symbol"] == "BND")
+    assert bnd["days_to_long_term"] == "0"
     # the repeated fill event (same execution id) was applied once: 10 - 9 + 3 VTI
     assert sum(D(r["quantity"]) for r in held.values() if r["symbol"] == "VTI") == D(4)
     assert sum(D(r["quantity"]) for r in held.values() if r["symbol"] == "BND") == D(20)

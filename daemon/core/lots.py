@@ -106,6 +106,13 @@ class Lot:
             return Term.UNKNOWN
         return term_on(self.holding_from, sold)
 
+    def days_to_long_term(self, day: date) -> int | None:
+        """Days from ``day`` until a sale is long-term (0: it already is); ``None`` when
+        the holding period is unknown."""
+        if self.holding_from is None or self.holding_unknown:
+            return None
+        return max(0, (first_long_term_day(self.holding_from) - day).days)
+
     def unrealised(self, price: Decimal) -> Decimal:
         return self.qty * price - self.basis
 

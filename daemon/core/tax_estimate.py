@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from daemon.core.config_tax import TaxConfig
 from daemon.core.lot_ledger import LotLedger, Sold
-from daemon.core.lots import ZERO, Disposal, Lot, Term, first_long_term_day
+from daemon.core.lots import ZERO, Disposal, Lot, Term
 from daemon.core.wash_sales import WASH_WINDOW_DAYS
 
 __all__ = ["TaxEstimate", "buy_washes_until", "days_to_long_term", "estimate_tax",
@@ -81,6 +81,4 @@ def buy_washes_until(ledger: LotLedger, symbol: str, day: date) -> date | None:
 def days_to_long_term(lot: Lot, day: date) -> int | None:
     """Days from ``day`` until a sale of ``lot`` is long-term (0: it already is); ``None``
     when its holding period is unknown."""
-    if lot.holding_from is None or lot.holding_unknown:
-        return None
-    return max(0, (first_long_term_day(lot.holding_from) - day).days)
+    return lot.days_to_long_term(day)

@@ -80,6 +80,7 @@ class UnrealisedRow:
     term: Term
     wash_adjustment: Decimal
     flags: tuple[str, ...]
+    days_to_long_term: int | None = None  # 0: long-term already; None: unknown
 
 
 def realised(disposals: Iterable[Disposal], year: int) -> list[RealisedRow]:
@@ -168,6 +169,8 @@ def unrealised(lots: Iterable[Lot], prices: Mapping[str, Decimal], on: date) -> 
                 term=lot.term_on(on),
                 wash_adjustment=cents(lot.wash_adjustment),
                 flags=tuple(flags),
+                days_to_long_term=lot.days_to_long_term(on),
             )
         )
     return rows
+
