@@ -22,6 +22,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "reduce": ("daemon.cli_control", "only reduce risk: sells and cancels, no new buys"),
     "history": ("daemon.cli_history", "list recent decisions, orders and fills from the journal"),
     "journal": ("daemon.cli_journal", "check a journal, or recover / replace a damaged one"),
+    "lots": ("daemon.cli_lots", "import or show the tax lots (a broker's CSV, or positions)"),
+    "tax": ("daemon.cli_tax", "realised and unrealised gains by lot, wash sales (Form 8949-like)"),
 }
 
 EX_USAGE = 64

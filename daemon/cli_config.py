@@ -51,6 +51,9 @@ def summary(config: Config) -> str:
         f"bands {describe_band(config.bands)}",
         f"broker {b.kind}" + (" paper" if b.paper else " LIVE") + f" ({b.feed} feed)",
     ]
+    if config.tax.taxable:
+        parts.append(f"taxable account ({config.tax.relief_method.value} lots; the planner "
+                     "does not use [tax] yet)")
     if config.daemon.dry_run:
         parts.append("dry run")
     return "config OK: " + ", ".join(parts)

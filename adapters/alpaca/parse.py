@@ -179,6 +179,7 @@ def account_snapshot(
     if cash is None:
         raise ValueError(f"account cash {account.cash!r} is not a decimal")
     held: dict[str, Decimal] = {}
+    entry: dict[str, Decimal] = {}
     for p in positions:
         qty = dec(p.qty)
         if qty is None:
@@ -186,12 +187,16 @@ def account_snapshot(
         if p.side == "short" and qty > 0:
             qty = -qty
         held[p.symbol] = qty
+        avg = dec(p.avg_entry_price)
+        if avg is not None and avg.is_finite() and avg > 0:
+            entry[p.symbol] = avg
     return AccountSnapshot(
         at=utc(at),
         cash=cash,
         positions=held,
         open_orders=tuple(broker_order(o) for o in open_orders),
         buying_power=dec(account.buying_power),
+        avg_entry_prices=entry,
     )
 
 

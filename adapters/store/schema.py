@@ -128,6 +128,37 @@ CREATE TABLE records (
 CREATE INDEX records_by_kind ON records(kind, seq);
 """
 
+# v3: imported tax lots (``rebalanced lots import``). Additive: two new tables and an index,
+# each its own statement; nothing existing changes. The newest import is the ledger's
+# starting point: its lots, then every fill journaled after ``after_event_seq``.
+_V3_LOTS = """
+CREATE TABLE lot_imports (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_at     TEXT NOT NULL,
+    as_of           TEXT NOT NULL,       -- ISO date the lots are as of
+    after_event_seq INTEGER NOT NULL,    -- fills journaled after this event replay on top
+    source          TEXT NOT NULL,       -- the file's path, or 'positions'
+    digest          TEXT NOT NULL,       -- sha256 of the file ('' for positions)
+    lot_count       INTEGER NOT NULL
+);
+
+CREATE TABLE imported_lots (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    import_seq  INTEGER NOT NULL REFERENCES lot_imports(seq),
+    lot_id      TEXT NOT NULL,
+    symbol      TEXT NOT NULL,
+    acquired    TEXT,                    -- ISO date; NULL: unknown (a broker position)
+    qty         TEXT NOT NULL,
+    cost_basis  TEXT NOT NULL,           -- total, Decimal text
+    source      TEXT NOT NULL,           -- 'import' | 'position'
+    file_row    INTEGER                  -- the row in the imported file (header = 1)
+);
+
+CREATE INDEX imported_lots_by_import ON imported_lots(import_seq, seq);
+"""
+
+
+
 def _v2_one_row_per_fill(conn: sqlite3.Connection) -> None:
     """v1 → v2: each fill journaled once. Journals written before v2 hold a catch-up row
     (``sync:<order>:<cum>``) beside the real execution it repeats, and catch-up rows that
@@ -160,7 +191,7 @@ def _v2_one_row_per_fill(conn: sqlite3.Connection) -> None:
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _v2_one_row_per_fill)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _v2_one_row_per_fill, _V3_LOTS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal
 
+# re-exported so the journal codec resolves the [tax] section's annotations from here
+from daemon.core.config_tax import AccountKind as AccountKind
+from daemon.core.config_tax import HarvestConfig as HarvestConfig
+from daemon.core.config_tax import TaxConfig
+from daemon.core.lots import ReliefMethod as ReliefMethod
+
 
 class BandRule(enum.StrEnum):
     EITHER = "either"  # whichever band is breached first (the narrower): the "5/25 rule"
@@ -208,6 +214,7 @@ class Config:
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     market_stats: MarketStatsConfig = field(default_factory=MarketStatsConfig)
+    tax: TaxConfig = field(default_factory=TaxConfig)  # parsed and validated; not used yet
 
     def asset(self, symbol: str) -> AssetConfig | None:
         for a in self.portfolio.assets:

@@ -40,6 +40,7 @@ from daemon.core.config_sections import (
     planner_section,
     trigger_section,
 )
+from daemon.core.config_tax import TAX_KEYS, tax_section
 from daemon.core.model import CASH
 
 __all__ = ["ConfigError", "ConfigProblem", "parse_config", "parse_config_text"]
@@ -47,6 +48,7 @@ __all__ = ["ConfigError", "ConfigProblem", "parse_config", "parse_config_text"]
 TOP_KEYS = (
     *("portfolio", "bands", "assets", "trigger", "cost"),
     *("planner", "execution", "broker", "daemon", "market_stats"),
+    "tax",
 )
 PORTFOLIO_KEYS = (*(f.name for f in fields(PortfolioConfig) if f.name != "assets"), "targets")
 BAND_KEYS = tuple(f.name for f in fields(Band))
@@ -103,6 +105,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
     market_stats = market_stats_section(
         r, r.table(root, "market_stats", "market_stats", MARKET_STATS_KEYS)
     )
+    tax = tax_section(r, r.table(root, "tax", "tax", TAX_KEYS), present="tax" in root)
     if r.problems:
         raise ConfigError(r.problems)
     return Config(
@@ -115,6 +118,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         broker=broker,
         daemon=daemon,
         market_stats=market_stats,
+        tax=tax,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -118,13 +118,18 @@ class BrokerOrder:
 
 @dataclass(frozen=True, slots=True)
 class AccountSnapshot:
-    """The broker's truth: cash, positions and open orders. Replaces the engine's view."""
+    """The broker's truth: cash, positions and open orders. Replaces the engine's view.
+
+    ``avg_entry_prices`` is the broker's average entry price per position (Alpaca's
+    ``avg_entry_price``) when it reports one: the lot ledger opens a date-unknown lot at it
+    when no lots were imported."""
 
     at: datetime
     cash: Decimal
     positions: Mapping[str, Decimal]
     open_orders: tuple[BrokerOrder, ...] = ()
     buying_power: Decimal | None = None
+    avg_entry_prices: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,6 +121,8 @@ def test_account_snapshot_from_account_positions_orders() -> None:
     )
     assert snap.cash == Decimal("25012.34") and snap.buying_power == Decimal("24012.34")
     assert snap.positions == {"AAPL": Decimal("100.5"), "SPY": Decimal("95.2")}
+    raw = {p["symbol"]: Decimal(p["avg_entry_price"]) for p in payloads.load("positions")}
+    assert snap.avg_entry_prices == raw  # the lot ledger's fallback basis
     (o,) = snap.open_orders
     assert o.client_order_id == "run1-000001" and o.side is Side.BUY
     assert o.qty == Decimal("10.5") and o.limit_price == Decimal("227.55")
