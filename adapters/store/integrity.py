@@ -8,7 +8,7 @@ survival copy, and the recovery commands' file work (``rebalanced journal``).
   empty (zero bytes) where the marker says one existed is refused (``JournalMissing``)
   unless the caller allows a new one (``--new-journal``): SQLite would silently start an
   empty journal, and a recorded halt would be lost.
-- ``trading_state.json`` beside it holds the last trading state (the kill switch), written
+- ``journal.sqlite3.trading-state.json`` beside it holds the last trading state (the kill switch), written
   after every change; a journal that is new, recovered or replaced takes it from there.
 - ``move_aside`` and ``salvage`` serve ``rebalanced journal recover|new``.
 """
@@ -27,7 +27,7 @@ from urllib.parse import quote
 from adapters.store.ops import JournalError
 
 MARKER_SUFFIX = ".marker"
-TRADING_STATE_FILENAME = "trading_state.json"
+TRADING_STATE_SUFFIX = ".trading-state.json"
 SIDE_SUFFIXES = ("-wal", "-shm")
 
 
@@ -131,7 +131,8 @@ def write_marker(journal: Path) -> None:
 
 
 def trading_state_path(journal: Path) -> Path:
-    return journal.with_name(TRADING_STATE_FILENAME)
+    """Beside the journal, named after it (two journals in one directory never share it)."""
+    return journal.with_name(journal.name + TRADING_STATE_SUFFIX)
 
 
 def save_trading_state(journal: Path, state: str, reason: str) -> None:

@@ -24,9 +24,14 @@ EVERY_SECONDS = 5.0
 
 @contextlib.asynccontextmanager
 async def reporting(
-    what: str, detail: Callable[[], dict[str, Any]] | None = None, every: float = EVERY_SECONDS
+    what: str,
+    detail: Callable[[], dict[str, Any]] | None = None,
+    every: float = EVERY_SECONDS,
+    say: Callable[..., Any] | None = None,
 ) -> AsyncIterator[None]:
+    """``say`` (default: the daemon's logger at info) gets ``("still waiting", **fields)``."""
     started = time.monotonic()
+    emit = say or log.info
 
     async def report() -> None:
         while True:
@@ -37,8 +42,8 @@ async def reporting(
                     extra = detail()
                 except Exception as exc:  # a report must never break start-up
                     extra = {"detail_error": type(exc).__name__}
-            log.info("still waiting", step=what,
-                     waited_seconds=round(time.monotonic() - started, 1), **extra)
+            emit("still waiting", step=what,
+                 waited_seconds=round(time.monotonic() - started, 1), **extra)
 
     task = asyncio.get_running_loop().create_task(report(), name=f"waiting: {what}")
     try:

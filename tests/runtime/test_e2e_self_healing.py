@@ -13,6 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from tests.runtime.e2e_support import (
     BALANCED,
     LiveDaemon,
@@ -175,3 +177,32 @@ async def test_trade_stream_dropped_and_refused_mid_rebalance_heals(tmp_path: Pa
         m = await d.metrics()
         assert metric(m, "rebalanced_stream_refusals_total", stream="trade_updates") >= 1
         assert await d.stop() == 0
+
+
+async def test_readyz_says_books_unconfirmed_while_an_awaited_reconciliation_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a trade-stream gap the engine waits for an account snapshot before trading;
+    while the broker cannot give one (account reads answer 504) the books may be wrong, and
+    past the limit /readyz says so. A snapshot that lands makes it ready again."""
+    import daemon.runtime.service as service_module
+    from daemon.core import events as ev
+
+    monkeypatch.setattr(service_module, "BOOKS_UNCONFIRMED_SECONDS", 1.0)
+    async with live_daemon(tmp_path, sim_config=sim_cfg(positions=BALANCED)) as d:
+        fail = {"http": [{"action": "504", "path": "/v2/account", "count": 10_000}]}
+        await d.sim.control("POST", "/_sim/faults", fail)
+        d.service.emit(ev.FeedRestored(at=d.service.clock.now(), feed="trade_updates"))
+
+        async def unconfirmed() -> bool:
+            status, body = await d.get("/readyz")
+            return status == 503 and any("books unconfirmed" in r for r in body["reasons"])
+
+        await wait_until(unconfirmed, 10, interval=0.1, what="/readyz: books unconfirmed")
+        await d.sim.control("POST", "/_sim/reset-faults", {})
+
+        async def ready() -> bool:
+            return (await d.get("/readyz"))[0] == 200
+
+        await wait_until(ready, 40, interval=0.2, what="ready once the snapshot lands")
+        await d.assert_matches_sim()

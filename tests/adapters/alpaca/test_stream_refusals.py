@@ -91,3 +91,18 @@ async def test_http_401_at_the_upgrade_is_bad_keys() -> None:
         with pytest.raises(StreamRejected, match="401") as err:
             await asyncio.wait_for(feed.run(lambda e: None), 5)
     assert "secret-value-1" not in str(err.value)
+
+
+@pytest.mark.parametrize("mode", ["error406", "http429"])
+async def test_market_data_refused_past_the_budget_raises_unavailable(mode: str) -> None:
+    from adapters.alpaca.data_stream import AlpacaMarketData
+    from tests.adapters.alpaca.fake_streams import KEY, SECRET, FakeDataStream
+
+    server = FakeDataStream(modes=[mode] * 10)
+    async with serving(server) as url:
+        md = AlpacaMarketData(url, Credentials(Secret(KEY), Secret(SECRET)), stale_after=5.0,
+                              handshake_timeout=2.0, max_refusals=2,
+                              backoff=Backoff(0.01, 0.05, 0.02, rng=random.Random(1)))
+        with pytest.raises(StreamUnavailable, match="refused 3 times in a row"):
+            await asyncio.wait_for(md.run(["AAPL"], lambda e: None), 10)
+    assert md.refusals == 3

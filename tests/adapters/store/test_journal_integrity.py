@@ -173,3 +173,12 @@ def test_journal_new_starts_empty_and_keeps_the_kill_switch(tmp_path: Path) -> N
             await j.close()
 
     assert asyncio.run(reopen()) == ((TradingState.HALTED, "operator: kill switch"), 0)
+
+
+async def test_two_journals_in_one_directory_keep_their_own_kill_switch(tmp_path: Path) -> None:
+    a = await SqliteJournal.open(tmp_path / "a.sqlite3")
+    await a.set_trading_state(TradingState.HALTED, "a halted")
+    await a.close()
+    b = await SqliteJournal.open(tmp_path / "b.sqlite3")
+    assert b.trading_state() is None
+    await b.close()
