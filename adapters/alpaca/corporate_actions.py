@@ -10,13 +10,15 @@ absent record proves nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from adapters.alpaca import parse
 from adapters.alpaca.rest import AlpacaRest
+from daemon.core.events import SplitAnnounced
 
-__all__ = ["SplitRecord", "recent_splits"]
+__all__ = ["SplitRecord", "SplitsSource", "recent_splits"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +48,28 @@ async def recent_splits(
         for a in actions
         if a.old_rate > 0 and a.new_rate > 0
     ]
+
+
+class SplitsSource:
+    """The split hold's port: ``await splits(symbols)`` → one ``SplitAnnounced`` per split
+    record of those symbols in the last ``days`` (the broker's date, from its ``/v2/clock``),
+    stamped with ``now``."""
+
+    def __init__(
+        self,
+        rest: AlpacaRest,
+        broker_time: Callable[[], Awaitable[datetime]],
+        now: Callable[[], datetime],
+        days: int = 7,
+    ) -> None:
+        self._rest = rest
+        self._broker_time = broker_time
+        self._now = now
+        self.days = days
+
+    async def __call__(self, symbols: Sequence[str]) -> list[SplitAnnounced]:
+        broker_now = await self._broker_time()
+        today = broker_now.astimezone(parse.NEW_YORK).date()
+        records = await recent_splits(self._rest, symbols, today=today, days=self.days)
+        at = self._now()
+        return [SplitAnnounced(at, r.symbol, r.ratio) for r in records]

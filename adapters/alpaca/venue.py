@@ -15,6 +15,7 @@ from types import TracebackType
 
 from adapters.alpaca.account import AlpacaAccount
 from adapters.alpaca.backoff import Backoff
+from adapters.alpaca.corporate_actions import SplitsSource
 from adapters.alpaca.credentials import Credentials, load_credentials
 from adapters.alpaca.data_stream import AlpacaMarketData
 from adapters.alpaca.gateway import AlpacaGateway
@@ -63,6 +64,7 @@ class AlpacaVenue:
     gateway: AlpacaGateway
     market_data: AlpacaMarketData
     trade_updates: AlpacaTradeUpdates
+    splits: SplitsSource  # the broker's split records, for the split hold
 
     def ports(self) -> tuple[OrderGateway, AccountSource, MarketDataFeed, TradeUpdatesFeed]:
         """The four ports the shell drives (mypy checks that each one conforms)."""
@@ -134,4 +136,5 @@ def build_venue(
         gateway=AlpacaGateway(rest, now=clock),
         market_data=market_data,
         trade_updates=trade_updates,
+        splits=SplitsSource(rest, account.broker_time, clock),
     )

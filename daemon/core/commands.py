@@ -71,7 +71,11 @@ class ScheduleWakeup:
 
 @dataclass(frozen=True, slots=True)
 class RequestReconcile:
+    """Take a fresh account snapshot. ``symbols``: also fetch the broker's corporate-action
+    records of these (a suspected split), answered as ``SplitAnnounced`` events."""
+
     reason: str
+    symbols: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

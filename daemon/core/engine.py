@@ -185,7 +185,7 @@ class Engine:
         if not self._holds.suspect_split(e.symbol, ratio, self._positions.get(e.symbol, _ZERO)):
             return []
         why = f"{e.symbol} moved x{ratio:.3g} in one quote (a split?): {HOLD_UNTIL}"
-        return [RequestReconcile(why), Alert("warning", why)]
+        return [RequestReconcile(why, (e.symbol,)), Alert("warning", why)]
 
     def _on_split(self, e: ev.SplitAnnounced) -> list[Command]:
         if not self._holds.split_recorded(e.symbol):

@@ -77,7 +77,8 @@ def as_venue(alpaca: AlpacaVenue, feed: str = "iex") -> Venue:
     return Venue(account=alpaca.account, gateway=alpaca.gateway, market_data=alpaca.market_data,
                  trade_updates=alpaca.trade_updates, stream_stats=streams,
                  limiter_stats=limiter, close=alpaca.close,
-                 daily_bars=AlpacaDailyBars(alpaca.rest, feed))
+                 daily_bars=AlpacaDailyBars(alpaca.rest, feed),
+                 splits=alpaca.splits)
 
 
 @dataclass

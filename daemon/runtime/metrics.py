@@ -201,7 +201,7 @@ class Metrics:
                 self.orders.labels(side, outcome).inc(0)
             self.fills.labels(side).inc(0)
             self.filled_notional.labels(side).inc(0)
-        for result in ("startup", "ok", "failed", "deferred"):
+        for result in ("startup", "ok", "failed", "deferred", "splits_failed"):
             self.reconciliations.labels(result).inc(0)
         for reason in LOOKUP_REASONS:
             self.order_lookups.labels(reason).inc(0)

@@ -412,7 +412,7 @@ class Service:
             elif isinstance(cmd, ScheduleWakeup):
                 self.timers.schedule(cmd.at, cmd.key)
             elif isinstance(cmd, RequestReconcile):
-                self._spawn(self.calls.reconcile(cmd.reason), "reconcile")
+                self._spawn(self.calls.reconcile(cmd.reason, cmd.symbols), "reconcile")
             elif isinstance(cmd, RecordDecision):
                 self._record_command(cmd)  # journaled now: before its orders' intents
                 latency = None

@@ -4,7 +4,7 @@ exchange, which speaks the same protocol)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from adapters.ports import (
@@ -14,6 +14,7 @@ from adapters.ports import (
     OrderGateway,
     TradeUpdatesFeed,
 )
+from daemon.core.events import SplitAnnounced
 from daemon.runtime.metrics import LimiterStats, StreamStats
 
 
@@ -31,3 +32,6 @@ class Venue:
     limiter_stats: Callable[[], LimiterStats | None] = field(default=lambda: None)
     close: Callable[[], Awaitable[None]] = _nothing
     daily_bars: DailyBarsSource | None = None  # market statistics; None: config values only
+    # the broker's split records (SplitAnnounced) for symbols; None: only snapshots and the
+    # operator clear a suspected split
+    splits: Callable[[Sequence[str]], Awaitable[Sequence[SplitAnnounced]]] | None = None

@@ -9,7 +9,7 @@ UNKNOWN and resolved by a lookup). A cancel is idempotent, so it is retried too.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -88,9 +88,12 @@ class VenueCalls:
         for e in events:
             self._emit(e)
 
-    async def reconcile(self, reason: str) -> None:
+    async def reconcile(self, reason: str, symbols: Sequence[str] = ()) -> None:
         """Until it succeeds: the engine may be waiting for this snapshot before it trades
-        again (after a trade-stream gap), so giving up would pause trading for good."""
+        again (after a trade-stream gap), so giving up would pause trading for good. With
+        ``symbols`` (a suspected split) the broker's split records of those come first."""
+        if symbols:
+            await self.splits(symbols)
         delay = 1.0
         while True:
             try:
@@ -107,6 +110,26 @@ class VenueCalls:
             self._metrics.reconciliations.labels("ok").inc()
             self._emit(snapshot)
             return
+
+    async def splits(self, symbols: Sequence[str]) -> None:
+        """The broker's split records, as ``SplitAnnounced`` events. Best effort: a record
+        may not be published yet, and a failed read leaves the hold to the snapshot or the
+        operator (logged, counted)."""
+        source = self._venue.splits
+        if source is None:
+            return
+        try:
+            events = await retry_read(lambda: source(symbols), attempts=3)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._metrics.reconciliations.labels("splits_failed").inc()
+            log.warning("split records could not be read", symbols=list(symbols),
+                        error=type(exc).__name__)
+            return
+        log.info("split records", symbols=list(symbols), found=len(events))
+        for e in events:
+            self._emit(e)
 
     async def persist_state(self, cmd: TradingStateChanged) -> None:
         await self._journal.set_trading_state(cmd.state, cmd.reason)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from daemon.core import events as ev
 from daemon.core.commands import RecordDecision
 from tests.runtime.e2e_support import (
     BALANCED,
@@ -149,6 +150,10 @@ async def test_split_does_not_trigger_a_sale(tmp_path: Path, ratio: str) -> None
         assert snap.holdings.positions["VTI"] == Decimal(200) * Decimal(ratio)
         assert d.in_bands(), snap.rows
         await d.assert_matches_sim()
+        # the suspicion also asked the broker's corporate actions, which record the split
+        await d.journal.flush()
+        announced = [e for _, e in d.journal.events() if isinstance(e, ev.SplitAnnounced)]
+        assert [(e.symbol, e.ratio) for e in announced] == [("VTI", float(ratio))], announced
 
 
 async def test_market_opening_while_running_starts_trading_at_the_open(tmp_path: Path) -> None:

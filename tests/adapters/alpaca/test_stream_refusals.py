@@ -102,7 +102,8 @@ async def test_market_data_refused_past_the_budget_raises_unavailable(mode: str)
     async with serving(server) as url:
         md = AlpacaMarketData(url, Credentials(Secret(KEY), Secret(SECRET)), stale_after=5.0,
                               handshake_timeout=2.0, max_refusals=2,
-                              backoff=Backoff(0.01, 0.05, 0.02, rng=random.Random(1)))
+                              backoff=Backoff(0.01, 0.05, 0.02, rng=random.Random(1)),
+                              now=lambda: STAMP)
         with pytest.raises(StreamUnavailable, match="refused 3 times in a row"):
             await asyncio.wait_for(md.run(["AAPL"], lambda e: None), 10)
     assert md.refusals == 3
