@@ -1,12 +1,12 @@
-"""OrderGateway: submit (once, never blindly retried), cancel and lookup → core events, and
-``submit_batch`` in priority order under the shared limiter."""
+"""OrderGateway: submit (once, never blindly retried), cancel and lookup → core events. The
+shell submits each order as its own task with a rank (largest first: ``rank_by_size``), and
+the shared limiter serves the ranks in order when the budget is short."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 
 from adapters.alpaca import parse
 from adapters.alpaca.errors import (
@@ -29,21 +29,14 @@ from daemon.core.events import (
 )
 
 
-def deviation_size(order: PlaceOrder) -> Decimal:
-    """Dollar size of an order, for ordering a batch (largest deviations first)."""
-    return order.dollar_size
-
-
 class AlpacaGateway:
     def __init__(
         self,
         rest: AlpacaRest,
         *,
-        max_concurrency: int = 8,
         now: Callable[[], datetime],
     ) -> None:
         self.rest = rest
-        self.max_concurrency = max(1, max_concurrency)
         self._now = now
         # counters for metrics
         self.submitted = 0
@@ -83,24 +76,6 @@ class AlpacaGateway:
             self.rejected += 1
             return OrderRejected(self._now(), order.client_order_id, "rejected by the broker")
         return OrderAccepted(self._now(), order.client_order_id, placed.id)
-
-    async def submit_batch(self, orders: Sequence[PlaceOrder]) -> list[Event]:
-        """Submit a batch concurrently (at most ``max_concurrency`` in flight); the limiter
-        serves the largest deviations first when the budget is short. Results come back in
-        the order given."""
-        ranked = sorted(range(len(orders)), key=lambda i: -deviation_size(orders[i]))
-        rank_of = {i: r for r, i in enumerate(ranked)}
-        gate = asyncio.Semaphore(self.max_concurrency)
-        results: list[Event | None] = [None] * len(orders)
-
-        async def one(i: int) -> None:
-            async with gate:
-                results[i] = await self.submit(orders[i], rank=rank_of[i])
-
-        async with asyncio.TaskGroup() as tg:
-            for i in ranked:  # tasks start in rank order, so the semaphore is FIFO by rank
-                tg.create_task(one(i))
-        return [r for r in results if r is not None]
 
     async def cancel(self, cancel: CancelOrder) -> Event | None:
         """DELETE the order. 204 → None (the result arrives on the trade stream); 422 (not

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -9,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.alpaca.credentials import Credentials
-from adapters.alpaca.gateway import AlpacaGateway, deviation_size
+from adapters.alpaca.gateway import AlpacaGateway
 from adapters.alpaca.limits import RateLimiter
 from adapters.alpaca.rest import AlpacaRest
 from daemon.core.commands import CancelOrder, PlaceOrder
@@ -24,6 +25,7 @@ from daemon.core.events import (
     SubmitOutcome,
 )
 from daemon.core.model import Side
+from daemon.runtime.venue_calls import rank_by_size
 from tests.adapters.alpaca.fake_alpaca import FakeAlpaca
 
 NOW = datetime(2026, 11, 23, 14, 35, tzinfo=UTC)  # the tests' anchor, not today
@@ -124,12 +126,6 @@ async def test_lookup_of_a_canceled_order(rest: AlpacaRest, fake: FakeAlpaca) ->
     assert [type(e) for e in events] == [OrderAccepted, OrderCanceled]
 
 
-def test_deviation_size() -> None:
-    assert deviation_size(place("a", qty="2", limit="10")) == Decimal(20)
-    assert deviation_size(PlaceOrder("b", "X", Side.SELL, None, Decimal(-50), None)) == 50
-    assert deviation_size(PlaceOrder("c", "X", Side.SELL, Decimal(3), None, None)) == 0
-
-
 async def test_batch_under_a_short_budget_sends_the_largest_first(
     rest: AlpacaRest, fake: FakeAlpaca
 ) -> None:
@@ -142,14 +138,12 @@ async def test_batch_under_a_short_budget_sends_the_largest_first(
         place("s-mid", qty="10"),
         PlaceOrder("s-notional", "SPY", Side.BUY, None, Decimal("5000"), None),
     ]
-    events = await AlpacaGateway(rest, now=fixed_now, max_concurrency=8).submit_batch(orders)
+    gw = AlpacaGateway(rest, now=fixed_now)
+    rank = rank_by_size(orders)  # the shell's ranking; each order is its own task
+    events = await asyncio.gather(*(gw.submit(o, rank=rank[o.client_order_id]) for o in orders))
     assert [e.client_order_id for e in events] == [o.client_order_id for o in orders]
     assert all(isinstance(e, OrderAccepted) for e in events)
     sent = [body["client_order_id"] for body in fake.posts()]
     assert sent == ["s-big", "s-notional", "s-mid", "s-small"]
 
 
-async def test_batch_mixes_outcomes(rest: AlpacaRest, fake: FakeAlpaca) -> None:
-    orders = [place("m1"), place("m2", symbol="BROKE"), place("m3")]
-    events = await AlpacaGateway(rest, now=fixed_now, max_concurrency=1).submit_batch(orders)
-    assert [type(e) for e in events] == [OrderAccepted, OrderRejected, OrderAccepted]
