@@ -2,7 +2,8 @@
 
 A restart that takes a minute with nothing logged looks hung. ``reporting(what, detail)``
 wraps one awaited step (the broker's clock, the account snapshot, a journaled intent's
-lookup, the first quotes) and logs ``still waiting`` every ``every`` seconds until it ends,
+lookup, the first quotes) and logs ``still waiting`` every ``every`` seconds until it ends
+(every 30 s once it has waited two minutes: a weekend without quotes must not flood the log),
 with ``detail()``: the client rate limiter's tokens and waits, which streams are down, which
 prices are missing.
 """
@@ -20,6 +21,8 @@ import structlog
 log = structlog.get_logger("rebalanced")
 
 EVERY_SECONDS = 5.0
+SLOWER_AFTER_SECONDS = 120.0  # a step still waiting after this is reported every 30 s
+SLOWER_EVERY_SECONDS = 30.0
 
 
 @contextlib.asynccontextmanager
@@ -35,7 +38,9 @@ async def reporting(
 
     async def report() -> None:
         while True:
-            await asyncio.sleep(every)
+            waited = time.monotonic() - started
+            await asyncio.sleep(every if waited < SLOWER_AFTER_SECONDS
+                                else max(every, SLOWER_EVERY_SECONDS))
             extra: dict[str, Any] = {}
             if detail is not None:
                 try:

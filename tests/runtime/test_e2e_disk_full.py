@@ -6,8 +6,15 @@ with a counter, and trading resumes by itself once writes succeed again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+import os
 import sqlite3
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from adapters.store.writer import Op
 from tests.runtime.e2e_support import BALANCED, live_daemon, metric, sim_cfg, wait_until
@@ -56,3 +63,55 @@ async def test_disk_full_stops_decisions_and_trading_resumes_when_writes_work(
         assert status == 200, body
         assert writer.failure_reports == 2  # the failure, then the recovery
         assert await d.stop() == 0
+
+
+@contextlib.contextmanager
+def _small_disk(path: Path, size: str = "8m") -> Iterator[Path]:
+    """A real file system that fills up: a tmpfs of ``size`` (needs root and mount rights;
+    the test is skipped without them)."""
+    path.mkdir(parents=True)
+    out = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {out.stderr.strip()[:100]}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def _fill(path: Path) -> Path:
+    """Write a filler file until the file system is full (ENOSPC)."""
+    filler = path / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
+    return filler
+
+
+async def test_a_real_full_disk_stops_decisions_until_space_returns(tmp_path: Path) -> None:
+    with _small_disk(tmp_path / "disk") as disk:
+        state = disk / "state"
+        async with live_daemon(tmp_path, sim_config=sim_cfg(positions=BALANCED),
+                               state_dir=state) as d:
+            _fill(disk)
+
+            async def not_ready() -> bool:
+                status, body = await d.get("/readyz")
+                return status == 503 and any("journal" in r for r in body["reasons"])
+
+            await wait_until(not_ready, 30, what="/readyz to report the full disk")
+            posts_before = sum((await d.posts()).values())
+            await d.sim.control("POST", "/_sim/price", {"symbol": "VTI", "factor": 1.25})
+            await asyncio.sleep(3)
+            assert sum((await d.posts()).values()) == posts_before, "an order without its journal"
+            (disk / "filler").unlink()
+            await wait_until(lambda: not d.journal.writes_failing, 15, what="writes to succeed")
+            await d.settled_in_bands(within=30)
+            await d.assert_matches_sim()
+            assert await d.stop() == 0
