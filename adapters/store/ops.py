@@ -21,10 +21,12 @@ from enum import Enum
 from typing import Any
 
 from adapters.store import codec, schema
+from adapters.store.schema import state_name
 from adapters.store.writer import Op, WriterState
 from daemon.core import events as ev
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
 from daemon.core.events import Event, OrderFilled
+from daemon.core.model import OrderState as S
 from daemon.core.model import TradingState
 
 NOTIONAL_TOLERANCE = Decimal("0.01")
@@ -92,17 +94,19 @@ def _is_final(conn: sqlite3.Connection, client_order_id: str) -> bool:
 def _derived_state(event: Event) -> tuple[str, str, dict[str, Any]] | None:
     if isinstance(event, ev.OrderAccepted):
         detail = {"source": "event", "broker_order_id": event.broker_order_id}
-        return event.client_order_id, "OPEN", detail
+        return event.client_order_id, state_name(S.OPEN), detail
     if isinstance(event, ev.OrderCanceled):
-        return event.client_order_id, "CANCELED", {"source": "event", "reason": event.reason}
+        detail = {"source": "event", "reason": event.reason}
+        return event.client_order_id, state_name(S.CANCELED), detail
     if isinstance(event, ev.OrderRejected):
-        return event.client_order_id, "REJECTED", {"source": "event", "reason": event.reason}
+        detail = {"source": "event", "reason": event.reason}
+        return event.client_order_id, state_name(S.REJECTED), detail
     if isinstance(event, ev.OrderSubmitFailed):
         failed = event.outcome is ev.SubmitOutcome.NOT_SENT
         detail = {"source": "event", "reason": event.reason}
-        return event.client_order_id, "FAILED" if failed else "UNKNOWN", detail
+        return event.client_order_id, state_name(S.FAILED if failed else S.UNKNOWN), detail
     if isinstance(event, ev.OrderNotFound):
-        return event.client_order_id, "NOT_FOUND", {"source": "event"}
+        return event.client_order_id, schema.NOT_FOUND, {"source": "event"}
     return None
 
 
@@ -181,7 +185,7 @@ def insert_fill(
     complete = _complete(conn, fill.client_order_id, filled, notional)
     detail = {"source": "event", "execution_id": fill.execution_id, "cum_qty": str(filled)}
     insert_order_state(
-        conn, fill.client_order_id, recorded_at, "FILLED" if complete else "PARTIAL", None, detail
+        conn, fill.client_order_id, recorded_at, state_name(S.FILLED if complete else S.PARTIAL), None, detail
     )
 
 

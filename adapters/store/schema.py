@@ -17,21 +17,21 @@ import sqlite3
 from collections.abc import Callable
 from decimal import Decimal
 
+from daemon.core.model import TERMINAL, OrderState
+
 JOURNAL_FILENAME = "journal.sqlite3"
 
-TERMINAL_STATES = frozenset(
-    {
-        "FILLED",
-        "CANCELED",
-        "EXPIRED",
-        "REJECTED",
-        "REPLACED",
-        "DONE_FOR_DAY",
-        "FAILED",  # submit failed NOT_SENT: it never reached the broker
-        "NOT_FOUND",  # an UNKNOWN outcome the broker has never heard of
-    }
-)
-"""Order states (compared upper-case) after which an intent needs no resolution."""
+NOT_FOUND = "NOT_FOUND"  # an UNKNOWN outcome the broker has never heard of
+
+
+def state_name(state: OrderState) -> str:
+    """The journal's name of a core order state (the core's vocabulary, upper-case)."""
+    return state.value.upper()
+
+
+TERMINAL_STATES = frozenset({state_name(s) for s in TERMINAL} | {NOT_FOUND})
+"""Order states after which an intent needs no resolution: the core's terminal states, and a
+lookup that found nothing (compared upper-case)."""
 
 _V1 = """
 CREATE TABLE events (
