@@ -13,6 +13,14 @@ from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal
 
+# re-exported: the journal codec resolves Config's type hints in this module's namespace
+from daemon.core.config_model import CovarianceEstimator as CovarianceEstimator
+from daemon.core.config_model import ModelKind as ModelKind
+from daemon.core.config_model import ReturnsEstimator as ReturnsEstimator
+from daemon.core.config_model import Schedule as Schedule
+from daemon.core.config_model import TargetModelConfig
+from daemon.core.config_model import WeightLimits as WeightLimits
+
 
 class BandRule(enum.StrEnum):
     EITHER = "either"  # whichever band is breached first (the narrower): the "5/25 rule"
@@ -195,6 +203,7 @@ class Config:
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     market_stats: MarketStatsConfig = field(default_factory=MarketStatsConfig)
+    targets_model: TargetModelConfig = field(default_factory=TargetModelConfig)  # [targets.model]
 
     def asset(self, symbol: str) -> AssetConfig | None:
         for a in self.portfolio.assets:

@@ -24,6 +24,7 @@ from typing import Any
 
 from daemon.core.config import AssetConfig, Band, BandRule, Config, NotInTargets, PortfolioConfig
 from daemon.core.config_fields import ConfigError, ConfigProblem, Reader, fmt_num, type_name
+from daemon.core.config_model import TARGETS_KEYS, targets_section
 from daemon.core.config_sections import (
     BROKER_KEYS,
     COST_KEYS,
@@ -47,6 +48,7 @@ __all__ = ["ConfigError", "ConfigProblem", "parse_config", "parse_config_text"]
 TOP_KEYS = (
     *("portfolio", "bands", "assets", "trigger", "cost"),
     *("planner", "execution", "broker", "daemon", "market_stats"),
+    "targets",
 )
 PORTFOLIO_KEYS = (*(f.name for f in fields(PortfolioConfig) if f.name != "assets"), "targets")
 BAND_KEYS = tuple(f.name for f in fields(Band))
@@ -94,6 +96,9 @@ def parse_config(data: Mapping[str, Any]) -> Config:
     market_stats = market_stats_section(
         r, r.table(root, "market_stats", "market_stats", MARKET_STATS_KEYS)
     )
+    targets_model = targets_section(
+        r, r.table(root, "targets", "targets", TARGETS_KEYS), targets, portfolio.cash_target
+    )
     if r.problems:
         raise ConfigError(r.problems)
     return Config(
@@ -106,6 +111,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         broker=broker,
         daemon=daemon,
         market_stats=market_stats,
+        targets_model=targets_model,
     )
 
 
