@@ -93,5 +93,3 @@ def walk_forward(
         current = dict(r.targets)
         out.append(Scheduled(row, before, r, None))
     return out
-
-

@@ -182,6 +182,8 @@ def _check_kind(
 ) -> None:
     """Keys that the kind would ignore, and bounds that no weights can meet."""
     p = "targets.model"
+    if cfg.kind is ModelKind.STATIC:
+        return  # the model is off: its other keys wait for a kind that uses them
     bounded = [k for k in ("min_weight", "max_weight", "limits") if k in m]
     if bounded and cfg.kind not in BOUNDED_KINDS:
         r.problem(
@@ -197,7 +199,7 @@ def _check_kind(
             f'kind "{cfg.kind}" cannot take a turnover penalty: set it to 0 or use one of '
             + ", ".join(sorted(k.value for k in PENALISED_KINDS)),
         )
-    if cfg.kind is ModelKind.STATIC or not symbols:
+    if not symbols:
         return
     invest = 1.0 - cash_target
     if invest <= 0:
