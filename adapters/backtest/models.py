@@ -127,7 +127,8 @@ def comparison_table(runs: Sequence[ModelRun]) -> str:
 
     head = (
         f"{'model':<20}{'CAGR %':>8}{'vol %':>8}{'Sharpe':>8}{'max DD %':>10}"
-        f"{'turnover %':>12}{'rebal.':>8}{'costs $':>12}{'estimates':>11}  failures"
+        f"{'turnover %':>12}{'cash %':>8}{'rebal.':>8}{'costs $':>12}{'estimates':>11}"
+        "  failures"
     )
     lines = [head, "-" * len(head)]
     for r in runs:
@@ -140,8 +141,11 @@ def comparison_table(runs: Sequence[ModelRun]) -> str:
         lines.append(
             f"{r.kind:<20}{pct(x['annual_return']):>8}{pct(x['annual_volatility']):>8}"
             f"{sharpe:>8}{pct(x['max_drawdown']):>10}{pct(x['turnover']):>12}"
-            f"{x['rebalances']:>8}{costs:>12,.0f}{est:>11}  {fails}"
+            f"{pct(x['average_weights'].get('CASH')):>8}{x['rebalances']:>8}{costs:>12,.0f}{est:>11}  {fails}"
         )
     first, last = runs[0].result["start"], runs[0].result["end"]
-    lines.append(f"period {first} … {last}; every model walk-forward, from rows before each date")
+    lines.append(
+        f"period {first} … {last}; every model walk-forward, from rows before each date; "
+        "cash % is the average cash weight"
+    )
     return "\n".join(lines)
