@@ -137,10 +137,10 @@ def _from_broker(args: argparse.Namespace, config: Any) -> tuple[Any, Any, date]
     from adapters.models.estimate import closes_from_bars
 
     broker = replace(config.broker, kind=args.source)
-    today = args.as_of or datetime.now(UTC).astimezone(ZoneInfo(config.trigger.timezone)).date()
     sessions = config.targets_model.window_days + 40  # the period's first sessions too
+    tz = ZoneInfo(config.trigger.timezone)
 
-    async def fetch() -> Any:
+    async def fetch() -> tuple[Any, date]:
         from adapters.alpaca.bars import AlpacaDailyBars
         from adapters.alpaca.credentials import (
             Credentials,
@@ -158,14 +158,17 @@ def _from_broker(args: argparse.Namespace, config: Any) -> tuple[Any, Any, date]
             keys = Credentials(Secret("sim-key"), Secret("sim-secret"))  # the sim takes any
         venue = build_venue(broker, keys, now=lambda: datetime.now(UTC))
         try:
-            return await AlpacaDailyBars(venue.rest, broker.feed).daily_bars(
-                list(config.symbols), today, sessions
+            # the broker's today (its /v2/clock), as the daemon has it
+            day = args.as_of or (await venue.account.clock()).at.astimezone(tz).date()
+            got = await AlpacaDailyBars(venue.rest, broker.feed).daily_bars(
+                list(config.symbols), day, sessions
             )
+            return got, day
         finally:
             await venue.close()
 
     try:
-        bars = asyncio.run(fetch())
+        bars, today = asyncio.run(fetch())
     except Exception as exc:
         raise _Failed(
             EX_UNAVAILABLE,

@@ -91,3 +91,56 @@ def test_static_prints_the_configured_targets(
     assert main(["targets", "--config", cfg, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["kind"] == "static" and out["targets"]["AAPL"] == 0.245
+
+
+async def test_source_sim_reads_the_brokers_bars_and_clock(tmp_path: Path) -> None:
+    """--source sim against the paper exchange on 127.0.0.1, in a child process (the CLI
+    runs its own event loop); its weights are HRP's on the sim's bars before the month."""
+    import asyncio
+    import sys
+    from zoneinfo import ZoneInfo
+
+    from pypfopt import HRPOpt
+
+    from adapters.alpaca.bars import AlpacaDailyBars
+    from adapters.alpaca.credentials import Credentials, Secret
+    from adapters.alpaca.limits import RateLimiter
+    from adapters.alpaca.rest import AlpacaRest
+    from adapters.models.schedule import cutoff
+    from adapters.sim.testing import running_sim
+    from daemon.core.config_model import Schedule
+
+    async with running_sim(run_ticker=False) as sim:
+        cfg = tmp_path / "sim.toml"
+        cfg.write_text(
+            "[portfolio]\ncash_target = 2\n[portfolio.targets]\nSPY = 49\nAGG = 49\n"
+            '[targets.model]\nkind = "hrp"\nwindow_days = 100\nmin_history_days = 50\n'
+            f'[broker]\nkind = "sim"\nrest_url = "{sim.base_url}"\ndata_url = "{sim.base_url}"\n'
+        )
+        env = {"APCA_API_KEY_ID": sim.key_id, "APCA_API_SECRET_KEY": sim.secret,
+               "PATH": "/usr/bin:/bin"}  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "daemon.cli", "targets", "--config", str(cfg),
+            "--source", "sim", "--json", env=env, cwd=str(ROOT),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, err.decode()
+        got = json.loads(out)
+        today = sim.clock.now().astimezone(ZoneInfo("America/New_York"))
+        assert got["as_of"] == today.date().isoformat()  # the broker's day, not the wall's
+        rest = AlpacaRest(Credentials(Secret(sim.key_id), Secret(sim.secret)),
+                          base_url=sim.base_url, data_url=sim.base_url,
+                          limiter=RateLimiter(200), timeout_seconds=2.0)  # fmt: skip
+        try:
+            bars = await AlpacaDailyBars(rest, "iex").daily_bars(["SPY", "AGG"], today.date(), 300)
+        finally:
+            await rest.close()
+    df = pd.DataFrame({s: {b.day: b.close for b in bars[s]} for s in ("SPY", "AGG")}).dropna()
+    before = cutoff(list(df.index), today.date(), Schedule.MONTHLY)
+    px = df[[d < before for d in df.index]].iloc[-101:]
+    px.index = pd.to_datetime(px.index)
+    assert got["inputs_to"] == px.index[-1].date().isoformat()
+    ref = HRPOpt(cov_matrix=risk_models.CovarianceShrinkage(px).ledoit_wolf()).optimize()
+    for s in ("SPY", "AGG"):
+        assert abs(got["targets"][s] - ref[s] * 0.98) < 1e-12

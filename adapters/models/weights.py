@@ -25,8 +25,8 @@ equal-weighted market of the assets).
 A model allocates the part of the portfolio that is not the cash target: its weights ``w``
 sum to 1, each in ``[min/(1−c), max/(1−c)]`` for the configured bounds (fractions of the
 portfolio), and the returned targets are ``w·(1−c)``. The turnover penalty is PyPortfolioOpt's
-``objective_functions.transaction_cost`` (``k·‖w − w_current‖₁``) or skfolio's
-``transaction_costs`` with ``previous_weights``, toward the current targets.
+``objective_functions.transaction_cost`` (``k·‖w − w_current‖₁``) toward the current
+targets, for ``mean_variance`` and ``min_volatility`` (the config refuses it elsewhere).
 
 Every way an estimate can go wrong raises ``ModelFailure(reason, message)``; the caller
 keeps the old targets. Reasons (the metric's label): ``too_little_history``,
@@ -259,11 +259,7 @@ def _raw_weights(
             model = InverseVolatility(prior_estimator=prior)
         else:
             model = RiskBudgeting(
-                prior_estimator=prior,
-                min_weights=bounds[:, 0],
-                max_weights=bounds[:, 1],
-                transaction_costs=cfg.turnover_penalty if prev is not None else 0.0,
-                previous_weights=prev,
+                prior_estimator=prior, min_weights=bounds[:, 0], max_weights=bounds[:, 1]
             )
         model.fit(returns.to_numpy())
         return np.asarray(model.weights_, dtype=float)

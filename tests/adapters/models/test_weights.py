@@ -127,6 +127,27 @@ def test_risk_parity_and_inverse_volatility_are_skfolios(frame: pd.DataFrame) ->
     assert np.max(np.abs(got - (1 / sigma) / (1 / sigma).sum() * 0.98)) < 1e-9
 
 
+def test_skfolios_risk_budgeting_ignores_transaction_costs_so_risk_parity_has_no_penalty(
+    frame: pd.DataFrame,
+) -> None:
+    """Why the config refuses turnover_penalty for risk_parity: skfolio's costs enter only
+    its expected return, which risk budgeting does not optimise."""
+    from skfolio.moments import LedoitWolf
+    from skfolio.optimization import RiskBudgeting
+    from skfolio.prior import EmpiricalPrior
+
+    returns = window(frame).pct_change().iloc[1:].to_numpy()
+    prev = np.array([0.5, 0.1, 0.1, 0.1, 0.1, 0.1])
+    prior = EmpiricalPrior(covariance_estimator=LedoitWolf())
+    with_costs = RiskBudgeting(prior_estimator=prior, transaction_costs=0.05,
+                               previous_weights=prev).fit(returns)  # fmt: skip
+    without = RiskBudgeting(prior_estimator=prior).fit(returns)
+    assert np.max(np.abs(np.asarray(with_costs.weights_) - without.weights_)) < 1e-6
+    from daemon.core.config_model import PENALISED_KINDS
+
+    assert ModelKind.RISK_PARITY not in PENALISED_KINDS
+
+
 def test_turnover_penalty_is_pypfopts_transaction_cost_and_pulls_toward_current(
     frame: pd.DataFrame,
 ) -> None:
