@@ -89,3 +89,19 @@ def test_a_failed_estimate_keeps_the_targets_in_force() -> None:
     assert m["failures"] == {"too_little_history": 7} and m["estimates"] == 5
     # the first half year trades to the static 25 % each, then to HRP's weights
     assert abs(r.run.records.weights_after[0][0] - 0.25) < 5e-4
+
+
+def test_a_sweep_point_with_a_model_runs_it_walk_forward() -> None:
+    from adapters.backtest.sweep import Job, run_point
+
+    history = load_prices(DATA, SYMBOLS)
+    series = history.window(date(2015, 1, 1), date(2015, 12, 31))
+    data = {"portfolio": {"cash_target": 0, "targets": dict.fromkeys(SYMBOLS, 25)}}
+    runs = {}
+    for kind in ("static", "hrp"):
+        point = (("targets.model.kind", kind),)
+        _, result, problem = run_point(Job(data, point, series, Decimal(10**6), None, (), history))
+        assert problem == "" and result is not None
+        runs[kind] = result
+    assert runs["hrp"]["model"]["estimates"] == 12
+    assert runs["hrp"]["average_weights"] != runs["static"]["average_weights"]
