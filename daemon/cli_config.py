@@ -51,6 +51,9 @@ def summary(config: Config) -> str:
         f"bands {describe_band(config.bands)}",
         f"broker {b.kind}" + (" paper" if b.paper else " LIVE") + f" ({b.feed} feed)",
     ]
+    m = config.targets_model
+    if m.kind != "static":
+        parts.append(f"targets from {m.kind} ({m.schedule}, {m.window_days} days)")
     if config.daemon.dry_run:
         parts.append("dry run")
     return "config OK: " + ", ".join(parts)

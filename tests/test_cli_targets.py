@@ -144,3 +144,11 @@ async def test_source_sim_reads_the_brokers_bars_and_clock(tmp_path: Path) -> No
     ref = HRPOpt(cov_matrix=risk_models.CovarianceShrinkage(px).ledoit_wolf()).optimize()
     for s in ("SPY", "AGG"):
         assert abs(got["targets"][s] - ref[s] * 0.98) < 1e-12
+
+
+def test_check_config_names_the_model() -> None:
+    from daemon.cli_config import summary
+    from daemon.config_file import load_config
+
+    line = summary(load_config(ROOT / "examples" / "models.toml"))
+    assert line.endswith("targets from mean_variance (monthly, 252 days)")
