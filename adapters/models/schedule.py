@@ -14,48 +14,17 @@ targets (and is reported with its reason).
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 
+from adapters.models.periods import cutoff, period_start, schedule_rows
 from adapters.models.weights import ModelFailure, ModelResult, inputs_before, model_weights
 from daemon.core.config import Config
-from daemon.core.config_model import Schedule
 
 __all__ = ["Scheduled", "cutoff", "period_start", "schedule_rows", "walk_forward"]
-
-
-def period_start(d: date, schedule: Schedule) -> date:
-    if schedule is Schedule.WEEKLY:
-        return d - timedelta(days=d.weekday())
-    if schedule is Schedule.QUARTERLY:
-        return date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
-    return d.replace(day=1)
-
-
-def cutoff(dates: Sequence[date], today: date, schedule: Schedule) -> date:
-    """The first day whose rows the estimate for ``today`` must not see: the first row of
-    ``today``'s period among ``dates`` (ascending), else ``today`` itself."""
-    start = period_start(today, schedule)
-    k = bisect.bisect_left(list(dates), start)
-    if k < len(dates) and dates[k] < today:
-        return dates[k]
-    return today
-
-
-def schedule_rows(dates: Sequence[date], schedule: Schedule) -> list[int]:
-    """Row 0 and the first row of every later period."""
-    out: list[int] = []
-    prev: date | None = None
-    for i, d in enumerate(dates):
-        p = period_start(d, schedule)
-        if p != prev:
-            out.append(i)
-        prev = p
-    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ keeps the old targets. Reasons (the metric's label): ``too_little_history``,
 
 from __future__ import annotations
 
+import bisect
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from adapters.models.failure import FAILURE_REASONS, ModelFailure
 from daemon.core.config_model import (
     CovarianceEstimator,
     ModelKind,
@@ -66,23 +68,6 @@ __all__ = [
 FREQUENCY = 252  # rows a year (daily sessions)
 SINGULAR_RCOND = 1e-10  # λ_min / λ_max below this: singular
 SOLVER_TOLERANCE = 1e-4  # a weight this far outside its bounds is a failure, not noise
-FAILURE_REASONS = (
-    "too_little_history",
-    "nan_returns",
-    "singular_covariance",
-    "infeasible",
-    "optimizer_failed",
-)
-
-
-class ModelFailure(Exception):
-    """No usable estimate: ``reason`` is one of ``FAILURE_REASONS``."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        assert reason in FAILURE_REASONS, reason
-        self.reason = reason
-        self.message = message
-        super().__init__(f"{reason}: {message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +107,6 @@ def inputs_before(
     window_days: int,
 ) -> ModelInputs:
     """The last ``window_days + 1`` rows dated strictly before ``before`` (no look-ahead)."""
-    import bisect
-
     end = bisect.bisect_left(list(dates), before)
     start = max(0, end - window_days - 1)
     return ModelInputs(tuple(symbols), tuple(dates[start:end]), np.asarray(closes[start:end]))
@@ -214,9 +197,7 @@ def _bounds(cfg: TargetModelConfig, symbols: Sequence[str], invest: float) -> np
     return out
 
 
-def _previous(
-    symbols: Sequence[str], current: Mapping[str, float] | None, invest: float
-) -> np.ndarray | None:
+def _previous(symbols: Sequence[str], current: Mapping[str, float] | None) -> np.ndarray | None:
     if not current:
         return None
     w = np.array([float(current.get(s, 0.0)) for s in symbols])
@@ -291,7 +272,7 @@ def model_weights(
     invest = 1.0 - cash_target
     symbols = inputs.symbols
     bounds = _bounds(cfg, symbols, invest)
-    prev = _previous(symbols, current, invest)
+    prev = _previous(symbols, current)
     try:
         raw = _raw_weights(cfg, inputs.frame(), bounds, prev)
     except ModelFailure:

@@ -84,7 +84,7 @@ class ModelTargetsTask:
 
     async def refresh_once(self) -> bool | None:
         """None: nothing due (static, or this period done); True: sent; False: failed."""
-        from adapters.models.schedule import period_start
+        from adapters.models.periods import period_start  # light: dates only
 
         config = self.config()
         m = config.targets_model
@@ -95,7 +95,7 @@ class ModelTargetsTask:
         period = (str(m.schedule), period_start(today, m.schedule))
         if period == self._period:
             return None
-        from adapters.models.weights import ModelFailure
+        from adapters.models.failure import ModelFailure
 
         try:
             bars = await self.source.daily_bars(

@@ -140,3 +140,17 @@ def test_every_reason_is_a_metric_label() -> None:
     m = Metrics(CollectorRegistry())
     for r in MODEL_FAILURE_REASONS:
         assert value(m, "rebalanced_model_target_failures_total", reason=r) == 0
+
+
+def test_the_event_loop_side_imports_no_numerical_library() -> None:
+    """What refresh_once imports on the loop is light; pandas, numpy, PyPortfolioOpt and
+    skfolio load in the worker thread (their first import takes seconds)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, daemon.runtime.model_targets_task, adapters.models.periods, "
+            "adapters.models.failure\n"
+            "print([m for m in ('pandas', 'numpy', 'pypfopt', 'skfolio', 'cvxpy') "
+            "if m in sys.modules])")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
