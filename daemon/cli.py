@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("daemon.cli_run", "run the daemon against the configured broker"),
     "plan": ("daemon.cli_plan", "plan a rebalance for given holdings and quotes (no broker)"),
     "backtest": ("daemon.cli_backtest", "run the engine over price history, with costs"),
+    "targets": ("daemon.cli_targets", "print the model's current target weights and inputs"),
     "check-config": ("daemon.cli_config", "validate a configuration file"),
     "sim": ("daemon.cli_sim", "serve the Alpaca-compatible paper exchange"),
     "halt": ("daemon.cli_control", "kill switch: stop trading and cancel open orders"),

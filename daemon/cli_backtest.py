@@ -4,6 +4,7 @@
                         [--cash-flows F] [--spread-bps B] [--json] [--report DIR]
                         [--window gfc-2008|covid-2020|inflation-2022]
                         [--sweep SPEC [--sort METRIC] [--jobs N] [--walk-forward TRAIN:TEST]]
+                        [--models KINDS|all]
 
 The composition root of a backtest: it reads the config, the price table
 (``adapters.backtest.prices``: CSV or Parquet, ``date`` + one total-return close column per
@@ -105,6 +106,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="TRAIN:TEST",
         help="with --sweep: choose on TRAIN years, report on the next TEST years, rolling",
     )
+    p.add_argument(
+        "--models",
+        metavar="KINDS",
+        help="compare model targets with static ones on the same rows: a comma list of "
+        "[targets.model] kinds (mean_variance, max_sharpe, min_volatility, "
+        "inverse_volatility, risk_parity, hrp) or 'all'; each walk-forward",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--report", metavar="DIR", help="also write DIR/report.html with charts")
     return p
@@ -175,6 +183,10 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EX_DATAERR
+    if args.models:
+        from daemon.cli_backtest_models import compare
+
+        return compare(args, config, history, series, tuple(flows))
     if args.sweep:
         from daemon.cli_backtest_compare import sweep, walk_forward
 
@@ -185,15 +197,22 @@ def main(argv: list[str]) -> int:
         except SweepError as exc:
             print(f"rebalanced backtest: {exc}", file=sys.stderr)
             return EX_USAGE
-    run = Feeder(
-        config,
-        series,
-        args.initial_value,
-        cash_flows=flows,
-        spread_bps=args.spread_bps,
-        history=history,
-    ).run()
-    result = summary(run, float(args.initial_value))
+    if config.targets_model.kind != "static":  # walk-forward model targets
+        from adapters.backtest.models import run_model
+
+        model_run = run_model(config, history, series, args.initial_value, cash_flows=flows,
+                              spread_bps=args.spread_bps)  # fmt: skip
+        run, result = model_run.run, model_run.result
+    else:
+        run = Feeder(
+            config,
+            series,
+            args.initial_value,
+            cash_flows=flows,
+            spread_bps=args.spread_bps,
+            history=history,
+        ).run()
+        result = summary(run, float(args.initial_value))
     if args.report:
         from adapters.backtest.report import write_report
 

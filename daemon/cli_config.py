@@ -54,6 +54,9 @@ def summary(config: Config) -> str:
     if config.tax.taxable:
         parts.append(f"taxable account ({config.tax.relief_method.value} lots; the planner "
                      "does not use [tax] yet)")
+    m = config.targets_model
+    if m.kind != "static":
+        parts.append(f"targets from {m.kind} ({m.schedule}, {m.window_days} days)")
     if config.daemon.dry_run:
         parts.append("dry run")
     return "config OK: " + ", ".join(parts)

@@ -7,6 +7,9 @@ Per row, all at the row's moment ``T`` (``market.row_moment``):
 2. a ``QuoteUpdated`` per symbol and, once estimates exist, a ``MarketStatsUpdated``
    (σ, ADV). The last clock said the market closed at the previous row's close, so the
    engine decides nothing on a half-updated set of quotes (exactly as overnight live);
+   on a model's schedule row, its ``TargetsChanged`` (``targets_at``: estimated from the
+   rows before, ``adapters.models.schedule.walk_forward``), so drift is measured against
+   the new targets and the bands decide;
 3. the row's cash flows: the ledger's cash changes and the engine gets an
    ``AccountSnapshot`` (the broker's truth), open orders included;
 4. ``MarketClock``: open, with the sessions around the row (the series' own dates);
@@ -27,8 +30,8 @@ carry) reach the engine as an ``AccountSnapshot`` after the row.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -102,6 +105,7 @@ class Feeder:
         run_id: str = "backtest",
         record: bool = False,
         history: PriceSeries | None = None,
+        targets_at: Mapping[int, ev.TargetsChanged] | None = None,
     ) -> None:
         if len(series.dates) < 1:
             raise ValueError("the price series has no rows in the chosen window")
@@ -143,6 +147,7 @@ class Feeder:
         self._first_stats = k  # rows of history before the window
         self._sessions = market.sessions(config, series.dates)
         self._flows, self.ignored_flows = _flows_by_row(series.dates, cash_flows)
+        self._targets_at = dict(targets_at or {})
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -159,17 +164,7 @@ class Feeder:
             np.zeros((n_rows, n + 1)),
             np.zeros(n_rows),
         )
-        targets = np.array([a.target for a in self.config.portfolio.assets], dtype=float)
-        order = [syms.index(a.symbol) for a in self.config.portfolio.assets]
-        lows = np.zeros(n + 1)
-        highs = np.ones(n + 1)
-        tgt = np.zeros(n + 1)
-        for k, a in enumerate(self.config.portfolio.assets):
-            j = order[k]
-            lows[j], highs[j] = asset_limits(a)
-            tgt[j] = targets[k]
-        lows[n], highs[n] = cash_limits(self.config)
-        tgt[n] = self.config.portfolio.cash_target
+        tgt, lows, highs = _target_arrays(self.config, syms)
         moments = [market.row_moment(self.config, d) for d in s.dates]
         for i in range(n_rows):
             self._row = i
@@ -187,6 +182,11 @@ class Feeder:
                 adv_col = self._adv[j]
                 adv = None if adv_col is None or i + self._first_stats == 0 else float(adv_col[i])
                 self._put(ev.MarketStatsUpdated(t, sym, adv=adv, sigma=float(self._sigma[i, j])))
+            change = self._targets_at.get(i)
+            if change is not None:
+                self._put(replace(change, at=t))
+                self._drain()
+                tgt, lows, highs = _target_arrays(self.engine.config, syms)
             flow = self._flows.get(i)
             if flow is not None:
                 self.ledger.cash += flow
@@ -364,6 +364,21 @@ class Feeder:
             {s: q for s, q in led.positions.items() if q != 0},
             tuple(o.broker_view() for _, o in sorted(self._open.items())),
         )
+
+
+def _target_arrays(
+    config: Config, syms: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(target, band low, band high) per symbol column and cash (last), for the records."""
+    n = len(syms)
+    lows, highs, tgt = np.zeros(n + 1), np.ones(n + 1), np.zeros(n + 1)
+    for a in config.portfolio.assets:
+        j = syms.index(a.symbol)
+        lows[j], highs[j] = asset_limits(a)
+        tgt[j] = a.target
+    lows[n], highs[n] = cash_limits(config)
+    tgt[n] = config.portfolio.cash_target
+    return tgt, lows, highs
 
 
 def _flows_by_row(

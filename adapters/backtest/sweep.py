@@ -112,6 +112,12 @@ def run_point(job: Job) -> tuple[Point, dict[str, Any] | None, str]:
         config = parse_config(apply(job.data, job.point))
     except (ConfigError, SweepError) as exc:
         return job.point, None, str(exc).replace("\n", "; ")
+    if config.targets_model.kind != "static":  # model targets: walk-forward
+        from adapters.backtest.models import run_model
+
+        m = run_model(config, job.history or job.series, job.series, job.initial,
+                      cash_flows=job.flows, spread_bps=job.spread_bps)  # fmt: skip
+        return job.point, m.result, ""
     run = Feeder(
         config,
         job.series,

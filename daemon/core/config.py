@@ -13,6 +13,14 @@ from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal
 
+# re-exported: the journal codec resolves Config's type hints in this module's namespace
+from daemon.core.config_model import CovarianceEstimator as CovarianceEstimator
+from daemon.core.config_model import ModelKind as ModelKind
+from daemon.core.config_model import ReturnsEstimator as ReturnsEstimator
+from daemon.core.config_model import Schedule as Schedule
+from daemon.core.config_model import TargetModelConfig
+from daemon.core.config_model import WeightLimits as WeightLimits
+
 # re-exported so the journal codec resolves the [tax] section's annotations from here
 from daemon.core.config_tax import AccountKind as AccountKind
 from daemon.core.config_tax import HarvestConfig as HarvestConfig
@@ -215,6 +223,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     market_stats: MarketStatsConfig = field(default_factory=MarketStatsConfig)
     tax: TaxConfig = field(default_factory=TaxConfig)  # parsed and validated; not used yet
+    targets_model: TargetModelConfig = field(default_factory=TargetModelConfig)  # [targets.model]
 
     def asset(self, symbol: str) -> AssetConfig | None:
         for a in self.portfolio.assets:

@@ -24,6 +24,7 @@ from typing import Any
 
 from daemon.core.config import AssetConfig, Band, BandRule, Config, NotInTargets, PortfolioConfig
 from daemon.core.config_fields import ConfigError, ConfigProblem, Reader, fmt_num, type_name
+from daemon.core.config_model import TARGETS_KEYS, targets_section
 from daemon.core.config_sections import (
     BROKER_KEYS,
     COST_KEYS,
@@ -49,6 +50,7 @@ TOP_KEYS = (
     *("portfolio", "bands", "assets", "trigger", "cost"),
     *("planner", "execution", "broker", "daemon", "market_stats"),
     "tax",
+    "targets",
 )
 PORTFOLIO_KEYS = (*(f.name for f in fields(PortfolioConfig) if f.name != "assets"), "targets")
 BAND_KEYS = tuple(f.name for f in fields(Band))
@@ -106,6 +108,9 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         r, r.table(root, "market_stats", "market_stats", MARKET_STATS_KEYS)
     )
     tax = tax_section(r, r.table(root, "tax", "tax", TAX_KEYS), present="tax" in root)
+    targets_model = targets_section(
+        r, r.table(root, "targets", "targets", TARGETS_KEYS), targets, portfolio.cash_target
+    )
     if r.problems:
         raise ConfigError(r.problems)
     return Config(
@@ -119,6 +124,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         daemon=daemon,
         market_stats=market_stats,
         tax=tax,
+        targets_model=targets_model,
     )
 
 

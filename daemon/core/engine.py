@@ -64,6 +64,7 @@ from daemon.core.ids import validate_run_id as _validate_run_id
 from daemon.core.model import Holdings, Quote, Side, TradingState
 from daemon.core.orders import OrderBook, OrderEventKind, OrderState, TrackedOrder
 from daemon.core.plan import Plan
+from daemon.core.target_swap import swap_targets
 from daemon.core.triggers import TriggerState, evaluate, next_wakeup, record_run
 
 CHECK = "check"
@@ -114,6 +115,7 @@ class Engine:
             ev.MarketStatsUpdated: self._on_stats,
             ev.CovarianceEstimated: self._on_covariance,
             ev.SplitAnnounced: self._on_split,
+            ev.TargetsChanged: self._on_targets,  # swap targets; the bands decide
             ev.TradingStatusChanged: self._on_trading_status,
             ev.AccountSnapshot: self._on_account,
             ev.MarketClock: self._on_clock,
@@ -202,6 +204,14 @@ class Engine:
     def _on_covariance(self, e: ev.CovarianceEstimated) -> list[Command]:
         self._market.on_covariance(e)
         return []
+
+    def _on_targets(self, e: ev.TargetsChanged) -> list[Command]:
+        config, cmds = swap_targets(self._config, e)
+        if config is not self._config:
+            self._config = config
+            holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
+            self._drift = DriftTracker(config, holdings, self._drift.prices())
+        return cmds
 
     def quotes(self) -> dict[str, Quote]:
         """The latest quote per symbol, as the planner gets it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -81,6 +81,23 @@ class SplitAnnounced:
     at: datetime
     symbol: str
     ratio: float
+
+
+@dataclass(frozen=True, slots=True)
+class TargetsChanged:
+    """New target weights from a model (an adapter: ``adapters/models``). ``targets`` holds
+    every asset of ``[portfolio.targets]`` once, as (symbol, fraction of portfolio value);
+    with the configured cash target they sum to 1. ``source`` names the model and its
+    estimators (``"model:mean_variance:ledoit_wolf:mean_historical:252d"``); the inputs were
+    the daily closes dated ``inputs_from`` … ``inputs_to`` (``observations`` returns). The
+    engine swaps the targets and lets the bands decide: no rebalance is forced."""
+
+    at: datetime
+    targets: tuple[tuple[str, float], ...]
+    source: str
+    inputs_from: date
+    inputs_to: date
+    observations: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +280,7 @@ Event = (
     | MarketStatsUpdated
     | CovarianceEstimated
     | SplitAnnounced
+    | TargetsChanged
     | TradingStatusChanged
     | AccountSnapshot
     | MarketClock

@@ -21,6 +21,9 @@ from daemon import __version__
 
 TRADING_STATES = ("active", "reducing", "halted")
 STREAMS = ("market_data", "trade_updates")
+# adapters.models.weights.FAILURE_REASONS, and the bars fetch (checked in a test)
+MODEL_FAILURE_REASONS = ("too_little_history", "nan_returns", "singular_covariance",
+                         "infeasible", "optimizer_failed", "bars_unavailable")
 ORDER_OUTCOMES = ("submitted", "accepted", "filled", "canceled", "expired", "rejected",
                   "failed", "unknown", "not_found", "dry_run")
 
@@ -163,6 +166,15 @@ class Metrics:
             "rebalanced_market_stats_symbols",
             "Symbols of the last market-stats refresh: estimated (with σ, in the covariance) "
             "or left_out (too little history, no bars)", ["result"], registry=r)
+        # model targets (daemon/runtime/model_targets_task.py, [targets.model])
+        self.model_target_failures = Counter(
+            "rebalanced_model_target_failures_total",
+            "Model target estimates that failed, by reason; the old targets stay",
+            ["reason"], registry=r)
+        self.model_targets_last_success = Gauge(
+            "rebalanced_model_targets_last_success_timestamp_seconds",
+            "Unix time of the last model target estimate sent to the engine (0: none yet)",
+            registry=r)
         # runtime
         self.queue_depth = Gauge("rebalanced_event_queue_depth", "Events waiting to be consumed",
                                  registry=r)
@@ -193,6 +205,8 @@ class Metrics:
             self.trading_state.labels(st).set(1 if st == "active" else 0)
         self.journal_errors.inc(0)
         self.market_stats_failures.inc(0)
+        for reason in MODEL_FAILURE_REASONS:
+            self.model_target_failures.labels(reason).inc(0)
         for result in ("estimated", "left_out"):
             self.market_stats_symbols.labels(result).set(0)
         # labelled counters exist from the start at 0, so increase() sees their first events

@@ -45,6 +45,7 @@ from daemon.runtime.clock import ShellClock
 from daemon.runtime.jsonable import jsonable
 from daemon.runtime.market_stats_task import MarketStatsTask
 from daemon.runtime.metrics import Metrics
+from daemon.runtime.model_targets_task import ModelTargetsTask
 from daemon.runtime.observe import Observer
 from daemon.runtime.sd_notify import Notifier
 from daemon.runtime.timers import Timers
@@ -105,6 +106,7 @@ class Service:
         self.observer = Observer(metrics)
         self.engine: Engine | None = None
         self.market_stats: MarketStatsTask | None = None
+        self.model_targets: ModelTargetsTask | None = None
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=config.daemon.queue_size)
         self.timers = Timers(self.clock, self.emit)
         self._order_tasks: set[asyncio.Task[None]] = set()
@@ -183,6 +185,8 @@ class Service:
             out["engine"] = jsonable(self.engine.snapshot())
         if self.market_stats is not None:
             out["market_stats"] = self.market_stats.status()
+        if self.model_targets is not None:
+            out["model_targets"] = self.model_targets.status()
         return out
 
     def request_trading_state(self, state: TradingState, reason: str) -> None:
@@ -211,6 +215,11 @@ class Service:
                 ]
                 if (stats := self._market_stats_task()) is not None:  # never gates readiness
                     producers.append(tg.create_task(stats.run(), name="market-stats"))
+                if self.config.targets_model.kind != "static" and self.venue.daily_bars:
+                    self.model_targets = ModelTargetsTask(
+                        lambda: self.config, self.venue.daily_bars, self.emit, self.metrics,
+                        self.clock.now)
+                    producers.append(tg.create_task(self.model_targets.run(), name="model"))
                 await self._consume()
                 for t in producers:
                     t.cancel()
@@ -585,6 +594,8 @@ class Service:
             return
         log.info("config reloaded")
         self.emit(ev.ConfigReloaded(at=self.clock.now(), config=config))
+        if self.model_targets is not None:
+            self.model_targets.after_reload()
         self.notifier.notify("READY=1", "STATUS=config reloaded")
 
     def _drained(self) -> bool:

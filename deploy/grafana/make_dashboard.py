@@ -295,6 +295,13 @@ def build() -> dict[str, Any]:
         (f"sum by (result) ({sel('rebalanced_market_stats_symbols')})", "symbols {{result}}"),
         (f"sum(increase({sel('rebalanced_market_stats_failures_total')}[{RI}]))",
          "failed refreshes"))), 8, 6)
+    L.add(series("Model targets: failed estimates", targets(
+        (f"sum by (reason) (increase({sel('rebalanced_model_target_failures_total')}[{RI}]))",
+         "{{reason}}"),
+        (f"(time() - max({sel('rebalanced_model_targets_last_success_timestamp_seconds')})) "
+         "/ 86400", "days since the last estimate")), bars=True,
+        description="[targets.model] estimates that kept the old targets, by reason; "
+                    "the last success (days ago; huge = never)"), 8, 6)
     L.add(series("systemd watchdog pings", targets(
         (f"sum(rate({sel('rebalanced_watchdog_pings_total')}[{RI}]))", "pings/s")), "reqps",
         description="WATCHDOG=1 notifications; they stop when the consumer loop stalls"), 8, 6)
