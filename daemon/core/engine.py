@@ -17,12 +17,7 @@ Timer keys (answered by the shell with ``TimerFired(key=…)``):
   overdue (``/readyz`` not ready) and ``LookupOrder`` (again, doubling the wait, until it
   resolves); see ``OrderDesk.deadline_passed``.
 
-Runs and rounds: a decision that yields orders opens a *run*; no new decision starts until
-every order of the run is terminal. One gate per run: round 1 judges the whole run (its sells
-and the buys they fund) and places the sells and the buys cash on hand pays for
-(``engine_plans``); when they are done and something filled, a follow-up round re-plans,
-not gated again (sell proceeds are now cash), at most ``execution.max_rounds`` rounds. A
-symbol whose order was rejected is not planned again within the run (never retried blindly).
+Runs and rounds (one gate per run, follow-up rounds): ``engine_deciding``.
 Suspected splits and what is reported once: ``engine_holds``.
 
 No ``PlaceOrder`` while (``blockers()``): shutting down, HALTED, no account snapshot, a feed
@@ -37,7 +32,6 @@ are adopted; foreign ones count as pending but are never canceled (see ``orders_
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -47,25 +41,22 @@ from daemon.core.commands import (
     Alert,
     Command,
     LookupOrder,
-    RecordDecision,
     RequestReconcile,
     ScheduleWakeup,
     TradingStateChanged,
 )
 from daemon.core.config import Config, TriggerMode
 from daemon.core.drift import DriftTracker
+from daemon.core.engine_deciding import Deciding, Run
 from daemon.core.engine_desk import CANCELABLE, RESOLVE, THROTTLE, TIMEOUT, OrderDesk
 from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
 from daemon.core.engine_holds import HOLD_UNTIL, SPLIT_SUSPECT, Holds
-from daemon.core.engine_plans import engine_plan
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
-from daemon.core.ids import decision_id
 from daemon.core.ids import validate_run_id as _validate_run_id
 from daemon.core.model import Holdings, Quote, Side, TradingState
 from daemon.core.orders import OrderBook, OrderEventKind, OrderState, TrackedOrder
-from daemon.core.plan import Plan
 from daemon.core.target_swap import swap_targets
-from daemon.core.triggers import TriggerState, evaluate, next_wakeup, record_run
+from daemon.core.triggers import TriggerState, next_wakeup
 
 CHECK = "check"
 LOOKUP = "lookup:"
@@ -74,17 +65,7 @@ _THRESHOLD_MODES = frozenset({TriggerMode.THRESHOLD, TriggerMode.HYBRID})
 _MAX_LOOKUP_BACKOFF = 32
 
 
-@dataclass(slots=True)
-class _Run:
-    decision_id: str
-    round: int
-    coids: list[str] = field(default_factory=list)
-    had_sells: bool = False
-    had_fills: bool = False
-    rejected: set[str] = field(default_factory=set)
-
-
-class Engine:
+class Engine(Deciding):
     def __init__(
         self, config: Config, run_id: str, *, trading_state: TradingState = TradingState.ACTIVE
     ) -> None:
@@ -102,8 +83,8 @@ class Engine:
         self._desk = OrderDesk(config, self._run_id)
         self._book = self._desk.book
         self._triggers = TriggerState()
-        self._run: _Run | None = None
-        self._follow_up: _Run | None = None  # a finished run whose next round is due
+        self._run: Run | None = None
+        self._follow_up: Run | None = None  # a finished run whose next round is due
         self._last_skipped = False
         self._last_decision: DecisionInfo | None = None
         self._check_scheduled = False
@@ -461,127 +442,6 @@ class Engine:
             ),
             *self._holds.blockers(),
         ]
-
-    def _decide(self, now: datetime, *, force: bool, record: bool = False) -> list[Command]:
-        """Start a run if the triggers (or ``force``) and the hard limits allow. ``record``:
-        record the decision even when no run starts (not triggered, or blocked)."""
-        if self._follow_up is not None:
-            return self._try_follow_up(now)
-        if self._run is not None:
-            return []
-        blockers = self.blockers(now)
-        cash = self._cash or _ZERO
-        minimum = max(self._config.cost.min_trade_dollars, self._config.planner.min_order_notional)
-        quiet = not force and self._holds.quiet(minimum, self._drift.portfolio_value)
-        if (blockers or quiet) and not record:
-            return []  # (quiet: a minimum that can never be met was reported once)
-        out = self._holds.still_out(self._drift.out_of_band(), self._positions, cash)
-        d = evaluate(
-            self._config, now, out, self._gates.sessions, self._triggers, self._drift.rows()
-        )
-        if force:
-            reasons: tuple[str, ...] = ("manual request (force)",)
-            calendar = False
-            blocked: tuple[str, ...] = tuple(blockers)
-        else:
-            reasons, calendar = d.reasons, d.calendar
-            blocked = (*blockers, *(b for b in d.blocked if b not in blockers))
-        if blocked or not (force or d.triggered):
-            if not record:
-                return []
-            if not reasons:
-                reasons = ("no trigger: every asset is inside its band and no calendar date is due",)
-            return self._record_only(now, reasons, blocked)
-        self._triggers = record_run(self._triggers, now, self._config.trigger.timezone, calendar)
-        return self._start_round(now, reasons, 1, set())
-
-    def _record_only(self, now: datetime, reasons: tuple[str, ...], blocked: tuple[str, ...]) -> list[Command]:  # fmt: skip
-        """A decision that starts no run: the weights, what was due and what blocked it."""
-        plan = replace(self._plan(now, reasons, set(), gate=True, triggered=False), blocked=blocked)
-        did = decision_id(self._run_id, self._decisions)
-        self._decisions += 1
-        self._last_decision = DecisionInfo(did, now, False, plan.reasons, 0, 1)
-        return [RecordDecision(did, plan)]
-
-    def _price(self, symbol: str) -> Decimal | None:
-        p = self._drift.price(symbol)
-        return None if p is None else Decimal(repr(p))
-
-    def _start_round(
-        self, now: datetime, reasons: tuple[str, ...], round_no: int, rejected: set[str]
-    ) -> list[Command]:
-        # one gate per run: the first round judges the whole run (its sells and the buys
-        # they fund); later rounds complete an approved run and are not judged again
-        plan = self._plan(now, reasons, rejected, gate=round_no == 1)
-        did = decision_id(self._run_id, self._decisions)
-        self._decisions += 1
-        self._last_decision = DecisionInfo(did, now, True, plan.reasons, len(plan.orders), round_no)
-        cmds: list[Command] = [RecordDecision(did, plan)]
-        self._holds.note(plan, self._positions, self._cash or _ZERO)
-        self._last_skipped = bool(plan.skipped)
-        orders = sorted(plan.orders, key=lambda o: o.side is not Side.SELL)  # stable
-        if orders:
-            self._run = _Run(
-                did, round_no, rejected=rejected, had_sells=any(o.side is Side.SELL for o in orders)
-            )
-            self._desk.enqueue(orders, did)
-            cmds.extend(self._pump(now))
-            cmds.extend(self._settle_run(now))
-        return cmds
-
-    def _plan(
-        self, now: datetime, reasons: tuple[str, ...], rejected: set[str], *, gate: bool,
-        triggered: bool = True,
-    ) -> Plan:  # fmt: skip
-        return engine_plan(
-            self._config, Holdings(self._cash or _ZERO, dict(self._positions)), self.quotes(),
-            now, reasons, self._desk.pending(self._price), rejected=rejected,
-            halted=self._gates.halted_symbols, reducing=self._trading_state is TradingState.REDUCING,
-            gate=gate, triggered=triggered, covariance=self._market.market_covariance(),
-        )  # fmt: skip
-
-    def _settle_run(self, now: datetime) -> list[Command]:
-        """Close the run once its orders are all terminal; maybe plan a follow-up round."""
-        run = self._run
-        if run is None or self._desk.queue:
-            return []
-        orders = self._book.orders
-        if any(not orders[c].state.terminal for c in run.coids):
-            return []
-        self._run = None
-        if (
-            run.round < self._config.execution.max_rounds
-            and run.had_fills
-            and (run.had_sells or self._drift.any_out_of_band)
-        ):
-            self._follow_up = run
-            return self._try_follow_up(now)
-        return []
-
-    def _try_follow_up(self, now: datetime) -> list[Command]:
-        """Plan the next round of a finished run. If that plan skipped a symbol (a stale
-        quote, say) and placed nothing, try again at the next check or breach while rounds
-        remain; a blocker ends the run instead."""
-        prev = self._follow_up
-        self._follow_up = None
-        if prev is None or self._run is not None or self.blockers(now):
-            return []
-        round_no = prev.round + 1
-        reason = f"follow-up round {round_no} of run {prev.decision_id}"
-        cmds = self._start_round(now, (reason,), round_no, prev.rejected)
-        if (
-            self._run is None
-            and self._last_skipped
-            and round_no < self._config.execution.max_rounds
-        ):
-            self._follow_up = _Run(
-                prev.decision_id,
-                round_no,
-                had_fills=True,
-                had_sells=prev.had_sells,
-                rejected=prev.rejected,
-            )
-        return cmds
 
     # -- sending ----------------------------------------------------------------------------
 
