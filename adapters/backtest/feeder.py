@@ -109,6 +109,10 @@ class Feeder:
     ) -> None:
         if len(series.dates) < 1:
             raise ValueError("the price series has no rows in the chosen window")
+        # the rows are split-adjusted total-return closes: a one-row move is never a split,
+        # and no account or broker record would ever clear a suspected one (a crash day of
+        # x0.7 froze a 23-year run at its third month)
+        config = replace(config, planner=replace(config.planner, split_suspect_ratio=0.0))
         self.config = config
         self.series = series
         self.engine = Engine(config, run_id)

@@ -156,6 +156,9 @@ class PlannerConfig:
     max_quote_age_seconds: float = 5.0
     max_spread: float = 0.005  # (ask − bid) / mid, fraction: a wider quote is not traded on
     whole_share_leftover: Leftover = Leftover.CASH  # see Leftover
+    # a held symbol's mid moving by this factor (either way) in one quote is a suspected split:
+    # no decision until the account, a split record or the operator confirms; 0: never
+    split_suspect_ratio: float = 1.4
 
 
 @dataclass(frozen=True, slots=True)

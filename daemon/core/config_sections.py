@@ -293,6 +293,16 @@ def planner_section(r: Reader, tbl: Mapping[str, Any]) -> PlannerConfig:
     top_k: int | None = d.top_k
     if "top_k" in tbl and tbl["top_k"] is not False:
         top_k = r.integer(tbl, "top_k", p, 0, minimum=1) or None
+    split = r.number(
+        tbl, "split_suspect_ratio", p, d.split_suspect_ratio, minimum=0.0, maximum=100.0
+    )
+    if 0 < split <= 1:
+        r.problem(
+            f"{p}.split_suspect_ratio",
+            f"{fmt_num(split)} would call every quote a split: give a factor above 1 "
+            "(1.4 catches 3-for-2 and larger splits) or 0 to turn the split hold off",
+        )
+        split = d.split_suspect_ratio
     return PlannerConfig(
         target_mode=r.member(tbl, "target_mode", p, d.target_mode),
         scope=r.member(tbl, "scope", p, d.scope),
@@ -311,6 +321,7 @@ def planner_section(r: Reader, tbl: Mapping[str, Any]) -> PlannerConfig:
             unit="s",
         ),
         whole_share_leftover=r.member(tbl, "whole_share_leftover", p, d.whole_share_leftover),
+        split_suspect_ratio=split,
         max_spread=r.number(
             tbl,
             "max_spread_bps",

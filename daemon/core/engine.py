@@ -31,6 +31,7 @@ are adopted; foreign ones count as pending but are never canceled (see ``orders_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -50,7 +51,7 @@ from daemon.core.drift import DriftTracker
 from daemon.core.engine_deciding import Deciding, Run
 from daemon.core.engine_desk import CANCELABLE, RESOLVE, THROTTLE, TIMEOUT, OrderDesk
 from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
-from daemon.core.engine_holds import HOLD_UNTIL, SPLIT_SUSPECT, Holds
+from daemon.core.engine_holds import HOLD_UNTIL, Holds
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
 from daemon.core.ids import validate_run_id as _validate_run_id
 from daemon.core.model import Holdings, Quote, Side, TradingState
@@ -65,12 +66,19 @@ _THRESHOLD_MODES = frozenset({TriggerMode.THRESHOLD, TriggerMode.HYBRID})
 _MAX_LOOKUP_BACKOFF = 32
 
 
+def _split_factor(config: Config) -> float:
+    """The one-quote move taken for a split (``planner.split_suspect_ratio``; 0: never)."""
+    ratio = config.planner.split_suspect_ratio
+    return ratio if ratio > 0 else math.inf
+
+
 class Engine(Deciding):
     def __init__(
         self, config: Config, run_id: str, *, trading_state: TradingState = TradingState.ACTIVE
     ) -> None:
         self._run_id = _validate_run_id(run_id)
         self._config = config
+        self._split_suspect = _split_factor(config)
         self._trading_state = TradingState(trading_state)
         self._decisions = 0
         self._cash: Decimal | None = None  # None until the first AccountSnapshot
@@ -151,7 +159,8 @@ class Engine(Deciding):
         quotes[e.symbol] = e
         if prev is not None:
             now_sum, prev_sum = e.bid + e.ask, prev.bid + prev.ask
-            if (now_sum > prev_sum * SPLIT_SUSPECT or prev_sum > now_sum * SPLIT_SUSPECT) and (
+            split = self._split_suspect
+            if (now_sum > prev_sum * split or prev_sum > now_sum * split) and (
                 e.bid > 0 and e.ask > 0 and prev.bid > 0 and prev.ask > 0
             ):
                 return self._price_jump(e, now_sum / prev_sum)
@@ -410,6 +419,7 @@ class Engine(Deciding):
     def _on_config(self, e: ev.ConfigReloaded) -> list[Command]:
         prices = self._drift.prices()
         self._config = e.config
+        self._split_suspect = _split_factor(e.config)
         holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
         self._drift = DriftTracker(e.config, holdings, prices)
         self._desk.retune(e.config)

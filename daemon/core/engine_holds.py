@@ -1,7 +1,7 @@
 """What the Engine holds back on, and what it has already said once.
 
-- **A suspected split** (a held symbol's mid moving by ``SPLIT_SUSPECT`` or more in one
-  quote): no decision until the account shows it, i.e. a snapshot whose share count changed
+- **A suspected split** (a held symbol's mid moving by ``planner.split_suspect_ratio``,
+  default 1.4, or more in one quote): no decision until the account shows it, i.e. a snapshot whose share count changed
   by the inverse of the price ratio (within ``SPLIT_TOLERANCE``), a corporate-action record
   (``SplitAnnounced``) for the symbol, or an operator ``resume``. Any other snapshot leaves
   the hold in place: a snapshot taken before the broker booked the split would otherwise
@@ -21,10 +21,6 @@ from decimal import Decimal
 from daemon.core.model import CASH
 from daemon.core.plan import UNBALANCEABLE, Plan
 
-# A mid that moves by this factor (either way) from one quote to the next is no market move
-# but a corporate action (a split). 1.4 catches 3-for-2 and larger splits and reverse splits;
-# a real one-quote move of 40 % in a held asset is itself reason to check before trading.
-SPLIT_SUSPECT = 1.4
 SPLIT_TOLERANCE = 0.02  # shares after / shares before within 2 % of 1 / price ratio
 NEVER_MET = "can never be met"
 HOLD_UNTIL = (
@@ -115,4 +111,4 @@ class Holds:
         return out
 
 
-__all__ = ["HOLD_UNTIL", "NEVER_MET", "SPLIT_SUSPECT", "UNBALANCEABLE", "Holds"]
+__all__ = ["HOLD_UNTIL", "NEVER_MET", "UNBALANCEABLE", "Holds"]

@@ -474,3 +474,16 @@ def test_money_parses_to_the_decimal_written(amount: Decimal) -> None:
     c = parse_config(merged({"cost": {"commission_per_order": value}}))
     assert c.cost.commission_per_order == Decimal(str(value))
     assert c.cost.commission_per_order == amount
+
+
+@pytest.mark.parametrize("ratio", [0, 1.25, 2, 100])
+def test_split_suspect_ratio_is_a_factor_above_one_or_zero(ratio: float) -> None:
+    cfg = parse_config(merged({"planner": {"split_suspect_ratio": ratio}}))
+    assert cfg.planner.split_suspect_ratio == ratio
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1, -1, 101])
+def test_split_suspect_ratio_at_or_below_one_is_refused(ratio: float) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(merged({"planner": {"split_suspect_ratio": ratio}}))
+    assert "planner.split_suspect_ratio" in str(err.value)

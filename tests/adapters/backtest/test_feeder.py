@@ -151,3 +151,17 @@ def test_a_backtest_is_deterministic() -> None:
     b = Feeder(config, series_of(df), Decimal(250_000), record=True).run()
     assert a.commands == b.commands and a.events == b.events
     assert np.array_equal(a.records.value_after, b.records.value_after)
+
+
+def test_a_crash_day_does_not_freeze_the_run() -> None:
+    """Split-adjusted closes: a one-row fall of 30 % is a price, not a suspected split (the
+    live engine would hold until the account or the broker confirmed one; here nothing ever
+    would, and the run froze for good). Monthly rebalancing goes on after the crash."""
+    df = random_prices(2, DAYS[:260], seed=4)
+    crash = 100
+    df.iloc[crash:, 0] = (df.iloc[crash:, 0] * 0.7).round(2)
+    config = to_target_config({"S0": 50, "S1": 50}, "monthly", 31)
+    run = Feeder(config, series_of(df), Decimal(100_000), spread_bps=0).run()
+    after = [i for i in run.rebalance_rows if i > crash]
+    assert len(after) >= 4, run.rebalance_rows  # about 7 month-ends follow the crash row
+    assert run.records.traded[after].min() > 0
