@@ -143,7 +143,9 @@ def test_at_a_million_dollars_the_engine_cent_granularity_shows_but_stays_small(
     assert 1e-12 < rel.max() < 1e-7
 
 
-def numpy_monthly_to_target(df: pd.DataFrame, targets: dict[str, float], value: float) -> np.ndarray:
+def numpy_monthly_to_target(
+    df: pd.DataFrame, targets: dict[str, float], value: float
+) -> np.ndarray:
     """An independent reference (not bt, not ours): to target on the first row and on the
     last row of each month, at the close, no costs, exact float shares."""
     w = np.array([targets[c] for c in df.columns]) / 100.0
@@ -176,8 +178,12 @@ def test_sub_cent_prices_keep_trading_and_stay_within_the_friction_reserve(
     targets = random_targets(list(df.columns), seed=n_assets + 1)
     config = to_target_config(targets, "monthly", 31)
     # (no zero-cost check here: a fill price to the millionth books its rounding as spread)
-    mine = Feeder(config, series_of(df), Decimal(repr(value)), spread_bps=0).run().records.value_after
+    mine = (
+        Feeder(config, series_of(df), Decimal(repr(value)), spread_bps=0).run().records.value_after
+    )
     ref = numpy_monthly_to_target(df, targets, value)
     rel = np.abs(mine / ref - 1.0)
-    assert rel.max() < 1e-5, f"row {rel.argmax()}: ours {mine[rel.argmax()]}, numpy {ref[rel.argmax()]}"
+    assert rel.max() < 1e-5, (
+        f"row {rel.argmax()}: ours {mine[rel.argmax()]}, numpy {ref[rel.argmax()]}"
+    )
     assert rel.max() > 1e-9  # the reserve shows: the comparison is not vacuous
