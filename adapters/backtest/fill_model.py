@@ -9,8 +9,8 @@ at the rows after it, until the engine cancels it):
   σ the daily volatility and ADV the average daily volume estimated from the series; no ADV,
   no impact). A limit order fills only while it is marketable (buy limit ≥ ask, sell limit ≤
   bid), never through its limit (the impact is capped there);
-- **quantity**: the order's remaining shares (a notional buy: notional / price, rounded
-  down to 1e-9 share), at most ``planner.participation_cap × the row's volume`` per symbol
+- **quantity**: the order's remaining shares (a notional buy: notional / the quote
+  rounded to $0.000001 as a fill price is, rounded down to 1e-9 share), at most ``planner.participation_cap × the row's volume`` per symbol
   and row when the series has volume; the rest waits for the next row (a notional buy, rare,
   fills whole);
 - the price is rounded to $0.000001 (a float's noise is not a price);
@@ -143,7 +143,13 @@ class FillModel:
         remaining = open_order.remaining
         if remaining is None:  # a notional buy fills at once: its shares at the quote
             assert o.notional is not None
-            qty = (o.notional / Decimal(repr(side_px))).quantize(_E9, rounding=ROUND_FLOOR)
+            # at the quote as a fill price is rounded (to the millionth): from the unrounded
+            # float, shares × rounded price could miss the notional by more than a cent on a
+            # large order, and the engine would then never see the order filled
+            unit = Decimal(repr(side_px)).quantize(MICRO)
+            if unit <= 0:
+                return None
+            qty = (o.notional / unit).quantize(_E9, rounding=ROUND_FLOOR)
         else:
             qty = remaining if room is None else min(remaining, room)
         if qty <= 0:
