@@ -1,0 +1,13 @@
+"""docs/architecture.md's module table names every module of the core (a module added
+without a line there fails here, naming it)."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_architecture_table_names_every_core_module() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    modules = sorted(p.name for p in (ROOT / "daemon" / "core").glob("*.py") if p.name != "__init__.py")
+    missing = [m for m in modules if f"`{m}`" not in doc]
+    assert missing == [], f"docs/architecture.md does not list: {', '.join(missing)}"
