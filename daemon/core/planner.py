@@ -146,10 +146,16 @@ def plan_rebalance(
             skipped.append(SkippedSymbol(d[1], "buy suppressed: sells only (REDUCING)"))
         buy_orders: list[Emitted] = []  # REDUCING: the sells reduce risk on their own
     else:
-        floor = to_decimal(config.portfolio.cash_target * sizing_value).quantize(CENT)
-        base = pf.cash - floor
+        target_floor = to_decimal(config.portfolio.cash_target * sizing_value).quantize(CENT)
         # whole shares rounded up may take cash below its target, not below its band
         low = to_decimal(market.tables.cash_low * sizing_value).quantize(CENT, ROUND_CEILING)
+        # the run keeps the cash the desired trades leave (targets.py, rule 4: with cash
+        # inside its band the sells raise only what the buys take), within its band and at
+        # most its target, so the buys are not starved to top cash up first; cash on hand
+        # alone (this round's buys) still keeps the target
+        intended = float(pf.cash) - sum(trades) - (float(pf.value) - sizing_value)
+        floor = min(target_floor, max(low, to_decimal(intended).quantize(CENT, ROUND_CEILING)))
+        base = pf.cash - floor
         room = max(ZERO, floor - low)
         netted_skips: list[SkippedSymbol] = []
         buy_orders = fund_buys(
@@ -167,7 +173,8 @@ def plan_rebalance(
         skipped.extend(netted_skips)
         if not fund_from_sells:  # this round: buys from cash on hand, the rest once the
             # sells have filled (``run_orders``); the run's own skips are the ones above
-            round_buys = fund_buys(config, market, buys, base, [], room)
+            round_room = max(ZERO, target_floor - low)
+            round_buys = fund_buys(config, market, buys, pf.cash - target_floor, [], round_room)
     emitted = sell_orders + buy_orders
 
     after = _after_weights(pf, market, emitted, len(sell_orders))

@@ -1,14 +1,10 @@
-"""Known planner defects, pinned as strict xfails: each test states what a correct plan
-does and fails today. When the planner is fixed the xfail turns into a failure (strict), so
-the mark is removed with the fix. Found by Hypothesis
-(``test_whole_share_assets_end_within_one_share_of_their_bands``)."""
+"""Planner cases Hypothesis found, kept as named tests with their exact input
+(``test_whole_share_assets_end_within_one_share_of_their_bands`` found this one)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-
-import pytest
 
 from daemon.core.bands import asset_limits
 from daemon.core.config_parse import parse_config
@@ -18,12 +14,10 @@ from daemon.core.planner import plan_rebalance
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scope=out_of_band with an absolute-only cash band: the sells fund cash to its "
-    "target first and the out-of-band buy gets 9 of the ~62 shares it needs",
-)
 def test_an_out_of_band_buy_is_funded_before_cash_tops_up_to_target() -> None:
+    """scope=out_of_band, cash at 0 inside an absolute-only 0–4 % band: the desired trades
+    keep cash where it is (the sells raise what the buy takes). Funding used to reserve the
+    2 % cash target first, so the out-of-band buy got 9 of the ~62 shares it needs."""
     cfg = parse_config(
         {
             "portfolio": {
