@@ -42,6 +42,7 @@ from daemon.core.engine import Engine
 from daemon.core.model import TradingState
 from daemon.runtime.books import book_correction
 from daemon.runtime.clock import ShellClock
+from daemon.runtime.journal_watch import JournalWatch
 from daemon.runtime.jsonable import jsonable
 from daemon.runtime.market_stats_task import MarketStatsTask
 from daemon.runtime.metrics import Metrics
@@ -63,8 +64,6 @@ EXIT_FORCED = 130
 # a suspected split) has not landed within this long: the books may be wrong meanwhile.
 BOOKS_UNCONFIRMED_SECONDS = 30.0
 
-JOURNAL_FEED = "journal"  # a lost "feed" while journal writes fail: the engine places nothing
-JOURNAL_PROBE_SECONDS = 5.0
 
 
 class _Tick:
@@ -126,8 +125,7 @@ class Service:
         self._startup_snapshot = True  # the first snapshot builds the books: no correction
         self._await_reconcile_since: float | None = None
         self._looked_up_open: set[str] = set()  # open at the last deferred reconciliation
-        self._journal_down = False
-        self._journal_probe_at = 0.0
+        self.journal_watch = JournalWatch()  # disk full / read-only: no decisions meanwhile
         self._journal_quote = journal.record_event  # bound once: the quote path
 
     # -- producers ------------------------------------------------------------------------
@@ -158,7 +156,7 @@ class Service:
         for name, s in self.venue.stream_stats().items():
             if not s.connected:
                 reasons.append(f"{name} stream disconnected")
-        if self._journal_down:
+        if self.journal_watch.down:
             reasons.append("journal writes failing (disk full or read-only state directory): "
                            "no new decisions")
         snap = self.engine.snapshot() if self.engine is not None else None
@@ -470,7 +468,7 @@ class Service:
             self.metrics.loop_lag.set(max(0.0, loop.time() - t0 - period))
             self.emit(TICK)
             self.refresh_gauges()
-            self._watch_journal()
+            self.journal_watch.check(self.journal, self.emit, self.clock.now)
 
     def refresh_gauges(self) -> None:
         m = self.metrics
@@ -512,29 +510,6 @@ class Service:
         if changed is not None:
             log.info("clock follows the broker", offset_seconds=round(changed, 3),
                      broker_now=broker_now.isoformat())
-
-    def _watch_journal(self) -> None:
-        """Disk full or a read-only state directory: no decision may be made without its
-        journal. While writes fail the engine sees the ``journal`` feed as lost (no orders,
-        /readyz not ready) and a probe record is tried every few seconds; trading resumes
-        by itself once a write succeeds again."""
-        failing = bool(getattr(self.journal, "writes_failing", False))
-        now = time.monotonic()
-        if failing and not self._journal_down:
-            self._journal_down = True
-            self._journal_probe_at = now
-            log.error("journal writes failing: no new decisions until they succeed",
-                      write_errors=self.journal.write_errors)
-            self.emit(ev.FeedLost(at=self.clock.now(), feed=JOURNAL_FEED))
-        elif failing and now - self._journal_probe_at >= JOURNAL_PROBE_SECONDS:
-            self._journal_probe_at = now
-            with contextlib.suppress(Exception):
-                self.journal.record("journal_probe", {"write_errors": self.journal.write_errors})
-        elif not failing and self._journal_down:
-            self._journal_down = False
-            log.warning("journal writes succeed again: trading resumes",
-                        write_errors=self.journal.write_errors)
-            self.emit(ev.FeedRestored(at=self.clock.now(), feed=JOURNAL_FEED))
 
     async def _clock_refresher(self) -> None:
         while True:

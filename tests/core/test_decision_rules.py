@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 from daemon.core import events as ev
-from daemon.core.commands import Alert
+from daemon.core.commands import Alert, RequestReconcile
 from daemon.core.config import (
     AssetConfig,
     Band,
@@ -36,6 +36,7 @@ from tests.core.engine_scenario import (
     places,
     quote,
     snapshot,
+    started,
 )
 
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
@@ -300,3 +301,13 @@ def test_a_minimum_larger_than_the_account_is_reported_once() -> None:
     assert any("can never be met" in r for r in d.plan.reasons)
     assert decisions(engine.handle(check(at(100)))) == []  # reported once
     assert decisions(engine.handle(check(at(200)))) == []
+
+
+def test_a_split_suspect_ratio_of_zero_turns_the_split_hold_off() -> None:
+    """The backtester's setting (split-adjusted prices): a one-quote halving is a price."""
+    cfg = make_config()
+    cfg = replace(cfg, planner=replace(cfg.planner, split_suspect_ratio=0.0))
+    engine = started(engine=Engine(cfg, RUN), cash="200", positions={"VTI": "60", "BND": "38"})
+    cmds = engine.handle(quote(at(1), "VTI", 50.0))
+    assert not [c for c in cmds if isinstance(c, RequestReconcile)]
+    assert engine.snapshot().blockers == ()

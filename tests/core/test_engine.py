@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -589,13 +588,3 @@ def test_a_three_for_two_split_is_no_reason_to_trade() -> None:
                          *quotes(at(3), {"VTI": 100.0 * 2 / 3, "BND": 100.0})])
     cmds += engine.handle(check(at(4)))
     assert places(cmds) == [] and engine.snapshot().out_of_band == ()
-
-
-def test_a_split_suspect_ratio_of_zero_turns_the_split_hold_off() -> None:
-    """The backtester's setting (split-adjusted prices): a one-quote halving is a price."""
-    cfg = make_config()
-    cfg = replace(cfg, planner=replace(cfg.planner, split_suspect_ratio=0.0))
-    engine = started(engine=Engine(cfg, RUN), cash="200", positions={"VTI": "60", "BND": "38"})
-    cmds = engine.handle(quote(at(1), "VTI", 50.0))
-    assert not [c for c in cmds if isinstance(c, RequestReconcile)]
-    assert engine.snapshot().blockers == ()
