@@ -1,16 +1,14 @@
 """NYSE sessions and a market clock around any moment, for ``rebalanced plan``.
 
 ``exchange_calendars``' default calendar ends about a year ahead, so a plan for a later date
-said "market closed". Here the calendar is built with an explicit ``start``/``end`` around
-the moment asked about (a year either side: the calendar rules look back to roll a date
-onto the previous session and forward to the next one), so any year it covers works.
+said "market closed". The sessions come from the paper exchange's NYSE calendar, which
+computes any year on demand, a year either side of the moment asked about (the calendar
+rules look back to roll a date onto the previous session and forward to the next one).
 """
 
 from __future__ import annotations
 
-import warnings
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from daemon.core.events import MarketClock
 from daemon.core.model import TradingSession
@@ -19,31 +17,11 @@ SPAN = timedelta(days=370)
 
 
 def nyse_sessions(now: datetime, span: timedelta = SPAN) -> tuple[TradingSession, ...]:
-    """NYSE sessions from ``now − span`` to ``now + span`` (exchange_calendars, "XNYS")."""
-    import exchange_calendars as xcals  # heavy: only when planning
+    """NYSE sessions from ``now − span`` to ``now + span``: the paper exchange's calendar
+    (exchange_calendars' rules, computed for whatever years are asked)."""
+    from adapters.sim.market_calendar import MarketCalendar  # heavy: only when planning
 
-    start, end = (now - span).date(), (now + span).date()
-    with warnings.catch_warnings():  # pandas deprecation noise from inside the library
-        warnings.simplefilter("ignore")
-        cal = xcals.get_calendar("XNYS", start=start.isoformat(), end=end.isoformat())
-        return _sessions(cal, start, end)
-
-
-def _sessions(cal: Any, start: date, end: date) -> tuple[TradingSession, ...]:
-    start = max(start, cal.first_session.date())  # the bounds may fall on a weekend
-    end = min(end, cal.last_session.date())
-    if start > end:
-        return ()
-    out = []
-    for day in cal.sessions_in_range(start.isoformat(), end.isoformat()):
-        out.append(
-            TradingSession(
-                day.date(),
-                cal.session_open(day).to_pydatetime(),
-                cal.session_close(day).to_pydatetime(),
-            )
-        )
-    return tuple(out)
+    return tuple(MarketCalendar.nyse().sessions((now - span).date(), (now + span).date()))
 
 
 def market_clock(now: datetime, sessions: tuple[TradingSession, ...]) -> MarketClock:
