@@ -23,18 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
 from decimal import Decimal, InvalidOperation
+
+from daemon.cli_args import iso_date
 
 EX_USAGE = 64
 EX_DATAERR = 65
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD") from None
 
 
 def _money(text: str) -> Decimal:
@@ -69,8 +63,8 @@ def parser() -> argparse.ArgumentParser:
         help="CSV or Parquet: date + one total-return close per symbol "
         "(optional SYMBOL:volume, SYMBOL:spread_bps)",
     )
-    p.add_argument("--from", dest="start", type=_date, help="first date (YYYY-MM-DD)")
-    p.add_argument("--to", dest="end", type=_date, help="last date (YYYY-MM-DD)")
+    p.add_argument("--from", dest="start", type=iso_date, help="first date (YYYY-MM-DD)")
+    p.add_argument("--to", dest="end", type=iso_date, help="last date (YYYY-MM-DD)")
     p.add_argument(
         "--initial-value",
         type=_money,

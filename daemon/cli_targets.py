@@ -23,16 +23,11 @@ import sys
 from datetime import date, timedelta
 from typing import Any
 
+from daemon.cli_args import iso_date
+
 EX_USAGE = 64
 EX_DATAERR = 65
 EX_UNAVAILABLE = 69
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD") from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--prices", help="CSV or Parquet: date + one total-return close per symbol")
     src.add_argument("--source", choices=("sim", "alpaca"), help="the broker's daily bars")
-    p.add_argument("--as-of", type=_date, help="the day whose targets to show (YYYY-MM-DD)")
+    p.add_argument("--as-of", type=iso_date, help="the day whose targets to show (YYYY-MM-DD)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
