@@ -28,7 +28,12 @@ timer or a breach, and a breach returns commands, which flush the quote that cau
 ``tests/adapters/store/test_replay.py`` checks this on the core's driven scenario (and
 that dropping quotes altogether breaks the replay). ``quotes="all"`` journals every quote
 (backtests, tests); ``quotes="none"`` drops them.
-``quotes_conflated`` counts the quotes superseded in memory.
+``QuoteBatch`` (the quotes of one frame; the engine decides once, after its last quote) is
+conflated the same way, and its pending quotes are journaled as one ``QuoteBatch`` at the
+newest batch's time, so the replay decides where the live engine did, with the same prices.
+Pending quotes from single ``QuoteUpdated`` events and from batches are never mixed: a switch
+from one to the other journals what is pending first. ``quotes_conflated`` counts the quotes
+superseded in memory.
 
 Reads run synchronously on a separate read connection and see committed writes only:
 ``await flush()`` first to read your own recent writes.
@@ -55,7 +60,7 @@ from adapters.store.integrity import JournalDamaged, JournalMissing
 from adapters.store.ops import JournalError
 from adapters.store.writer import Op, WriterThread
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
-from daemon.core.events import Event, OrderFilled, QuoteUpdated
+from daemon.core.events import Event, OrderFilled, QuoteBatch, QuoteUpdated
 from daemon.core.model import TradingState
 
 __all__ = [
@@ -156,6 +161,7 @@ class SqliteJournal:
         self._quotes = quotes
         self._clock = clock
         self._pending_quotes: dict[str, QuoteUpdated] = {}
+        self._pending_batch_at: datetime | None = None  # pending quotes came in batches
         self._closed = False
         self.quotes_conflated = 0
 
@@ -256,24 +262,51 @@ class SqliteJournal:
 
     def _drain_quotes(self) -> None:
         pending, self._pending_quotes = self._pending_quotes, {}
+        batch_at, self._pending_batch_at = self._pending_batch_at, None
+        if not pending:
+            return
         recorded_at = self._now()
+        if batch_at is not None:
+            batch = QuoteBatch(batch_at, tuple(pending.values()))
+            self._writer.put(ops.event_op(batch, recorded_at))
+            return
         for quote in pending.values():
             self._writer.put(ops.event_op(quote, recorded_at))
 
     def record_event(self, event: Event) -> None:
         """Journal one consumed event (non-blocking). Quotes follow the ``quotes`` policy."""
-        if type(event) is QuoteUpdated:
+        kind = type(event)
+        if kind is QuoteUpdated or kind is QuoteBatch:
             if self._quotes == "conflate":
                 if self._closed:
                     raise JournalError(f"journal {self.path} is closed")
-                pending = self._pending_quotes
-                if pending.pop(event.symbol, None) is not None:
-                    self.quotes_conflated += 1
-                pending[event.symbol] = event
+                self._conflate(event)  # type: ignore[arg-type]
                 return
             if self._quotes == "none":
                 return
         self._put(ops.event_op(event, self._now()))
+
+    def _conflate(self, event: QuoteUpdated | QuoteBatch) -> None:
+        if type(event) is QuoteUpdated:
+            if self._pending_batch_at is not None:
+                self._drain_quotes()
+            pending = self._pending_quotes
+            if pending.pop(event.symbol, None) is not None:
+                self.quotes_conflated += 1
+            pending[event.symbol] = event
+            return
+        assert type(event) is QuoteBatch
+        if self._pending_quotes and self._pending_batch_at is None:
+            self._drain_quotes()
+        pending = self._pending_quotes
+        conflated = 0
+        pop = pending.pop
+        for q in event.quotes:  # the newest of each symbol, in the order of last update
+            if pop(q.symbol, None) is not None:
+                conflated += 1
+            pending[q.symbol] = q
+        self.quotes_conflated += conflated
+        self._pending_batch_at = event.at
 
     def record_command(self, command: Command) -> None:
         """Journal one command the engine returned (non-blocking). A ``RecordDecision``

@@ -18,6 +18,7 @@ Timer keys (answered by the shell with ``TimerFired(key=…)``):
   resolves); see ``OrderDesk.deadline_passed``.
 
 Runs and rounds (one gate per run, follow-up rounds): ``engine_deciding``.
+Quotes and batches of quotes (one decision per frame): ``engine_quotes``.
 Suspected splits and what is reported once: ``engine_holds``.
 
 No ``PlaceOrder`` while (``blockers()``): shutting down, HALTED, no account snapshot, a feed
@@ -46,12 +47,13 @@ from daemon.core.commands import (
     ScheduleWakeup,
     TradingStateChanged,
 )
-from daemon.core.config import Config, TriggerMode
+from daemon.core.config import Config
 from daemon.core.drift import DriftTracker
-from daemon.core.engine_deciding import Deciding, Run
+from daemon.core.engine_deciding import Run
 from daemon.core.engine_desk import CANCELABLE, RESOLVE, THROTTLE, TIMEOUT, OrderDesk
 from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
-from daemon.core.engine_holds import HOLD_UNTIL, Holds
+from daemon.core.engine_holds import Holds
+from daemon.core.engine_quotes import Quoting
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
 from daemon.core.ids import validate_run_id as _validate_run_id
 from daemon.core.model import Holdings, Quote, Side, TradingState
@@ -62,7 +64,6 @@ from daemon.core.triggers import TriggerState, next_wakeup
 CHECK = "check"
 LOOKUP = "lookup:"
 _ZERO = Decimal(0)
-_THRESHOLD_MODES = frozenset({TriggerMode.THRESHOLD, TriggerMode.HYBRID})
 _MAX_LOOKUP_BACKOFF = 32
 
 
@@ -72,7 +73,7 @@ def _split_factor(config: Config) -> float:
     return ratio if ratio > 0 else math.inf
 
 
-class Engine(Deciding):
+class Engine(Quoting):
     def __init__(
         self, config: Config, run_id: str, *, trading_state: TradingState = TradingState.ACTIVE
     ) -> None:
@@ -100,6 +101,7 @@ class Engine(Deciding):
         self._counters = {"ignored_timers": 0}
         self._handlers: dict[type, Callable[[Any], list[Command]]] = {
             ev.QuoteUpdated: self._on_quote,
+            ev.QuoteBatch: self._on_batch,
             ev.BarClosed: self._on_nothing,
             ev.MarketStatsUpdated: self._on_stats,
             ev.CovarianceEstimated: self._on_covariance,
@@ -151,38 +153,6 @@ class Engine(Deciding):
         return self._book
 
     # -- quotes and market state ------------------------------------------------------------
-
-    def _on_quote(self, e: ev.QuoteUpdated) -> list[Command]:
-        # the hot path: keep the event itself (Quote objects are built only to plan)
-        quotes = self._quotes
-        prev = quotes.get(e.symbol)
-        quotes[e.symbol] = e
-        if prev is not None:
-            now_sum, prev_sum = e.bid + e.ask, prev.bid + prev.ask
-            split = self._split_suspect
-            if (now_sum > prev_sum * split or prev_sum > now_sum * split) and (
-                e.bid > 0 and e.ask > 0 and prev.bid > 0 and prev.ask > 0
-            ):
-                return self._price_jump(e, now_sum / prev_sum)
-        if (
-            self._drift.update_quote(e.symbol, e.bid, e.ask)
-            and self._run is None
-            and self._config.trigger.mode in _THRESHOLD_MODES
-        ):
-            return self._decide(e.at, force=False)
-        return []
-
-    def _price_jump(self, e: ev.QuoteUpdated, ratio: float) -> list[Command]:
-        self._drift.update_quote(e.symbol, e.bid, e.ask)
-        if not self._holds.suspect_split(e.symbol, ratio, self._positions.get(e.symbol, _ZERO)):
-            return []
-        why = f"{e.symbol} moved x{ratio:.3g} in one quote (a split?): {HOLD_UNTIL}"
-        return [RequestReconcile(why, (e.symbol,)), Alert("warning", why)]
-
-    def _on_split(self, e: ev.SplitAnnounced) -> list[Command]:
-        if not self._holds.split_recorded(e.symbol):
-            return []
-        return [Alert("info", f"split of {e.symbol} ({e.ratio:g} for 1) recorded: trading on")]
 
     def _on_nothing(self, e: ev.Event) -> list[Command]:
         return []

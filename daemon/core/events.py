@@ -37,6 +37,18 @@ class QuoteUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class QuoteBatch:
+    """The quotes of one websocket frame (or one backtest row), in arrival order. The
+    engine updates prices and drift per quote, exactly as for ``QuoteUpdated`` one by one,
+    and decides at most once, after the last quote, at ``at`` (when the frame arrived: no
+    earlier than its newest quote). A batch may hold several quotes of one symbol; an
+    adapter conflating under backlog keeps only each symbol's newest."""
+
+    at: datetime
+    quotes: tuple[QuoteUpdated, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class BarClosed:
     at: datetime
     symbol: str
@@ -276,6 +288,7 @@ class ShutdownRequested:
 
 Event = (
     QuoteUpdated
+    | QuoteBatch
     | BarClosed
     | MarketStatsUpdated
     | CovarianceEstimated

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -38,8 +39,11 @@ from tests.core.engine_scenario import RUN, at, clock, make_config, quotes, snap
 TARGETS = {"VTI": 0.35, "VXUS": 0.25, "BND": 0.2, "VNQ": 0.18}
 
 
-def drive(seed: int, seconds: float = 400.0) -> tuple[list[ev.Event], list[Command]]:
-    """Run the engine against a toy broker for ``seconds`` of event time."""
+def drive(
+    seed: int, seconds: float = 400.0, *, batched: bool = False
+) -> tuple[list[ev.Event], list[Command]]:
+    """Run the engine against a toy broker for ``seconds`` of event time. ``batched``: each
+    second's quotes come as one ``QuoteBatch`` (a websocket frame) instead of one by one."""
     rnd = random.Random(seed)
     engine = Engine(make_config(TARGETS, burst=2, orders_per_minute=30.0, max_in_flight=3), RUN)
     prices = {"VTI": 100.0, "VXUS": 50.0, "BND": 80.0, "VNQ": 30.0}
@@ -57,8 +61,11 @@ def drive(seed: int, seconds: float = 400.0) -> tuple[list[ev.Event], list[Comma
         t = at(i + 0.5)
         for s in prices:
             prices[s] = round(prices[s] * (1 + rnd.gauss(0, 0.004)), 2)
-        for q in quotes(t, prices):
-            push(q)
+        if batched:
+            push(ev.QuoteBatch(t, tuple(quotes(t, prices))))
+        else:
+            for q in quotes(t, prices):
+                push(q)
     timers: dict[str, datetime] = {}
     filled: dict[str, Decimal] = {}
     recorded: list[ev.Event] = []
@@ -122,9 +129,10 @@ def _answer_place(
             push(fill)  # a duplicate execution report
 
 
-def test_the_driven_scenario_trades() -> None:
+@pytest.mark.parametrize("batched", [False, True])
+def test_the_driven_scenario_trades(batched: bool) -> None:
     """Guard for the tests below: the scenario is not trivially empty."""
-    recorded, commands = drive(7)
+    recorded, commands = drive(7, batched=batched)
     placed = [c for c in commands if isinstance(c, PlaceOrder)]
     assert len(placed) >= 3
     assert {p.side for p in placed} == {Side.SELL, Side.BUY}
@@ -132,9 +140,11 @@ def test_the_driven_scenario_trades() -> None:
     assert any(isinstance(e, ev.OrderFilled) for e in recorded)
 
 
-def test_replaying_the_record_gives_the_same_commands() -> None:
+@pytest.mark.parametrize("batched", [False, True])
+def test_replaying_the_record_gives_the_same_commands(batched: bool) -> None:
     for seed in (1, 2, 3):
-        recorded, commands = drive(seed)
+        recorded, commands = drive(seed, batched=batched)
+        assert batched == any(isinstance(e, ev.QuoteBatch) for e in recorded)
         fresh = Engine(make_config(TARGETS, burst=2, orders_per_minute=30.0, max_in_flight=3), RUN)
         replayed = [c for e in recorded for c in fresh.handle(e)]
         assert replayed == commands

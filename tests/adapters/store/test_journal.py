@@ -13,7 +13,7 @@ import pytest
 from adapters.store import codec, schema
 from adapters.store.journal import JournalError, SqliteJournal, journal_path
 from daemon.core.commands import PlaceOrder, RecordDecision, ScheduleWakeup
-from daemon.core.events import OrderFilled, QuoteUpdated, TimerFired
+from daemon.core.events import OrderFilled, QuoteBatch, QuoteUpdated, TimerFired
 from daemon.core.model import Side, TradingState
 from daemon.core.plan import Plan, WeightRow
 
@@ -102,6 +102,22 @@ async def test_quotes_are_conflated_to_the_latest_per_symbol(journal: SqliteJour
     assert journal.quotes_conflated == 1
     ((_, event_seq, _),) = journal.commands()
     assert event_seq == 4  # the quote that produced the command precedes it
+
+
+async def test_batches_are_conflated_and_journaled_as_one_batch(journal: SqliteJournal) -> None:
+    q = QuoteUpdated
+    journal.record_event(QuoteBatch(at(1), (q(at(0), "SPY", 1.0, 1.1), q(at(1), "BND", 2.0, 2.1))))
+    journal.record_event(QuoteBatch(at(3), (q(at(2), "SPY", 3.0, 3.1), q(at(3), "SPY", 5.0, 5.1))))
+    journal.record_event(q(at(4), "VTI", 6.0, 6.1))  # a single quote: the batch goes first
+    journal.record_event(QuoteBatch(at(5), (q(at(5), "BND", 7.0, 7.1),)))
+    journal.record_command(ScheduleWakeup(at(9), "w"))
+    await journal.flush()
+    assert [e for _, e in journal.events()] == [
+        QuoteBatch(at(3), (q(at(1), "BND", 2.0, 2.1), q(at(3), "SPY", 5.0, 5.1))),
+        q(at(4), "VTI", 6.0, 6.1),
+        QuoteBatch(at(5), (q(at(5), "BND", 7.0, 7.1),)),
+    ]
+    assert journal.quotes_conflated == 2
 
 
 @pytest.mark.parametrize(("policy", "expected"), [("all", 3), ("none", 0)])

@@ -26,11 +26,26 @@ def engine() -> Engine:
     return Engine(make_config(TARGETS, burst=2, orders_per_minute=30.0, max_in_flight=3), RUN)
 
 
+def _quote_count(events: list[ev.Event]) -> int:
+    return sum(
+        1 if isinstance(e, ev.QuoteUpdated) else len(e.quotes)
+        for e in events
+        if isinstance(e, (ev.QuoteUpdated, ev.QuoteBatch))
+    )
+
+
+def _not_quotes(events: list[ev.Event]) -> list[ev.Event]:
+    return [e for e in events if not isinstance(e, (ev.QuoteUpdated, ev.QuoteBatch))]
+
+
+@pytest.mark.parametrize("batched", [False, True])
 @pytest.mark.parametrize("policy", ["all", "conflate"])
 async def test_replaying_the_journal_gives_the_same_commands(
-    tmp_path: Path, policy: QuotePolicy
+    tmp_path: Path, policy: QuotePolicy, batched: bool
 ) -> None:
-    recorded, _ = drive(seed=3, seconds=300)
+    """``batched``: the quotes come as one ``QuoteBatch`` per second (a frame), which the
+    journal conflates across batches and journals as one batch before the next write."""
+    recorded, _ = drive(seed=3, seconds=300, batched=batched)
     live = engine()
     journal = await SqliteJournal.open(tmp_path / "j.sqlite3", quotes=policy)
     live_commands = []
@@ -44,15 +59,13 @@ async def test_replaying_the_journal_gives_the_same_commands(
     assert any(isinstance(c, PlaceOrder) for c in live_commands)
 
     journaled = [e for _, e in journal.events()]
-    quotes = sum(isinstance(e, ev.QuoteUpdated) for e in recorded)
-    kept = sum(isinstance(e, ev.QuoteUpdated) for e in journaled)
+    quotes, kept = _quote_count(recorded), _quote_count(journaled)
     if policy == "all":
         assert journaled == recorded
     else:
         assert kept < quotes / 2  # conflation really dropped most quotes
-        assert [e for e in journaled if not isinstance(e, ev.QuoteUpdated)] == [
-            e for e in recorded if not isinstance(e, ev.QuoteUpdated)
-        ]
+        assert _not_quotes(journaled) == _not_quotes(recorded)
+        assert batched == any(isinstance(e, ev.QuoteBatch) for e in journaled)
 
     fresh = engine()
     replayed = [c for e in journaled for c in fresh.handle(e)]
@@ -61,10 +74,12 @@ async def test_replaying_the_journal_gives_the_same_commands(
     await journal.close()
 
 
-def test_quotes_matter_to_the_replay() -> None:
+@pytest.mark.parametrize("batched", [False, True])
+def test_quotes_matter_to_the_replay(batched: bool) -> None:
     """Guard for the test above: without any quotes the replay diverges, so its passing
     with conflated quotes means conflation kept what the engine needs."""
-    recorded, commands = drive(seed=3, seconds=300)
+    recorded, commands = drive(seed=3, seconds=300, batched=batched)
     fresh = engine()
-    without = [c for e in recorded if not isinstance(e, ev.QuoteUpdated) for c in fresh.handle(e)]
+    without = [c for e in _not_quotes(recorded) for c in fresh.handle(e)]
     assert without != commands
+
