@@ -4,8 +4,8 @@ out by the fill model. No decision is made here; the engine decides, as live.
 Per row, all at the row's moment ``T`` (``market.row_moment``):
 
 1. the first row only: an ``AccountSnapshot`` holding ``initial_value`` in cash;
-2. a ``QuoteUpdated`` per symbol and, once estimates exist, a ``MarketStatsUpdated``
-   (σ, ADV). The last clock said the market closed at the previous row's close, so the
+2. one ``QuoteBatch`` of the row's quotes (a ``QuoteUpdated`` per symbol) and, once
+   estimates exist, a ``MarketStatsUpdated`` per symbol (σ, ADV). The last clock said the market closed at the previous row's close, so the
    engine decides nothing on a half-updated set of quotes (exactly as overnight live);
    on a model's schedule row, its ``TargetsChanged`` (``targets_at``: estimated from the
    rows before, ``adapters.models.schedule.walk_forward``), so drift is measured against
@@ -179,10 +179,13 @@ class Feeder:
             closes = s.closes[i]
             if i == 0:
                 self._put(ev.AccountSnapshot(t, self.ledger.cash, {}))
+            half = self._h[i]
+            row = tuple(
+                ev.QuoteUpdated(t, sym, c * (1.0 - h), c * (1.0 + h))
+                for sym, c, h in zip(syms, closes.tolist(), half.tolist(), strict=True)
+            )
+            self._put(ev.QuoteBatch(t, row))  # the row is one frame: drift per quote, one decision
             for j, sym in enumerate(syms):
-                c = float(closes[j])
-                h = float(self._h[i, j])
-                self._put(ev.QuoteUpdated(t, sym, c * (1.0 - h), c * (1.0 + h)))
                 adv_col = self._adv[j]
                 adv = None if adv_col is None or i + self._first_stats == 0 else float(adv_col[i])
                 self._put(ev.MarketStatsUpdated(t, sym, adv=adv, sigma=float(self._sigma[i, j])))
