@@ -8,7 +8,7 @@ reporting ``FeedLost``/``FeedRestored`` around gaps.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -90,8 +90,8 @@ class TradeUpdatesFeed(Protocol):
 
 class Journal(Protocol):
     """The audit journal (adapters/store). Writes are ordered and non-blocking, except
-    ``record_intent`` and ``set_trading_state``, which return only once durable (the
-    intent must precede the POST). Reads serve start-up recovery."""
+    ``record_intent`` (and ``record_intents``' awaitables) and ``set_trading_state``, which
+    return only once durable (the intent must precede the POST). Reads serve start-up recovery."""
 
     @property
     def write_errors(self) -> int:
@@ -108,6 +108,11 @@ class Journal(Protocol):
     def record_command(self, command: Command) -> None: ...
 
     async def record_intent(self, order: PlaceOrder) -> None: ...
+
+    def record_intents(self, orders: Sequence[PlaceOrder]) -> list[Awaitable[None]]:
+        """Group commit: one fsync for orders released together; await an order's
+        awaitable before its POST (``SqliteJournal.record_intents``)."""
+        ...
 
     def record(self, kind: str, payload: dict[str, Any]) -> None: ...
 

@@ -48,7 +48,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -140,6 +140,16 @@ def _private_file(p: Path) -> None:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()  # awaited by every intent of its group; never "never retrieved"
+
+
+async def _both(written: asyncio.Future[None], durable: asyncio.Future[None]) -> None:
+    await written
+    await durable
 
 
 class SqliteJournal:
@@ -331,6 +341,29 @@ class SqliteJournal:
         if not isinstance(order, PlaceOrder):
             raise JournalError(f"record_intent takes a PlaceOrder, not {type(order).__name__}")
         await self._put_and_wait(ops.intent_op(order, self._now()))
+
+    def record_intents(self, orders: Sequence[PlaceOrder]) -> list[Awaitable[None]]:
+        """Group commit: journal the intents of orders released together (a round's first
+        orders, a throttle release) with one fsync, not one each. Returns, per order, an
+        awaitable that completes once that intent and all the others are durable, and raises
+        if that intent was not written (a conflicting id): await it before that order's POST.
+        Raises ``JournalError`` at once when the journal takes no writes."""
+        loop = asyncio.get_running_loop()
+        now = self._now()
+        written: list[asyncio.Future[None]] = []
+        for order in orders:
+            if not isinstance(order, PlaceOrder):
+                raise JournalError(f"record_intents takes PlaceOrders, not {type(order).__name__}")
+            op = ops.intent_op(order, now)
+            op.durable = False  # committed with the group's barrier below: one fsync
+            op.waiter = loop.create_future()
+            self._put(op)
+            written.append(op.waiter)
+        barrier = ops.flush_op()  # synchronous=FULL: everything before it is fsync'd too
+        barrier.waiter = loop.create_future()
+        self._put(barrier)
+        barrier.waiter.add_done_callback(_retrieve)
+        return [_both(w, barrier.waiter) for w in written]
 
     def record_order_state(
         self,

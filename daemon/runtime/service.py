@@ -405,12 +405,16 @@ class Service:
 
     # -- dispatch: commands never await venue I/O inline --------------------------------------
     def _dispatch(self, commands: list[Command], trigger: ev.QuoteUpdated | None) -> None:
-        rank = rank_by_size([c for c in commands if isinstance(c, PlaceOrder)])
+        placed = [c for c in commands if isinstance(c, PlaceOrder)]
+        rank = rank_by_size(placed)
+        intents: dict[str, Any] | None = None
         for cmd in commands:
             if isinstance(cmd, PlaceOrder):
+                if intents is None:  # after the RecordDecision: one fsync for all, then POSTs
+                    intents = self.calls.intents(placed)
                 self.observer.placed(cmd, self.dry_run)
-                self._spawn(self.calls.submit(cmd, rank[cmd.client_order_id]),
-                            f"submit {cmd.client_order_id}")
+                coid = cmd.client_order_id
+                self._spawn(self.calls.submit(cmd, rank[coid], intents.get(coid)), f"submit {coid}")
             elif isinstance(cmd, CancelOrder):
                 self._spawn(self.calls.cancel(cmd), f"cancel {cmd.client_order_id}")
             elif isinstance(cmd, LookupOrder):

@@ -9,7 +9,7 @@ UNKNOWN and resolved by a lookup). A cancel is idempotent, so it is retried too.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,10 +37,26 @@ class VenueCalls:
         self._now = now
         self._dry_run = dry_run
 
-    async def submit(self, cmd: PlaceOrder, rank: int = 0) -> None:
+    def intents(self, orders: Sequence[PlaceOrder]) -> dict[str, Awaitable[None]]:
+        """Group commit: the intents of orders dispatched together, made durable with one
+        fsync; pass each order's awaitable to ``submit``. Empty when the journal takes no
+        writes now (each ``submit`` then journals its own intent, and fails NOT_SENT)."""
+        if not orders:
+            return {}
+        try:
+            durable = self._journal.record_intents(orders)
+        except Exception:
+            return {}
+        return {o.client_order_id: d for o, d in zip(orders, durable, strict=True)}
+
+    async def submit(
+        self, cmd: PlaceOrder, rank: int = 0, intent: Awaitable[None] | None = None
+    ) -> None:
+        """``intent``: this order's part of a group commit (``intents``); None: journal the
+        intent alone. Either way no POST before the intent is durable."""
         now = self._now
         try:
-            await self._journal.record_intent(cmd)
+            await (self._journal.record_intent(cmd) if intent is None else intent)
         except Exception as exc:  # not durable → not sent: safe to say NOT_SENT
             self._metrics.journal_errors.inc()
             self._emit(ev.OrderSubmitFailed(now(), cmd.client_order_id, ev.SubmitOutcome.NOT_SENT,
