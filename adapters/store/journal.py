@@ -28,12 +28,9 @@ timer or a breach, and a breach returns commands, which flush the quote that cau
 ``tests/adapters/store/test_replay.py`` checks this on the core's driven scenario (and
 that dropping quotes altogether breaks the replay). ``quotes="all"`` journals every quote
 (backtests, tests); ``quotes="none"`` drops them.
-``QuoteBatch`` (the quotes of one frame; the engine decides once, after its last quote) is
-conflated the same way, and its pending quotes are journaled as one ``QuoteBatch`` at the
-newest batch's time, so the replay decides where the live engine did, with the same prices.
-Pending quotes from single ``QuoteUpdated`` events and from batches are never mixed: a switch
-from one to the other journals what is pending first. ``quotes_conflated`` counts the quotes
-superseded in memory.
+``QuoteBatch`` (one frame; the engine decides once, after its last quote) is conflated the
+same way and journaled as one ``QuoteBatch`` (``pending_quotes.py``), so the replay decides
+where the live engine did. ``quotes_conflated`` counts the quotes superseded in memory.
 
 Reads run synchronously on a separate read connection and see committed writes only:
 ``await flush()`` first to read your own recent writes.
@@ -44,8 +41,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
-import re
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -55,9 +50,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from adapters.store import codec, history, integrity, ops, schema
+from adapters.store import codec, history, integrity, ops
 from adapters.store.integrity import JournalDamaged, JournalMissing
+from adapters.store.journal_paths import (
+    DB_SUFFIXES,
+    journal_path,
+    prepare_path,
+    redact_config,
+    resolve_path,
+)
 from adapters.store.ops import JournalError
+from adapters.store.pending_quotes import PendingQuotes
 from adapters.store.writer import Op, WriterThread
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
 from daemon.core.events import Event, OrderFilled, QuoteBatch, QuoteUpdated
@@ -76,67 +79,6 @@ __all__ = [
 
 QuotePolicy = Literal["conflate", "all", "none"]
 Clock = Callable[[], datetime]
-
-_SECRET_LINE = re.compile(
-    r"(?im)^(\s*[\w.\-\"']*(?:secret|password|passwd|token|api_key|key_id|apikey)"
-    r"[\w.\-\"']*\s*=\s*).*$"
-)
-
-
-DB_SUFFIXES = (".sqlite3", ".sqlite", ".db")
-
-
-def journal_path(state_dir: str | Path) -> Path:
-    """Where the journal lives inside a state directory."""
-    return Path(state_dir) / schema.JOURNAL_FILENAME
-
-
-def redact_config(text: str) -> str:
-    """Config text with the values of secret-looking keys replaced (before it is stored)."""
-    return _SECRET_LINE.sub(r'\1"<redacted>"', text)
-
-
-def resolve_path(path: str | Path) -> Path:
-    """The journal file for ``path``: a state directory (the journal is ``journal.sqlite3``
-    inside it) unless it is an existing file or ends in ``.sqlite3``, ``.sqlite`` or ``.db``."""
-    p = Path(path)
-    if p.is_dir() or (not p.exists() and p.suffix not in DB_SUFFIXES):
-        p = journal_path(p)
-    return p
-
-
-def _prepare_path(path: str | Path, *, new_journal: bool = False) -> Path:
-    """The journal file for ``path``, its directory made; refused when a journal that
-    existed here is missing or empty (unless ``new_journal``)."""
-    p = resolve_path(path)
-    integrity.guard_missing(p, allow_new=new_journal)
-    if new_journal and p.exists() and p.stat().st_size == 0:
-        p.unlink()  # an empty file is no journal; SQLite will make a fresh one
-    try:
-        p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _private_file(p)
-    except OSError as e:
-        raise JournalError(
-            f"cannot create the state directory {p.parent}: {e.strerror}; create it "
-            "or point state_dir at a writable directory"
-        ) from e
-    return p
-
-
-def _private_file(p: Path) -> None:
-    """The journal (and so its -wal and -shm files, which SQLite creates with the database's
-    mode) is readable by its owner only: 0600."""
-    fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        if os.fstat(fd).st_uid == os.getuid():
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
-    for suffix in ("-wal", "-shm"):
-        side = p.with_name(p.name + suffix)
-        if side.exists() and side.stat().st_uid == os.getuid():
-            side.chmod(0o600)
-
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -170,10 +112,8 @@ class SqliteJournal:
         self._read_lock = threading.Lock()
         self._quotes = quotes
         self._clock = clock
-        self._pending_quotes: dict[str, QuoteUpdated] = {}
-        self._pending_batch_at: datetime | None = None  # pending quotes came in batches
+        self._pending_quotes = PendingQuotes()
         self._closed = False
-        self.quotes_conflated = 0
 
     @classmethod
     async def open(
@@ -193,7 +133,7 @@ class SqliteJournal:
         runs (tests, debugging)."""
         if quotes not in ("conflate", "all", "none"):
             raise JournalError(f"quotes={quotes!r}: use 'conflate', 'all' or 'none'")
-        p = _prepare_path(path, new_journal=new_journal)
+        p = prepare_path(path, new_journal=new_journal)
         writer = WriterThread(p, trace=trace)
         try:
             await writer.start()  # runs PRAGMA quick_check before anything else
@@ -270,18 +210,16 @@ class SqliteJournal:
     def _now(self) -> str:
         return self._clock().isoformat()
 
+    @property
+    def quotes_conflated(self) -> int:
+        return self._pending_quotes.conflated
+
     def _drain_quotes(self) -> None:
-        pending, self._pending_quotes = self._pending_quotes, {}
-        batch_at, self._pending_batch_at = self._pending_batch_at, None
-        if not pending:
-            return
-        recorded_at = self._now()
-        if batch_at is not None:
-            batch = QuoteBatch(batch_at, tuple(pending.values()))
-            self._writer.put(ops.event_op(batch, recorded_at))
-            return
-        for quote in pending.values():
-            self._writer.put(ops.event_op(quote, recorded_at))
+        events = self._pending_quotes.take()
+        if events:
+            recorded_at = self._now()
+            for e in events:
+                self._writer.put(ops.event_op(e, recorded_at))
 
     def record_event(self, event: Event) -> None:
         """Journal one consumed event (non-blocking). Quotes follow the ``quotes`` policy."""
@@ -290,33 +228,15 @@ class SqliteJournal:
             if self._quotes == "conflate":
                 if self._closed:
                     raise JournalError(f"journal {self.path} is closed")
-                self._conflate(event)  # type: ignore[arg-type]
+                first = self._pending_quotes.add(event)  # type: ignore[arg-type]
+                if first:
+                    recorded_at = self._now()
+                    for e in first:
+                        self._writer.put(ops.event_op(e, recorded_at))
                 return
             if self._quotes == "none":
                 return
         self._put(ops.event_op(event, self._now()))
-
-    def _conflate(self, event: QuoteUpdated | QuoteBatch) -> None:
-        if type(event) is QuoteUpdated:
-            if self._pending_batch_at is not None:
-                self._drain_quotes()
-            pending = self._pending_quotes
-            if pending.pop(event.symbol, None) is not None:
-                self.quotes_conflated += 1
-            pending[event.symbol] = event
-            return
-        assert type(event) is QuoteBatch
-        if self._pending_quotes and self._pending_batch_at is None:
-            self._drain_quotes()
-        pending = self._pending_quotes
-        conflated = 0
-        pop = pending.pop
-        for q in event.quotes:  # the newest of each symbol, in the order of last update
-            if pop(q.symbol, None) is not None:
-                conflated += 1
-            pending[q.symbol] = q
-        self.quotes_conflated += conflated
-        self._pending_batch_at = event.at
 
     def record_command(self, command: Command) -> None:
         """Journal one command the engine returned (non-blocking). A ``RecordDecision``
