@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from adapters.alpaca import wire
-from adapters.alpaca.backoff import Backoff, StreamRejected
 from adapters.alpaca.credentials import Credentials, Secret
+from adapters.alpaca.reconnect import StreamRejected
 from adapters.alpaca.trade_stream import AlpacaTradeUpdates, ExecutionDedupe
+from adapters.backoff import Backoff
 from daemon.core.events import (
     Event,
     FeedLost,
@@ -207,7 +208,7 @@ async def test_malformed_frames_never_kill_the_feed(creds: Credentials) -> None:
         tu = feed(url, creds)
         async with running(tu, events):
             await until(lambda: len(events) == 2)
-    assert tu.malformed == 3 and tu.connects == 1
+    assert tu.malformed == 3 and tu.supervisor.connects == 1
     assert [type(e) for e in events] == [FeedRestored, OrderAccepted]
 
 
@@ -324,8 +325,8 @@ async def test_http_429_at_upgrade_waits_the_reap_window(creds: Credentials) -> 
     async with serving(server) as url:
         tu = feed(url, creds)
         async with running(tu, events):
-            await until(lambda: tu.refusals == 1)
-            assert tu.last_delay >= 0.3
+            await until(lambda: tu.supervisor.refusals == 1)
+            assert tu.supervisor.last_delay >= 0.3
             await until(lambda: FeedRestored in [type(e) for e in events])
 
 
