@@ -14,6 +14,7 @@ from adapters.alpaca.credentials import Credentials, Secret
 from adapters.alpaca.data_stream import AlpacaMarketData
 from adapters.alpaca.reconnect import StreamRejected
 from adapters.backoff import Backoff
+from adapters.ports import FeedStats
 from daemon.core.events import (
     Event,
     FeedLost,
@@ -99,8 +100,13 @@ async def test_subscribes_with_msgpack_and_emits_rest_quotes_then_restored_then_
     events: list[Event] = []
     async with serving(server) as url:
         md = feed(url, creds, rest)
+        assert md.stats() == FeedStats(False, 0, 0.0, 0, 0, 0)  # before the first connect
         async with running(md, ["AAPL", "SPY", "AAPL"], events):
             await until(lambda: md.quotes == 2)
+            live_stats = md.stats()
+    assert (live_stats.connected, live_stats.reconnects, live_stats.messages) == (True, 0, 2)
+    assert live_stats.last_message_age_seconds >= 0.0 and live_stats.malformed == 0
+    assert not md.stats().connected  # cancelled: down again
     assert server.content_types == ["application/msgpack"]
     auth, sub = server.received[0]
     assert auth == {"action": "auth", "key": "PKTEST", "secret": "test-secret-value"}
@@ -158,7 +164,7 @@ async def test_malformed_frames_are_counted_and_dropped(creds: Credentials) -> N
         async with running(md, ["AAPL"], events):
             await until(lambda: md.quotes == 2)
             await asyncio.sleep(0.05)
-    assert md.malformed == 5
+    assert md.malformed == 5 and md.stats().malformed == 5
     assert md.supervisor.connects == 1 and md.supervisor.disconnects == 0  # never crashed or reconnected
 
 

@@ -190,6 +190,8 @@ async def test_every_event_type_is_counted_and_mapped(creds: Credentials) -> Non
         tu = feed(url, creds)
         async with running(tu, events):
             await until(lambda: sum(tu.events.values()) == len(names))
+            stats = tu.stats()
+    assert (stats.connected, stats.messages, stats.reconnects) == (True, len(names), 0)
     assert tu.events == dict.fromkeys(names, 1)
     assert tu.ignored == 9
     got = [type(e) for e in events[1:]]
@@ -209,6 +211,7 @@ async def test_malformed_frames_never_kill_the_feed(creds: Credentials) -> None:
         async with running(tu, events):
             await until(lambda: len(events) == 2)
     assert tu.malformed == 3 and tu.supervisor.connects == 1
+    assert tu.stats().malformed == 3 and not tu.stats().connected
     assert [type(e) for e in events] == [FeedRestored, OrderAccepted]
 
 
