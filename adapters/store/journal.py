@@ -44,7 +44,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -133,12 +133,8 @@ def _private_file(p: Path) -> None:
             side.chmod(0o600)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class SqliteJournal:
-    """See the module docstring. Build with ``await SqliteJournal.open(path)``."""
+    """See the module docstring. Build with ``await SqliteJournal.open(path, clock=now)``."""
 
     def __init__(
         self,
@@ -164,8 +160,8 @@ class SqliteJournal:
         cls,
         path: str | Path,
         *,
+        clock: Clock,
         quotes: QuotePolicy = "conflate",
-        clock: Clock = _utc_now,
         trace: Callable[[str], None] | None = None,
         new_journal: bool = False,
     ) -> SqliteJournal:
@@ -173,7 +169,8 @@ class SqliteJournal:
 
         ``path`` is a state directory (the journal is ``journal.sqlite3`` inside it), or
         the journal file itself when that exists or ends in ``.sqlite3``/``.sqlite``/``.db``.
-        ``clock`` stamps ``recorded_at``; ``trace`` sees every SQL statement the writer
+        ``clock`` (required: a library never picks the wall clock; the daemon passes its
+        broker-synced clock, a one-shot CLI the host's) stamps ``recorded_at``; ``trace`` sees every SQL statement the writer
         runs (tests, debugging)."""
         if quotes not in ("conflate", "all", "none"):
             raise JournalError(f"quotes={quotes!r}: use 'conflate', 'all' or 'none'")

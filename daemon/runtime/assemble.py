@@ -91,12 +91,13 @@ async def run_daemon(
     async with AsyncExitStack() as stack:
         # one daemon per state directory, held until the process exits (StateDirLocked)
         stack.callback(StateDirLock(state_dir).acquire().release)
-        journal = await SqliteJournal.open(journal_path(state_dir), new_journal=new_journal)
+        clock = ShellClock()  # the daemon's one clock: events, venue stamps, recorded_at
+        journal = await SqliteJournal.open(journal_path(state_dir), new_journal=new_journal,
+                                           clock=clock.now)
         stack.push_async_callback(journal.close)
         if config_text:
             journal.record_config(config_text, hashlib.sha256(config_text.encode()).hexdigest())
         token = write_token(state_dir)
-        clock = ShellClock()
         alpaca = build_venue(config.broker, credentials, now=clock.now, **(venue_options or {}))
         stack.push_async_callback(alpaca.close)
 

@@ -200,8 +200,8 @@ async def running_daemon(
 ) -> AsyncIterator[RunningDaemon]:
     """Start the Service (recovery, engine, streams) and wait until every symbol has a quote
     and the engine is ready; on exit, shut it down cleanly."""
-    journal = await SqliteJournal.open(config.daemon.state_dir)
     clock = ShellClock()
+    journal = await SqliteJournal.open(config.daemon.state_dir, clock=clock.now)
     feed = AlpacaMarketData(
         url,
         Credentials(Secret(KEY), Secret(SECRET)),
