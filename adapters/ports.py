@@ -3,7 +3,8 @@ implement them; the runtime depends only on these.
 
 Producers hand events to ``emit``: a plain (non-blocking) callable that puts the event on
 the shell's bounded queue. Streams run until cancelled and reconnect by themselves,
-reporting ``FeedLost``/``FeedRestored`` around gaps.
+reporting ``FeedLost``/``FeedRestored`` around gaps; ``stats()`` (``FeedStatsSource``)
+tells the shell how they fare.
 """
 
 from __future__ import annotations
@@ -57,7 +58,25 @@ class AccountSource(Protocol):
     async def latest_quotes(self, symbols: Iterable[str]) -> Sequence[QuoteUpdated]: ...
 
 
-class MarketDataFeed(Protocol):
+@dataclass(frozen=True, slots=True)
+class FeedStats:
+    """What a feed reports for readiness and metrics, read at scrape time."""
+
+    connected: bool  # between FeedRestored and FeedLost
+    reconnects: int  # sessions after the first
+    last_message_age_seconds: float  # since the last frame received (0 before the first)
+    messages: int  # messages decoded
+    malformed: int  # frames or messages dropped as undecodable
+    refusals: int = 0  # 406 connection limit / HTTP 429: backed off and retried
+
+
+class FeedStatsSource(Protocol):
+    def stats(self) -> FeedStats:
+        """The feed's counters now (cheap: no I/O)."""
+        ...
+
+
+class MarketDataFeed(FeedStatsSource, Protocol):
     async def run(self, symbols: Sequence[str], emit: Emit) -> None:
         """Stream quotes (QuoteUpdated), halts (TradingStatusChanged) until cancelled."""
         ...
@@ -82,7 +101,7 @@ class DailyBarsSource(Protocol):
         ...
 
 
-class TradeUpdatesFeed(Protocol):
+class TradeUpdatesFeed(FeedStatsSource, Protocol):
     async def run(self, emit: Emit) -> None:
         """Stream order events until cancelled; fills deduplicated by execution_id."""
         ...

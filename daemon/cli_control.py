@@ -82,9 +82,10 @@ def main(argv: list[str]) -> int:
 
 async def _write_state(state_dir: Path, state: TradingState, reason: str) -> int:
     from adapters.store.journal import SqliteJournal
+    from daemon.host_clock import utc_now
 
     path = state_dir / "journal.sqlite3"
-    journal = await SqliteJournal.open(path)
+    journal = await SqliteJournal.open(path, clock=utc_now)
     try:
         await journal.set_trading_state(state, reason)
     finally:

@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from daemon.host_clock import utc_now
+
 EX_CONFIG = 78
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "demo.toml"
 
@@ -126,7 +128,7 @@ async def _demo(config: Any, args: argparse.Namespace, state_dir: Path, live: bo
 
     from adapters.sim.testing import default_sim_config, running_sim
 
-    start = session_start(datetime.now(UTC))
+    start = session_start(utc_now())
     sim_config = default_sim_config(
         seed=int.from_bytes(os.urandom(2), "big"),
         clock={"mode": "accelerated", "start": start.isoformat(), "speed": 1.0},

@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _finish(journal_cls, path: Path, saved: tuple[str, str] | None) -> None:  # type: ignore[no-untyped-def]
     """Open the new journal (migrating a salvaged one) and carry the kill switch over."""
-    journal = await journal_cls.open(path, new_journal=True)
+    from daemon.host_clock import utc_now
+
+    journal = await journal_cls.open(path, new_journal=True, clock=utc_now)
     try:
         if saved is not None and journal.trading_state() != saved:
             await journal.set_trading_state(saved[0], saved[1])

@@ -25,12 +25,13 @@ import hashlib
 import os
 import sqlite3
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
 from adapters.store import lot_journal, schema
 from daemon.core.lot_import import LotFileError, parse_lots_csv
+from daemon.host_clock import utc_now
 
 EX_OK = 0
 EX_USAGE = 64
@@ -140,7 +141,7 @@ def _import_file(conn: sqlite3.Connection, file: Path, as_of: date | None, out: 
         return EX_DATAERR
     rows: list[int | None] = [int(lot.lot_id.rsplit("-", 1)[1]) for lot in lots]
     lot_journal.write_import(
-        conn, lots, recorded_at=datetime.now(UTC), as_of=as_of, after_event_seq=last_seq,
+        conn, lots, recorded_at=utc_now(), as_of=as_of, after_event_seq=last_seq,
         source=str(file), digest=hashlib.sha256(raw).hexdigest(), rows=rows,
     )
     symbols = sorted({lot.symbol for lot in lots})
@@ -166,7 +167,7 @@ def _import_positions(conn: sqlite3.Connection, as_of: date | None, out: TextIO)
         return EX_DATAERR
     day = as_of or lot_journal.trade_date(snapshot.at)
     lot_journal.write_import(
-        conn, lots, recorded_at=datetime.now(UTC), as_of=day, after_event_seq=seq,
+        conn, lots, recorded_at=utc_now(), as_of=day, after_event_seq=seq,
         source="positions", digest="", rows=[None] * len(lots),
     )
     out.write(f"opened {len(lots)} lot(s) from the broker's positions at their average entry "

@@ -37,6 +37,7 @@ from daemon.core.config import Config
 from daemon.core.engine import Engine
 from daemon.core.model import Holdings, Quote, TradingSession
 from daemon.core.plan import Plan, PlannedOrder
+from daemon.host_clock import utc_now
 from daemon.plan_calendar import market_clock, nyse_sessions
 
 EX_USAGE = 64
@@ -317,7 +318,7 @@ def plan_table(plan: Plan) -> str:
 def parse_now(text: str | None) -> datetime:
     """``--now``: ISO-8601, ``Z`` allowed; no offset means UTC. None: the real clock."""
     if text is None:
-        return datetime.now(UTC)
+        return utc_now()
     try:
         now = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:

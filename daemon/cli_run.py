@@ -68,9 +68,9 @@ def main(argv: list[str]) -> int:
         return EX_CONFIG
     import aiohttp
 
-    from adapters.alpaca.backoff import StreamRejected, StreamUnavailable
     from adapters.alpaca.credentials import Credentials, CredentialsError, Secret, load_credentials
     from adapters.alpaca.errors import AlpacaHTTPError, AlpacaTransportError
+    from adapters.alpaca.reconnect import StreamRejected, StreamUnavailable
     from adapters.store.journal import JournalError
     from adapters.store.schema import SchemaError
     from daemon.runtime.assemble import run_daemon

@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from daemon.cli_args import iso_date
+from daemon.host_clock import utc_now
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -126,7 +127,6 @@ def _load(args: argparse.Namespace, config: Any) -> tuple[Any, Any, date]:
 def _from_broker(args: argparse.Namespace, config: Any) -> tuple[Any, Any, date]:
     import asyncio
     from dataclasses import replace
-    from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
     from adapters.models.estimate import closes_from_bars
@@ -151,7 +151,7 @@ def _from_broker(args: argparse.Namespace, config: Any) -> tuple[Any, Any, date]
             if broker.kind != "sim":
                 raise
             keys = Credentials(Secret("sim-key"), Secret("sim-secret"))  # the sim takes any
-        venue = build_venue(broker, keys, now=lambda: datetime.now(UTC))
+        venue = build_venue(broker, keys, now=utc_now)
         try:
             # the broker's today (its /v2/clock), as the daemon has it
             day = args.as_of or (await venue.account.clock()).at.astimezone(tz).date()

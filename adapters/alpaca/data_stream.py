@@ -10,7 +10,6 @@ Malformed messages are counted and dropped, never fatal.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,19 +18,18 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 
 from adapters.alpaca import parse, wire
-from adapters.alpaca.backoff import (
+from adapters.alpaca.credentials import Credentials
+from adapters.alpaca.reconnect import (
     MAX_REFUSALS,
-    Backoff,
     StreamRefused,
     StreamRejected,
     StreamStale,
-    StreamUnavailable,
-    classify_upgrade,
+    Supervisor,
     ws_connect_options,
 )
-from adapters.alpaca.credentials import Credentials
-from adapters.ports import Emit
-from daemon.core.events import FeedLost, FeedRestored, QuoteUpdated, TradingStatusChanged
+from adapters.backoff import Backoff
+from adapters.ports import Emit, FeedStats
+from daemon.core.events import QuoteUpdated, TradingStatusChanged
 
 FEED = "market_data"
 PERMANENT_CODES = {
@@ -63,28 +61,17 @@ class AlpacaMarketData:
         self._credentials = credentials
         self.latest_quotes = latest_quotes
         self.stale_after = stale_after
-        self.backoff = backoff or Backoff()
         self.handshake_timeout = handshake_timeout
         self.statuses = statuses
-        self._now = now
         self.connect_options = ws_connect_options(handshake_timeout, connect_options)
-        # state and counters for health and metrics
-        self.connected = False  # True between FeedRestored and FeedLost
-        self.last_message_monotonic = 0.0  # time.monotonic() of the last frame received
-        self.connects = 0
-        self.disconnects = 0
-        self.stale_reconnects = 0
-        self.refusals = 0  # 406 connection limit or HTTP 429: backed off, retried
-        self.refusals_in_a_row = 0
-        self.max_refusals = max_refusals
+        self.supervisor = Supervisor(FEED, "market data stream", "check them and broker.feed",
+                                     backoff=backoff, max_refusals=max_refusals, now=now)
+        # decoding counters (the reconnect counters are the supervisor's)
         self.malformed = 0
         self.messages = 0
         self.quotes = 0
         self.catchup_failures = 0
         self.errors: dict[int, int] = {}
-        self.failures = 0
-        self.last_error = ""
-        self.last_delay = 0.0
 
     # --- public ----------------------------------------------------------------------------
 
@@ -93,59 +80,25 @@ class AlpacaMarketData:
         (bad keys, feed or symbol limits); a 406 or 429 backs off and retries, and more than
         ``max_refusals`` in a row raise ``StreamUnavailable``."""
         symbols = list(dict.fromkeys(symbols))
-        while True:
-            up = False
-            refused = False
-            try:
-                async with connect(
-                    self.url,
-                    additional_headers={"Content-Type": "application/msgpack"},
-                    **self.connect_options,
-                ) as ws:
-                    early = await self._handshake(ws, symbols)
-                    self.connects += 1
-                    await self._catch_up(symbols, emit)
-                    self.connected = up = True
-                    self.refusals_in_a_row = 0
-                    emit(FeedRestored(self._now(), FEED))
-                    for frame in early:
-                        self._handle(frame, emit)
-                    await self._consume(ws, emit)
-            except (asyncio.CancelledError, StreamRejected):
-                self.connected = False
-                raise
-            except StreamRefused as exc:
-                refused = True
-                self.last_error = str(exc)[:300]
-            except StreamStale:
-                self.stale_reconnects += 1
-            except Exception as exc:  # connection errors of every kind: reconnect
-                self.failures += 1
-                self.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
-                kind = classify_upgrade(exc)
-                if kind == "auth":
-                    self.connected = False
-                    raise StreamRejected(
-                        f"market data stream: the broker refused the API keys "
-                        f"({self.last_error}); check them and broker.feed"
-                    ) from None
-                refused = kind == "refused"
-            if refused:
-                self.refusals += 1
-                self.refusals_in_a_row += 1
-                if self.refusals_in_a_row > self.max_refusals:
-                    self.connected = False
-                    raise StreamUnavailable(
-                        f"market data stream: refused {self.refusals_in_a_row} times in a row "
-                        f"({self.last_error}): another session holds the connection, or the "
-                        "broker is rate limiting; giving up for now"
-                    )
-            if up:
-                self.connected = False
-                self.disconnects += 1
-                emit(FeedLost(self._now(), FEED))
-            self.last_delay = self.backoff.next_delay(refused=refused)
-            await asyncio.sleep(self.last_delay)
+        await self.supervisor.run(lambda: self._session(symbols, emit), emit)
+
+    def stats(self) -> FeedStats:
+        return self.supervisor.stats(self.messages, self.malformed)
+
+    async def _session(self, symbols: Sequence[str], emit: Emit) -> None:
+        """One connection: handshake, catch-up, ``FeedRestored``, then frames until it breaks."""
+        async with connect(
+            self.url,
+            additional_headers={"Content-Type": "application/msgpack"},
+            **self.connect_options,
+        ) as ws:
+            early = await self._handshake(ws, symbols)
+            self.supervisor.handshaken()
+            await self._catch_up(symbols, emit)
+            self.supervisor.restored(emit)
+            for frame in early:
+                self._handle(frame, emit)
+            await self._consume(ws, emit)
 
     # --- connection phases -------------------------------------------------------------------
 
@@ -255,12 +208,10 @@ class AlpacaMarketData:
                 self.malformed += 1
         return out
 
-    @property
-    def reconnects(self) -> int:
-        return max(0, self.connects - 1)
-
     def _handle(self, frame: bytes | str, emit: Emit) -> None:
-        self.last_message_monotonic = time.monotonic()
+        """One frame: decode its batch and emit each quote and trading status (the only
+        per-frame dispatch of this stream)."""
+        self.supervisor.frame()
         messages = self._decode(frame)
         self.messages += len(messages)
         quotes = 0
@@ -279,4 +230,4 @@ class AlpacaMarketData:
                 self._error(m)
         if quotes or others:
             self.quotes += quotes
-            self.backoff.reset()
+            self.supervisor.backoff.reset()

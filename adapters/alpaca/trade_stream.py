@@ -8,7 +8,6 @@ deduplicated by ``execution_id`` (bounded LRU); events the core does not act on 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -18,18 +17,17 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 
 from adapters.alpaca import parse, wire
-from adapters.alpaca.backoff import (
+from adapters.alpaca.credentials import Credentials
+from adapters.alpaca.reconnect import (
     MAX_REFUSALS,
-    Backoff,
     StreamRefused,
     StreamRejected,
-    StreamUnavailable,
-    classify_upgrade,
+    Supervisor,
     ws_connect_options,
 )
-from adapters.alpaca.credentials import Credentials
-from adapters.ports import Emit
-from daemon.core.events import Event, FeedLost, FeedRestored, OrderFilled
+from adapters.backoff import Backoff
+from adapters.ports import Emit, FeedStats
+from daemon.core.events import Event, OrderFilled
 
 FEED = "trade_updates"
 
@@ -96,20 +94,13 @@ class AlpacaTradeUpdates:
         self.synced_at = resume_from  # broker time
         self.resume_hint = resume_hint
         self.skew = skew
-        self.backoff = backoff or Backoff()
         self.handshake_timeout = handshake_timeout
         self.dedupe = ExecutionDedupe(dedupe_size)
         self._now = now
         self.connect_options = ws_connect_options(handshake_timeout, connect_options)
-        # state and counters for health and metrics
-        self.connected = False  # True between FeedRestored and FeedLost
-        self.last_message_monotonic = 0.0  # time.monotonic() of the last frame received
-        self.connects = 0
-        self.disconnects = 0
-        self.refusals = 0  # 406 connection limit or HTTP 429: backed off, retried
-        self.refusals_in_a_row = 0
-        self.max_refusals = max_refusals
-        self.failures = 0
+        self.supervisor = Supervisor(FEED, "trade stream", "check them and the paper/live setting",
+                                     backoff=backoff, max_refusals=max_refusals, now=now)
+        # decoding and catch-up counters (the reconnect counters are the supervisor's)
         self.malformed = 0
         self.duplicates = 0
         self.ignored = 0  # events with no core meaning (pending_*, *_rejected, …)
@@ -117,65 +108,32 @@ class AlpacaTradeUpdates:
         self.catchup_orders = 0
         self.catchup_failures = 0
         self.clock_failures = 0  # /v2/clock reads that failed on connect
-        self.last_error = ""
-        self.last_delay = 0.0
+        self.clock_error = ""  # why the last broker clock read failed
 
     async def run(self, emit: Emit) -> None:
         """Stream until cancelled. Raises ``StreamRejected`` only when the keys are refused
         (unauthorized, HTTP 401/403); a 406 connection limit or a 429 backs off at least the
         reap window and retries, and more than ``max_refusals`` of them in a row raise
         ``StreamUnavailable``."""
-        while True:
-            up = False
-            refused = False
-            try:
-                async with connect(self.url, **self.connect_options) as ws:
-                    await self._handshake(ws)
-                    self.connects += 1
-                    # the broker's time now: everything it stamps later reaches us live
-                    connected_at = await self._broker_now()
-                    await self._catch_up(emit)
-                    self._advance(connected_at)
-                    self.connected = up = True
-                    self.refusals_in_a_row = 0
-                    emit(FeedRestored(self._now(), FEED))
-                    self.backoff.reset()
-                    async for frame in ws:
-                        self._handle(frame, emit)
-                    raise ConnectionError("trade stream closed by the server")
-            except (asyncio.CancelledError, StreamRejected):
-                self.connected = False
-                raise
-            except StreamRefused as exc:
-                refused = True
-                self.last_error = str(exc)[:300]
-            except Exception as exc:  # connection errors of every kind: reconnect
-                self.failures += 1
-                self.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
-                kind = classify_upgrade(exc)
-                if kind == "auth":
-                    self.connected = False
-                    raise StreamRejected(
-                        f"trade stream: the broker refused the API keys ({self.last_error}); "
-                        "check them and the paper/live setting"
-                    ) from None
-                refused = kind == "refused"
-            if refused:
-                self.refusals += 1
-                self.refusals_in_a_row += 1
-                if self.refusals_in_a_row > self.max_refusals:
-                    self.connected = False
-                    raise StreamUnavailable(
-                        f"trade stream: refused {self.refusals_in_a_row} times in a row "
-                        f"({self.last_error}): another session holds the connection, or the "
-                        "broker is rate limiting; giving up for now"
-                    )
-            if up:
-                self.connected = False
-                self.disconnects += 1
-                emit(FeedLost(self._now(), FEED))
-            self.last_delay = self.backoff.next_delay(refused=refused)
-            await asyncio.sleep(self.last_delay)
+        await self.supervisor.run(lambda: self._session(emit), emit)
+
+    def stats(self) -> FeedStats:
+        return self.supervisor.stats(sum(self.events.values()), self.malformed)
+
+    async def _session(self, emit: Emit) -> None:
+        """One connection: handshake, catch-up since the watermark, ``FeedRestored``, then
+        every frame until the server closes it or it breaks."""
+        async with connect(self.url, **self.connect_options) as ws:
+            await self._handshake(ws)
+            self.supervisor.handshaken()
+            # the broker's time now: everything it stamps later reaches us live
+            connected_at = await self._broker_now()
+            await self._catch_up(emit)
+            self._advance(connected_at)
+            self.supervisor.restored(emit)
+            self.supervisor.backoff.reset()
+            async for frame in ws:
+                self._handle(frame, emit)
 
     # --- phases ------------------------------------------------------------------------------
 
@@ -190,7 +148,7 @@ class AlpacaTradeUpdates:
             raise
         except Exception as exc:
             self.clock_failures += 1
-            self.last_error = f"broker clock: {exc.__class__.__name__}: {exc}"[:300]
+            self.clock_error = f"broker clock: {exc.__class__.__name__}: {exc}"[:300]
             return None
 
     def _advance(self, broker_at: datetime | None) -> None:
@@ -269,12 +227,10 @@ class AlpacaTradeUpdates:
             return
         emit(ev)
 
-    @property
-    def reconnects(self) -> int:
-        return max(0, self.connects - 1)
-
     def _handle(self, frame: bytes | str, emit: Emit) -> None:
-        self.last_message_monotonic = time.monotonic()
+        """One frame: decode its trade update and emit the core's event for it (the only
+        per-frame dispatch of this stream)."""
+        self.supervisor.frame()
         received_at = self._now()
         try:
             env = wire.TRADE_ENVELOPE.decode(frame)

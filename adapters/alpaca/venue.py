@@ -14,7 +14,6 @@ from datetime import datetime
 from types import TracebackType
 
 from adapters.alpaca.account import AlpacaAccount
-from adapters.alpaca.backoff import Backoff
 from adapters.alpaca.corporate_actions import SplitsSource
 from adapters.alpaca.credentials import Credentials, load_credentials
 from adapters.alpaca.data_stream import AlpacaMarketData
@@ -22,6 +21,7 @@ from adapters.alpaca.gateway import AlpacaGateway
 from adapters.alpaca.limits import RateLimiter
 from adapters.alpaca.rest import AlpacaRest
 from adapters.alpaca.trade_stream import AlpacaTradeUpdates
+from adapters.backoff import Backoff
 from adapters.ports import AccountSource, MarketDataFeed, OrderGateway, TradeUpdatesFeed
 from daemon.core.config import BrokerConfig
 

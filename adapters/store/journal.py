@@ -44,7 +44,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -80,10 +80,6 @@ __all__ = [
 QuotePolicy = Literal["conflate", "all", "none"]
 Clock = Callable[[], datetime]
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _retrieve(future: asyncio.Future[None]) -> None:
     if not future.cancelled():
         future.exception()  # awaited by every intent of its group; never "never retrieved"
@@ -95,7 +91,7 @@ async def _both(written: asyncio.Future[None], durable: asyncio.Future[None]) ->
 
 
 class SqliteJournal:
-    """See the module docstring. Build with ``await SqliteJournal.open(path)``."""
+    """See the module docstring. Build with ``await SqliteJournal.open(path, clock=now)``."""
 
     def __init__(
         self,
@@ -120,8 +116,8 @@ class SqliteJournal:
         cls,
         path: str | Path,
         *,
+        clock: Clock,
         quotes: QuotePolicy = "conflate",
-        clock: Clock = _utc_now,
         trace: Callable[[str], None] | None = None,
         new_journal: bool = False,
     ) -> SqliteJournal:
@@ -129,7 +125,8 @@ class SqliteJournal:
 
         ``path`` is a state directory (the journal is ``journal.sqlite3`` inside it), or
         the journal file itself when that exists or ends in ``.sqlite3``/``.sqlite``/``.db``.
-        ``clock`` stamps ``recorded_at``; ``trace`` sees every SQL statement the writer
+        ``clock`` (required: a library never picks the wall clock; the daemon passes its
+        broker-synced clock, a one-shot CLI the host's) stamps ``recorded_at``; ``trace`` sees every SQL statement the writer
         runs (tests, debugging)."""
         if quotes not in ("conflate", "all", "none"):
             raise JournalError(f"quotes={quotes!r}: use 'conflate', 'all' or 'none'")

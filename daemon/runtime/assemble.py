@@ -25,7 +25,7 @@ from daemon.runtime.clock import ShellClock
 from daemon.runtime.control_token import write_token
 from daemon.runtime.http_api import HttpApi
 from daemon.runtime.logs import SCRUBBER
-from daemon.runtime.metrics import LimiterStats, Metrics, StreamStats
+from daemon.runtime.metrics import LimiterStats, Metrics
 from daemon.runtime.sd_notify import Notifier
 from daemon.runtime.service import Service
 from daemon.runtime.state_lock import StateDirLock
@@ -40,30 +40,9 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def _stream_stats(feed: Any, now: Callable[[], float]) -> StreamStats:
-    last = getattr(feed, "last_message_monotonic", None)
-    age = max(0.0, now() - last) if isinstance(last, (int, float)) and last > 0 else 0.0
-    return StreamStats(
-        connected=bool(getattr(feed, "connected", False)),
-        reconnects=int(getattr(feed, "reconnects", max(0, getattr(feed, "connects", 1) - 1))),
-        last_message_age_seconds=age,
-        messages=int(getattr(feed, "messages", 0)),
-        malformed=int(getattr(feed, "malformed", 0)),
-        refusals=int(getattr(feed, "refusals", 0)),
-    )
-
-
 def as_venue(alpaca: AlpacaVenue, feed: str = "iex") -> Venue:
     """The shell's view of an Alpaca(-compatible) venue, with stats for metrics and daily
     bars (historical ``feed``) for the market statistics."""
-    now = time.monotonic
-
-    def streams() -> dict[str, StreamStats]:
-        return {
-            "market_data": _stream_stats(alpaca.market_data, now),
-            "trade_updates": _stream_stats(alpaca.trade_updates, now),
-        }
-
     def limiter() -> LimiterStats:
         lim = alpaca.limiter
         return LimiterStats(
@@ -75,7 +54,7 @@ def as_venue(alpaca: AlpacaVenue, feed: str = "iex") -> Venue:
         )
 
     return Venue(account=alpaca.account, gateway=alpaca.gateway, market_data=alpaca.market_data,
-                 trade_updates=alpaca.trade_updates, stream_stats=streams,
+                 trade_updates=alpaca.trade_updates,
                  limiter_stats=limiter, close=alpaca.close,
                  daily_bars=AlpacaDailyBars(alpaca.rest, feed),
                  splits=alpaca.splits)
@@ -112,12 +91,13 @@ async def run_daemon(
     async with AsyncExitStack() as stack:
         # one daemon per state directory, held until the process exits (StateDirLocked)
         stack.callback(StateDirLock(state_dir).acquire().release)
-        journal = await SqliteJournal.open(journal_path(state_dir), new_journal=new_journal)
+        clock = ShellClock()  # the daemon's one clock: events, venue stamps, recorded_at
+        journal = await SqliteJournal.open(journal_path(state_dir), new_journal=new_journal,
+                                           clock=clock.now)
         stack.push_async_callback(journal.close)
         if config_text:
             journal.record_config(config_text, hashlib.sha256(config_text.encode()).hexdigest())
         token = write_token(state_dir)
-        clock = ShellClock()
         alpaca = build_venue(config.broker, credentials, now=clock.now, **(venue_options or {}))
         stack.push_async_callback(alpaca.close)
 

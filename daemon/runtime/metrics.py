@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
+from adapters.ports import FeedStats
 from daemon import __version__
 
 TRADING_STATES = ("active", "reducing", "halted")
@@ -32,18 +33,6 @@ LOOKUP_REASONS = ("unknown_outcome", "cancel_failed", "deadline", "reconcile", "
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                    5.0, 10.0, 30.0, 60.0)
 FILL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
-
-
-@dataclass(frozen=True, slots=True)
-class StreamStats:
-    """What a stream adapter reports at scrape time."""
-
-    connected: bool
-    reconnects: int
-    last_message_age_seconds: float
-    messages: int
-    malformed: int
-    refusals: int = 0  # 406 connection limit / HTTP 429: backed off and retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +227,7 @@ class Metrics:
             self.band_low.labels(symbol).set(lo)
             self.band_high.labels(symbol).set(hi)
 
-    def observe_streams(self, stats: Mapping[str, StreamStats]) -> None:
+    def observe_streams(self, stats: Mapping[str, FeedStats]) -> None:
         for name, s in stats.items():
             self.stream_connected.labels(name).set(1 if s.connected else 0)
             self._advance(self.stream_reconnects.labels(name), ("reconnects", name), s.reconnects)

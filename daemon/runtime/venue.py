@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from adapters.ports import (
     AccountSource,
     DailyBarsSource,
+    FeedStats,
     MarketDataFeed,
     OrderGateway,
     TradeUpdatesFeed,
 )
 from daemon.core.events import SplitAnnounced
-from daemon.runtime.metrics import LimiterStats, StreamStats
+from daemon.runtime.metrics import LimiterStats
 
 
 async def _nothing() -> None:
@@ -28,10 +29,14 @@ class Venue:
     gateway: OrderGateway
     market_data: MarketDataFeed
     trade_updates: TradeUpdatesFeed
-    stream_stats: Callable[[], dict[str, StreamStats]] = field(default=lambda: {})
     limiter_stats: Callable[[], LimiterStats | None] = field(default=lambda: None)
     close: Callable[[], Awaitable[None]] = _nothing
     daily_bars: DailyBarsSource | None = None  # market statistics; None: config values only
     # the broker's split records (SplitAnnounced) for symbols; None: only snapshots and the
     # operator clear a suspected split
     splits: Callable[[Sequence[str]], Awaitable[Sequence[SplitAnnounced]]] | None = None
+
+    def stream_stats(self) -> dict[str, FeedStats]:
+        """Both feeds' ``stats()`` (the ``FeedStatsSource`` port), by stream name."""
+        return {"market_data": self.market_data.stats(),
+                "trade_updates": self.trade_updates.stats()}

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
+from adapters.backoff import doubling, retry
 from adapters.ports import Journal
 from daemon.core import events as ev
 from daemon.core.commands import CancelOrder, PlaceOrder, TradingStateChanged
@@ -24,6 +25,12 @@ from daemon.runtime.venue import Venue
 log = structlog.get_logger("rebalanced")
 
 CANCEL_ATTEMPTS = 6
+# (first wait, longest wait) in seconds of the plain doubling backoffs (adapters.backoff)
+CANCEL_BACKOFF = (0.5, 30.0)
+RECONCILE_BACKOFF = (1.0, 30.0)  # for ever: the engine may wait for this snapshot
+READ_BACKOFF = (0.5, 10.0)
+
+T = TypeVar("T")
 
 
 class VenueCalls:
@@ -79,24 +86,22 @@ class VenueCalls:
         """DELETE is idempotent: a failed cancel is tried again with backoff (the engine
         keeps the order CANCELING and waits), then reported as ``OrderCancelFailed``: the
         engine looks the order up."""
-        delay = 0.5
-        for attempt in range(1, CANCEL_ATTEMPTS + 1):
-            try:
-                result = await self._venue.gateway.cancel(cmd)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("cancel failed; trying again", client_order_id=cmd.client_order_id,
-                            error=type(exc).__name__, attempt=attempt)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            if result is not None:
-                self._emit(result)
+        def failed(exc: Exception, attempt: int, delay: float) -> None:
+            log.warning("cancel failed; trying again", client_order_id=cmd.client_order_id,
+                        error=type(exc).__name__, attempt=attempt)
+
+        try:
+            result = await retry(lambda: self._venue.gateway.cancel(cmd),
+                                 doubling(*CANCEL_BACKOFF), attempts=CANCEL_ATTEMPTS,
+                                 on_failure=failed)
+        except Exception as exc:
+            log.error("cancel kept failing; looking the order up",
+                      client_order_id=cmd.client_order_id, error=type(exc).__name__)
+            self._emit(ev.OrderCancelFailed(self._now(), cmd.client_order_id,
+                                            f"cancel failed {CANCEL_ATTEMPTS} times"))
             return
-        log.error("cancel kept failing; looking the order up", client_order_id=cmd.client_order_id)
-        self._emit(ev.OrderCancelFailed(self._now(), cmd.client_order_id,
-                                        f"cancel failed {CANCEL_ATTEMPTS} times"))
+        if result is not None:
+            self._emit(result)
 
     async def lookup(self, client_order_id: str) -> None:
         events = await retry_read(lambda: self._venue.gateway.lookup(client_order_id),
@@ -110,22 +115,15 @@ class VenueCalls:
         ``symbols`` (a suspected split) the broker's split records of those come first."""
         if symbols:
             await self.splits(symbols)
-        delay = 1.0
-        while True:
-            try:
-                snapshot = await retry_read(self._venue.account.snapshot, attempts=3)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._metrics.reconciliations.labels("failed").inc()
-                log.warning("reconciliation failed; retrying", reason=reason,
-                            error=type(exc).__name__, retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            self._metrics.reconciliations.labels("ok").inc()
-            self._emit(snapshot)
-            return
+        def failed(exc: Exception, attempt: int, delay: float) -> None:
+            self._metrics.reconciliations.labels("failed").inc()
+            log.warning("reconciliation failed; retrying", reason=reason,
+                        error=type(exc).__name__, retry_in=delay)
+
+        snapshot = await retry(lambda: retry_read(self._venue.account.snapshot, attempts=3),
+                               doubling(*RECONCILE_BACKOFF), on_failure=failed)
+        self._metrics.reconciliations.labels("ok").inc()
+        self._emit(snapshot)
 
     async def splits(self, symbols: Sequence[str]) -> None:
         """The broker's split records, as ``SplitAnnounced`` events. Best effort: a record
@@ -158,17 +156,6 @@ def rank_by_size(orders: list[PlaceOrder]) -> dict[str, int]:
     return {c.client_order_id: min(i, 999) for i, c in enumerate(ordered)}
 
 
-async def retry_read(fn: Callable[[], Any], attempts: int = 5, base: float = 0.5) -> Any:
-    """Reads may retry with backoff (orders are never retried)."""
-    delay = base
-    for i in range(attempts):
-        try:
-            return await fn()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            if i == attempts - 1:
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-    raise AssertionError("unreachable")
+async def retry_read(fn: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
+    """Reads may retry with backoff (orders are never retried); the last error is raised."""
+    return await retry(fn, doubling(*READ_BACKOFF), attempts=attempts)

@@ -21,6 +21,7 @@ from adapters.store.journal import SqliteJournal
 from daemon.core.commands import PlaceOrder
 from daemon.core.events import OrderFilled, QuoteUpdated, TimerFired
 from daemon.core.model import Side
+from tests.clocks import StepClock
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 
@@ -39,7 +40,7 @@ def bench_codec(n: int) -> None:
 
 
 async def bench_events(directory: Path, n: int) -> None:
-    journal = await SqliteJournal.open(directory / "events.sqlite3")
+    journal = await SqliteJournal.open(directory / "events.sqlite3", clock=StepClock())
     events = [TimerFired(T0 + timedelta(milliseconds=i), f"k{i}") for i in range(n)]
     t = time.perf_counter()
     for e in events:
@@ -55,7 +56,7 @@ async def bench_events(directory: Path, n: int) -> None:
 
 
 async def bench_quotes(directory: Path, n: int) -> None:
-    journal = await SqliteJournal.open(directory / "quotes.sqlite3")
+    journal = await SqliteJournal.open(directory / "quotes.sqlite3", clock=StepClock())
     symbols = [f"S{i:03d}" for i in range(100)]
     quotes = [QuoteUpdated(T0, symbols[i % 100], 100.0, 100.1) for i in range(n)]
     t = time.perf_counter()
@@ -71,7 +72,7 @@ async def bench_quotes(directory: Path, n: int) -> None:
 
 
 async def bench_intents(directory: Path, n: int) -> None:
-    journal = await SqliteJournal.open(directory / "intents.sqlite3")
+    journal = await SqliteJournal.open(directory / "intents.sqlite3", clock=StepClock())
     latencies = []
     for i in range(n):
         order = PlaceOrder(f"o{i}", "SPY", Side.BUY, Decimal("1"), None, Decimal("401.25"))

@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry
 
 from adapters.alpaca.credentials import Credentials, Secret
 from adapters.alpaca.data_stream import AlpacaMarketData
-from adapters.ports import Emit
+from adapters.ports import Emit, FeedStats
 from adapters.store.journal import SqliteJournal
 from daemon.core import events as ev
 from daemon.core.commands import CancelOrder, PlaceOrder
@@ -49,7 +49,7 @@ from daemon.core.model import TradingSession
 from daemon.runtime.assemble import new_run_id
 from daemon.runtime.clock import ShellClock
 from daemon.runtime.logs import configure_logging
-from daemon.runtime.metrics import Metrics, StreamStats
+from daemon.runtime.metrics import Metrics
 from daemon.runtime.service import Service
 from daemon.runtime.venue import Venue
 from tests.bench.ws_feed import KEY, SECRET, base_prices
@@ -149,7 +149,9 @@ class RecordingGateway:
 
 
 class IdleTradeUpdates:
-    connected = True
+    def stats(self) -> FeedStats:
+        return FeedStats(connected=True, reconnects=0, last_message_age_seconds=0.0,
+                         messages=0, malformed=0)
 
     async def run(self, emit: Emit) -> None:
         await asyncio.Event().wait()
@@ -198,8 +200,8 @@ async def running_daemon(
 ) -> AsyncIterator[RunningDaemon]:
     """Start the Service (recovery, engine, streams) and wait until every symbol has a quote
     and the engine is ready; on exit, shut it down cleanly."""
-    journal = await SqliteJournal.open(config.daemon.state_dir)
     clock = ShellClock()
+    journal = await SqliteJournal.open(config.daemon.state_dir, clock=clock.now)
     feed = AlpacaMarketData(
         url,
         Credentials(Secret(KEY), Secret(SECRET)),
@@ -208,19 +210,11 @@ async def running_daemon(
     )
     gateway = RecordingGateway()
 
-    def streams() -> dict[str, StreamStats]:
-        return {
-            "market_data": StreamStats(
-                feed.connected, feed.reconnects, 0.0, feed.messages, feed.malformed
-            )
-        }
-
     venue = Venue(
         account=MemoryAccount(n_symbols),
         gateway=gateway,
         market_data=feed,
         trade_updates=IdleTradeUpdates(),
-        stream_stats=streams,
     )
     service = Service(
         config,

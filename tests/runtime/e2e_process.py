@@ -23,6 +23,7 @@ from typing import Any
 
 from adapters.sim.testing import SimProcess, free_port
 from adapters.store.journal import SqliteJournal, journal_path
+from tests.clocks import StepClock
 from tests.deploy.daemon_proc import daemon_env, http_get
 from tests.runtime.e2e_support import (
     BALANCED,
@@ -199,7 +200,7 @@ def read_journal(state_dir: Path, fn: Callable[[SqliteJournal], Any]) -> Any:
     """Open the journal the (stopped) daemon left behind and apply ``fn`` to it."""
 
     async def run() -> Any:
-        journal = await SqliteJournal.open(journal_path(state_dir))
+        journal = await SqliteJournal.open(journal_path(state_dir), clock=StepClock())
         try:
             return fn(journal)
         finally:

@@ -14,6 +14,7 @@ import pytest
 from adapters.store.journal import SqliteJournal
 from daemon.runtime.assemble import run_daemon
 from daemon.runtime.state_lock import LOCK_FILENAME, StateDirLock, StateDirLocked
+from tests.clocks import StepClock
 from tests.runtime.e2e_support import live_daemon
 from tests.runtime.test_cli_run_refusals import BIN, ROOT, _config
 
@@ -71,7 +72,7 @@ def test_cli_run_exits_73_at_once_and_history_still_works(tmp_path: Path) -> Non
     config = _config(tmp_path, 'kind = "sim"\nrest_url = "http://127.0.0.1:9"')
 
     async def make_journal() -> None:
-        journal = await SqliteJournal.open(tmp_path / "state")
+        journal = await SqliteJournal.open(tmp_path / "state", clock=StepClock())
         await journal.close()
 
     asyncio.run(make_journal())

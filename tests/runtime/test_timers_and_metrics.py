@@ -3,9 +3,10 @@ from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from adapters.ports import FeedStats
 from daemon.core.events import TimerFired
 from daemon.runtime.clock import ShellClock
-from daemon.runtime.metrics import LimiterStats, Metrics, StreamStats
+from daemon.runtime.metrics import LimiterStats, Metrics
 from daemon.runtime.timers import Timers
 
 
@@ -37,8 +38,8 @@ def test_clock_follows_the_broker() -> None:
 def test_adapter_totals_become_counters_by_their_increase() -> None:
     reg = CollectorRegistry()
     m = Metrics(reg)
-    m.observe_streams({"market_data": StreamStats(True, 2, 0.1, 10, 1)})
-    m.observe_streams({"market_data": StreamStats(True, 5, 0.1, 10, 1)})
+    m.observe_streams({"market_data": FeedStats(True, 2, 0.1, 10, 1)})
+    m.observe_streams({"market_data": FeedStats(True, 5, 0.1, 10, 1)})
     m.observe_limiter(LimiterStats(tokens=150, limit_per_minute=180, waits=3, throttled_429=1))
     text = generate_latest(reg).decode()
     assert 'rebalanced_stream_reconnects_total{stream="market_data"} 5.0' in text

@@ -254,12 +254,12 @@ async def test_data_stream_mute_then_refused_reconnect(sim: RunningSim) -> None:
                 ]
             },
         )
-        await until(lambda: md.stale_reconnects >= 1)
-        await until(lambda: md.refusals >= 1)
+        await until(lambda: md.supervisor.stale_reconnects >= 1)
+        await until(lambda: md.supervisor.refusals >= 1)
         await sim.control(
             "POST", "/_sim/faults", {"stream": [{"stream": "data", "action": "unmute"}]}
         )
-        await until(lambda: md.connects >= 2, limit=10)
+        await until(lambda: md.supervisor.connects >= 2, limit=10)
         assert of(events, FeedLost)
 
 

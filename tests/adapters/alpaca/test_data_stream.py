@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.alpaca.backoff import Backoff, StreamRejected
 from adapters.alpaca.credentials import Credentials, Secret
 from adapters.alpaca.data_stream import AlpacaMarketData
+from adapters.alpaca.reconnect import StreamRejected
+from adapters.backoff import Backoff
+from adapters.ports import FeedStats
 from daemon.core.events import (
     Event,
     FeedLost,
@@ -98,8 +100,13 @@ async def test_subscribes_with_msgpack_and_emits_rest_quotes_then_restored_then_
     events: list[Event] = []
     async with serving(server) as url:
         md = feed(url, creds, rest)
+        assert md.stats() == FeedStats(False, 0, 0.0, 0, 0, 0)  # before the first connect
         async with running(md, ["AAPL", "SPY", "AAPL"], events):
             await until(lambda: md.quotes == 2)
+            live_stats = md.stats()
+    assert (live_stats.connected, live_stats.reconnects, live_stats.messages) == (True, 0, 2)
+    assert live_stats.last_message_age_seconds >= 0.0 and live_stats.malformed == 0
+    assert not md.stats().connected  # cancelled: down again
     assert server.content_types == ["application/msgpack"]
     auth, sub = server.received[0]
     assert auth == {"action": "auth", "key": "PKTEST", "secret": "test-secret-value"}
@@ -157,8 +164,8 @@ async def test_malformed_frames_are_counted_and_dropped(creds: Credentials) -> N
         async with running(md, ["AAPL"], events):
             await until(lambda: md.quotes == 2)
             await asyncio.sleep(0.05)
-    assert md.malformed == 5
-    assert md.connects == 1 and md.disconnects == 0  # never crashed or reconnected
+    assert md.malformed == 5 and md.stats().malformed == 5
+    assert md.supervisor.connects == 1 and md.supervisor.disconnects == 0  # never crashed or reconnected
 
 
 async def test_mute_socket_is_reconnected_and_resubscribed(creds: Credentials) -> None:
@@ -169,7 +176,7 @@ async def test_mute_socket_is_reconnected_and_resubscribed(creds: Credentials) -
         md = feed(url, creds, rest, stale_after=0.2)
         async with running(md, ["AAPL"], events):
             await until(lambda: md.quotes == 1)
-    assert md.stale_reconnects >= 1 and server.connections >= 2
+    assert md.supervisor.stale_reconnects >= 1 and server.connections >= 2
     assert server.received[1][1]["quotes"] == ["AAPL"]  # resubscribed
     kinds = [type(e) for e in events]
     first_lost = kinds.index(FeedLost)
@@ -187,7 +194,7 @@ async def test_dropped_socket_reports_lost_then_restored(creds: Credentials) -> 
             await until(lambda: md.quotes >= 2)
     kinds = [type(e) for e in events if not isinstance(e, QuoteUpdated)]
     assert kinds[:3] == [FeedRestored, FeedLost, FeedRestored]
-    assert md.disconnects >= 1 and md.stale_reconnects == 0
+    assert md.supervisor.disconnects >= 1 and md.supervisor.stale_reconnects == 0
 
 
 @pytest.mark.parametrize("mode", ["error406", "http429"])
@@ -197,10 +204,10 @@ async def test_406_and_http_429_wait_the_reap_window(creds: Credentials, mode: s
     async with serving(server) as url:
         md = feed(url, creds, reap=0.3)
         async with running(md, ["AAPL"], events):
-            await until(lambda: md.refusals == 1)
-            assert md.last_delay >= 0.3  # never sooner than the reap window
+            await until(lambda: md.supervisor.refusals == 1)
+            assert md.supervisor.last_delay >= 0.3  # never sooner than the reap window
             await until(lambda: md.quotes == 1)
-    assert md.connects == 1
+    assert md.supervisor.connects == 1
     assert not any(isinstance(e, FeedLost) for e in events)  # it never was up before
 
 

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.alpaca.backoff import Backoff, StreamRejected, StreamUnavailable
 from adapters.alpaca.credentials import Credentials, Secret
+from adapters.alpaca.reconnect import StreamRejected, StreamUnavailable
 from adapters.alpaca.trade_stream import AlpacaTradeUpdates
+from adapters.backoff import Backoff
 from adapters.sim.testing import RunningSim, default_sim_config, running_sim
 from daemon.core.events import Event, FeedRestored
 from tests.adapters.alpaca.fake_streams import FakeTradeStream, serving, until
@@ -55,13 +56,13 @@ async def test_406_connection_limit_backs_off_and_connects_once_the_slot_is_free
         async with _running(first, first_events) as first_task:
             await until(lambda: FeedRestored in map(type, first_events))
             async with _running(second, second_events) as second_task:
-                await until(lambda: second.refusals >= 2)
+                await until(lambda: second.supervisor.refusals >= 2)
                 assert not second_task.done(), "a 406 is not bad keys: keep retrying"
-                assert "406" in second.last_error
-                assert not second.connected
+                assert "406" in second.supervisor.last_error
+                assert not second.supervisor.connected
                 first_task.cancel()
                 await until(lambda: FeedRestored in map(type, second_events), 10)
-                assert second.refusals_in_a_row == 0
+                assert second.supervisor.refusals_in_a_row == 0
 
 
 async def test_refused_past_the_retry_budget_raises_unavailable() -> None:
@@ -73,7 +74,7 @@ async def test_refused_past_the_retry_budget_raises_unavailable() -> None:
             loser = _feed(sim.trade_ws_url, creds, max_refusals=3)
             with pytest.raises(StreamUnavailable, match="refused 4 times in a row"):
                 await asyncio.wait_for(loser.run(lambda e: None), 10)
-            assert loser.refusals == 4
+            assert loser.supervisor.refusals == 4
 
 
 async def test_wrong_keys_are_rejected_not_retried() -> None:
@@ -81,7 +82,7 @@ async def test_wrong_keys_are_rejected_not_retried() -> None:
         feed = _feed(sim.trade_ws_url, Credentials(Secret("PKNOPE"), Secret("nope")))
         with pytest.raises(StreamRejected, match="unauthorized"):
             await asyncio.wait_for(feed.run(lambda e: None), 10)
-        assert feed.refusals == 0
+        assert feed.supervisor.refusals == 0
 
 
 async def test_http_401_at_the_upgrade_is_bad_keys() -> None:
@@ -106,4 +107,4 @@ async def test_market_data_refused_past_the_budget_raises_unavailable(mode: str)
                               now=lambda: STAMP)
         with pytest.raises(StreamUnavailable, match="refused 3 times in a row"):
             await asyncio.wait_for(md.run(["AAPL"], lambda e: None), 10)
-    assert md.refusals == 3
+    assert md.supervisor.refusals == 3

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from adapters.alpaca import wire
-from adapters.alpaca.backoff import Backoff, StreamRejected
 from adapters.alpaca.credentials import Credentials, Secret
+from adapters.alpaca.reconnect import StreamRejected
 from adapters.alpaca.trade_stream import AlpacaTradeUpdates, ExecutionDedupe
+from adapters.backoff import Backoff
 from daemon.core.events import (
     Event,
     FeedLost,
@@ -189,6 +190,8 @@ async def test_every_event_type_is_counted_and_mapped(creds: Credentials) -> Non
         tu = feed(url, creds)
         async with running(tu, events):
             await until(lambda: sum(tu.events.values()) == len(names))
+            stats = tu.stats()
+    assert (stats.connected, stats.messages, stats.reconnects) == (True, len(names), 0)
     assert tu.events == dict.fromkeys(names, 1)
     assert tu.ignored == 9
     got = [type(e) for e in events[1:]]
@@ -207,7 +210,8 @@ async def test_malformed_frames_never_kill_the_feed(creds: Credentials) -> None:
         tu = feed(url, creds)
         async with running(tu, events):
             await until(lambda: len(events) == 2)
-    assert tu.malformed == 3 and tu.connects == 1
+    assert tu.malformed == 3 and tu.supervisor.connects == 1
+    assert tu.stats().malformed == 3 and not tu.stats().connected
     assert [type(e) for e in events] == [FeedRestored, OrderAccepted]
 
 
@@ -324,8 +328,8 @@ async def test_http_429_at_upgrade_waits_the_reap_window(creds: Credentials) -> 
     async with serving(server) as url:
         tu = feed(url, creds)
         async with running(tu, events):
-            await until(lambda: tu.refusals == 1)
-            assert tu.last_delay >= 0.3
+            await until(lambda: tu.supervisor.refusals == 1)
+            assert tu.supervisor.last_delay >= 0.3
             await until(lambda: FeedRestored in [type(e) for e in events])
 
 

@@ -117,5 +117,6 @@ async def test_injected_clock_stamps_venue_events() -> None:
     async with build_venue(BrokerConfig(), creds, now=lambda: fixed) as venue:
         ev = await venue.gateway.submit(PlaceOrder("c", "X", Side.BUY, None, None, None))
         assert ev.at == fixed
-        assert venue.market_data._now() == fixed and venue.trade_updates._now() == fixed
+        assert venue.market_data.supervisor._now() == fixed
+        assert venue.trade_updates.supervisor._now() == fixed and venue.trade_updates._now() == fixed
         assert venue.account._now() == fixed

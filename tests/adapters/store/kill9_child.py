@@ -18,12 +18,13 @@ from adapters.store.journal import SqliteJournal
 from daemon.core.commands import PlaceOrder, ScheduleWakeup
 from daemon.core.events import OrderFilled, QuoteUpdated, TimerFired
 from daemon.core.model import Side
+from tests.clocks import StepClock
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 
 
 async def run(path: str, first: int) -> None:
-    journal = await SqliteJournal.open(path)
+    journal = await SqliteJournal.open(path, clock=StepClock())
     print("ready", flush=True)
     k = first
     while True:

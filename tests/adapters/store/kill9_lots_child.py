@@ -19,6 +19,7 @@ from adapters.store.journal import SqliteJournal
 from daemon.core.commands import PlaceOrder
 from daemon.core.events import OrderFilled
 from daemon.core.model import Side
+from tests.clocks import StepClock
 
 T0 = datetime(2025, 1, 6, 15, tzinfo=UTC)
 
@@ -37,7 +38,7 @@ def held(path: str) -> Decimal:
 
 async def run(path: str, first: int) -> None:
     position = held(path)
-    journal = await SqliteJournal.open(path)
+    journal = await SqliteJournal.open(path, clock=StepClock())
     print("ready", flush=True)
     k = first
     while True:

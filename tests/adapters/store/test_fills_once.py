@@ -16,6 +16,7 @@ import pytest
 from adapters.store import schema
 from adapters.store.journal import SqliteJournal
 from daemon.core.events import OrderFilled
+from tests.clocks import StepClock
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
@@ -39,7 +40,7 @@ async def test_a_catch_up_repeat_is_not_journaled_and_a_gap_adds_only_what_is_mi
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "journal.sqlite3"
-    j = await SqliteJournal.open(path)
+    j = await SqliteJournal.open(path, clock=StepClock())
     j.record_event(fill("c1", "e1", "10", "10"))
     j.record_event(fill("c1", "sync:b1:10", "10", "10"))  # catch-up after a restart: repeat
     j.record_event(fill("c1", "sync:b1:25", "25", "25"))  # catch-up: e2 (15) was lost
@@ -58,7 +59,7 @@ async def test_a_catch_up_repeat_is_not_journaled_and_a_gap_adds_only_what_is_mi
 
 async def test_the_schema_refuses_a_second_row_for_the_same_step(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
-    j = await SqliteJournal.open(path)
+    j = await SqliteJournal.open(path, clock=StepClock())
     j.record_event(fill("c1", "e1", "10", "10"))
     await j.flush()
     await j.close()
@@ -92,7 +93,7 @@ async def test_a_v1_journal_with_doubled_fills_is_migrated(tmp_path: Path) -> No
             (exec_id, cid, qty, cum, f'{{"execution_id": "{exec_id}"}}'),
         )
     conn.close()
-    j = await SqliteJournal.open(path)
+    j = await SqliteJournal.open(path, clock=StepClock())
     await j.close()
     assert rows(path) == [("e1", "10", "10"), ("sync:b1:25", "15", "25"), ("e9", "3", "3")]
     assert rows(path, "fills_superseded") == [("sync:b1:10", "10", "10"), ("sync:b2:3", "3", "3")]
@@ -105,7 +106,7 @@ async def test_journal_files_are_private(tmp_path: Path) -> None:
     import stat
 
     state = tmp_path / "state"
-    j = await SqliteJournal.open(state)
+    j = await SqliteJournal.open(state, clock=StepClock())
     j.record_event(fill("c1", "e1", "1", "1"))
     await j.flush()
     files = sorted(state.glob("journal.sqlite3*"))

@@ -13,6 +13,7 @@ import pytest
 from adapters.store.journal import JournalError, SqliteJournal
 from daemon.core.commands import PlaceOrder
 from daemon.core.model import Side
+from tests.clocks import StepClock
 
 FULL = "PRAGMA synchronous = FULL"
 
@@ -23,7 +24,7 @@ def order(i: int, qty: str = "1") -> PlaceOrder:
 
 async def test_a_group_of_intents_costs_one_fsync_and_completes_after_it(tmp_path: Path) -> None:
     sql: list[str] = []
-    j = await SqliteJournal.open(tmp_path / "j.sqlite3", trace=sql.append)
+    j = await SqliteJournal.open(tmp_path / "j.sqlite3", trace=sql.append, clock=StepClock())
     start = len(sql)
     done_at: dict[str, int] = {}
     waits = j.record_intents([order(i) for i in range(5)])
@@ -47,7 +48,7 @@ async def test_a_group_of_intents_costs_one_fsync_and_completes_after_it(tmp_pat
 async def test_one_intent_each_costs_an_fsync_each(tmp_path: Path) -> None:
     """Guard for the test above: awaited one at a time, record_intent fsyncs per order."""
     sql: list[str] = []
-    j = await SqliteJournal.open(tmp_path / "j.sqlite3", trace=sql.append)
+    j = await SqliteJournal.open(tmp_path / "j.sqlite3", trace=sql.append, clock=StepClock())
     start = len(sql)
     for i in range(5):
         await j.record_intent(order(i))
@@ -56,7 +57,7 @@ async def test_one_intent_each_costs_an_fsync_each(tmp_path: Path) -> None:
 
 
 async def test_a_conflicting_intent_fails_only_itself(tmp_path: Path) -> None:
-    j = await SqliteJournal.open(tmp_path / "j.sqlite3")
+    j = await SqliteJournal.open(tmp_path / "j.sqlite3", clock=StepClock())
     await j.record_intent(order(1))
     waits = j.record_intents([order(0), order(1, qty="2"), order(2)])
     results = await asyncio.gather(*waits, return_exceptions=True)
@@ -67,7 +68,7 @@ async def test_a_conflicting_intent_fails_only_itself(tmp_path: Path) -> None:
 
 
 async def test_a_closed_journal_refuses_the_group_at_once(tmp_path: Path) -> None:
-    j = await SqliteJournal.open(tmp_path / "j.sqlite3")
+    j = await SqliteJournal.open(tmp_path / "j.sqlite3", clock=StepClock())
     await j.close()
     with pytest.raises(JournalError, match="closed"):
         j.record_intents([order(0)])

@@ -23,6 +23,7 @@ from daemon.core.commands import PlaceOrder, RecordDecision
 from daemon.core.events import OrderFilled
 from daemon.core.model import Side, TradingState
 from daemon.core.plan import Plan, PlannedOrder, WeightRow
+from tests.clocks import StepClock
 
 ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
@@ -184,7 +185,7 @@ def test_empty_journal_says_none(tmp_path: Path) -> None:
     import asyncio
 
     async def make() -> None:
-        j = await SqliteJournal.open(tmp_path)
+        j = await SqliteJournal.open(tmp_path, clock=StepClock())
         await j.close()
 
     asyncio.run(make())
@@ -215,7 +216,7 @@ def test_state_dir_from_the_environment(state_dir: Path, monkeypatch: pytest.Mon
 
 
 async def test_works_while_the_daemon_is_writing(tmp_path: Path) -> None:
-    j = await SqliteJournal.open(tmp_path)  # the "daemon": writer open, WAL not checkpointed
+    j = await SqliteJournal.open(tmp_path, clock=StepClock())  # the "daemon": writer open, WAL not checkpointed
     await fill_journal(j)
     before = sorted(_listing(tmp_path))
     code, text = run(["--state-dir", str(tmp_path), "--json", "--kind", "orders"])
@@ -316,7 +317,7 @@ async def test_operator_without_write_access(shared_dir: Path, daemon_running: b
     """The state dir belongs to the service (0755, files 0644): history still reads it,
     whether the daemon runs (WAL + shm present) or is stopped (checkpointed, no -wal)."""
     state = shared_dir / "state"
-    j = await SqliteJournal.open(state)
+    j = await SqliteJournal.open(state, clock=StepClock())
     await fill_journal(j)
     if not daemon_running:
         await j.close()

@@ -16,6 +16,7 @@ from daemon.core.commands import PlaceOrder, RecordDecision, ScheduleWakeup
 from daemon.core.events import OrderFilled, QuoteBatch, QuoteUpdated, TimerFired
 from daemon.core.model import Side, TradingState
 from daemon.core.plan import Plan, WeightRow
+from tests.clocks import StepClock
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 
@@ -43,7 +44,7 @@ def fill(cid: str, exec_id: str, qty: str = "1", cum: str = "1") -> OrderFilled:
 
 @pytest.fixture
 async def journal(tmp_path: Path):  # type: ignore[no-untyped-def]
-    j = await SqliteJournal.open(tmp_path / "state" / "journal.sqlite3")
+    j = await SqliteJournal.open(tmp_path / "state" / "journal.sqlite3", clock=StepClock())
     yield j
     await j.close()
 
@@ -54,14 +55,14 @@ def other_connection(path: Path) -> sqlite3.Connection:
 
 
 async def test_open_creates_directories_schema_and_wal(tmp_path: Path) -> None:
-    j = await SqliteJournal.open(tmp_path / "a" / "state")  # a state directory, made
+    j = await SqliteJournal.open(tmp_path / "a" / "state", clock=StepClock())  # a state directory, made
     await j.close()
     assert j.path == journal_path(tmp_path / "a" / "state") == tmp_path / "a/state/journal.sqlite3"
     conn = other_connection(j.path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     # a name with a database suffix is the file itself
-    j2 = await SqliteJournal.open(tmp_path / "b" / "audit.db")
+    j2 = await SqliteJournal.open(tmp_path / "b" / "audit.db", clock=StepClock())
     assert j2.path == tmp_path / "b" / "audit.db"
     await j2.close()
 
@@ -122,7 +123,7 @@ async def test_batches_are_conflated_and_journaled_as_one_batch(journal: SqliteJ
 
 @pytest.mark.parametrize(("policy", "expected"), [("all", 3), ("none", 0)])
 async def test_quote_policies(tmp_path: Path, policy: str, expected: int) -> None:
-    j = await SqliteJournal.open(tmp_path / "j.sqlite3", quotes=policy)  # type: ignore[arg-type]
+    j = await SqliteJournal.open(tmp_path / "j.sqlite3", quotes=policy, clock=StepClock())  # type: ignore[arg-type]
     for i in range(3):
         j.record_event(QuoteUpdated(at(i), "SPY", 1.0 + i, 2.0))
     await j.flush()
@@ -135,7 +136,7 @@ async def test_intent_is_committed_with_fsync_before_record_intent_returns(
 ) -> None:
     statements: list[str] = []
     path = tmp_path / "j.sqlite3"
-    j = await SqliteJournal.open(path, trace=statements.append)
+    j = await SqliteJournal.open(path, trace=statements.append, clock=StepClock())
     j.record_event(TimerFired(at(0), "before"))
     statements.clear()
     await j.record_intent(order("c1"))
@@ -155,7 +156,7 @@ async def test_intent_is_committed_with_fsync_before_record_intent_returns(
 
 async def test_ordinary_writes_do_not_pay_for_fsync(tmp_path: Path) -> None:
     statements: list[str] = []
-    j = await SqliteJournal.open(tmp_path / "j.sqlite3", trace=statements.append)
+    j = await SqliteJournal.open(tmp_path / "j.sqlite3", trace=statements.append, clock=StepClock())
     statements.clear()
     j.record_event(TimerFired(at(0), "t"))
     j.record_fill(fill("c1", "e1"))
@@ -196,7 +197,7 @@ async def test_a_bad_write_is_counted_and_costs_only_itself(journal: SqliteJourn
 
 async def test_unresolved_intents_after_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
-    crashed = await SqliteJournal.open(path)
+    crashed = await SqliteJournal.open(path, clock=StepClock())
     for cid in ("a", "b", "c", "d", "e"):
         await crashed.record_intent(order(cid))
     crashed.record_order_state("a", "FILLED", {"filled_qty": Decimal("1.5")})
@@ -206,7 +207,7 @@ async def test_unresolved_intents_after_a_crash(tmp_path: Path) -> None:
     crashed.record_order_state("e", "GAVE_UP", {}, terminal=True)
     await crashed.flush()
     # no close(): the process "dies" here; a new process opens the same file
-    recovered = await SqliteJournal.open(path)
+    recovered = await SqliteJournal.open(path, clock=StepClock())
     assert [p.client_order_id for p in recovered.unresolved_intents()] == ["b", "d"]
     assert recovered.intent("b") == order("b")
     assert recovered.order_states("a") == [("FILLED", {"filled_qty": "1.5"})]
@@ -226,7 +227,7 @@ async def test_fills_are_idempotent_on_execution_id(journal: SqliteJournal) -> N
 
 async def test_trading_state_survives_restart(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
-    j = await SqliteJournal.open(path)
+    j = await SqliteJournal.open(path, clock=StepClock())
     assert j.trading_state() is None
     await j.set_trading_state(TradingState.REDUCING, "drawdown")
     await j.set_trading_state("halted", "operator: kill switch")
@@ -234,7 +235,7 @@ async def test_trading_state_survives_restart(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="unknown trading state 'paused'"):
         await j.set_trading_state("paused", "x")
     await j.close()
-    j2 = await SqliteJournal.open(path)
+    j2 = await SqliteJournal.open(path, clock=StepClock())
     assert j2.trading_state() == (TradingState.HALTED, "operator: kill switch")
     await j2.close()
 
@@ -282,7 +283,7 @@ async def test_generic_records(journal: SqliteJournal) -> None:
 
 
 async def test_closed_journal_refuses_writes_clearly(tmp_path: Path) -> None:
-    j = await SqliteJournal.open(tmp_path / "j.sqlite3")
+    j = await SqliteJournal.open(tmp_path / "j.sqlite3", clock=StepClock())
     await j.close()
     await j.close()  # idempotent
     with pytest.raises(JournalError, match="closed"):
@@ -293,7 +294,7 @@ async def test_closed_journal_refuses_writes_clearly(tmp_path: Path) -> None:
 
 async def test_close_flushes_pending_writes(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
-    j = await SqliteJournal.open(path)
+    j = await SqliteJournal.open(path, clock=StepClock())
     for i in range(500):
         j.record_event(TimerFired(at(i), f"k{i}"))
     j.record_event(QuoteUpdated(at(600), "SPY", 1.0, 2.0))  # pending in memory
@@ -318,20 +319,20 @@ async def test_newer_or_foreign_databases_are_refused(tmp_path: Path) -> None:
     conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(schema.SchemaError, match="upgrade rebalanced"):
-        await SqliteJournal.open(newer)
+        await SqliteJournal.open(newer, clock=StepClock())
     foreign = tmp_path / "foreign.sqlite3"
     conn = sqlite3.connect(foreign)
     conn.execute("CREATE TABLE t (x)")
     conn.close()
     with pytest.raises(schema.SchemaError, match="not a rebalanced journal"):
-        await SqliteJournal.open(foreign)
+        await SqliteJournal.open(foreign, clock=StepClock())
 
 
 async def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(JournalError, match="cannot create the state directory"):
-        await SqliteJournal.open(blocker / "sub" / "j.sqlite3")
+        await SqliteJournal.open(blocker / "sub" / "j.sqlite3", clock=StepClock())
 
 
 async def test_a_full_disk_fails_the_intent_loudly_and_the_journal_recovers(
@@ -421,3 +422,17 @@ async def test_order_states_are_derived_from_journaled_order_events(
     await journal.flush()
     assert journal.order_states("q")[-1][0] == "FILLED"
     assert [e.at for _, e in journal.events() if isinstance(e, OrderAccepted)][-1] == at(6)
+
+
+async def test_recorded_at_comes_from_the_clock_it_is_given(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="clock"):
+        await SqliteJournal.open(tmp_path / "none.sqlite3")  # type: ignore[call-arg]
+    start = datetime(2031, 7, 1, 12, 0, tzinfo=UTC)  # any time: the journal never reads its own
+    j = await SqliteJournal.open(tmp_path / "j.sqlite3", clock=StepClock(start, timedelta(seconds=1)))
+    j.record("note", {"n": 1})
+    await j.set_trading_state(TradingState.HALTED, "test")
+    await j.close()
+    conn = other_connection(j.path)
+    stamps = [r[0] for r in conn.execute("SELECT recorded_at FROM records")]
+    stamps += [r[0] for r in conn.execute("SELECT recorded_at FROM trading_states")]
+    assert stamps == [start.isoformat(), (start + timedelta(seconds=1)).isoformat()]

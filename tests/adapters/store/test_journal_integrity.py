@@ -16,6 +16,7 @@ import pytest
 from adapters.store.integrity import JournalDamaged, JournalMissing
 from adapters.store.journal import SqliteJournal
 from daemon.core.model import TradingState
+from tests.clocks import StepClock
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent / "rebalanced"
@@ -28,7 +29,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def _journal_with_rows(state: Path, rows: int = 3000, halted: bool = True) -> Path:
-    j = await SqliteJournal.open(state)
+    j = await SqliteJournal.open(state, clock=StepClock())
     for i in range(rows):
         j.record("note", {"i": i, "pad": "x" * 200})
     if halted:
@@ -69,14 +70,14 @@ async def test_garbage_journal_is_refused_at_open_naming_the_recovery(tmp_path: 
     state.mkdir()
     (state / "journal.sqlite3").write_bytes(os.urandom(4096))
     with pytest.raises(JournalDamaged, match="rebalanced journal recover --state-dir"):
-        await SqliteJournal.open(state)
+        await SqliteJournal.open(state, clock=StepClock())
 
 
 async def test_quick_check_finds_damage_inside_the_file(tmp_path: Path) -> None:
     path = await _journal_with_rows(tmp_path / "state")
     _scribble(path, path.stat().st_size // 2)
     with pytest.raises(JournalDamaged, match="damaged"):
-        await SqliteJournal.open(tmp_path / "state")
+        await SqliteJournal.open(tmp_path / "state", clock=StepClock())
 
 
 async def test_an_emptied_or_missing_journal_is_refused_unless_a_new_one_is_asked_for(
@@ -86,18 +87,18 @@ async def test_an_emptied_or_missing_journal_is_refused_unless_a_new_one_is_aske
     path = await _journal_with_rows(state, rows=1)
     path.write_bytes(b"")  # zero bytes: SQLite would silently make a fresh journal
     with pytest.raises(JournalMissing, match="is empty"):
-        await SqliteJournal.open(state)
+        await SqliteJournal.open(state, clock=StepClock())
     path.unlink()
     with pytest.raises(JournalMissing, match=r"is missing.*--new-journal"):
-        await SqliteJournal.open(state)
-    j = await SqliteJournal.open(state, new_journal=True)
+        await SqliteJournal.open(state, clock=StepClock())
+    j = await SqliteJournal.open(state, new_journal=True, clock=StepClock())
     # the kill switch survives: the new journal has no state of its own, the copy has it
     assert j.trading_state() == (TradingState.HALTED, "operator: kill switch")
     await j.close()
 
 
 async def test_a_fresh_state_dir_needs_no_flag(tmp_path: Path) -> None:
-    j = await SqliteJournal.open(tmp_path / "fresh")
+    j = await SqliteJournal.open(tmp_path / "fresh", clock=StepClock())
     assert j.trading_state() is None
     await j.close()
     assert (tmp_path / "fresh" / "journal.sqlite3.marker").exists()
@@ -146,7 +147,7 @@ def test_journal_recover_salvages_rows_and_keeps_the_kill_switch(tmp_path: Path)
     assert cli("journal", "check", "--state-dir", str(state)).returncode == 0
 
     async def reopen() -> tuple[object, int]:
-        j = await SqliteJournal.open(state)
+        j = await SqliteJournal.open(state, clock=StepClock())
         try:
             return j.trading_state(), len(j.recent("records", 5000))
         finally:
@@ -166,7 +167,7 @@ def test_journal_new_starts_empty_and_keeps_the_kill_switch(tmp_path: Path) -> N
     assert "started a new journal" in out.stdout
 
     async def reopen() -> tuple[object, int]:
-        j = await SqliteJournal.open(state)
+        j = await SqliteJournal.open(state, clock=StepClock())
         try:
             return j.trading_state(), len(j.recent("records", 100))
         finally:
@@ -176,9 +177,9 @@ def test_journal_new_starts_empty_and_keeps_the_kill_switch(tmp_path: Path) -> N
 
 
 async def test_two_journals_in_one_directory_keep_their_own_kill_switch(tmp_path: Path) -> None:
-    a = await SqliteJournal.open(tmp_path / "a.sqlite3")
+    a = await SqliteJournal.open(tmp_path / "a.sqlite3", clock=StepClock())
     await a.set_trading_state(TradingState.HALTED, "a halted")
     await a.close()
-    b = await SqliteJournal.open(tmp_path / "b.sqlite3")
+    b = await SqliteJournal.open(tmp_path / "b.sqlite3", clock=StepClock())
     assert b.trading_state() is None
     await b.close()

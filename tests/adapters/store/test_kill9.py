@@ -24,6 +24,7 @@ from pathlib import Path
 from adapters.store import codec
 from adapters.store.journal import SqliteJournal
 from daemon.core.events import TimerFired
+from tests.clocks import StepClock
 
 ROOT = Path(__file__).resolve().parents[3]
 ROUNDS = 5
@@ -113,7 +114,7 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(tmp_path: Pat
     conn.close()
 
     # recovery: unresolved = intents without a terminal state; the journal still appends
-    journal = await SqliteJournal.open(db)
+    journal = await SqliteJournal.open(db, clock=StepClock())
     unresolved = {p.client_order_id for p in journal.unresolved_intents()}
     assert unresolved == present - filled, f"seed {seed}"
     after = TimerFired(datetime(2026, 3, 2, 15, tzinfo=UTC), "after")

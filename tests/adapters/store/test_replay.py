@@ -18,6 +18,7 @@ from adapters.store.journal import QuotePolicy, SqliteJournal
 from daemon.core import events as ev
 from daemon.core.commands import PlaceOrder
 from daemon.core.engine import Engine
+from tests.clocks import StepClock
 from tests.core.engine_scenario import RUN, make_config
 from tests.core.test_engine_replay import TARGETS, drive
 
@@ -47,7 +48,7 @@ async def test_replaying_the_journal_gives_the_same_commands(
     journal conflates across batches and journals as one batch before the next write."""
     recorded, _ = drive(seed=3, seconds=300, batched=batched)
     live = engine()
-    journal = await SqliteJournal.open(tmp_path / "j.sqlite3", quotes=policy)
+    journal = await SqliteJournal.open(tmp_path / "j.sqlite3", quotes=policy, clock=StepClock())
     live_commands = []
     for event in recorded:
         journal.record_event(event)
