@@ -1,7 +1,9 @@
 """MarketDataFeed: one msgpack websocket to Alpaca's stock data stream.
 
 Connect (``Content-Type: application/msgpack``) → ``auth`` → subscribe quotes (+ statuses)
-→ fetch latest quotes over REST and emit them → ``FeedRestored`` → stream. A mute socket
+→ fetch latest quotes over REST and emit them (one ``QuoteBatch``) → ``FeedRestored`` →
+stream: each frame's quotes as one ``QuoteBatch`` (one queue item per frame), statuses as
+``TradingStatusChanged`` in their place. A mute socket
 (no message for ``stale_after`` seconds) is reconnected; every disconnect emits ``FeedLost``
 and reconnects with full-jitter backoff (at least the reap window after 406 / HTTP 429).
 Malformed messages are counted and dropped, never fatal.
@@ -29,7 +31,7 @@ from adapters.alpaca.reconnect import (
 )
 from adapters.backoff import Backoff
 from adapters.ports import Emit, FeedStats
-from daemon.core.events import QuoteUpdated, TradingStatusChanged
+from daemon.core.events import QuoteBatch, QuoteUpdated, TradingStatusChanged
 
 FEED = "market_data"
 PERMANENT_CODES = {
@@ -168,8 +170,8 @@ class AlpacaMarketData:
         except Exception:
             self.catchup_failures += 1
             return
-        for q in quotes:
-            emit(q)
+        if quotes:
+            emit(_batch(list(quotes)))  # one queue item, as a frame
 
     async def _consume(self, ws: ClientConnection, emit: Emit) -> None:
         while True:
@@ -209,25 +211,45 @@ class AlpacaMarketData:
         return out
 
     def _handle(self, frame: bytes | str, emit: Emit) -> None:
-        """One frame: decode its batch and emit each quote and trading status (the only
-        per-frame dispatch of this stream)."""
+        """One frame: decode its batch; emit its quotes as one ``QuoteBatch`` (one queue
+        item per frame) and each trading status on its own, in the frame's order (quotes
+        before a status go out, as a batch, before it). The only per-frame dispatch."""
         self.supervisor.frame()
         messages = self._decode(frame)
         self.messages += len(messages)
-        quotes = 0
+        batch: list[QuoteUpdated] = []
+        n_quotes = 0
         others = 0
         make = parse.make_quote
+        add = batch.append
+        quote_t = wire.StreamQuote
         for m in messages:
-            if type(m) is wire.StreamQuote:
-                emit(make(m.t, m.S, m.bp, m.ap, m.bs, m.as_))
-                quotes += 1
+            if type(m) is quote_t:
+                add(make(m.t, m.S, m.bp, m.ap, m.bs, m.as_))
             elif type(m) is wire.StreamStatus:
+                if batch:
+                    n_quotes += len(batch)
+                    emit(_batch(batch))
+                    batch = []
+                    add = batch.append
                 ev: TradingStatusChanged | None = parse.status_event(m)
                 if ev is not None:
                     emit(ev)
                 others += 1
             elif type(m) is wire.StreamError:
                 self._error(m)
-        if quotes or others:
-            self.quotes += quotes
+        if batch:
+            n_quotes += len(batch)
+            emit(_batch(batch))
+        if n_quotes or others:
+            self.quotes += n_quotes
             self.supervisor.backoff.reset()
+
+
+def _batch(quotes: list[QuoteUpdated]) -> QuoteBatch:
+    """The batch is as late as its newest quote (the engine's "now" when it decides)."""
+    newest = quotes[-1].at
+    for q in quotes:
+        if q.at > newest:
+            newest = q.at
+    return QuoteBatch(newest, tuple(quotes))

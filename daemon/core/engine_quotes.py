@@ -35,6 +35,10 @@ class Quoting(Deciding):
     _split_suspect: float
     _quotes: dict[str, ev.QuoteUpdated]
 
+    def quote(self, symbol: str) -> ev.QuoteUpdated | None:
+        """The latest quote event of ``symbol`` (None: none yet), as it came."""
+        return self._quotes.get(symbol)
+
     def _on_quote(self, e: ev.QuoteUpdated) -> list[Command]:
         jump: list[Command] = []
         if (

@@ -117,6 +117,9 @@ class Metrics:
                                           buckets=LATENCY_BUCKETS, registry=r)
         # market data and streams
         self.quotes = Counter("rebalanced_quotes_received_total", "Quotes received", registry=r)
+        self.quotes_conflated = Counter("rebalanced_quotes_conflated_total",
+                                        "Quotes left out under backlog: a newer quote of the "
+                                        "same symbol was queued behind them", registry=r)
         self.quotes_dropped = Counter("rebalanced_quotes_dropped_total",
                                       "Quotes dropped (malformed, crossed, unknown symbol, …)",
                                       ["reason"], registry=r)

@@ -42,6 +42,7 @@ from daemon.core.engine import Engine
 from daemon.core.model import TradingState
 from daemon.runtime.books import book_correction
 from daemon.runtime.clock import ShellClock
+from daemon.runtime.ingest import merge_backlog
 from daemon.runtime.journal_watch import JournalWatch
 from daemon.runtime.jsonable import jsonable
 from daemon.runtime.market_stats_task import MarketStatsTask
@@ -113,6 +114,8 @@ class Service:
         self._last_order_activity = 0.0
         self._quotes_seen = 0
         self._quotes_dropped = 0
+        self._quotes_conflated = 0  # left out by merge_backlog (only the newest matters)
+        self._conflated_reported = 0
         self._quotes_reported = 0  # what refresh_gauges already added to the counters
         self._dropped_reported = 0
         self._ready = False
@@ -135,6 +138,9 @@ class Service:
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
+            if type(event) is ev.QuoteBatch:
+                self._quotes_dropped += len(event.quotes)
+                return
             if type(event) is ev.QuoteUpdated:
                 self._quotes_dropped += 1
                 return
@@ -334,7 +340,14 @@ class Service:
                 continue
             n = 0
             while True:
+                after = None
+                if type(item) is ev.QuoteBatch and queue.qsize():  # behind the feed
+                    item, conflated, after = merge_backlog(item, queue)
+                    self._quotes_seen += conflated
+                    self._quotes_conflated += conflated
                 self._consume_one(item)
+                if after is not None:  # a trade, status or timer: right after, in its place
+                    self._consume_one(after)
                 n += 1
                 if n & 255 == 0 and queue.qsize() <= high:
                     await asyncio.sleep(0)
@@ -347,10 +360,16 @@ class Service:
     def _consume_one(self, item: Any) -> None:
         engine = self.engine
         assert engine is not None
-        if type(item) is ev.QuoteUpdated:  # the hot path: no per-quote metrics
+        if type(item) is ev.QuoteBatch:  # the hot path (a frame): no per-quote work here
+            self._quotes_seen += len(item.quotes)
+            self._journal_quote(item)  # conflated in memory: replay stays exact
+            commands = engine.handle(item)
+            if commands:
+                self._dispatch(commands, trigger=item)
+            return
+        if type(item) is ev.QuoteUpdated:
             self._quotes_seen += 1
-            self._journal_quote(item)  # conflated in memory (~0.3 µs): replay stays exact
-            self.observer.last_mid[item.symbol] = (item.bid + item.ask) * 0.5
+            self._journal_quote(item)
             commands = engine.handle(item)
             if commands:
                 self._dispatch(commands, trigger=item)
@@ -404,7 +423,8 @@ class Service:
             log.exception("journal write failed")
 
     # -- dispatch: commands never await venue I/O inline --------------------------------------
-    def _dispatch(self, commands: list[Command], trigger: ev.QuoteUpdated | None) -> None:
+    def _dispatch(self, commands: list[Command],
+                  trigger: ev.QuoteUpdated | ev.QuoteBatch | None) -> None:
         placed = [c for c in commands if isinstance(c, PlaceOrder)]
         rank = rank_by_size(placed)
         intents: dict[str, Any] | None = None
@@ -412,6 +432,9 @@ class Service:
             if isinstance(cmd, PlaceOrder):
                 if intents is None:  # after the RecordDecision: one fsync for all, then POSTs
                     intents = self.calls.intents(placed)
+                quote = self.engine.quote(cmd.symbol) if self.engine is not None else None
+                if quote is not None:
+                    self.observer.last_mid[cmd.symbol] = (quote.bid + quote.ask) * 0.5
                 self.observer.placed(cmd, self.dry_run)
                 coid = cmd.client_order_id
                 self._spawn(self.calls.submit(cmd, rank[coid], intents.get(coid)), f"submit {coid}")
@@ -484,6 +507,9 @@ class Service:
             m.quotes_dropped.labels("queue_full").inc(
                 self._quotes_dropped - self._dropped_reported)
             self._dropped_reported = self._quotes_dropped
+        if self._quotes_conflated:
+            m.quotes_conflated.inc(self._quotes_conflated - self._conflated_reported)
+            self._conflated_reported = self._quotes_conflated
         m.observe_streams(self.venue.stream_stats())
         m.observe_journal(self.journal.write_errors)
         limiter = self.venue.limiter_stats()

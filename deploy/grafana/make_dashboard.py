@@ -248,6 +248,11 @@ def build() -> dict[str, Any]:
     L.add(series("Quotes received", targets(
         (f"sum(rate({sel('rebalanced_quotes_received_total')}[{RI}]))", "quotes/s")), "reqps"),
         8, 6)
+    L.add(series("Quotes conflated under backlog", targets(
+        (f"sum(rate({sel('rebalanced_quotes_conflated_total')}[{RI}]))", "conflated/s")), "reqps",
+        description="The consumer was behind the feed and kept only each symbol's newest "
+                    "quote (drift needs only the newest; trades and statuses are never "
+                    "conflated). Sustained: the daemon is near its ingest limit"), 8, 6)
     L.add(series("Stream reconnects and malformed messages", targets(
         (f"sum by (stream) (increase({sel('rebalanced_stream_reconnects_total')}[{RI}]))",
          "reconnects {{stream}}"),

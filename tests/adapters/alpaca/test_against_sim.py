@@ -25,7 +25,7 @@ from daemon.core.events import (
     OrderFilled,
     OrderRejected,
     OrderSubmitFailed,
-    QuoteUpdated,
+    QuoteBatch,
     SubmitOutcome,
     TradingStatusChanged,
 )
@@ -121,7 +121,7 @@ async def test_order_round_trip_over_both_streams(sim: RunningSim) -> None:
     events: list[Event] = []
     async with venue_for(sim) as venue, streams(venue, events):
         await sim.advance(1)
-        await until(lambda: len(of(events, QuoteUpdated)) > len(SYMBOLS))
+        await until(lambda: sum(len(b.quotes) for b in of(events, QuoteBatch)) > len(SYMBOLS))  # type: ignore[attr-defined]
         order = PlaceOrder("sim-rt-1", "SPY", Side.BUY, Decimal("2.5"), None, None)
         accepted = await venue.gateway.submit(order)
         assert isinstance(accepted, OrderAccepted)

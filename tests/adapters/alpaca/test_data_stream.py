@@ -19,6 +19,7 @@ from daemon.core.events import (
     Event,
     FeedLost,
     FeedRestored,
+    QuoteBatch,
     QuoteUpdated,
     TradingStatusChanged,
 )
@@ -113,10 +114,13 @@ async def test_subscribes_with_msgpack_and_emits_rest_quotes_then_restored_then_
     assert sub == {"action": "subscribe", "quotes": ["AAPL", "SPY"], "statuses": ["AAPL", "SPY"]}
     assert rest.calls == [["AAPL", "SPY"]]
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["QuoteUpdated", "QuoteUpdated", "FeedRestored", "QuoteUpdated", "QuoteUpdated"]
-    assert events[0].at == REST_AT  # the REST quotes come first
-    live = events[3]
-    assert isinstance(live, QuoteUpdated)
+    assert kinds == ["QuoteBatch", "FeedRestored", "QuoteBatch"]  # one queue item per frame
+    rest_batch, _, frame = events
+    assert isinstance(rest_batch, QuoteBatch) and isinstance(frame, QuoteBatch)
+    assert rest_batch.at == REST_AT and len(rest_batch.quotes) == 2  # REST quotes come first
+    assert [q.symbol for q in frame.quotes] == ["AAPL", "SPY"]
+    live = frame.quotes[0]
+    assert frame.at == live.at  # a batch is as late as its newest quote
     assert (live.symbol, live.bid, live.ask, live.bid_size, live.ask_size) == (
         "AAPL",
         227.5,
@@ -144,6 +148,24 @@ async def test_halts_become_trading_status_events(creds: Credentials) -> None:
         await until(lambda: any(isinstance(e, TradingStatusChanged) for e in events))
     (ev,) = [e for e in events if isinstance(e, TradingStatusChanged)]
     assert ev.halted and ev.symbol == "AAPL" and ev.reason == "Trading Halt"
+
+
+async def test_a_status_inside_a_frame_keeps_its_place_between_batches(
+    creds: Credentials,
+) -> None:
+    halt = {"T": "s", "S": "AAPL", "sc": "H", "sm": "Trading Halt", "rc": "", "rm": "",
+            "z": "C", "t": payloads.timestamp("2024-07-24T13:31:00Z")}  # fmt: skip
+    a, b, c = quote("AAPL", 1.0, 1.1), quote("SPY", 2.0, 2.1), quote("AAPL", 3.0, 3.1)
+    server = FakeDataStream(frames=[mp([a, b, halt, c])])
+    events: list[Event] = []
+    async with serving(server) as url, running(feed(url, creds), ["AAPL", "SPY"], events):
+        await until(lambda: len(events) >= 4)
+    kinds = [type(e) for e in events]
+    assert kinds == [FeedRestored, QuoteBatch, TradingStatusChanged, QuoteBatch]
+    before, after = events[1], events[3]
+    assert isinstance(before, QuoteBatch) and isinstance(after, QuoteBatch)
+    assert [(q.symbol, q.bid) for q in before.quotes] == [("AAPL", 1.0), ("SPY", 2.0)]
+    assert [(q.symbol, q.bid) for q in after.quotes] == [("AAPL", 3.0)]
 
 
 async def test_malformed_frames_are_counted_and_dropped(creds: Credentials) -> None:
@@ -192,7 +214,7 @@ async def test_dropped_socket_reports_lost_then_restored(creds: Credentials) -> 
         md = feed(url, creds)
         async with running(md, ["AAPL"], events):
             await until(lambda: md.quotes >= 2)
-    kinds = [type(e) for e in events if not isinstance(e, QuoteUpdated)]
+    kinds = [type(e) for e in events if not isinstance(e, QuoteBatch)]
     assert kinds[:3] == [FeedRestored, FeedLost, FeedRestored]
     assert md.supervisor.disconnects >= 1 and md.supervisor.stale_reconnects == 0
 
@@ -245,4 +267,4 @@ async def test_rest_catch_up_failure_does_not_block_the_stream(creds: Credential
         async with running(md, ["AAPL"], events):
             await until(lambda: md.quotes == 1)
     assert md.catchup_failures == 1
-    assert [type(e) for e in events] == [FeedRestored, QuoteUpdated]
+    assert [type(e) for e in events] == [FeedRestored, QuoteBatch]
