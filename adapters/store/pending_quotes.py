@@ -3,7 +3,8 @@ held in memory until the next non-quote write journals it (see ``journal.py``).
 
 Quotes from single ``QuoteUpdated`` events come out as they went in (each symbol's newest,
 in the order of last update); quotes from ``QuoteBatch`` events come out as one
-``QuoteBatch`` at the newest batch's time, so a replay decides where the live engine did
+``QuoteBatch`` of each symbol's newest (in the order of first appearance) at the newest
+batch's time, so a replay decides where the live engine did
 (once, after the batch). The two are never mixed: adding one kind while the other is
 pending hands back what is pending first.
 """
@@ -41,13 +42,11 @@ class PendingQuotes:
         if self._quotes and self._batch_at is None:
             first = self.take()
         pending = self._quotes
-        pop = pending.pop
-        conflated = 0
-        for q in event.quotes:  # the newest of each symbol, in the order of last update
-            if pop(q.symbol, None) is not None:
-                conflated += 1
-            pending[q.symbol] = q
-        self.conflated += conflated
+        before = len(pending)
+        # one dict of the batch, one update, both in C (a pop and a store per quote in
+        # Python costs about three times as much); a symbol keeps its first place
+        pending.update({q.symbol: q for q in event.quotes})
+        self.conflated += before + len(event.quotes) - len(pending)
         self._batch_at = event.at
         return first
 

@@ -57,6 +57,7 @@ class Rate:
     quotes: int
     seconds: float
     dropped: int = 0
+    conflated: int = 0
 
     @property
     def per_second(self) -> float:
@@ -97,7 +98,7 @@ async def ours(url: str, args: argparse.Namespace, tmp: Path) -> Rate:
 
         n, seconds = await _measure(progress, lambda: d.quotes_seen, args.quotes, 120.0)
         return Rate("rebalanced: AlpacaMarketData → Service → Engine", n, seconds,
-                    d.quotes_dropped)  # fmt: skip
+                    d.quotes_dropped, d.quotes_conflated)  # fmt: skip
 
 
 def _tracker(n_symbols: int) -> DriftTracker:
@@ -175,6 +176,8 @@ async def run(args: argparse.Namespace) -> list[Rate]:
 
 def _print(r: Rate) -> None:
     drop = f", {r.dropped:,} dropped" if r.dropped else ""
+    if r.conflated:
+        drop += f", {r.conflated:,} conflated under backlog"
     print(f"  {r.name:<58} {r.per_second:>11,.0f} quotes/s ({r.quotes:,} in {r.seconds:.2f} s"
           f"{drop})", flush=True)  # fmt: skip
 

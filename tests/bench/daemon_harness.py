@@ -172,6 +172,12 @@ class RunningDaemon:
     def quotes_dropped(self) -> int:
         return self.service._quotes_dropped
 
+    @property
+    def quotes_conflated(self) -> int:
+        """Quotes taken off the queue but left out of the engine's batch under backlog
+        (counted in ``quotes_seen`` too: a newer quote of the symbol was handled)."""
+        return self.service._quotes_conflated
+
 
 def pin_to_cpu(cpu: int) -> str:
     """Pin this process to one core; says what happened (for the printed figures)."""

@@ -114,7 +114,7 @@ async def test_batches_are_conflated_and_journaled_as_one_batch(journal: SqliteJ
     journal.record_command(ScheduleWakeup(at(9), "w"))
     await journal.flush()
     assert [e for _, e in journal.events()] == [
-        QuoteBatch(at(3), (q(at(1), "BND", 2.0, 2.1), q(at(3), "SPY", 5.0, 5.1))),
+        QuoteBatch(at(3), (q(at(3), "SPY", 5.0, 5.1), q(at(1), "BND", 2.0, 2.1))),
         q(at(4), "VTI", 6.0, 6.1),
         QuoteBatch(at(5), (q(at(5), "BND", 7.0, 7.1),)),
     ]
