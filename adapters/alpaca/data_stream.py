@@ -3,7 +3,9 @@
 Connect (``Content-Type: application/msgpack``) → ``auth`` → subscribe quotes (+ statuses)
 → fetch latest quotes over REST and emit them (one ``QuoteBatch``) → ``FeedRestored`` →
 stream: each frame's quotes as one ``QuoteBatch`` (one queue item per frame), statuses as
-``TradingStatusChanged`` in their place. A mute socket
+``TradingStatusChanged`` in their place. Under backlog (frames already buffered in the
+socket, read back to back) the frames read before the reader yields go out as one batch of
+each symbol's newest quote, the others counted (``QuoteBatch.conflated``). A mute socket
 (no message for ``stale_after`` seconds) is reconnected; every disconnect emits ``FeedLost``
 and reconnects with full-jitter backoff (at least the reap window after 406 / HTTP 429).
 Malformed messages are counted and dropped, never fatal.
@@ -41,7 +43,13 @@ PERMANENT_CODES = {
     410: "invalid subscribe action for this feed",
 }
 
-FRAMES_PER_YIELD = 16
+SLICE = 0.002
+"""Seconds of frames read back to back before the reader yields the loop."""
+
+
+def _no_emit(event: object) -> None:
+    raise RuntimeError("held quotes flushed before any frame was handled")
+
 
 QuoteSource = Callable[[Sequence[str]], Awaitable[Sequence[QuoteUpdated]]]
 
@@ -75,6 +83,11 @@ class AlpacaMarketData:
         self.messages = 0
         self.quotes = 0
         self.catchup_failures = 0
+        self.conflated = 0  # quotes a newer one of the same symbol replaced before emitting
+        self._held: dict[str, wire.StreamQuote] = {}  # read, not yet emitted: newest per symbol
+        self._held_count = 0
+        self._flush_soon = False
+        self._emit: Emit = _no_emit
         self.errors: dict[int, int] = {}
 
     # --- public ----------------------------------------------------------------------------
@@ -173,20 +186,23 @@ class AlpacaMarketData:
             self.catchup_failures += 1
             return
         if quotes:
-            emit(_batch(list(quotes)))  # one queue item, as a frame
+            emit(QuoteBatch(_newest(quotes), tuple(quotes)))  # one queue item
 
     async def _consume(self, ws: ClientConnection, emit: Emit) -> None:
-        n = 0
-        while True:
-            frame = await self._recv(ws, self.stale_after)
-            self._handle(frame, emit)
-            n += 1
-            # recv() returns frames already buffered without yielding. Yield to the consumer
-            # every FRAMES_PER_YIELD of them: a backlog in the socket then reaches the queue
-            # as a run of frames, which the consumer merges to each symbol's newest quote
-            # (conflation under backlog), and the queue stays far from full (no drops)
-            if n % FRAMES_PER_YIELD == 0:
-                await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        since = loop.time()
+        try:
+            while True:
+                frame = await self._recv(ws, self.stale_after)
+                self._handle(frame, emit)
+                # recv() returns frames already buffered without yielding: give the loop
+                # back every SLICE seconds (loop lag stays low, the consumer runs); what
+                # was read meanwhile goes out as one conflated batch (``_flush``)
+                if loop.time() - since >= SLICE:
+                    await asyncio.sleep(0)
+                    since = loop.time()
+        finally:
+            self._flush()  # the newest quotes read before the socket broke
 
     # --- decoding ----------------------------------------------------------------------------
 
@@ -218,45 +234,64 @@ class AlpacaMarketData:
         return out
 
     def _handle(self, frame: bytes | str, emit: Emit) -> None:
-        """One frame: decode its batch; emit its quotes as one ``QuoteBatch`` (one queue
-        item per frame) and each trading status on its own, in the frame's order (quotes
-        before a status go out, as a batch, before it). The only per-frame dispatch."""
+        """One frame: decode it; hold its quotes (the newest per symbol) for ``_flush``,
+        which runs as soon as this task yields, and emit each trading status in its place
+        (the quotes held before it go out first). The only per-frame dispatch."""
         self.supervisor.frame()
+        self._emit = emit
         messages = self._decode(frame)
         self.messages += len(messages)
-        batch: list[QuoteUpdated] = []
+        held = self._held
         n_quotes = 0
         others = 0
-        make = parse.make_quote
-        add = batch.append
         quote_t = wire.StreamQuote
         for m in messages:
             if type(m) is quote_t:
-                add(make(m.t, m.S, m.bp, m.ap, m.bs, m.as_))
+                held[m.S] = m  # a newer quote of the symbol replaces the one held
+                n_quotes += 1
             elif type(m) is wire.StreamStatus:
-                if batch:
-                    n_quotes += len(batch)
-                    emit(_batch(batch))
-                    batch = []
-                    add = batch.append
+                self._held_count += n_quotes
+                self.quotes += n_quotes
+                n_quotes = 0
+                self._flush()
+                held = self._held
                 ev: TradingStatusChanged | None = parse.status_event(m)
                 if ev is not None:
                     emit(ev)
                 others += 1
             elif type(m) is wire.StreamError:
                 self._error(m)
-        if batch:
-            n_quotes += len(batch)
-            emit(_batch(batch))
-        if n_quotes or others:
+        if n_quotes:
+            self._held_count += n_quotes
             self.quotes += n_quotes
+            if not self._flush_soon:
+                self._flush_soon = True
+                asyncio.get_running_loop().call_soon(self._flush)
+        if n_quotes or others:
             self.supervisor.backoff.reset()
 
+    def _flush(self) -> None:
+        """The quotes held, as one ``QuoteBatch``: one frame's when the consumer keeps up;
+        under backlog (frames read back to back without yielding) the newest quote per
+        symbol of all of them, the rest counted in ``conflated``. Quote events are built
+        for the quotes kept only."""
+        self._flush_soon = False
+        held = self._held
+        if not held:
+            return
+        self._held = {}
+        make = parse.make_quote
+        quotes = tuple([make(m.t, m.S, m.bp, m.ap, m.bs, m.as_) for m in held.values()])
+        conflated = self._held_count - len(quotes)
+        self._held_count = 0
+        self.conflated += conflated
+        self._emit(QuoteBatch(_newest(quotes), quotes, conflated))
 
-def _batch(quotes: list[QuoteUpdated]) -> QuoteBatch:
-    """The batch is as late as its newest quote (the engine's "now" when it decides)."""
+
+def _newest(quotes: Sequence[QuoteUpdated]) -> datetime:
+    """A batch is as late as its newest quote (the engine's "now" when it decides)."""
     newest = quotes[-1].at
     for q in quotes:
         if q.at > newest:
             newest = q.at
-    return QuoteBatch(newest, tuple(quotes))
+    return newest

@@ -42,10 +42,12 @@ class QuoteBatch:
     engine updates prices and drift per quote, exactly as for ``QuoteUpdated`` one by one,
     and decides at most once, after the last quote, at ``at`` (when the frame arrived: no
     earlier than its newest quote). A batch may hold several quotes of one symbol; an
-    adapter conflating under backlog keeps only each symbol's newest."""
+    adapter conflating under backlog keeps only each symbol's newest and says in
+    ``conflated`` how many it left out (for metrics; the engine does not read it)."""
 
     at: datetime
     quotes: tuple[QuoteUpdated, ...]
+    conflated: int = 0
 
 
 @dataclass(frozen=True, slots=True)

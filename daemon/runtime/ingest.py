@@ -26,9 +26,11 @@ def merge_backlog(
 ) -> tuple[QuoteBatch, int, Any | None]:
     """``first`` and the batches queued right behind it (at most ``MAX_FRAMES`` in all) as
     one batch of each symbol's newest quote, at the newest batch's time. Returns the batch,
-    how many quotes it left out, and the non-batch item taken off the queue (None: none)."""
+    how many quotes the merge left out (the batch's ``conflated`` adds those the adapter
+    left out before), and the non-batch item taken off the queue (None: none)."""
     latest: dict[str, QuoteUpdated] | None = None
     total = len(first.quotes)
+    before = first.conflated
     at = first.at
     after: Any | None = None
     frames = 1
@@ -47,12 +49,14 @@ def merge_backlog(
         # per quote costs about twice as much); the last quote of a symbol wins
         latest.update({q.symbol: q for q in item.quotes})
         total += len(item.quotes)
+        before += item.conflated
         if item.at > at:
             at = item.at
         frames += 1
     if latest is None:  # nothing behind it to merge: the frame as it came
         return first, 0, after
-    return QuoteBatch(at, tuple(latest.values())), total - len(latest), after
+    conflated = total - len(latest)
+    return QuoteBatch(at, tuple(latest.values()), before + conflated), conflated, after
 
 
 __all__ = ["MAX_FRAMES", "merge_backlog"]

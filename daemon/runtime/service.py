@@ -74,6 +74,7 @@ class _Tick:
 
 
 TICK = _Tick()
+SLICE = 0.002  # seconds the consumer works before it yields the loop
 
 
 class Service:
@@ -326,9 +327,10 @@ class Service:
     # -- the single consumer ----------------------------------------------------------------
     async def _consume(self) -> None:
         queue = self.queue
-        # Yield to other tasks every 256 events, but not while the queue is above this mark:
-        # a burst is drained before the producers may add to it (else quotes drop).
-        high = queue.maxsize // 8
+        loop = asyncio.get_running_loop()
+        # Yield to other tasks after SLICE seconds of work (loop lag stays low). Quotes come
+        # a frame (or a conflated run of frames) per item and a backlog is merged, so the
+        # producers cannot outrun the queue meanwhile.
         while True:
             if self._stopping and (self._drained() or self._past_deadline()):
                 return
@@ -338,19 +340,17 @@ class Service:
             except TimeoutError:
                 self._last_progress = time.monotonic()
                 continue
-            n = 0
+            since = loop.time()
             while True:
                 after = None
                 if type(item) is ev.QuoteBatch and queue.qsize():  # behind the feed
-                    item, conflated, after = merge_backlog(item, queue)
-                    self._quotes_seen += conflated
-                    self._quotes_conflated += conflated
+                    item, _, after = merge_backlog(item, queue)
                 self._consume_one(item)
                 if after is not None:  # a trade, status or timer: right after, in its place
                     self._consume_one(after)
-                n += 1
-                if n & 255 == 0 and queue.qsize() <= high:
+                if loop.time() - since >= SLICE:
                     await asyncio.sleep(0)
+                    since = loop.time()
                 try:
                     item = queue.get_nowait()
                 except asyncio.QueueEmpty:
@@ -361,7 +361,8 @@ class Service:
         engine = self.engine
         assert engine is not None
         if type(item) is ev.QuoteBatch:  # the hot path (a frame): no per-quote work here
-            self._quotes_seen += len(item.quotes)
+            self._quotes_seen += len(item.quotes) + item.conflated
+            self._quotes_conflated += item.conflated
             self._journal_quote(item)  # conflated in memory: replay stays exact
             commands = engine.handle(item)
             if commands:

@@ -16,6 +16,12 @@ pinned to ``--cpu``, then runs one client after the other:
    this loop), with a handler doing what a user keeping drift current would: keep the
    latest quote per symbol and update the same ``DriftTracker`` the engine uses.
 3. the same with ``raw_data=True`` (dicts instead of pydantic models): alpaca-py's fastest.
+4. the bare limit: ``websockets`` + msgspec decode into the same Structs + a price update
+   per quote (a dict store of the mid), nothing else: what any Python client of this feed
+   must spend at least.
+
+Ratios (ours ÷ each) are printed, and as ``RESULT`` lines with the aims of issue 14
+(≥ 10× alpaca-py default, ≥ 4× ``raw_data``, ≥ 40 % of the bare limit) for ``run_all``.
 
 Each rate is quotes handled ÷ time between two polls of the counter (every 2 ms), the first
 taken once the client is streaming, the last once all quotes are in; quotes dropped by a full
@@ -46,6 +52,7 @@ from tests.bench.daemon_harness import (
     quiet_logging,
     running_daemon,
 )
+from tests.bench.summary import result
 from tests.bench.ws_feed import KEY, SECRET, FeedSpec, base_prices, start_feed
 
 POLL = 0.002
@@ -149,6 +156,44 @@ async def alpaca_py(url: str, args: argparse.Namespace, raw: bool) -> Rate:
     return Rate(f"alpaca-py StockDataStream, {label}", n, seconds)
 
 
+async def bare(url: str, args: argparse.Namespace) -> Rate:
+    """websockets + msgspec + a price update: the floor under any client of this feed."""
+    from websockets.asyncio.client import connect
+
+    from adapters.alpaca import wire
+
+    decode = wire.STREAM_BATCH_MSGPACK.decode
+    quote_t = wire.StreamQuote
+    mids: dict[str, float] = {}
+    seen = [0]
+
+    async def client() -> None:
+        async with connect(url, max_size=None, compression=None) as ws:
+            await ws.recv()
+            await ws.send(wire.MSGPACK_ENCODER.encode({"action": "auth", "key": KEY,
+                                                       "secret": SECRET}))  # fmt: skip
+            await ws.recv()
+            await ws.send(wire.MSGPACK_ENCODER.encode(
+                {"action": "subscribe", "quotes": list(base_prices(args.symbols))}))
+            await ws.recv()
+            n = 0
+            while True:
+                for m in decode(await ws.recv()):
+                    if type(m) is quote_t:
+                        mids[m.S] = (m.bp + m.ap) * 0.5
+                        n += 1
+                seen[0] = n
+
+    task = asyncio.create_task(client())
+    try:
+        n, seconds = await _measure(lambda: seen[0], lambda: seen[0], args.quotes, 120.0)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    return Rate("bare: websockets + msgspec + a price update", n, seconds)
+
+
 async def run(args: argparse.Namespace) -> list[Rate]:
     pinned = pin_to_cpu(args.cpu)
     spec = FeedSpec(mode="replay", symbols=args.symbols, batch=args.batch, quotes=args.quotes,
@@ -167,11 +212,34 @@ async def run(args: argparse.Namespace) -> list[Rate]:
         if not args.skip_raw:
             rates.append(await alpaca_py(feed.url, args, raw=True))
             _print(rates[-1])
+        rates.append(await bare(feed.url, args))
+        _print(rates[-1])
         logf.close()
+    ours_r = rates[0]
     for r in rates[1:]:
-        print(f"  ratio rebalanced / {r.name}: {rates[0].per_second / r.per_second:.1f}×")
-    print(f"  load average at end {load_average()}")
+        print(f"  ratio rebalanced / {r.name}: {ours_r.per_second / r.per_second:.2f}×")
+    load = load_average()
+    print(f"  load average at end {load}")
+    _results(rates, load)
     return rates
+
+
+def _results(rates: list[Rate], load: str) -> None:
+    ours_r, *others = rates
+    note = f"{ours_r.per_second / 1e3:,.0f} k/s"
+    if ours_r.conflated:
+        note += f", {ours_r.conflated / max(ours_r.quotes, 1):.0%} conflated"
+    for r in others:
+        ratio = ours_r.per_second / r.per_second
+        if r.name.startswith("bare"):
+            result("ingest vs the bare limit", f"{ratio:.0%} ({note} vs {r.per_second / 1e3:,.0f} k/s)",
+                   "≥ 40 %", ratio >= 0.40)  # fmt: skip
+        elif "raw_data" in r.name:
+            result("ingest vs alpaca-py raw_data", f"{ratio:.1f}× ({note} vs {r.per_second / 1e3:,.0f} k/s)",
+                   "≥ 4×", ratio >= 4.0)  # fmt: skip
+        else:
+            result("ingest vs alpaca-py default", f"{ratio:.1f}× ({note} vs {r.per_second / 1e3:,.0f} k/s)",
+                   "≥ 10×", ratio >= 10.0)  # fmt: skip
 
 
 def _print(r: Rate) -> None:

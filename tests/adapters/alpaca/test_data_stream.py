@@ -268,3 +268,27 @@ async def test_rest_catch_up_failure_does_not_block_the_stream(creds: Credential
             await until(lambda: md.quotes == 1)
     assert md.catchup_failures == 1
     assert [type(e) for e in events] == [FeedRestored, QuoteBatch]
+
+
+async def test_frames_read_back_to_back_go_out_as_one_conflated_batch(creds: Credentials) -> None:
+    """Under backlog the reader handles frames without yielding (they were buffered in the
+    socket): what it read goes out, once it yields, as one batch of each symbol's newest."""
+    md = feed("ws://127.0.0.1:9", creds)
+    events: list[Event] = []
+    frames = [
+        mp([quote("AAPL", 1.0, 1.1), quote("SPY", 2.0, 2.1)]),
+        mp([quote("AAPL", 3.0, 3.1)]),
+        mp([quote("AAPL", 5.0, 5.1), quote("QQQ", 6.0, 6.1)]),
+    ]
+    for f in frames:
+        md._handle(f, events.append)
+    assert events == []  # held until the reader yields the loop
+    await asyncio.sleep(0)
+    (batch,) = events
+    assert isinstance(batch, QuoteBatch)
+    assert {q.symbol: q.bid for q in batch.quotes} == {"AAPL": 5.0, "SPY": 2.0, "QQQ": 6.0}
+    assert batch.conflated == 2 and md.conflated == 2 and md.quotes == 5
+    md._handle(frames[1], events.append)  # the consumer kept up: a frame is its own batch
+    await asyncio.sleep(0)
+    assert len(events) == 2 and isinstance(events[1], QuoteBatch)
+    assert [q.bid for q in events[1].quotes] == [3.0] and events[1].conflated == 0
