@@ -22,7 +22,7 @@ import msgpack
 from adapters.alpaca import wire
 from adapters.alpaca.credentials import Credentials, Secret
 from adapters.alpaca.data_stream import AlpacaMarketData
-from daemon.core.events import Event, QuoteUpdated
+from daemon.core.events import Event, QuoteBatch, QuoteUpdated
 
 STAMP = datetime(2026, 1, 2, 15, 0, tzinfo=UTC)  # feed events' stamp (none are made here)
 
@@ -77,9 +77,12 @@ def ours(frames: list[bytes]) -> int:
     md = AlpacaMarketData("ws://unused", creds, now=lambda: STAMP)
     out: list[Event] = []
     for frame in frames:
+        md._flush_soon = True  # no loop here: flush by hand below, as the loop would
         md._handle(frame, out.append)
+        md._flush()  # each frame its own QuoteBatch (as when the consumer keeps up)
     assert md.malformed == 0
-    return len(out)
+    assert sum(len(b.quotes) + b.conflated for b in out if isinstance(b, QuoteBatch)) == md.quotes
+    return md.quotes  # every quote read (a symbol's older quotes in one frame are conflated)
 
 
 def ours_decode_only(frames: list[bytes]) -> int:
