@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
@@ -51,6 +52,7 @@ class Metrics:
         r = registry
         self.registry = registry
         self._seen: dict[tuple[str, ...], float] = {}
+        self._weight_gauges: dict[str, list[Any]] = {}  # symbol → its four gauges, last band
         self.build_info = Info("rebalanced_build", "Version of the running daemon", registry=r)
         self.build_info.info({"version": __version__})
         self.start_time = Gauge("rebalanced_start_time_seconds",
@@ -224,11 +226,21 @@ class Metrics:
 
     def observe_weights(self, rows: Mapping[str, tuple[float, float, float, float]]) -> None:
         """rows: symbol → (current, target, low, high)."""
+        # every second for every symbol (5,000 on SIP): labels() costs more than set(), so
+        # each symbol's children are looked up once, and target and band set when they change
+        cache = self._weight_gauges
         for symbol, (cur, tgt, lo, hi) in rows.items():
-            self.weight.labels(symbol).set(cur)
-            self.target.labels(symbol).set(tgt)
-            self.band_low.labels(symbol).set(lo)
-            self.band_high.labels(symbol).set(hi)
+            g = cache.get(symbol)
+            if g is None:
+                g = cache[symbol] = [self.weight.labels(symbol), self.target.labels(symbol),
+                                     self.band_low.labels(symbol), self.band_high.labels(symbol),
+                                     None]  # fmt: skip
+            g[0].set(cur)
+            if g[4] != (tgt, lo, hi):
+                g[1].set(tgt)
+                g[2].set(lo)
+                g[3].set(hi)
+                g[4] = (tgt, lo, hi)
 
     def observe_streams(self, stats: Mapping[str, FeedStats]) -> None:
         for name, s in stats.items():
