@@ -45,6 +45,8 @@ PERMANENT_CODES = {
 
 SLICE = 0.002
 """Seconds of frames read back to back before the reader yields the loop."""
+MAX_HELD = 1000
+"""Symbols held at most before the held quotes go out as a batch."""
 
 
 def _no_emit(event: object) -> None:
@@ -264,7 +266,9 @@ class AlpacaMarketData:
         if n_quotes:
             self._held_count += n_quotes
             self.quotes += n_quotes
-            if not self._flush_soon:
+            if len(held) >= MAX_HELD:  # bounds one batch's engine call (and the loop lag)
+                self._flush()
+            elif not self._flush_soon:
                 self._flush_soon = True
                 asyncio.get_running_loop().call_soon(self._flush)
         if n_quotes or others:

@@ -17,14 +17,17 @@ from typing import Any
 from daemon.core.events import QuoteBatch, QuoteUpdated
 
 MAX_FRAMES = 64
-"""Most frames merged into one batch: bounds one engine call (and the loop's stall) when the
-queue holds a long run of frames."""
+"""Most frames merged into one batch: bounds the merge when the queue holds a long run."""
+MAX_QUOTES = 2000
+"""A merge stops once it holds this many symbols: bounds one engine call (and so the loop
+lag) when many symbols are quoted (SIP: thousands)."""
 
 
 def merge_backlog(
     first: QuoteBatch, queue: asyncio.Queue[Any]
 ) -> tuple[QuoteBatch, int, Any | None]:
-    """``first`` and the batches queued right behind it (at most ``MAX_FRAMES`` in all) as
+    """``first`` and the batches queued right behind it (at most ``MAX_FRAMES`` in all,
+    stopping once ``MAX_QUOTES`` symbols are held) as
     one batch of each symbol's newest quote, at the newest batch's time. Returns the batch,
     how many quotes the merge left out (the batch's ``conflated`` adds those the adapter
     left out before), and the non-batch item taken off the queue (None: none)."""
@@ -35,7 +38,7 @@ def merge_backlog(
     after: Any | None = None
     frames = 1
     get = queue.get_nowait
-    while frames < MAX_FRAMES:
+    while frames < MAX_FRAMES and (latest is None or len(latest) < MAX_QUOTES):
         try:
             item = get()
         except asyncio.QueueEmpty:
@@ -59,4 +62,4 @@ def merge_backlog(
     return QuoteBatch(at, tuple(latest.values()), before + conflated), conflated, after
 
 
-__all__ = ["MAX_FRAMES", "merge_backlog"]
+__all__ = ["MAX_FRAMES", "MAX_QUOTES", "merge_backlog"]
