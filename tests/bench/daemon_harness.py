@@ -166,11 +166,11 @@ class RunningDaemon:
 
     @property
     def quotes_seen(self) -> int:
-        return self.service._quotes_seen
+        return self.service.consumer.quotes_seen
 
     @property
     def quotes_dropped(self) -> int:
-        return self.service._quotes_dropped
+        return self.service.events.quotes_dropped
 
 
 def pin_to_cpu(cpu: int) -> str:
