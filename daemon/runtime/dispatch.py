@@ -13,19 +13,9 @@ from typing import Any, NamedTuple
 import structlog
 
 from adapters.ports import Journal
+from daemon.core import commands as cmds
 from daemon.core import events as ev
-from daemon.core.commands import (
-    Alert,
-    CancelOrder,
-    Command,
-    Halt,
-    LookupOrder,
-    PlaceOrder,
-    RecordDecision,
-    RequestReconcile,
-    ScheduleWakeup,
-    TradingStateChanged,
-)
+from daemon.core.commands import Command
 from daemon.runtime.metrics import Metrics
 from daemon.runtime.observe import Observer
 from daemon.runtime.order_tasks import OrderTasks, TaskKind
@@ -58,20 +48,20 @@ class Dispatcher:
         self._now = now
         self._dry_run = dry_run
         self.handlers: dict[type, Handler] = {
-            PlaceOrder: self._place,
-            CancelOrder: self._cancel,
-            LookupOrder: self._lookup,
-            ScheduleWakeup: self._wake_up,
-            RequestReconcile: self._reconcile,
-            RecordDecision: self._decision,
-            TradingStateChanged: self._trading_state,
-            Halt: self._halt,
-            Alert: self._alert,
+            cmds.PlaceOrder: self._place,
+            cmds.CancelOrder: self._cancel,
+            cmds.LookupOrder: self._lookup,
+            cmds.ScheduleWakeup: self._wake_up,
+            cmds.RequestReconcile: self._reconcile,
+            cmds.RecordDecision: self._decision,
+            cmds.TradingStateChanged: self._trading_state,
+            cmds.Halt: self._halt,
+            cmds.Alert: self._alert,
         }
 
     def dispatch(self, commands: list[Command], trigger: ev.QuoteUpdated | None) -> None:
         """Act on one ``Engine.handle`` call's commands, in order."""
-        batch = Batch(trigger, rank_by_size([c for c in commands if type(c) is PlaceOrder]))
+        batch = Batch(trigger, rank_by_size([c for c in commands if type(c) is cmds.PlaceOrder]))
         handlers = self.handlers
         for cmd in commands:
             handler = handlers.get(type(cmd))
@@ -90,26 +80,26 @@ class Dispatcher:
 
     # -- the handlers ---------------------------------------------------------------------
 
-    def _place(self, cmd: PlaceOrder, batch: Batch) -> None:
+    def _place(self, cmd: cmds.PlaceOrder, batch: Batch) -> None:
         self._observer.placed(cmd, self._dry_run)
         self._tasks.spawn(self._calls.submit(cmd, batch.ranks[cmd.client_order_id]),
                           TaskKind.SUBMIT, cmd.client_order_id)
 
-    def _cancel(self, cmd: CancelOrder, batch: Batch) -> None:
+    def _cancel(self, cmd: cmds.CancelOrder, batch: Batch) -> None:
         self._tasks.spawn(self._calls.cancel(cmd), TaskKind.CANCEL, cmd.client_order_id)
 
-    def _lookup(self, cmd: LookupOrder, batch: Batch) -> None:
+    def _lookup(self, cmd: cmds.LookupOrder, batch: Batch) -> None:
         self._metrics.order_lookups.labels(cmd.reason).inc()
         self._tasks.spawn(self._calls.lookup(cmd.client_order_id), TaskKind.LOOKUP,
                           cmd.client_order_id)
 
-    def _wake_up(self, cmd: ScheduleWakeup, batch: Batch) -> None:
+    def _wake_up(self, cmd: cmds.ScheduleWakeup, batch: Batch) -> None:
         self._timers.schedule(cmd.at, cmd.key)
 
-    def _reconcile(self, cmd: RequestReconcile, batch: Batch) -> None:
+    def _reconcile(self, cmd: cmds.RequestReconcile, batch: Batch) -> None:
         self._tasks.spawn(self._calls.reconcile(cmd.reason, cmd.symbols), TaskKind.RECONCILE)
 
-    def _decision(self, cmd: RecordDecision, batch: Batch) -> None:
+    def _decision(self, cmd: cmds.RecordDecision, batch: Batch) -> None:
         self.record(cmd)  # journaled now: before its orders' intents
         latency = None
         if batch.trigger is not None:
@@ -118,16 +108,16 @@ class Dispatcher:
         # tasks spawned here have taken their first step
         asyncio.get_running_loop().call_soon(self._observer.decision, cmd, latency)
 
-    def _trading_state(self, cmd: TradingStateChanged, batch: Batch) -> None:
+    def _trading_state(self, cmd: cmds.TradingStateChanged, batch: Batch) -> None:
         self._metrics.set_trading_state(cmd.state.value)
         log.warning("trading state changed", state=cmd.state.value, reason=cmd.reason)
         self._tasks.spawn(self._calls.persist_state(cmd), TaskKind.PERSIST)
 
-    def _halt(self, cmd: Halt, batch: Batch) -> None:
+    def _halt(self, cmd: cmds.Halt, batch: Batch) -> None:
         log.error("engine halted trading", reason=cmd.reason)
         self.record(cmd)
 
-    def _alert(self, cmd: Alert, batch: Batch) -> None:
+    def _alert(self, cmd: cmds.Alert, batch: Batch) -> None:
         self._observer.alert(cmd)
         self.record(cmd)
 
