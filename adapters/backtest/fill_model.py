@@ -30,7 +30,7 @@ from decimal import ROUND_FLOOR, Decimal
 from daemon.core.commands import PlaceOrder
 from daemon.core.config import Config
 from daemon.core.events import BrokerOrder
-from daemon.core.model import OrderState, Side
+from daemon.core.model import OrderState, Side, order_terms
 
 _E9 = Decimal("1E-9")
 MICRO = Decimal("0.000001")
@@ -80,14 +80,10 @@ class OpenOrder:
         return BrokerOrder(
             client_order_id=o.client_order_id,
             broker_order_id=self.broker_id,
-            symbol=o.symbol,
-            side=o.side,
+            **order_terms(o),
             status=OrderState.PARTIAL if self.filled > 0 else OrderState.OPEN,
-            qty=o.qty,
-            notional=o.notional,
             filled_qty=self.filled,
             filled_avg_price=(self.paid / self.filled) if self.filled > 0 else None,
-            limit_price=o.limit_price,
         )
 
 

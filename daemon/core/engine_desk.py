@@ -25,7 +25,7 @@ from daemon.core.commands import (
 from daemon.core.config import Config
 from daemon.core.events import AccountSnapshot, BrokerOrder
 from daemon.core.ids import client_order_id, is_ours, parse_client_order_id
-from daemon.core.model import Side
+from daemon.core.model import Side, order_terms
 from daemon.core.orders import OrderBook, OrderEventKind, OrderState, TrackedOrder
 from daemon.core.orders_reconcile import Unsynced, reconcile_open_orders
 from daemon.core.plan import PlannedOrder
@@ -145,11 +145,7 @@ class OrderDesk:
         self.book.add(
             TrackedOrder(
                 client_order_id=coid,
-                symbol=po.symbol,
-                side=po.side,
-                qty=po.qty,
-                notional=po.notional,
-                limit_price=po.limit_price,
+                **order_terms(po),
                 placed_at=now,
                 decision_id=did,
             )
@@ -242,11 +238,7 @@ class OrderDesk:
 def _place(po: PlannedOrder, coid: str, did: str) -> PlaceOrder:
     return PlaceOrder(
         client_order_id=coid,
-        symbol=po.symbol,
-        side=po.side,
-        qty=po.qty,
-        notional=po.notional,
-        limit_price=po.limit_price,
+        **order_terms(po),
         est_cost=po.est_cost,
         reason=po.reason,
         decision_id=did,

@@ -15,7 +15,7 @@ from decimal import Decimal
 from daemon.core.drift import DriftTracker
 from daemon.core.engine_desk import OrderDesk
 from daemon.core.engine_gates import Gates
-from daemon.core.model import Holdings, Side, TradingState
+from daemon.core.model import Holdings, Side, TradingState, order_terms
 from daemon.core.orders import OrderState, TrackedOrder
 from daemon.core.plan import WeightRow
 
@@ -40,11 +40,7 @@ class OpenOrderView:
     def of(cls, o: TrackedOrder) -> OpenOrderView:
         return cls(
             client_order_id=o.client_order_id,
-            symbol=o.symbol,
-            side=o.side,
-            qty=o.qty,
-            notional=o.notional,
-            limit_price=o.limit_price,
+            **order_terms(o),
             filled_qty=o.filled_qty,
             state=o.state,
             broker_order_id=o.broker_order_id,

@@ -1,4 +1,5 @@
-"""Plain value types shared by the core: sides, quotes, holdings, trading sessions.
+"""Plain value types shared by the core: sides, quotes, holdings, trading sessions, the
+terms every order record carries (``OrderTerms``).
 
 Money and quantities that reach the broker or the ledger are ``Decimal``; prices on the
 quote hot path are floats (converted to ``Decimal`` only when an order is planned).
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Protocol, TypedDict
 
 CASH = "CASH"
 """The symbol under which cash appears in weights and plans."""
@@ -54,6 +56,37 @@ class Holdings:
 
     cash: Decimal
     positions: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+class OrderTerms(TypedDict):
+    """What an order asks for: the fields every order record carries along (a planned
+    order, the command, the tracked order, its view, the broker's order). One record is
+    made from another with ``**order_terms(other)``, so no copy can miss or swap one."""
+
+    symbol: str
+    side: Side
+    qty: Decimal | None  # shares; None for a notional order
+    notional: Decimal | None  # dollars; None for a qty order
+    limit_price: Decimal | None  # None for a market order
+
+
+class HasOrderTerms(Protocol):
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def qty(self) -> Decimal | None: ...
+    @property
+    def notional(self) -> Decimal | None: ...
+    @property
+    def limit_price(self) -> Decimal | None: ...
+
+
+def order_terms(o: HasOrderTerms) -> OrderTerms:
+    """The terms of any order record, to build another from."""
+    return OrderTerms(symbol=o.symbol, side=o.side, qty=o.qty, notional=o.notional,
+                      limit_price=o.limit_price)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from daemon.core.events import BrokerOrder
+from daemon.core.model import order_terms
 from daemon.core.orders import OrderBook, OrderState, TrackedOrder
 
 
@@ -65,11 +66,7 @@ def reconcile_open_orders(
         if order is None:
             order = TrackedOrder(
                 client_order_id=coid,
-                symbol=bo.symbol,
-                side=bo.side,
-                qty=bo.qty,
-                notional=bo.notional,
-                limit_price=bo.limit_price,
+                **order_terms(bo),
                 placed_at=at,
                 state=state,
                 filled_qty=bo.filled_qty,

@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from adapters.ports import Journal
 from daemon.core import events as ev
 
 log = structlog.get_logger("rebalanced")
@@ -28,8 +29,9 @@ class JournalWatch:
         self.down = False
         self._probe_at = 0.0
 
-    def check(self, journal: Any, emit: Callable[[Any], None], now: Callable[[], datetime]) -> None:
-        failing = bool(getattr(journal, "writes_failing", False))
+    def check(self, journal: Journal, emit: Callable[[Any], None],
+              now: Callable[[], datetime]) -> None:
+        failing = journal.writes_failing
         t = time.monotonic()
         if failing and not self.down:
             self.down = True

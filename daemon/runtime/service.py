@@ -1,5 +1,7 @@
-"""The asyncio shell around the Engine: start-up as recovery, one bounded queue with a single
-consumer, order commands as tracked tasks, timers, periodic reconciliation, signals, drain.
+"""The asyncio shell around the Engine: start-up as recovery, the periodic work (heartbeat,
+clock refresh, reconciliation), signals and the drain. Its parts say what they hold: the
+queue and its single consumer (``consumer``), commands to actions (``dispatch``), order
+I/O as tracked tasks (``order_tasks``, ``venue_calls``), ``health`` and ``gauges``.
 
 Start-up order (DESIGN.md): the caller has loaded the config and configured logging; here we
 open nothing ourselves — the journal, HTTP API and venue are handed in — and we
@@ -25,34 +27,27 @@ import structlog
 
 from adapters.ports import Journal
 from daemon.core import events as ev
-from daemon.core.commands import (
-    Alert,
-    CancelOrder,
-    Command,
-    Halt,
-    LookupOrder,
-    PlaceOrder,
-    RecordDecision,
-    RequestReconcile,
-    ScheduleWakeup,
-    TradingStateChanged,
-)
+from daemon.core.commands import PlaceOrder
 from daemon.core.config import Config
 from daemon.core.engine import Engine
+from daemon.core.engine_view import EngineSnapshot
 from daemon.core.model import TradingState
-from daemon.runtime.books import book_correction
+from daemon.runtime import health
 from daemon.runtime.clock import ShellClock
-from daemon.runtime.ingest import merge_backlog
+from daemon.runtime.consumer import TICK, Consumer, EventQueue
+from daemon.runtime.dispatch import Dispatcher
+from daemon.runtime.gauges import Gauges, heartbeat
 from daemon.runtime.journal_watch import JournalWatch
 from daemon.runtime.jsonable import jsonable
 from daemon.runtime.market_stats_task import MarketStatsTask
 from daemon.runtime.metrics import Metrics
 from daemon.runtime.model_targets_task import ModelTargetsTask
 from daemon.runtime.observe import Observer
+from daemon.runtime.order_tasks import ALL_BUT_LOOKUPS, SENDING, OrderTasks, TaskKind
 from daemon.runtime.sd_notify import Notifier
 from daemon.runtime.timers import Timers
 from daemon.runtime.venue import Venue
-from daemon.runtime.venue_calls import VenueCalls, rank_by_size, retry_read
+from daemon.runtime.venue_calls import VenueCalls, retry_read
 from daemon.runtime.waiting import reporting
 
 log = structlog.get_logger("rebalanced")
@@ -61,20 +56,8 @@ EXIT_OK = 0
 EXIT_DRAIN_TIMEOUT = 1
 EXIT_FORCED = 130
 
-# /readyz says not ready when a reconciliation the engine waits for (after a trade-stream gap,
-# a suspected split) has not landed within this long: the books may be wrong meanwhile.
-BOOKS_UNCONFIRMED_SECONDS = 30.0
-
-
-
-class _Tick:
-    """A heartbeat through the queue: when the consumer handles it, the loop is progressing."""
-
-    __slots__ = ()
-
-
-TICK = _Tick()
-SLICE = 0.002  # seconds the consumer works before it yields the loop
+ORDER_PATH_QUIET_SECONDS = 10.0  # the periodic reconciliation waits this long after activity
+CLOCK_REFRESH_SECONDS = 30.0
 
 
 class Service:
@@ -101,24 +84,26 @@ class Service:
         self.clock = clock or ShellClock()
         self.reload_config = reload_config
         self.dry_run = dry_run
-        self.calls = VenueCalls(venue, journal, metrics, self.emit, self.clock.now,
-                                dry_run=dry_run)
         self.install_signals = install_signals
         self.observer = Observer(metrics)
-        self.engine: Engine | None = None
+        self.tasks = OrderTasks()
+        self.events = EventQueue(config.daemon.queue_size, self.tasks)
+        self.queue = self.events.queue
+        self.emit = self.events.emit
+        self.calls = VenueCalls(venue, journal, metrics, self.emit, self.clock.now,
+                                dry_run=dry_run)
+        self.timers = Timers(self.clock, self.emit)
+        self.dispatcher = Dispatcher(calls=self.calls, tasks=self.tasks, timers=self.timers,
+                                     observer=self.observer, metrics=metrics, journal=journal,
+                                     now=self.clock.now, dry_run=dry_run)
+        self.consumer = Consumer(self.events, journal, self.dispatcher, self.observer,
+                                 metrics, self.notifier)
+        self.consumer.reactions.update({ev.ShutdownRequested: self._begin_drain,
+                                        ev.ConfigReloaded: self._adopt_config})
+        self.gauges = Gauges(metrics)
+        self.journal_watch = JournalWatch()  # disk full / read-only: no decisions meanwhile
         self.market_stats: MarketStatsTask | None = None
         self.model_targets: ModelTargetsTask | None = None
-        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=config.daemon.queue_size)
-        self.timers = Timers(self.clock, self.emit)
-        self._order_tasks: set[asyncio.Task[None]] = set()
-        self._last_progress = time.monotonic()
-        self._last_order_activity = 0.0
-        self._quotes_seen = 0
-        self._quotes_dropped = 0
-        self._quotes_conflated = 0  # left out by merge_backlog (only the newest matters)
-        self._conflated_reported = 0
-        self._quotes_reported = 0  # what refresh_gauges already added to the counters
-        self._dropped_reported = 0
         self._ready = False
         self._stopping = False
         self._stop_deadline: float | None = None
@@ -126,66 +111,31 @@ class Service:
         self._forced = False
         self._started = time.monotonic()
         self._held_at_start: dict[str, Decimal] = {}
-        self._startup_snapshot = True  # the first snapshot builds the books: no correction
-        self._await_reconcile_since: float | None = None
+        self._reconcile_wait = health.Waiting()  # the engine waits for a reconciliation
         self._looked_up_open: set[str] = set()  # open at the last deferred reconciliation
-        self.journal_watch = JournalWatch()  # disk full / read-only: no decisions meanwhile
-        self._journal_quote = journal.record_event  # bound once: the quote path
 
-    # -- producers ------------------------------------------------------------------------
-    def emit(self, event: Any) -> None:
-        """Put an event on the queue without blocking. A full queue drops quotes (counted);
-        anything else waits for room in a task, so no order event is ever lost."""
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            if type(event) is ev.QuoteBatch:
-                self._quotes_dropped += len(event.quotes)
-                return
-            if type(event) is ev.QuoteUpdated:
-                self._quotes_dropped += 1
-                return
-            task = asyncio.get_running_loop().create_task(self.queue.put(event))
-            self._order_tasks.add(task)  # type: ignore[arg-type]
-            task.add_done_callback(self._order_tasks.discard)  # type: ignore[arg-type]
+    @property
+    def engine(self) -> Engine | None:
+        return self.consumer.engine
+
+    def _snapshot(self) -> EngineSnapshot | None:
+        return self.engine.snapshot() if self.engine is not None else None
 
     # -- HTTP status provider ---------------------------------------------------------------
     def health(self) -> tuple[bool, dict[str, Any]]:
-        age = time.monotonic() - self._last_progress
-        return age < 30.0, {"consumer_idle_seconds": round(age, 3)}
+        return health.liveness(time.monotonic() - self.consumer.last_progress)
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
-        reasons: list[str] = []
-        if self._stopping:
-            reasons.append("stopping")
-        if not self._ready:
-            reasons.append("not yet reconciled or no fresh quotes")
-        for name, s in self.venue.stream_stats().items():
-            if not s.connected:
-                reasons.append(f"{name} stream disconnected")
-        if self.journal_watch.down:
-            reasons.append("journal writes failing (disk full or read-only state directory): "
-                           "no new decisions")
-        snap = self.engine.snapshot() if self.engine is not None else None
-        detail: dict[str, Any] = {"reasons": reasons}
-        if snap is not None:
-            detail["market_open"] = snap.market_open
-            detail["trading_state"] = snap.trading_state.value
-            if not snap.feeds_ok:
-                reasons.append("feeds lost: " + ", ".join(snap.feeds_lost))
-            if snap.overdue_count:
-                reasons.append(f"{snap.overdue_count} order(s) unresolved past their deadline "
-                               "(being looked up over REST)")
-            since = self._await_reconcile_since
-            if since is not None and time.monotonic() - since > BOOKS_UNCONFIRMED_SECONDS:
-                reasons.append("books unconfirmed: a reconciliation with the broker is overdue")
-        return not reasons, detail
+        return health.readiness(
+            stopping=self._stopping, ready=self._ready, streams=self.venue.stream_stats(),
+            journal_down=self.journal_watch.down, snap=self._snapshot(),
+            reconcile_waited_seconds=self._reconcile_wait.seconds(time.monotonic()))
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {"run_id": self.run_id, "ready": self._ready,
                                "dry_run": self.dry_run, "stopping": self._stopping,
                                "queue_depth": self.queue.qsize(),
-                               "quotes_received": self._quotes_seen}
+                               "quotes_received": self.consumer.quotes_seen}
         if self.engine is not None:
             out["engine"] = jsonable(self.engine.snapshot())
         if self.market_stats is not None:
@@ -209,29 +159,14 @@ class Service:
         try:
             await self._recover()
             async with asyncio.TaskGroup() as tg:
-                producers = [
-                    tg.create_task(self.venue.market_data.run(self._quoted_symbols(), self.emit),
-                                   name="market-data"),
-                    tg.create_task(self.venue.trade_updates.run(self.emit), name="trade-updates"),
-                    tg.create_task(self._ticker(), name="ticker"),
-                    tg.create_task(self._clock_refresher(), name="clock"),
-                    tg.create_task(self._reconciler(), name="reconciler"),
-                    tg.create_task(self._await_ready(), name="ready"),
-                ]
-                if (stats := self._market_stats_task()) is not None:  # never gates readiness
-                    producers.append(tg.create_task(stats.run(), name="market-stats"))
-                if self.config.targets_model.kind != "static" and self.venue.daily_bars:
-                    self.model_targets = ModelTargetsTask(
-                        lambda: self.config, self.venue.daily_bars, self.emit, self.metrics,
-                        self.clock.now)
-                    producers.append(tg.create_task(self.model_targets.run(), name="model"))
-                await self._consume()
+                producers = [tg.create_task(coro, name=name) for name, coro in self._producers()]
+                await self.consumer.run(self._consumed_enough)
                 for t in producers:
                     t.cancel()
-                for t in list(self._order_tasks):
-                    t.cancel()
+                await self.tasks.aclose()
         finally:
             self.timers.cancel_all()
+            await self.tasks.aclose()
             if self.install_signals:
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                     loop.remove_signal_handler(sig)
@@ -241,6 +176,26 @@ class Service:
             return EXIT_FORCED
         return EXIT_OK if self._drained() else EXIT_DRAIN_TIMEOUT
 
+    def _producers(self) -> list[tuple[str, Any]]:
+        period = min(1.0, self.notifier.watchdog_interval or 1.0)  # half the watchdog's
+        out: list[tuple[str, Any]] = [
+            ("market-data", self.venue.market_data.run(self._quoted_symbols(), self.emit)),
+            ("trade-updates", self.venue.trade_updates.run(self.emit)),
+            ("ticker", heartbeat(period, self.metrics, self._beat)),
+            ("clock", self._clock_refresher()),
+            ("reconciler", self._reconciler()),
+            ("ready", self._await_ready()),
+        ]
+        if (stats := self._market_stats_task()) is not None:  # never gates readiness
+            out.append(("market-stats", stats.run()))
+        if self.config.targets_model.kind != "static" and self.venue.daily_bars:
+            self.model_targets = ModelTargetsTask(
+                lambda: self.config, self.venue.daily_bars, self.emit, self.metrics,
+                self.clock.now)
+            out.append(("model", self.model_targets.run()))
+        return out
+
+    # -- start-up ---------------------------------------------------------------------------
     async def _recover(self) -> None:
         state = TradingState.ACTIVE
         persisted = self.journal.trading_state()
@@ -257,13 +212,25 @@ class Service:
         async with reporting("the broker: account snapshot", self._broker_wait_detail):
             snapshot = await retry_read(self.venue.account.snapshot)
         self._held_at_start = dict(snapshot.positions)
-        self.engine = Engine(self.config, self.run_id, trading_state=state)
+        self.consumer.engine = Engine(self.config, self.run_id, trading_state=state)
+        self.dispatcher.engine_quote = self.consumer.engine.quote  # an order's mid, to log
         log.info("recovered", run_id=self.run_id, trading_state=state.value,
                  cash=str(snapshot.cash), positions={k: str(v) for k, v in snapshot.positions.items()},
                  open_orders=len(snapshot.open_orders), market_open=clock_event.is_open)
         self.metrics.reconciliations.labels("startup").inc()
         for event in (snapshot, clock_event):
-            self._consume_one(event)
+            self.consumer.handle(event)
+
+    async def _resolve_intent(self, intent: PlaceOrder) -> None:
+        """An order intent from an earlier run with no known outcome: ask, never resend."""
+        events = await retry_read(lambda: self.venue.gateway.lookup(intent.client_order_id))
+        for e in events:  # the journal derives the order's state from these events
+            self.consumer.journal_event(e)
+        log.info("resolved journaled intent", client_order_id=intent.client_order_id,
+                 outcome=[type(e).__name__ for e in events])
+
+    def _broker_wait_detail(self) -> dict[str, Any]:
+        return health.broker_wait_detail(self.venue.limiter_stats())
 
     def _market_stats_task(self) -> MarketStatsTask | None:
         """ADV, σ and covariance from daily bars, for every quoted (held or targeted) symbol."""
@@ -275,24 +242,6 @@ class Service:
             overrides=lambda: {a.symbol: (a.adv, a.sigma) for a in self.config.portfolio.assets})
         return self.market_stats
 
-    def _broker_wait_detail(self) -> dict[str, Any]:
-        """What a slow start-up step is waiting behind: the client rate limiter."""
-        limiter = self.venue.limiter_stats()
-        if limiter is None:
-            return {}
-        # (no "token" in the key names: the log scrubber would mask the value)
-        return {"ratelimit_available": round(limiter.tokens, 2),
-                "ratelimit_wait_seconds": round(limiter.wait_seconds, 1),
-                "ratelimit_waits": limiter.waits, "broker_429s": limiter.throttled_429}
-
-    def _ready_wait_detail(self) -> dict[str, Any]:
-        snap = self.engine.snapshot() if self.engine is not None else None
-        down = [n for n, s in self.venue.stream_stats().items() if not s.connected]
-        out: dict[str, Any] = {"streams_down": down}
-        if snap is not None:
-            out["missing_prices"] = list(snap.missing_prices)
-        return out
-
     def _quoted_symbols(self) -> list[str]:
         """Targets, excluded symbols and whatever the account held at start-up: a holding
         that is never traded still counts in the portfolio's value, so it needs prices."""
@@ -300,239 +249,38 @@ class Service:
         extra = sorted((held | set(self.config.portfolio.excluded)) - set(self.config.symbols))
         return [*self.config.symbols, *extra]
 
-    async def _resolve_intent(self, intent: PlaceOrder) -> None:
-        """An order intent from an earlier run with no known outcome: ask, never resend."""
-        events = await retry_read(lambda: self.venue.gateway.lookup(intent.client_order_id))
-        for e in events:  # the journal derives the order's state from these events
-            self._journal_event(e)
-        log.info("resolved journaled intent", client_order_id=intent.client_order_id,
-                 outcome=[type(e).__name__ for e in events])
-
     async def _await_ready(self) -> None:
-        async with reporting("streams up and a quote for every symbol", self._ready_wait_detail):
-            await self._await_ready_loop()
+        def detail() -> dict[str, Any]:
+            return health.ready_wait_detail(self._snapshot(), self.venue.stream_stats())
 
-    async def _await_ready_loop(self) -> None:
-        while not self._stopping:
-            snap = self.engine.snapshot() if self.engine is not None else None
-            streams_ok = all(s.connected for s in self.venue.stream_stats().values())
-            if snap is not None and snap.ready and streams_ok:
-                self._ready = True
-                self.metrics.up_ready.set(1)
-                self.notifier.ready("ready: reconciled, streams up")
-                log.info("ready", seconds_since_start=round(time.monotonic() - self._started, 3))
-                return
-            await asyncio.sleep(0.05)
-
-    # -- the single consumer ----------------------------------------------------------------
-    async def _consume(self) -> None:
-        queue = self.queue
-        loop = asyncio.get_running_loop()
-        # Yield to other tasks after SLICE seconds of work (loop lag stays low). Quotes come
-        # a frame (or a conflated run of frames) per item and a backlog is merged, so the
-        # producers cannot outrun the queue meanwhile.
-        while True:
-            if self._stopping and (self._drained() or self._past_deadline()):
-                return
-            try:
-                async with asyncio.timeout(0.25):
-                    item = await queue.get()
-            except TimeoutError:
-                self._last_progress = time.monotonic()
-                continue
-            since = loop.time()
-            while True:
-                after = None
-                if type(item) is ev.QuoteBatch and queue.qsize():  # behind the feed
-                    item, _, after = merge_backlog(item, queue)
-                self._consume_one(item)
-                if after is not None:  # a trade, status or timer: right after, in its place
-                    self._consume_one(after)
-                if loop.time() - since >= SLICE:
-                    await asyncio.sleep(0)
-                    since = loop.time()
-                try:
-                    item = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-            self._last_progress = time.monotonic()
-
-    def _consume_one(self, item: Any) -> None:
-        engine = self.engine
-        assert engine is not None
-        if type(item) is ev.QuoteBatch:  # the hot path (a frame): no per-quote work here
-            self._quotes_seen += len(item.quotes) + item.conflated
-            self._quotes_conflated += item.conflated
-            self._journal_quote(item)  # conflated in memory: replay stays exact
-            commands = engine.handle(item)
-            if commands:
-                self._dispatch(commands, trigger=item)
-            return
-        if type(item) is ev.QuoteUpdated:
-            self._quotes_seen += 1
-            self._journal_quote(item)
-            commands = engine.handle(item)
-            if commands:
-                self._dispatch(commands, trigger=item)
-            return
-        if item is TICK:
-            self._last_progress = time.monotonic()
-            if self.notifier.watchdog():
-                self.metrics.watchdog_pings.inc()
-            return
-        self._journal_event(item)
-        self.observer.event(item)
-        if isinstance(item, (ev.OrderAccepted, ev.OrderFilled, ev.OrderCanceled,
-                             ev.OrderRejected, ev.OrderSubmitFailed, ev.OrderNotFound)):
-            self._last_order_activity = time.monotonic()
-        if isinstance(item, ev.ShutdownRequested) and not self._stopping:
-            self._stopping = True
-            self._stop_deadline = time.monotonic() + self.config.daemon.drain_deadline_seconds
-            self.notifier.stopping()
-            self.metrics.up_ready.set(0)
-        if isinstance(item, ev.ConfigReloaded):
-            self.config = item.config
-        if isinstance(item, ev.AccountSnapshot):
-            commands = self._reconcile_books(engine, item)
-        else:
-            commands = engine.handle(item)
-        if commands:
-            self._dispatch(commands, trigger=None)
-
-    def _reconcile_books(self, engine: Engine, snapshot: ev.AccountSnapshot) -> list[Command]:
-        """Hand the broker's snapshot to the engine; count and log what it corrected."""
-        first = self._startup_snapshot
-        self._startup_snapshot = False
-        before = None if first else engine.snapshot().holdings
-        commands = engine.handle(snapshot)
-        if before is None:
-            return commands
-        fix = book_correction(before, engine.snapshot().holdings)
-        if fix:
-            if fix.positions:
-                self.metrics.book_corrections.labels("position").inc()
-            if fix.cash is not None:
-                self.metrics.book_corrections.labels("cash").inc()
-            log.warning("books corrected by the broker's snapshot", differences=fix.describe())
-        return commands
-
-    def _journal_event(self, item: Any) -> None:
-        try:
-            self.journal.record_event(item)
-        except Exception:  # the journal counts its own failures; never stop trading on it
-            self.metrics.journal_errors.inc()
-            log.exception("journal write failed")
-
-    # -- dispatch: commands never await venue I/O inline --------------------------------------
-    def _dispatch(self, commands: list[Command],
-                  trigger: ev.QuoteUpdated | ev.QuoteBatch | None) -> None:
-        placed = [c for c in commands if isinstance(c, PlaceOrder)]
-        rank = rank_by_size(placed)
-        intents: dict[str, Any] | None = None
-        for cmd in commands:
-            if isinstance(cmd, PlaceOrder):
-                if intents is None:  # after the RecordDecision: one fsync for all, then POSTs
-                    intents = self.calls.intents(placed)
-                quote = self.engine.quote(cmd.symbol) if self.engine is not None else None
-                if quote is not None:
-                    self.observer.last_mid[cmd.symbol] = (quote.bid + quote.ask) * 0.5
-                self.observer.placed(cmd, self.dry_run)
-                coid = cmd.client_order_id
-                self._spawn(self.calls.submit(cmd, rank[coid], intents.get(coid)), f"submit {coid}")
-            elif isinstance(cmd, CancelOrder):
-                self._spawn(self.calls.cancel(cmd), f"cancel {cmd.client_order_id}")
-            elif isinstance(cmd, LookupOrder):
-                self.metrics.order_lookups.labels(cmd.reason).inc()
-                self._spawn(self.calls.lookup(cmd.client_order_id), f"lookup {cmd.client_order_id}")
-            elif isinstance(cmd, ScheduleWakeup):
-                self.timers.schedule(cmd.at, cmd.key)
-            elif isinstance(cmd, RequestReconcile):
-                self._spawn(self.calls.reconcile(cmd.reason, cmd.symbols), "reconcile")
-            elif isinstance(cmd, RecordDecision):
-                self._record_command(cmd)  # journaled now: before its orders' intents
-                latency = None
-                if trigger is not None:
-                    latency = max(0.0, (self.clock.now() - trigger.at).total_seconds())
-                # the canonical log line (~0.2 ms to render and write) waits until the
-                # submit tasks spawned here have taken their first step
-                asyncio.get_running_loop().call_soon(self.observer.decision, cmd, latency)
-            elif isinstance(cmd, TradingStateChanged):
-                self.metrics.set_trading_state(cmd.state.value)
-                log.warning("trading state changed", state=cmd.state.value, reason=cmd.reason)
-                self._spawn(self.calls.persist_state(cmd), "persist trading state")
-            elif isinstance(cmd, Halt):
-                log.error("engine halted trading", reason=cmd.reason)
-                self._record_command(cmd)
-            elif isinstance(cmd, Alert):
-                self.observer.alert(cmd)
-                self._record_command(cmd)
-
-    def _record_command(self, cmd: Command) -> None:
-        try:
-            self.journal.record_command(cmd)
-        except Exception:
-            self.metrics.journal_errors.inc()
-            log.exception("journal write failed")
-
-    def _spawn(self, coro: Any, name: str) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)
-        self._order_tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._order_tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task failed", task=task.get_name(), error=repr(task.exception()))
+        async with reporting("streams up and a quote for every symbol", detail):
+            while not self._stopping:
+                if health.ready_to_trade(self._snapshot(), self.venue.stream_stats()):
+                    self._ready = True
+                    self.metrics.up_ready.set(1)
+                    self.notifier.ready("ready: reconciled, streams up")
+                    log.info("ready",
+                             seconds_since_start=round(time.monotonic() - self._started, 3))
+                    return
+                await asyncio.sleep(0.05)
 
     # -- periodic work ----------------------------------------------------------------------
-    async def _ticker(self) -> None:
-        """Every half watchdog interval (≤ 1 s): heartbeat through the queue, loop lag and
-        the gauges that come from snapshots."""
-        period = min(1.0, self.notifier.watchdog_interval or 1.0)
-        loop = asyncio.get_running_loop()
-        while True:
-            t0 = loop.time()
-            await asyncio.sleep(period)
-            self.metrics.loop_lag.set(max(0.0, loop.time() - t0 - period))
-            self.emit(TICK)
-            self.refresh_gauges()
-            self.journal_watch.check(self.journal, self.emit, self.clock.now)
+    def _beat(self) -> None:
+        """The heartbeat's work: a tick through the queue, the gauges, the journal watch."""
+        self.emit(TICK)
+        self.refresh_gauges()
+        self.journal_watch.check(self.journal, self.emit, self.clock.now)
 
     def refresh_gauges(self) -> None:
-        m = self.metrics
-        m.queue_depth.set(self.queue.qsize())
-        if self._quotes_seen:
-            m.quotes.inc(self._quotes_seen - self._quotes_reported)
-            self._quotes_reported = self._quotes_seen
-        if self._quotes_dropped:
-            m.quotes_dropped.labels("queue_full").inc(
-                self._quotes_dropped - self._dropped_reported)
-            self._dropped_reported = self._quotes_dropped
-        if self._quotes_conflated:
-            m.quotes_conflated.inc(self._quotes_conflated - self._conflated_reported)
-            self._conflated_reported = self._quotes_conflated
-        m.observe_streams(self.venue.stream_stats())
-        m.observe_journal(self.journal.write_errors)
-        limiter = self.venue.limiter_stats()
-        if limiter is not None:
-            m.observe_limiter(limiter)
-        if self.engine is None:
-            return
-        snap = self.engine.snapshot()
-        m.observe_weights({s: (r.current, r.target, r.low, r.high) for s, r in snap.rows.items()})
-        m.out_of_band.set(len(snap.out_of_band))
-        m.drift.set(snap.portfolio_drift)
-        m.value.set(snap.portfolio_value)
-        m.cash.set(float(snap.cash))
-        m.open_orders.set(snap.open_order_count)
-        m.unknown_orders.set(snap.unknown_count)
-        m.overdue_orders.set(snap.overdue_count)
-        if not snap.awaiting_reconcile:
-            self._await_reconcile_since = None
-        elif self._await_reconcile_since is None:
-            self._await_reconcile_since = time.monotonic()
-        m.market_open.set(1 if snap.market_open else 0)
-        m.set_trading_state(snap.trading_state.value)
+        snap = self._snapshot()
+        self.gauges.refresh(
+            queue_depth=self.queue.qsize(), quotes_seen=self.consumer.quotes_seen,
+            quotes_dropped=self.events.quotes_dropped,
+            quotes_conflated=self.consumer.quotes_conflated, streams=self.venue.stream_stats(),
+            journal_write_errors=self.journal.write_errors,
+            limiter=self.venue.limiter_stats(), snap=snap)
+        if snap is not None:
+            self._reconcile_wait.note(snap.awaiting_reconcile, time.monotonic())
 
     def _sync_clock(self, broker_now: datetime) -> None:
         """Follow the broker's clock; log and publish the measured offset when it moves."""
@@ -544,7 +292,7 @@ class Service:
 
     async def _clock_refresher(self) -> None:
         while True:
-            await asyncio.sleep(30.0)
+            await asyncio.sleep(CLOCK_REFRESH_SECONDS)
             try:
                 clock_event = await self.venue.account.clock()
             except Exception as exc:
@@ -561,21 +309,20 @@ class Service:
         interval = self.config.daemon.reconcile_interval_seconds
         while True:
             await asyncio.sleep(interval)
-            snap = self.engine.snapshot() if self.engine is not None else None
+            snap = self._snapshot()
             open_now = {o.client_order_id for o in snap.open_orders} if snap is not None else set()
             for coid in sorted(open_now & self._looked_up_open):
                 self.metrics.order_lookups.labels("reconcile").inc()
-                self._spawn(self.calls.lookup(coid), f"lookup {coid}")
+                self.tasks.spawn(self.calls.lookup(coid), TaskKind.LOOKUP, coid)
             self._looked_up_open = open_now
-            busy = bool(open_now) or any(
-                not t.get_name().startswith("lookup") for t in self._order_tasks)
-            quiet = time.monotonic() - self._last_order_activity > 10.0
-            if busy or not quiet:
+            busy = bool(open_now) or self.tasks.running(ALL_BUT_LOOKUPS) > 0
+            idle = time.monotonic() - self.consumer.last_order_activity
+            if busy or idle <= ORDER_PATH_QUIET_SECONDS:
                 self.metrics.reconciliations.labels("deferred").inc()
                 continue
             await self.calls.reconcile("periodic")
 
-    # -- signals and shutdown -----------------------------------------------------------------
+    # -- signals, reload and the drain --------------------------------------------------------
     def _on_stop_signal(self) -> None:
         self._signals += 1
         if self._signals == 1:
@@ -604,9 +351,23 @@ class Service:
             self.model_targets.after_reload()
         self.notifier.notify("READY=1", "STATUS=config reloaded")
 
+    def _adopt_config(self, event: ev.ConfigReloaded) -> None:
+        self.config = event.config
+
+    def _begin_drain(self, event: ev.ShutdownRequested) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        self._stop_deadline = time.monotonic() + self.config.daemon.drain_deadline_seconds
+        self.notifier.stopping()
+        self.metrics.up_ready.set(0)
+
+    def _consumed_enough(self) -> bool:
+        """The consumer stops once stopping and drained, or past the drain's deadline."""
+        return self._stopping and (self._drained() or self._past_deadline())
+
     def _drained(self) -> bool:
-        if any(not t.done() for t in self._order_tasks
-               if t.get_name().startswith(("submit", "cancel"))):
+        if self.tasks.running(SENDING):
             return False
         # "a known state": nothing still waiting for the broker's answer (resting OPEN orders
         # are known; they are canceled first when cancel_open_on_shutdown is set)

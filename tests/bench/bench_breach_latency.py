@@ -101,7 +101,7 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
                             read_at[m.t] = now
                 handle_frame(frame, emit)
 
-            dispatch = svc._dispatch
+            dispatch = svc.dispatcher.dispatch
 
             def timed_dispatch(commands: list[Any], trigger: Any) -> None:
                 dispatch(commands, trigger)
@@ -118,7 +118,7 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
                             dispatched[c.client_order_id] = (quote_t, now)
 
             d.feed._handle = timed_handle  # type: ignore[method-assign]
-            svc._dispatch = timed_dispatch  # type: ignore[method-assign]
+            svc.dispatcher.dispatch = timed_dispatch  # type: ignore[method-assign]
             q0 = d.quotes_seen
             t0 = time.monotonic()
             target = args.breaches + WARMUP

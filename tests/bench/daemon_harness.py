@@ -46,6 +46,7 @@ from daemon.core.config import (
     TriggerMode,
 )
 from daemon.core.model import TradingSession
+from daemon.host_clock import utc_now
 from daemon.runtime.assemble import new_run_id
 from daemon.runtime.clock import ShellClock
 from daemon.runtime.logs import configure_logging
@@ -91,10 +92,6 @@ def bench_config(
     )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class MemoryAccount:
     """Every symbol at its target weight; the market open."""
 
@@ -107,12 +104,12 @@ class MemoryAccount:
         self.cash = Decimal(str(PORTFOLIO_VALUE * CASH_TARGET))
 
     async def snapshot(self) -> ev.AccountSnapshot:
-        return ev.AccountSnapshot(at=_now(), cash=self.cash, positions=dict(self.positions))
+        return ev.AccountSnapshot(at=utc_now(), cash=self.cash, positions=dict(self.positions))
 
     async def clock(self) -> ev.MarketClock:
         """Open now; a whole-day UTC session today and for the next two days (the trigger's
         window is 00:00–23:59:59 UTC), so the benchmark runs on any day at any hour."""
-        now = _now()
+        now = utc_now()
         days = [now.date() + timedelta(days=k) for k in range(3)]
         sessions = tuple(
             TradingSession(
@@ -139,13 +136,13 @@ class RecordingGateway:
 
     async def submit(self, order: PlaceOrder, *, rank: int = 0) -> ev.Event:
         self.submitted.append((time.time(), order))
-        return ev.OrderRejected(_now(), order.client_order_id, "benchmark gateway")
+        return ev.OrderRejected(utc_now(), order.client_order_id, "benchmark gateway")
 
     async def cancel(self, cancel: CancelOrder) -> ev.Event | None:
         return None
 
     async def lookup(self, client_order_id: str) -> list[ev.Event]:
-        return [ev.OrderNotFound(_now(), client_order_id)]
+        return [ev.OrderNotFound(utc_now(), client_order_id)]
 
 
 class IdleTradeUpdates:
@@ -166,17 +163,17 @@ class RunningDaemon:
 
     @property
     def quotes_seen(self) -> int:
-        return self.service._quotes_seen
+        return self.service.consumer.quotes_seen
 
     @property
     def quotes_dropped(self) -> int:
-        return self.service._quotes_dropped
+        return self.service.events.quotes_dropped
 
     @property
     def quotes_conflated(self) -> int:
         """Quotes taken off the queue but left out of the engine's batch under backlog
         (counted in ``quotes_seen`` too: a newer quote of the symbol was handled)."""
-        return self.service._quotes_conflated
+        return self.service.consumer.quotes_conflated
 
 
 def pin_to_cpu(cpu: int) -> str:

@@ -185,10 +185,10 @@ async def test_readyz_says_books_unconfirmed_while_an_awaited_reconciliation_fai
     """After a trade-stream gap the engine waits for an account snapshot before trading;
     while the broker cannot give one (account reads answer 504) the books may be wrong, and
     past the limit /readyz says so. A snapshot that lands makes it ready again."""
-    import daemon.runtime.service as service_module
     from daemon.core import events as ev
+    from daemon.runtime import health
 
-    monkeypatch.setattr(service_module, "BOOKS_UNCONFIRMED_SECONDS", 1.0)
+    monkeypatch.setattr(health, "BOOKS_UNCONFIRMED_SECONDS", 1.0)
     async with live_daemon(tmp_path, sim_config=sim_cfg(positions=BALANCED)) as d:
         fail = {"http": [{"action": "504", "path": "/v2/account", "count": 10_000}]}
         await d.sim.control("POST", "/_sim/faults", fail)

@@ -67,17 +67,17 @@ async def test_the_daemon_conflates_a_backlog_and_counts_it(tmp_path: Path) -> N
         svc = d.service
         assert svc.engine.quote("ZZZ") is None  # not held, not streamed: only ours
         mid = 50.0
-        seen = svc._quotes_seen
+        seen = svc.consumer.quotes_seen
         n = 50
         for k in range(n):  # faster than the consumer: no await between the frames
             at = svc.clock.now()
             p = mid * (1 + 0.0001 * k)
             svc.emit(ev.QuoteBatch(at, (ev.QuoteUpdated(at, "ZZZ", p - 0.01, p + 0.01),)))
-        await wait_until(lambda: svc._quotes_seen >= seen + n, 5, what="the frames consumed")
+        await wait_until(lambda: svc.consumer.quotes_seen >= seen + n, 5, what="the frames consumed")
         newest = svc.engine.quote("ZZZ")
         assert newest is not None and abs(newest.bid - (mid * (1 + 0.0001 * (n - 1)) - 0.01)) < 1e-9
         svc.refresh_gauges()
         m = await d.metrics()
         assert metric(m, "rebalanced_quotes_conflated_total") >= n - MAX_FRAMES
-        assert metric(m, "rebalanced_quotes_conflated_total") == svc._quotes_conflated > 0
+        assert metric(m, "rebalanced_quotes_conflated_total") == svc.consumer.quotes_conflated > 0
         assert await d.stop() == 0
