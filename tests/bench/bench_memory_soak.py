@@ -123,7 +123,8 @@ async def soak(args: argparse.Namespace) -> None:
     print(f"  gc counts {gc.get_count()}; load average at end {load}")
     figure = (f"{args.symbols:,} symbols at {args.rate / 1e3:,.0f} k/s for {samples[-1][0]:.0f} s: "
               f"{dropped:,} dropped, RSS {mbs[0]:.0f} → {mbs[-1]:.0f} MB, loop lag p99 "
-              f"{lag_p99:.1f} ms, consumed {quotes / max(samples[-1][0], 1e-9) / 1e3:,.0f} k/s")  # fmt: skip
+              f"{lag_p99:.1f} ms, feed sent {stats['quotes'] / max(samples[-1][0], 1e-9) / 1e3:,.0f} k/s, "
+              f"consumed {quotes / max(samples[-1][0], 1e-9) / 1e3:,.0f} k/s")  # fmt: skip
     result("SIP-scale soak" if args.sip else "memory soak", figure,
            "0 dropped, RSS flat, loop lag p99 < 10 ms", dropped == 0 and lag_p99 < 10.0)
 
