@@ -9,7 +9,7 @@
 
 The composition root of a backtest: it reads the config, the price table
 (``adapters.backtest.prices``: CSV or Parquet, ``date`` + one total-return close column per
-symbol, optional ``SYMBOL:volume`` and ``SYMBOL:spread_bps``) and the cash flows, and hands
+symbol, optional ``SYMBOL:volume``, ``SYMBOL:spread_bps`` and ``SYMBOL:dividend``) and the cash flows, and hands
 them to the feeder (``adapters.backtest.feeder``), which drives a fresh ``Engine``. The
 summary (``adapters.backtest.metrics``) goes to stdout as one JSON object (``--json``) or a
 table; ``--report DIR`` also writes ``DIR/report.html`` with its charts.

@@ -10,8 +10,10 @@ Per row, all at the row's moment ``T`` (``market.row_moment``):
    on a model's schedule row, its ``TargetsChanged`` (``targets_at``: estimated from the
    rows before, ``adapters.models.schedule.walk_forward``), so drift is measured against
    the new targets and the bands decide;
-3. the row's cash flows: the ledger's cash changes and the engine gets an
-   ``AccountSnapshot`` (the broker's truth), open orders included;
+3. the row's cash flows and dividends (``SYMBOL:dividend`` per share on its ex-date row, on
+   the shares held at the previous row's close, credited to the cent): the ledger's cash
+   changes and the engine gets an ``AccountSnapshot`` (the broker's truth), open orders
+   included, so the cash is reinvested by the rules, as live;
 4. ``MarketClock``: open, with the sessions around the row (the series' own dates);
 5. the first row only: ``RebalanceRequested(force=True)``, the operator's "invest now"
    (the engine plans the initial allocation through its own planner and costs);
@@ -33,7 +35,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -57,7 +59,8 @@ from daemon.core.engine import Engine
 
 SESSIONS_AROUND = 5  # rows of calendar handed to the engine on each side of a row
 FOLLOW_UP = "follow-up round"  # how the engine's plan names a run's later rounds
-MAX_STEPS_PER_ROW = 100_000  # a guard against a wakeup loop
+MAX_STEPS_PER_ROW = 100_000
+CENT = Decimal("0.01")  # a guard against a wakeup loop
 
 
 @dataclass(slots=True)
@@ -71,6 +74,7 @@ class RowRecord:
     outside: np.ndarray  # any weight outside its band before trading
     weights_after: np.ndarray  # rows × (symbols + cash), after trading
     traded: np.ndarray  # traded notional on the row (buys + sells)
+    dividends: np.ndarray | None = None  # dividend cash credited on the row (dollars)
 
 
 @dataclass(slots=True)
@@ -152,6 +156,25 @@ class Feeder:
         self._sessions = market.sessions(config, series.dates)
         self._flows, self.ignored_flows = _flows_by_row(series.dates, cash_flows)
         self._targets_at = dict(targets_at or {})
+        divs = [
+            (j, d) for j in range(len(series.symbols)) if (d := series.dividend_of(j)) is not None
+        ]
+        self._div_cols = divs
+        self._div_rows = (
+            np.any(np.stack([d > 0 for _, d in divs]), axis=0) if divs else None
+        )  # rows with any dividend
+
+    def _dividends(self, i: int) -> Decimal | None:
+        """The cash the row's dividends pay on the shares held (None: nothing held pays)."""
+        total = Decimal(0)
+        paid = False
+        for j, col in self._div_cols:
+            per_share = float(col[i])
+            qty = self.ledger.positions.get(self.series.symbols[j], Decimal(0))
+            if per_share > 0 and qty > 0:
+                total += qty * Decimal(repr(per_share))
+                paid = True
+        return total.quantize(CENT, rounding=ROUND_HALF_UP) if paid else None
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -167,6 +190,7 @@ class Feeder:
             np.zeros(n_rows, dtype=bool),
             np.zeros((n_rows, n + 1)),
             np.zeros(n_rows),
+            np.zeros(n_rows) if self._div_rows is not None else None,
         )
         tgt, lows, highs = _target_arrays(self.config, syms)
         moments = [market.row_moment(self.config, d) for d in s.dates]
@@ -192,9 +216,14 @@ class Feeder:
                 self._drain()
                 tgt, lows, highs = _target_arrays(self.engine.config, syms)
             flow = self._flows.get(i)
+            paid = self._dividends(i) if self._div_rows is not None and self._div_rows[i] else None
+            if paid is not None:
+                self.ledger.cash += paid
+                rec.dividends[i] = float(paid)  # type: ignore[index]
             if flow is not None:
                 self.ledger.cash += flow
                 rec.flows[i] = float(flow)
+            if flow is not None or paid is not None:
                 self._put(self._snapshot(t))
             self._drain()
             w = self._weights(closes)

@@ -8,7 +8,10 @@ ticker, so ``BRK.B:volume`` is unambiguous):
 - ``<SYMBOL>:volume``: shares traded that day (ADV for the cost model and the fill model's
   participation cap);
 - ``<SYMBOL>:spread_bps``: the full quoted bid-ask spread in basis points (the quotes are the
-  close ± half of it).
+  close ± half of it);
+- ``<SYMBOL>:dividend``: for a **price-only** close column (not dividend-adjusted), the cash
+  dividend per share whose ex-date is that row (0 or empty on other rows). The shares held at
+  the previous row's close earn it; the feeder credits it as cash on the ex-date row.
 
 Only the config's symbols (and their optional columns) are read and checked; other columns
 are ignored. Every problem is a ``DataError`` naming the file, the row (the line number in a
@@ -28,7 +31,9 @@ import numpy as np
 
 VOLUME = "volume"
 SPREAD = "spread_bps"
-FIELDS = (VOLUME, SPREAD)
+DIVIDEND = "dividend"
+FIELDS = (VOLUME, SPREAD, DIVIDEND)
+BLANK_IS_ZERO = frozenset({DIVIDEND})  # an empty dividend cell: no dividend that row
 SEP = ":"
 
 
@@ -60,6 +65,11 @@ class PriceSeries:
     volume: tuple[np.ndarray | None, ...]
     spread_bps: tuple[np.ndarray | None, ...]
     row_numbers: tuple[int, ...]
+    dividend: tuple[np.ndarray | None, ...] = ()  # per share on its ex-date row; () none
+
+    def dividend_of(self, j: int) -> np.ndarray | None:
+        """Symbol ``j``'s dividend column (None: absent, the close is total-return)."""
+        return self.dividend[j] if self.dividend else None
 
     def window(self, start: date | None, end: date | None) -> PriceSeries:
         """The rows with ``start ≤ date ≤ end``."""
@@ -77,6 +87,7 @@ class PriceSeries:
             tuple(None if v is None else v[lo:hi] for v in self.volume),
             tuple(None if s is None else s[lo:hi] for s in self.spread_bps),
             self.row_numbers[lo:hi],
+            tuple(None if v is None else v[lo:hi] for v in self.dividend),
         )
 
     @property
@@ -199,7 +210,12 @@ def load_prices(path: str | Path, symbols: Sequence[str]) -> PriceSeries:
             for f in FIELDS:
                 arr = extra[f][j]
                 if arr is not None:
-                    arr[k] = _number(p, raw[index[(s, f)]], line, s + SEP + f, positive=False)
+                    cell = raw[index[(s, f)]]
+                    arr[k] = (
+                        0.0
+                        if f in BLANK_IS_ZERO and not cell.strip()
+                        else _number(p, cell, line, s + SEP + f, positive=False)
+                    )
     return PriceSeries(
         str(p),
         tuple(dates),
@@ -208,6 +224,7 @@ def load_prices(path: str | Path, symbols: Sequence[str]) -> PriceSeries:
         tuple(extra[VOLUME]),
         tuple(extra[SPREAD]),
         tuple(numbers),
+        tuple(extra[DIVIDEND]) if any(v is not None for v in extra[DIVIDEND]) else (),
     )
 
 
@@ -231,6 +248,15 @@ def _header_index(
             path,
             f"has no 'date' column (header: {', '.join(header[:6])}…): name the first column date",
         )
+    wanted = set(symbols)
+    for (sym, field), i in index.items():
+        if sym in wanted and field and field not in FIELDS:
+            raise DataError(
+                path,
+                f"unknown field {field!r} for config symbol {sym}: the optional columns are "
+                + ", ".join(f"{sym}{SEP}{f}" for f in FIELDS),
+                column=header[i],
+            )
     missing = [s for s in symbols if (s, "") not in index]
     if missing:
         raise DataError(
@@ -284,4 +310,13 @@ def _number(path: Path, text: str, line: int, column: str, *, positive: bool) ->
     return x
 
 
-__all__ = ["FIELDS", "SEP", "SPREAD", "VOLUME", "DataError", "PriceSeries", "load_prices"]
+__all__ = [
+    "DIVIDEND",
+    "FIELDS",
+    "SEP",
+    "SPREAD",
+    "VOLUME",
+    "DataError",
+    "PriceSeries",
+    "load_prices",
+]
