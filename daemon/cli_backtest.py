@@ -104,7 +104,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sweep",
         metavar="SPEC",
-        help="a grid of config values, e.g. 'trigger.mode=calendar,hybrid;cost.gate=true,false'",
+        nargs="?",
+        const="",
+        help="a grid of config values, e.g. 'trigger.mode=calendar,hybrid;cost.gate=true,false'; "
+        "--sweep alone: the config's [backtest.sweep] table",
     )
     p.add_argument(
         "--sort",
@@ -158,13 +161,13 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EX_USAGE
-    if args.walk_forward and not args.sweep:
+    if args.walk_forward and args.sweep is None:
         print(
             "rebalanced backtest: --walk-forward needs --sweep (the grid to choose from)",
             file=sys.stderr,
         )
         return EX_USAGE
-    if (args.sweep or args.walk_forward) and args.report:
+    if (args.sweep is not None or args.walk_forward) and args.report:
         print(
             "rebalanced backtest: --report is for a single backtest, not a sweep", file=sys.stderr
         )
@@ -208,10 +211,20 @@ def main(argv: list[str]) -> int:
         from daemon.cli_backtest_models import compare
 
         return compare(args, config, history, series, tuple(flows))
-    if args.sweep:
+    if args.sweep is not None:
+        from adapters.backtest.sweep import grid, parse_grid
         from daemon.cli_backtest_compare import sweep, walk_forward
 
         try:
+            if args.sweep:
+                args.grid = parse_grid(args.sweep)
+            elif config.backtest.sweep:
+                args.grid = grid(config.backtest.sweep)
+            else:
+                raise SweepError(
+                    f"--sweep without a SPEC needs a [backtest.sweep] table in {args.config} "
+                    "(e.g. bands.absolute = [3, 5]), or give the grid: --sweep 'bands.absolute=3,5'"
+                )
             if args.walk_forward:
                 return walk_forward(args, history, series, tuple(flows))
             return sweep(args, history, series, tuple(flows))
