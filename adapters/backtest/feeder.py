@@ -133,6 +133,7 @@ class Feeder:
         self._exec = 0
         self._room: dict[str, Decimal | None] = {}
         self._qty = np.zeros(len(series.symbols))  # positions as floats, for the records
+        self._wbuf = np.zeros(len(series.symbols) + 1)
         self._row_commission = False
         self._rebalances = 0
         self._rebalance_rows: list[int] = []
@@ -264,11 +265,13 @@ class Feeder:
         )
 
     def _weights(self, closes: np.ndarray) -> tuple[np.ndarray, float]:
-        values = self._qty * closes
+        buf = self._wbuf  # positions' values, then cash (no new array per call)
+        n = len(closes)
+        values = np.multiply(self._qty, closes, out=buf[:n])
         cash = float(self.ledger.cash)
         total = float(values.sum()) + cash
-        out = np.append(values, cash)
-        return (out / total if total > 0 else np.zeros(len(out))), total
+        buf[n] = cash
+        return (buf / total if total > 0 else np.zeros(n + 1)), total
 
     def _clock(self, i: int, t: datetime, moments: list[datetime]) -> ev.MarketClock:
         sess = self._sessions

@@ -89,9 +89,8 @@ class Deciding:
         if (blockers or quiet) and not record:
             return []  # (quiet: a minimum that can never be met was reported once)
         out = self._holds.still_out(self._drift.out_of_band(), self._positions, cash)
-        d = evaluate(
-            self._config, now, out, self._gates.sessions, self._triggers, self._drift.rows()
-        )
+        rows = self._drift.rows() if out else None  # only the threshold reasons read them
+        d = evaluate(self._config, now, out, self._gates.sessions, self._triggers, rows)
         if force:
             reasons: tuple[str, ...] = ("manual request (force)",)
             calendar = False
