@@ -149,3 +149,18 @@ async def test_without_keys_the_error_names_the_fix(sim: RunningSim, tmp_path: P
     assert not (tmp_path / "c").exists()
     code, _, err = await cli("--config", str(cfg), "--source", "alpaca", env=keys(sim))
     assert code == 64 and "--from" in err
+
+
+async def test_a_symbol_without_bars_exits_65_and_caches_nothing(
+    sim: RunningSim, tmp_path: Path
+) -> None:
+    cfg = config(tmp_path, sim)
+    cfg.write_text(cfg.read_text().replace("AGG = 40", "ZZZZ = 40"))
+    today = sim.clock.now().astimezone(NY).date()
+    code, out, err = await cli("--config", str(cfg), "--source", "alpaca", "--from",
+                               (today - timedelta(days=200)).isoformat(), "--to",
+                               (today - timedelta(days=10)).isoformat(), "--cache-dir",
+                               str(tmp_path / "c"), "--json", env=keys(sim))  # fmt: skip
+    assert code == 65 and out == ""
+    assert "no daily bars for ZZZZ" in err and "[portfolio.targets]" in err
+    assert list((tmp_path / "c").glob("*")) == []
