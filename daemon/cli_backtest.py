@@ -219,7 +219,7 @@ def main(argv: list[str]) -> int:
             if args.sweep:
                 args.grid = parse_grid(args.sweep)
             elif config.backtest.sweep:
-                args.grid = grid(config.backtest.sweep)
+                args.grid = grid(config.backtest.axes())
             else:
                 raise SweepError(
                     f"--sweep without a SPEC needs a [backtest.sweep] table in {args.config} "

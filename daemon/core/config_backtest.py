@@ -19,7 +19,9 @@ listed by the sweep with its problem instead of figures.
 from __future__ import annotations
 
 import copy
+import json
 import math
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,13 +38,37 @@ Point = tuple[tuple[str, Any], ...]
 
 @dataclass(frozen=True, slots=True)
 class BacktestConfig:
-    """``sweep``: (dotted key, values to try) per axis, in file order; () none."""
+    """``sweep``: (dotted key, values to try) per axis, in file order; () none. Each value
+    is kept as its TOML text (``"calendar"``, ``3``, ``true``), so the config journals as
+    exactly as every other section; ``axes()`` gives the values."""
 
-    sweep: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    sweep: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def points(self) -> int:
         return math.prod(len(v) for _, v in self.sweep) if self.sweep else 0
+
+    def axes(self) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        """(dotted key, values) per axis, the values as the file gave them."""
+        return tuple((k, tuple(_from_toml(t) for t in texts)) for k, texts in self.sweep)
+
+
+SCALARS = (str, bool, int, float)
+
+
+def _to_toml(value: Any) -> str:
+    """A scalar as TOML writes it (true, not True; strings JSON-escaped, which TOML reads)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _from_toml(text: str) -> Any:
+    return tomllib.loads(f"v = {text}")["v"]
 
 
 def apply_point(data: Mapping[str, Any], point: Point) -> dict[str, Any]:
@@ -92,7 +118,7 @@ def backtest_section(
     before = len(r.problems)
     for key, values in axes:
         _check_values(r, base, key, values, parse)
-    out = BacktestConfig(tuple(axes))
+    out = BacktestConfig(tuple((k, tuple(_to_toml(x) for x in vs)) for k, vs in axes))
     if len(r.problems) == before and out.points > MAX_POINTS:
         r.problem(
             "backtest.sweep",
@@ -117,6 +143,12 @@ def _axes(
             r.problem(f"backtest.sweep.{key}", "is an empty array: list the values to try")
         elif key.split(".")[0] == "backtest":
             r.problem(f"backtest.sweep.{key}", "the sweep cannot vary [backtest] itself")
+        elif any(not isinstance(x, SCALARS) for x in v):
+            i = next(i for i, x in enumerate(v) if not isinstance(x, SCALARS))
+            r.problem(
+                f"backtest.sweep.{key}[{i}]",
+                f"is {type_name(v[i])}: a sweep tries strings, numbers or booleans",
+            )
         else:
             out.append((key, tuple(v)))
 
@@ -144,6 +176,4 @@ def _check_values(
 
 def _toml(value: Any) -> str:
     """A value as the file writes it (true, not True)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)
+    return _to_toml(value) if isinstance(value, SCALARS) else repr(value)

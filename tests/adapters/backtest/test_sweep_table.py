@@ -44,31 +44,33 @@ def test_the_table_is_read_in_file_order() -> None:
     cfg = parse_config_text(
         BASE + TABLE + 'cost.gate = [true, false]\n"planner.target_mode" = ["target"]\n'
     )
-    assert cfg.backtest.sweep == (
+    assert cfg.backtest.axes() == (
         ("trigger.mode", ("calendar", "threshold")),
         ("bands.absolute", (3, 5)),
         ("cost.gate", (True, False)),
         ("planner.target_mode", ("target",)),
     )
     assert cfg.backtest.points == 8
+    assert cfg.backtest.sweep[0] == ("trigger.mode", ('"calendar"', '"threshold"'))
     assert parse_config_text(BASE).backtest.sweep == ()
 
 
 @pytest.mark.parametrize(
     ("sweep", "expected"),
     [
-        ("trigger.mod = ['calendar']", ["backtest.sweep.trigger.mod[0]: 'calendar': unknown key"]),
+        ("trigger.mod = ['calendar']", ['backtest.sweep.trigger.mod[0]: "calendar": unknown key']),
         ("bands.absolute = [3, -1, 'wide']", ["backtest.sweep.bands.absolute[1]: -1:",
-                                             "backtest.sweep.bands.absolute[2]: 'wide':"]),
+                                             'backtest.sweep.bands.absolute[2]: "wide":']),
         ("cost.gate = [true, 3]", ["backtest.sweep.cost.gate[1]: 3:"]),
         ("bands.absolute = 3", ["backtest.sweep.bands.absolute: expected an array"]),
         ("bands.absolute = []", ["backtest.sweep.bands.absolute: is an empty array"]),
         ("trigger.calendar.frequency = ['fortnightly']",
-         ["backtest.sweep.trigger.calendar.frequency[0]: 'fortnightly':"]),
+         ['backtest.sweep.trigger.calendar.frequency[0]: "fortnightly":']),
         ("planner.participation_cap = [0, 50, 101]",
          ["backtest.sweep.planner.participation_cap[0]: 0:",
           "backtest.sweep.planner.participation_cap[2]: 101:"]),
         ("backtest.sweep = [1]", ["backtest.sweep.backtest.sweep: the sweep cannot vary"]),
+        ("bands.absolute = [3, [4]]", ["backtest.sweep.bands.absolute[1]: is an array"]),
     ],
 )  # fmt: skip
 def test_bad_values_are_reported_at_their_key_path(sweep: str, expected: list[str]) -> None:
@@ -104,7 +106,7 @@ def test_check_config_accepts_and_refuses_it(
     )
     assert check_config([str(bad)]) == 78
     err = capsys.readouterr().err
-    assert "1 problem" in err and "backtest.sweep.cost.gate[0]: 'yes':" in err
+    assert "1 problem" in err and 'backtest.sweep.cost.gate[0]: "yes":' in err
 
 
 def test_the_table_runs_the_same_grid_as_the_command_line(
@@ -135,3 +137,21 @@ def test_the_table_runs_the_same_grid_as_the_command_line(
     cfg.write_text(BASE)
     assert main([*common, "--sweep"]) == 64
     assert "needs a [backtest.sweep] table" in capsys.readouterr().err
+
+
+def test_a_config_with_a_sweep_journals_exactly() -> None:
+    from datetime import UTC, datetime
+
+    from adapters.store import codec
+    from daemon.core.events import ConfigReloaded
+
+    cfg = parse_config_text(
+        BASE + TABLE + 'cost.gate = [true, false]\n"trigger.timezone" = ["Europe/Zurich"]\n'
+        "cost.default_half_spread_bps = [0.5, 1e-3]\n"
+    )
+    event = ConfigReloaded(datetime(2026, 1, 2, 15, tzinfo=UTC), cfg)
+    back = codec.loads("ConfigReloaded", codec.dumps(event))
+    assert back == event
+    axes = dict(back.config.backtest.axes())
+    assert axes["trigger.timezone"] == ("Europe/Zurich",)
+    assert axes["cost.default_half_spread_bps"] == (0.5, 1e-3)
