@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -104,18 +105,35 @@ def _ordinals(dates: Sequence[date]) -> np.ndarray:
 # -- reading ---------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[list[str]], int]:
-    """Header, data rows as strings, and the line number of the first data row."""
+def _read_csv(path: Path) -> tuple[list[str], Iterator[list[str]], int, Callable[[], None]]:
+    """Header, the data rows as strings (read as they are consumed, so the file's text is
+    never all in memory), the line number of the first data row, and what closes the file."""
     try:
-        with path.open(encoding="utf-8", newline="") as f:
-            reader = csv.reader(f)
-            rows = list(reader)
+        f = path.open(encoding="utf-8", newline="")
     except FileNotFoundError:
         raise DataError(path, "file not found: check the path") from None
     except IsADirectoryError:
         raise DataError(path, "is a directory: give the CSV or Parquet file") from None
     except PermissionError:
         raise DataError(path, "permission denied: make the file readable") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({exc.strerror})") from None
+    reader = csv.reader(f)
+    try:
+        header = next(_csv_rows(path, reader), None)
+    except DataError:
+        f.close()
+        raise
+    if header is None:
+        f.close()
+        raise DataError(path, "is empty: expected a header row 'date,SYMBOL,…' and data rows")
+
+    return [h.strip() for h in header], _csv_rows(path, reader), 2, f.close
+
+
+def _csv_rows(path: Path, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    try:
+        yield from reader
     except UnicodeDecodeError as exc:
         raise DataError(
             path, f"is not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8 CSV"
@@ -124,12 +142,9 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]], int]:
         raise DataError(path, f"is not valid CSV ({exc})") from None
     except OSError as exc:
         raise DataError(path, f"cannot be read ({exc.strerror})") from None
-    if not rows:
-        raise DataError(path, "is empty: expected a header row 'date,SYMBOL,…' and data rows")
-    return [h.strip() for h in rows[0]], rows[1:], 2
 
 
-def _read_parquet(path: Path) -> tuple[list[str], list[list[str]], int]:
+def _read_parquet(path: Path) -> tuple[list[str], Iterator[list[str]], int, Callable[[], None]]:
     try:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - depends on the environment
@@ -147,8 +162,8 @@ def _read_parquet(path: Path) -> tuple[list[str], list[list[str]], int]:
     for name in header:
         values = table.column(name).to_pylist()
         cols.append([_cell(v) for v in values])
-    rows = [list(r) for r in zip(*cols, strict=True)] if cols else []
-    return header, rows, 1
+    rows = (list(r) for r in zip(*cols, strict=True)) if cols else iter(())
+    return header, rows, 1, lambda: None
 
 
 def _cell(v: object) -> str:
@@ -166,20 +181,26 @@ def _cell(v: object) -> str:
 def load_prices(path: str | Path, symbols: Sequence[str]) -> PriceSeries:
     """Read and check the price table at ``path`` for ``symbols``; raise ``DataError``."""
     p = Path(path)
-    if p.suffix.lower() in (".parquet", ".pq"):
-        header, rows, first = _read_parquet(p)
-    else:
-        header, rows, first = _read_csv(p)
+    parquet = p.suffix.lower() in (".parquet", ".pq")
+    header, rows, first, close = _read_parquet(p) if parquet else _read_csv(p)
+    try:
+        return _table(p, symbols, header, rows, first)
+    finally:
+        close()
+
+
+def _table(
+    p: Path, symbols: Sequence[str], header: list[str], rows: Iterator[list[str]], first: int
+) -> PriceSeries:
     index = _header_index(p, header, symbols)
-    if not rows:
-        raise DataError(p, "has a header but no data rows")
     dates: list[date] = []
     numbers: list[int] = []
     seen: dict[date, int] = {}
     n = len(symbols)
-    closes = np.empty((len(rows), n))
-    extra = {f: [np.empty(len(rows)) if (s, f) in index else None for s in symbols] for f in FIELDS}
+    closes_flat = array("d")  # row after row: the table grows without knowing its length
+    extra_flat = {f: [array("d") if (s, f) in index else None for s in symbols] for f in FIELDS}
     date_col = index[("", "date")]
+    close_cols = [index[(s, "")] for s in symbols]
     for k, raw in enumerate(rows):
         line = first + k
         if len(raw) != len(header):
@@ -206,16 +227,23 @@ def load_prices(path: str | Path, symbols: Sequence[str]) -> PriceSeries:
         dates.append(d)
         numbers.append(line)
         for j, s in enumerate(symbols):
-            closes[k, j] = _number(p, raw[index[(s, "")]], line, s, positive=True)
+            closes_flat.append(_number(p, raw[close_cols[j]], line, s, positive=True))
             for f in FIELDS:
-                arr = extra[f][j]
+                arr = extra_flat[f][j]
                 if arr is not None:
                     cell = raw[index[(s, f)]]
-                    arr[k] = (
+                    arr.append(
                         0.0
                         if f in BLANK_IS_ZERO and not cell.strip()
                         else _number(p, cell, line, s + SEP + f, positive=False)
                     )
+    if not dates:
+        raise DataError(p, "has a header but no data rows")
+    closes = np.frombuffer(closes_flat, dtype=np.float64).reshape(len(dates), n).copy()
+    extra = {
+        f: [None if a is None else np.frombuffer(a, dtype=np.float64).copy() for a in cols]
+        for f, cols in extra_flat.items()
+    }
     return PriceSeries(
         str(p),
         tuple(dates),
