@@ -31,6 +31,7 @@ carry) reach the engine as an ``AccountSnapshot`` after the row.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -127,6 +128,8 @@ class Feeder:
         self.commands: list[Command] = []
         self._queue: deque[ev.Event] = deque()
         self._timers: dict[str, datetime] = {}
+        self._heap: list[tuple[datetime, str]] = []  # (at, key), stale entries included
+        self._column = {sym: j for j, sym in enumerate(series.symbols)}
         self._open: dict[str, OpenOrder] = {}
         self._now: datetime | None = None
         self._row = 0
@@ -296,13 +299,18 @@ class Feeder:
         )
 
     def _fire_timers(self, t: datetime) -> None:
+        """Fire every wakeup due at ``t``, earliest (then by key) first, as the engine asked.
+        ``_timers`` holds each key's current time; ``_heap`` every (time, key) scheduled,
+        an entry whose time is no longer its key's being stale (skipped)."""
         steps = 0
+        timers, heap = self._timers, self._heap
         while True:
-            due = [(at, k) for k, at in self._timers.items() if at <= t]
-            if not due:
+            while heap and timers.get(heap[0][1]) != heap[0][0]:
+                heapq.heappop(heap)  # rescheduled or fired since
+            if not heap or heap[0][0] > t:
                 return
-            _, key = min(due)
-            del self._timers[key]
+            _, key = heapq.heappop(heap)
+            del timers[key]
             self._put(ev.TimerFired(t, key))
             self._drain()
             steps += 1
@@ -331,6 +339,7 @@ class Feeder:
         assert t is not None
         if isinstance(c, ScheduleWakeup):
             self._timers[c.key] = c.at
+            heapq.heappush(self._heap, (c.at, c.key))
         elif isinstance(c, PlaceOrder):
             self._orders += 1
             bid = f"bt-{self._orders}"
@@ -363,7 +372,7 @@ class Feeder:
     def _try_fill(self, coid: str) -> None:
         o = self._open[coid]
         sym = o.order.symbol
-        j = self.series.symbols.index(sym) if sym in self.series.symbols else -1
+        j = self._column.get(sym, -1)
         if j < 0:
             return
         quote = self._quote(self._row, j)
