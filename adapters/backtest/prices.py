@@ -200,7 +200,15 @@ def _table(
     closes_flat = array("d")  # row after row: the table grows without knowing its length
     extra_flat = {f: [array("d") if (s, f) in index else None for s in symbols] for f in FIELDS}
     date_col = index[("", "date")]
-    close_cols = [index[(s, "")] for s in symbols]
+    # every cell a row holds, in the order they are checked: (column, positive, blank is 0,
+    # where it goes, its name); closes row after row, each optional column its own array
+    cells: list[tuple[int, bool, bool, array[float], str]] = []
+    for j, s in enumerate(symbols):
+        cells.append((index[(s, "")], True, False, closes_flat, s))
+        for f in FIELDS:
+            arr = extra_flat[f][j]
+            if arr is not None:
+                cells.append((index[(s, f)], False, f in BLANK_IS_ZERO, arr, s + SEP + f))
     for k, raw in enumerate(rows):
         line = first + k
         if len(raw) != len(header):
@@ -226,17 +234,18 @@ def _table(
         seen[d] = line
         dates.append(d)
         numbers.append(line)
-        for j, s in enumerate(symbols):
-            closes_flat.append(_number(p, raw[close_cols[j]], line, s, positive=True))
-            for f in FIELDS:
-                arr = extra_flat[f][j]
-                if arr is not None:
-                    cell = raw[index[(s, f)]]
-                    arr.append(
-                        0.0
-                        if f in BLANK_IS_ZERO and not cell.strip()
-                        else _number(p, cell, line, s + SEP + f, positive=False)
-                    )
+        fast = _fast_row(raw, cells)
+        if fast is not None:
+            for cell, x in zip(cells, fast, strict=True):
+                cell[3].append(x)
+            continue
+        for col, positive, blank_zero, arr, name in cells:  # a problem: name it exactly
+            text = raw[col]
+            arr.append(
+                0.0
+                if blank_zero and not text.strip()
+                else _number(p, text, line, name, positive=positive)
+            )
     if not dates:
         raise DataError(p, "has a header but no data rows")
     closes = np.frombuffer(closes_flat, dtype=np.float64).reshape(len(dates), n).copy()
@@ -254,6 +263,27 @@ def _table(
         tuple(numbers),
         tuple(extra[DIVIDEND]) if any(v is not None for v in extra[DIVIDEND]) else (),
     )
+
+
+def _fast_row(
+    raw: list[str], cells: list[tuple[int, bool, bool, array[float], str]]
+) -> list[float] | None:
+    """The row's numbers when every cell is good (the common case), else None: the caller
+    then checks cell by cell (``_number``) for the exact message."""
+    out: list[float] = []
+    for col, positive, blank_zero, _, _ in cells:
+        text = raw[col]
+        try:
+            x = float(text)  # float() ignores surrounding whitespace, as _number's strip
+        except ValueError:
+            if blank_zero and not text.strip():
+                x = 0.0
+            else:
+                return None
+        if not x < math.inf or (x <= 0.0 if positive else x < 0.0):  # NaN fails x < inf
+            return None
+        out.append(x)
+    return out
 
 
 def _header_index(
