@@ -1,6 +1,7 @@
 """``rebalanced backtest``: the live engine on price history, with costs.
 
-    rebalanced backtest --config C --prices P [--from D] [--to D] [--initial-value V]
+    rebalanced backtest --config C (--prices P | --source alpaca [--cache-dir D] [--refresh])
+                        [--from D] [--to D] [--initial-value V]
                         [--cash-flows F] [--spread-bps B] [--json] [--report DIR]
                         [--window gfc-2008|covid-2020|inflation-2022]
                         [--sweep SPEC [--sort METRIC] [--jobs N] [--walk-forward TRAIN:TEST]]
@@ -8,14 +9,17 @@
 
 The composition root of a backtest: it reads the config, the price table
 (``adapters.backtest.prices``: CSV or Parquet, ``date`` + one total-return close column per
-symbol, optional ``SYMBOL:volume`` and ``SYMBOL:spread_bps``) and the cash flows, and hands
+symbol, optional ``SYMBOL:volume``, ``SYMBOL:spread_bps`` and ``SYMBOL:dividend``) and the cash flows, and hands
 them to the feeder (``adapters.backtest.feeder``), which drives a fresh ``Engine``. The
 summary (``adapters.backtest.metrics``) goes to stdout as one JSON object (``--json``) or a
 table; ``--report DIR`` also writes ``DIR/report.html`` with its charts.
 
+``--source alpaca`` fetches the table instead (``daemon.cli_backtest_source``).
+
 Exit codes: 0 done; 64 bad usage; 65 (EX_DATAERR) bad prices or cash flows, with file, row
-and column named, and nothing written; 69 --report without matplotlib; 73 the report cannot be
-written; 78 (EX_CONFIG) bad configuration.
+and column named, and nothing written; 69 --report without matplotlib, or the data host
+unreachable; 73 the report cannot be written; 78 (EX_CONFIG) bad configuration, or
+``--source alpaca`` without API keys.
 """
 
 from __future__ import annotations
@@ -57,11 +61,25 @@ def parser() -> argparse.ArgumentParser:
         description="Run the rebalancing engine over price history (see docs/backtest.md).",
     )
     p.add_argument("--config", required=True, help="the rebalanced TOML config")
-    p.add_argument(
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument(
         "--prices",
-        required=True,
         help="CSV or Parquet: date + one total-return close per symbol "
-        "(optional SYMBOL:volume, SYMBOL:spread_bps)",
+        "(optional SYMBOL:volume, SYMBOL:spread_bps, SYMBOL:dividend)",
+    )
+    src.add_argument(
+        "--source",
+        choices=("alpaca",),
+        help="fetch the config's symbols' daily bars (adjustment=all) from [broker]'s data "
+        "host with APCA_API_KEY_ID/APCA_API_SECRET_KEY; cached on disk",
+    )
+    p.add_argument(
+        "--cache-dir",
+        help="with --source: where fetched tables are kept "
+        "(default $XDG_CACHE_HOME/rebalanced/bars or ~/.cache/rebalanced/bars)",
+    )
+    p.add_argument(
+        "--refresh", action="store_true", help="with --source: fetch again, ignoring the cache"
     )
     p.add_argument("--from", dest="start", type=iso_date, help="first date (YYYY-MM-DD)")
     p.add_argument("--to", dest="end", type=iso_date, help="last date (YYYY-MM-DD)")
@@ -86,7 +104,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sweep",
         metavar="SPEC",
-        help="a grid of config values, e.g. 'trigger.mode=calendar,hybrid;cost.gate=true,false'",
+        nargs="?",
+        const="",
+        help="a grid of config values, e.g. 'trigger.mode=calendar,hybrid;cost.gate=true,false'; "
+        "--sweep alone: the config's [backtest.sweep] table",
     )
     p.add_argument(
         "--sort",
@@ -140,13 +161,13 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EX_USAGE
-    if args.walk_forward and not args.sweep:
+    if args.walk_forward and args.sweep is None:
         print(
             "rebalanced backtest: --walk-forward needs --sweep (the grid to choose from)",
             file=sys.stderr,
         )
         return EX_USAGE
-    if (args.sweep or args.walk_forward) and args.report:
+    if (args.sweep is not None or args.walk_forward) and args.report:
         print(
             "rebalanced backtest: --report is for a single backtest, not a sweep", file=sys.stderr
         )
@@ -163,6 +184,15 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"rebalanced backtest: bad config:\n{exc}", file=sys.stderr)
         return EX_CONFIG
+    if args.source:
+        from adapters.backtest.alpaca_source import SourceError
+        from daemon.cli_backtest_source import resolve_prices
+
+        try:
+            args.prices = str(resolve_prices(args, config))
+        except SourceError as exc:
+            print(f"rebalanced backtest: {exc}", file=sys.stderr)
+            return exc.code
     try:
         history = load_prices(args.prices, config.symbols)
         series = history.window(args.start, args.end)
@@ -181,10 +211,20 @@ def main(argv: list[str]) -> int:
         from daemon.cli_backtest_models import compare
 
         return compare(args, config, history, series, tuple(flows))
-    if args.sweep:
+    if args.sweep is not None:
+        from adapters.backtest.sweep import grid, parse_grid
         from daemon.cli_backtest_compare import sweep, walk_forward
 
         try:
+            if args.sweep:
+                args.grid = parse_grid(args.sweep)
+            elif config.backtest.sweep:
+                args.grid = grid(config.backtest.axes())
+            else:
+                raise SweepError(
+                    f"--sweep without a SPEC needs a [backtest.sweep] table in {args.config} "
+                    "(e.g. bands.absolute = [3, 5]), or give the grid: --sweep 'bands.absolute=3,5'"
+                )
             if args.walk_forward:
                 return walk_forward(args, history, series, tuple(flows))
             return sweep(args, history, series, tuple(flows))

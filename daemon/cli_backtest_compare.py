@@ -1,6 +1,7 @@
 """``rebalanced backtest --sweep / --walk-forward``: many backtests of one data set, compared.
 
-``--sweep SPEC`` runs every point of the grid over the chosen rows and prints them sorted by
+``--sweep SPEC`` (or ``--sweep`` alone: the config's ``[backtest.sweep]``) runs every point
+of the grid over the chosen rows and prints them sorted by
 ``--sort`` (best first). ``--walk-forward TRAIN:TEST`` (years, with ``--sweep``) rolls a
 training window over the series: the best point on each training window (by ``--sort``) is
 reported on the test window that follows, next to the grid's best point *in hindsight* on
@@ -19,31 +20,34 @@ from pathlib import Path
 from typing import Any
 
 from adapters.backtest.prices import PriceSeries
-from adapters.backtest.sweep import Job, folds, label, parse_grid, run_grid, score, sweep_table
+from adapters.backtest.sweep import Job, Point, folds, label, run_grid, score, sweep_table
 
 
 def raw_config(path: str) -> dict[str, Any]:
-    """The config file as a TOML document (already validated by ``load_config``)."""
-    return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    """The config file as a TOML document (already validated by ``load_config``), without
+    its ``[backtest]`` (the grid is not part of each point's config)."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    data.pop("backtest", None)
+    return data
 
 
 def _jobs(
     history: PriceSeries,
     data: dict[str, Any],
-    spec: str,
+    grid: list[Point],
     series: PriceSeries,
     initial: Decimal,
     spread: float | None,
     flows: tuple[tuple[date, Decimal], ...],
 ) -> list[Job]:
-    return [Job(data, p, series, initial, spread, flows, history) for p in parse_grid(spec)]
+    return [Job(data, p, series, initial, spread, flows, history) for p in grid]
 
 
 def sweep(
     args: Any, history: PriceSeries, series: PriceSeries, flows: tuple[tuple[date, Decimal], ...]
 ) -> int:
     data = raw_config(args.config)
-    jobs = _jobs(history, data, args.sweep, series, args.initial_value, args.spread_bps, flows)
+    jobs = _jobs(history, data, args.grid, series, args.initial_value, args.spread_bps, flows)
     rows = run_grid(jobs, args.jobs)
     if args.json:
         print(
@@ -80,9 +84,7 @@ def walk_forward(
         if len(train_rows.dates) < 2 or len(test_rows.dates) < 2:
             continue
         fit = run_grid(
-            _jobs(
-                history, data, args.sweep, train_rows, args.initial_value, args.spread_bps, flows
-            ),
+            _jobs(history, data, args.grid, train_rows, args.initial_value, args.spread_bps, flows),
             args.jobs,
         )
         fit_ok = [(p, r) for p, r, _ in fit if r is not None]
@@ -90,7 +92,7 @@ def walk_forward(
             continue
         chosen, chosen_train = max(fit_ok, key=lambda pr: score(pr[1], args.sort))
         tested = run_grid(
-            _jobs(history, data, args.sweep, test_rows, args.initial_value, args.spread_bps, flows),
+            _jobs(history, data, args.grid, test_rows, args.initial_value, args.spread_bps, flows),
             args.jobs,
         )
         test_ok = {p: r for p, r, _ in tested if r is not None}

@@ -57,6 +57,9 @@ def summary(config: Config) -> str:
     m = config.targets_model
     if m.kind != "static":
         parts.append(f"targets from {m.kind} ({m.schedule}, {m.window_days} days)")
+    if config.backtest.sweep:
+        parts.append(f"backtest sweep of {config.backtest.points} combinations "
+                     f"({', '.join(k for k, _ in config.backtest.sweep)})")  # fmt: skip
     if config.daemon.dry_run:
         parts.append("dry run")
     return "config OK: " + ", ".join(parts)

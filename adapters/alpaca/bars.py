@@ -15,9 +15,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from adapters.alpaca.rest import AlpacaRest
+from adapters.alpaca.wire import RestBar
 from adapters.ports import DailyBar
 
-__all__ = ["AlpacaDailyBars", "bars_window", "historical_feed"]
+__all__ = ["AlpacaDailyBars", "bars_between", "bars_window", "historical_feed"]
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -33,6 +34,31 @@ def bars_window(before: date, sessions: int) -> tuple[datetime, datetime]:
     start = datetime.combine(before - timedelta(days=calendar_days), time(0), NEW_YORK)
     end = datetime.combine(before, time(0), NEW_YORK) - timedelta(seconds=1)
     return start, end
+
+
+async def bars_between(
+    rest: AlpacaRest,
+    symbols: Sequence[str],
+    first: date,
+    last: date,
+    feed: str,
+    *,
+    page_limit: int = 10_000,
+    max_pages: int = 200,
+) -> dict[str, list[DailyBar]]:
+    """Every session's adjusted (``adjustment=all``) bar from ``first`` to ``last``
+    (inclusive, New York session days), every page; a symbol without bars is absent."""
+    start = datetime.combine(first, time(0), NEW_YORK)
+    end = datetime.combine(last + timedelta(days=1), time(0), NEW_YORK) - timedelta(seconds=1)
+    raw = await rest.stock_bars(
+        symbols, start=start, end=end, feed=historical_feed(feed), adjustment="all",
+        page_limit=page_limit, max_pages=max_pages,
+    )  # fmt: skip
+    return {s: _daily(bars) for s, bars in raw.items() if bars}
+
+
+def _daily(bars: Sequence[RestBar]) -> list[DailyBar]:
+    return [DailyBar(b.t.astimezone(NEW_YORK).date(), float(b.c), float(b.v)) for b in bars]
 
 
 class AlpacaDailyBars:
@@ -53,10 +79,7 @@ class AlpacaDailyBars:
         )
         out: dict[str, list[DailyBar]] = {}
         for symbol, bars in raw.items():
-            rows = [
-                DailyBar(b.t.astimezone(NEW_YORK).date(), float(b.c), float(b.v)) for b in bars
-            ]
-            kept = [r for r in rows if r.day < before]
+            kept = [r for r in _daily(bars) if r.day < before]
             if kept:
                 out[symbol] = kept
         return out

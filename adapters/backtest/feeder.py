@@ -10,8 +10,10 @@ Per row, all at the row's moment ``T`` (``market.row_moment``):
    on a model's schedule row, its ``TargetsChanged`` (``targets_at``: estimated from the
    rows before, ``adapters.models.schedule.walk_forward``), so drift is measured against
    the new targets and the bands decide;
-3. the row's cash flows: the ledger's cash changes and the engine gets an
-   ``AccountSnapshot`` (the broker's truth), open orders included;
+3. the row's cash flows and dividends (``SYMBOL:dividend`` per share on its ex-date row, on
+   the shares held at the previous row's close, credited to the cent): the ledger's cash
+   changes and the engine gets an ``AccountSnapshot`` (the broker's truth), open orders
+   included, so the cash is reinvested by the rules, as live;
 4. ``MarketClock``: open, with the sessions around the row (the series' own dates);
 5. the first row only: ``RebalanceRequested(force=True)``, the operator's "invest now"
    (the engine plans the initial allocation through its own planner and costs);
@@ -29,11 +31,12 @@ carry) reach the engine as an ``AccountSnapshot`` after the row.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -57,7 +60,8 @@ from daemon.core.engine import Engine
 
 SESSIONS_AROUND = 5  # rows of calendar handed to the engine on each side of a row
 FOLLOW_UP = "follow-up round"  # how the engine's plan names a run's later rounds
-MAX_STEPS_PER_ROW = 100_000  # a guard against a wakeup loop
+MAX_STEPS_PER_ROW = 100_000
+CENT = Decimal("0.01")  # a guard against a wakeup loop
 
 
 @dataclass(slots=True)
@@ -71,6 +75,7 @@ class RowRecord:
     outside: np.ndarray  # any weight outside its band before trading
     weights_after: np.ndarray  # rows × (symbols + cash), after trading
     traded: np.ndarray  # traded notional on the row (buys + sells)
+    dividends: np.ndarray | None = None  # dividend cash credited on the row (dollars)
 
 
 @dataclass(slots=True)
@@ -123,12 +128,15 @@ class Feeder:
         self.commands: list[Command] = []
         self._queue: deque[ev.Event] = deque()
         self._timers: dict[str, datetime] = {}
+        self._heap: list[tuple[datetime, str]] = []  # (at, key), stale entries included
+        self._column = {sym: j for j, sym in enumerate(series.symbols)}
         self._open: dict[str, OpenOrder] = {}
         self._now: datetime | None = None
         self._row = 0
         self._exec = 0
         self._room: dict[str, Decimal | None] = {}
         self._qty = np.zeros(len(series.symbols))  # positions as floats, for the records
+        self._wbuf = np.zeros(len(series.symbols) + 1)
         self._row_commission = False
         self._rebalances = 0
         self._rebalance_rows: list[int] = []
@@ -152,6 +160,25 @@ class Feeder:
         self._sessions = market.sessions(config, series.dates)
         self._flows, self.ignored_flows = _flows_by_row(series.dates, cash_flows)
         self._targets_at = dict(targets_at or {})
+        divs = [
+            (j, d) for j in range(len(series.symbols)) if (d := series.dividend_of(j)) is not None
+        ]
+        self._div_cols = divs
+        self._div_rows = (
+            np.any(np.stack([d > 0 for _, d in divs]), axis=0) if divs else None
+        )  # rows with any dividend
+
+    def _dividends(self, i: int) -> Decimal | None:
+        """The cash the row's dividends pay on the shares held (None: nothing held pays)."""
+        total = Decimal(0)
+        paid = False
+        for j, col in self._div_cols:
+            per_share = float(col[i])
+            qty = self.ledger.positions.get(self.series.symbols[j], Decimal(0))
+            if per_share > 0 and qty > 0:
+                total += qty * Decimal(repr(per_share))
+                paid = True
+        return total.quantize(CENT, rounding=ROUND_HALF_UP) if paid else None
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -167,6 +194,7 @@ class Feeder:
             np.zeros(n_rows, dtype=bool),
             np.zeros((n_rows, n + 1)),
             np.zeros(n_rows),
+            np.zeros(n_rows) if self._div_rows is not None else None,
         )
         tgt, lows, highs = _target_arrays(self.config, syms)
         moments = [market.row_moment(self.config, d) for d in s.dates]
@@ -195,9 +223,14 @@ class Feeder:
                 self._drain()
                 tgt, lows, highs = _target_arrays(self.engine.config, syms)
             flow = self._flows.get(i)
+            paid = self._dividends(i) if self._div_rows is not None and self._div_rows[i] else None
+            if paid is not None:
+                self.ledger.cash += paid
+                rec.dividends[i] = float(paid)  # type: ignore[index]
             if flow is not None:
                 self.ledger.cash += flow
                 rec.flows[i] = float(flow)
+            if flow is not None or paid is not None:
                 self._put(self._snapshot(t))
             self._drain()
             w = self._weights(closes)
@@ -238,11 +271,13 @@ class Feeder:
         )
 
     def _weights(self, closes: np.ndarray) -> tuple[np.ndarray, float]:
-        values = self._qty * closes
+        buf = self._wbuf  # positions' values, then cash (no new array per call)
+        n = len(closes)
+        values = np.multiply(self._qty, closes, out=buf[:n])
         cash = float(self.ledger.cash)
         total = float(values.sum()) + cash
-        out = np.append(values, cash)
-        return (out / total if total > 0 else np.zeros(len(out))), total
+        buf[n] = cash
+        return (buf / total if total > 0 else np.zeros(n + 1)), total
 
     def _clock(self, i: int, t: datetime, moments: list[datetime]) -> ev.MarketClock:
         sess = self._sessions
@@ -267,13 +302,18 @@ class Feeder:
         )
 
     def _fire_timers(self, t: datetime) -> None:
+        """Fire every wakeup due at ``t``, earliest (then by key) first, as the engine asked.
+        ``_timers`` holds each key's current time; ``_heap`` every (time, key) scheduled,
+        an entry whose time is no longer its key's being stale (skipped)."""
         steps = 0
+        timers, heap = self._timers, self._heap
         while True:
-            due = [(at, k) for k, at in self._timers.items() if at <= t]
-            if not due:
+            while heap and timers.get(heap[0][1]) != heap[0][0]:
+                heapq.heappop(heap)  # rescheduled or fired since
+            if not heap or heap[0][0] > t:
                 return
-            _, key = min(due)
-            del self._timers[key]
+            _, key = heapq.heappop(heap)
+            del timers[key]
             self._put(ev.TimerFired(t, key))
             self._drain()
             steps += 1
@@ -302,6 +342,7 @@ class Feeder:
         assert t is not None
         if isinstance(c, ScheduleWakeup):
             self._timers[c.key] = c.at
+            heapq.heappush(self._heap, (c.at, c.key))
         elif isinstance(c, PlaceOrder):
             self._orders += 1
             bid = f"bt-{self._orders}"
@@ -334,7 +375,7 @@ class Feeder:
     def _try_fill(self, coid: str) -> None:
         o = self._open[coid]
         sym = o.order.symbol
-        j = self.series.symbols.index(sym) if sym in self.series.symbols else -1
+        j = self._column.get(sym, -1)
         if j < 0:
             return
         quote = self._quote(self._row, j)

@@ -84,6 +84,7 @@ def summary(run: BacktestRun, initial_value: float) -> dict[str, Any]:
         "initial_value": round(initial_value, 2),
         "deposits": round(float(rec.flows[rec.flows > 0].sum()), 2),
         "withdrawals": round(float(-rec.flows[rec.flows < 0].sum()), 2) + 0.0,
+        "dividends": 0.0 if rec.dividends is None else round(float(rec.dividends.sum()), 2),
         "ignored_cash_flows": len(run.ignored_flows),
         "warnings": len(run.alerts),
     }
@@ -115,6 +116,7 @@ def table(result: dict[str, Any]) -> str:
         ("costs: spread", f"${result['costs']['spread']:,.2f}"),
         ("costs: impact", f"${result['costs']['impact']:,.2f}"),
         ("costs: commission", f"${result['costs']['commission']:,.2f}"),
+        ("dividends credited", f"${result['dividends']:,.2f}"),
         ("max drift", pct(result["max_drift"])),
         ("time outside bands", pct(result["time_outside_bands"])),
     ]

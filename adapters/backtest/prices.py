@@ -8,7 +8,10 @@ ticker, so ``BRK.B:volume`` is unambiguous):
 - ``<SYMBOL>:volume``: shares traded that day (ADV for the cost model and the fill model's
   participation cap);
 - ``<SYMBOL>:spread_bps``: the full quoted bid-ask spread in basis points (the quotes are the
-  close ± half of it).
+  close ± half of it);
+- ``<SYMBOL>:dividend``: for a **price-only** close column (not dividend-adjusted), the cash
+  dividend per share whose ex-date is that row (0 or empty on other rows). The shares held at
+  the previous row's close earn it; the feeder credits it as cash on the ex-date row.
 
 Only the config's symbols (and their optional columns) are read and checked; other columns
 are ignored. Every problem is a ``DataError`` naming the file, the row (the line number in a
@@ -19,7 +22,8 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,7 +32,9 @@ import numpy as np
 
 VOLUME = "volume"
 SPREAD = "spread_bps"
-FIELDS = (VOLUME, SPREAD)
+DIVIDEND = "dividend"
+FIELDS = (VOLUME, SPREAD, DIVIDEND)
+BLANK_IS_ZERO = frozenset({DIVIDEND})  # an empty dividend cell: no dividend that row
 SEP = ":"
 
 
@@ -60,6 +66,11 @@ class PriceSeries:
     volume: tuple[np.ndarray | None, ...]
     spread_bps: tuple[np.ndarray | None, ...]
     row_numbers: tuple[int, ...]
+    dividend: tuple[np.ndarray | None, ...] = ()  # per share on its ex-date row; () none
+
+    def dividend_of(self, j: int) -> np.ndarray | None:
+        """Symbol ``j``'s dividend column (None: absent, the close is total-return)."""
+        return self.dividend[j] if self.dividend else None
 
     def window(self, start: date | None, end: date | None) -> PriceSeries:
         """The rows with ``start ≤ date ≤ end``."""
@@ -77,6 +88,7 @@ class PriceSeries:
             tuple(None if v is None else v[lo:hi] for v in self.volume),
             tuple(None if s is None else s[lo:hi] for s in self.spread_bps),
             self.row_numbers[lo:hi],
+            tuple(None if v is None else v[lo:hi] for v in self.dividend),
         )
 
     @property
@@ -93,18 +105,35 @@ def _ordinals(dates: Sequence[date]) -> np.ndarray:
 # -- reading ---------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[list[str]], int]:
-    """Header, data rows as strings, and the line number of the first data row."""
+def _read_csv(path: Path) -> tuple[list[str], Iterator[list[str]], int, Callable[[], None]]:
+    """Header, the data rows as strings (read as they are consumed, so the file's text is
+    never all in memory), the line number of the first data row, and what closes the file."""
     try:
-        with path.open(encoding="utf-8", newline="") as f:
-            reader = csv.reader(f)
-            rows = list(reader)
+        f = path.open(encoding="utf-8", newline="")
     except FileNotFoundError:
         raise DataError(path, "file not found: check the path") from None
     except IsADirectoryError:
         raise DataError(path, "is a directory: give the CSV or Parquet file") from None
     except PermissionError:
         raise DataError(path, "permission denied: make the file readable") from None
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({exc.strerror})") from None
+    reader = csv.reader(f)
+    try:
+        header = next(_csv_rows(path, reader), None)
+    except DataError:
+        f.close()
+        raise
+    if header is None:
+        f.close()
+        raise DataError(path, "is empty: expected a header row 'date,SYMBOL,…' and data rows")
+
+    return [h.strip() for h in header], _csv_rows(path, reader), 2, f.close
+
+
+def _csv_rows(path: Path, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    try:
+        yield from reader
     except UnicodeDecodeError as exc:
         raise DataError(
             path, f"is not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8 CSV"
@@ -113,12 +142,9 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]], int]:
         raise DataError(path, f"is not valid CSV ({exc})") from None
     except OSError as exc:
         raise DataError(path, f"cannot be read ({exc.strerror})") from None
-    if not rows:
-        raise DataError(path, "is empty: expected a header row 'date,SYMBOL,…' and data rows")
-    return [h.strip() for h in rows[0]], rows[1:], 2
 
 
-def _read_parquet(path: Path) -> tuple[list[str], list[list[str]], int]:
+def _read_parquet(path: Path) -> tuple[list[str], Iterator[list[str]], int, Callable[[], None]]:
     try:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - depends on the environment
@@ -136,8 +162,8 @@ def _read_parquet(path: Path) -> tuple[list[str], list[list[str]], int]:
     for name in header:
         values = table.column(name).to_pylist()
         cols.append([_cell(v) for v in values])
-    rows = [list(r) for r in zip(*cols, strict=True)] if cols else []
-    return header, rows, 1
+    rows = (list(r) for r in zip(*cols, strict=True)) if cols else iter(())
+    return header, rows, 1, lambda: None
 
 
 def _cell(v: object) -> str:
@@ -155,20 +181,34 @@ def _cell(v: object) -> str:
 def load_prices(path: str | Path, symbols: Sequence[str]) -> PriceSeries:
     """Read and check the price table at ``path`` for ``symbols``; raise ``DataError``."""
     p = Path(path)
-    if p.suffix.lower() in (".parquet", ".pq"):
-        header, rows, first = _read_parquet(p)
-    else:
-        header, rows, first = _read_csv(p)
+    parquet = p.suffix.lower() in (".parquet", ".pq")
+    header, rows, first, close = _read_parquet(p) if parquet else _read_csv(p)
+    try:
+        return _table(p, symbols, header, rows, first)
+    finally:
+        close()
+
+
+def _table(
+    p: Path, symbols: Sequence[str], header: list[str], rows: Iterator[list[str]], first: int
+) -> PriceSeries:
     index = _header_index(p, header, symbols)
-    if not rows:
-        raise DataError(p, "has a header but no data rows")
     dates: list[date] = []
     numbers: list[int] = []
     seen: dict[date, int] = {}
     n = len(symbols)
-    closes = np.empty((len(rows), n))
-    extra = {f: [np.empty(len(rows)) if (s, f) in index else None for s in symbols] for f in FIELDS}
+    closes_flat = array("d")  # row after row: the table grows without knowing its length
+    extra_flat = {f: [array("d") if (s, f) in index else None for s in symbols] for f in FIELDS}
     date_col = index[("", "date")]
+    # every cell a row holds, in the order they are checked: (column, positive, blank is 0,
+    # where it goes, its name); closes row after row, each optional column its own array
+    cells: list[tuple[int, bool, bool, array[float], str]] = []
+    for j, s in enumerate(symbols):
+        cells.append((index[(s, "")], True, False, closes_flat, s))
+        for f in FIELDS:
+            arr = extra_flat[f][j]
+            if arr is not None:
+                cells.append((index[(s, f)], False, f in BLANK_IS_ZERO, arr, s + SEP + f))
     for k, raw in enumerate(rows):
         line = first + k
         if len(raw) != len(header):
@@ -194,12 +234,25 @@ def load_prices(path: str | Path, symbols: Sequence[str]) -> PriceSeries:
         seen[d] = line
         dates.append(d)
         numbers.append(line)
-        for j, s in enumerate(symbols):
-            closes[k, j] = _number(p, raw[index[(s, "")]], line, s, positive=True)
-            for f in FIELDS:
-                arr = extra[f][j]
-                if arr is not None:
-                    arr[k] = _number(p, raw[index[(s, f)]], line, s + SEP + f, positive=False)
+        fast = _fast_row(raw, cells)
+        if fast is not None:
+            for cell, x in zip(cells, fast, strict=True):
+                cell[3].append(x)
+            continue
+        for col, positive, blank_zero, arr, name in cells:  # a problem: name it exactly
+            text = raw[col]
+            arr.append(
+                0.0
+                if blank_zero and not text.strip()
+                else _number(p, text, line, name, positive=positive)
+            )
+    if not dates:
+        raise DataError(p, "has a header but no data rows")
+    closes = np.frombuffer(closes_flat, dtype=np.float64).reshape(len(dates), n).copy()
+    extra = {
+        f: [None if a is None else np.frombuffer(a, dtype=np.float64).copy() for a in cols]
+        for f, cols in extra_flat.items()
+    }
     return PriceSeries(
         str(p),
         tuple(dates),
@@ -208,7 +261,29 @@ def load_prices(path: str | Path, symbols: Sequence[str]) -> PriceSeries:
         tuple(extra[VOLUME]),
         tuple(extra[SPREAD]),
         tuple(numbers),
+        tuple(extra[DIVIDEND]) if any(v is not None for v in extra[DIVIDEND]) else (),
     )
+
+
+def _fast_row(
+    raw: list[str], cells: list[tuple[int, bool, bool, array[float], str]]
+) -> list[float] | None:
+    """The row's numbers when every cell is good (the common case), else None: the caller
+    then checks cell by cell (``_number``) for the exact message."""
+    out: list[float] = []
+    for col, positive, blank_zero, _, _ in cells:
+        text = raw[col]
+        try:
+            x = float(text)  # float() ignores surrounding whitespace, as _number's strip
+        except ValueError:
+            if blank_zero and not text.strip():
+                x = 0.0
+            else:
+                return None
+        if not x < math.inf or (x <= 0.0 if positive else x < 0.0):  # NaN fails x < inf
+            return None
+        out.append(x)
+    return out
 
 
 def _header_index(
@@ -231,6 +306,15 @@ def _header_index(
             path,
             f"has no 'date' column (header: {', '.join(header[:6])}…): name the first column date",
         )
+    wanted = set(symbols)
+    for (sym, field), i in index.items():
+        if sym in wanted and field and field not in FIELDS:
+            raise DataError(
+                path,
+                f"unknown field {field!r} for config symbol {sym}: the optional columns are "
+                + ", ".join(f"{sym}{SEP}{f}" for f in FIELDS),
+                column=header[i],
+            )
     missing = [s for s in symbols if (s, "") not in index]
     if missing:
         raise DataError(
@@ -284,4 +368,13 @@ def _number(path: Path, text: str, line: int, column: str, *, positive: bool) ->
     return x
 
 
-__all__ = ["FIELDS", "SEP", "SPREAD", "VOLUME", "DataError", "PriceSeries", "load_prices"]
+__all__ = [
+    "DIVIDEND",
+    "FIELDS",
+    "SEP",
+    "SPREAD",
+    "VOLUME",
+    "DataError",
+    "PriceSeries",
+    "load_prices",
+]

@@ -7,12 +7,12 @@ A grid is written ``key=v1,v2;key=v1,v2``, each key a dotted path in the config 
 ``planner.target_mode``, ``cost.gate`` …); values are TOML (``true``, ``5``, ``2.5``) or
 bare words (``calendar``). Setting ``trigger.mode=threshold`` drops ``[trigger.calendar]``
 (that mode has no calendar). A combination the config checker rejects is listed with its
-problem instead of figures.
+problem instead of figures. The same grid can live in the config file as a
+``[backtest.sweep]`` table (``daemon.core.config_backtest``; ``--sweep`` without a SPEC).
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 import tomllib
 from collections.abc import Sequence
@@ -25,6 +25,7 @@ from typing import Any
 from adapters.backtest.feeder import Feeder
 from adapters.backtest.metrics import summary
 from adapters.backtest.prices import PriceSeries
+from daemon.core.config_backtest import apply_point
 from daemon.core.config_parse import ConfigError, parse_config
 
 # name → (first day, last day, what it is); S&P 500 closing highs and lows
@@ -76,19 +77,16 @@ def _value(text: str) -> Any:
         return text
 
 
+def grid(axes: Sequence[tuple[str, Sequence[Any]]]) -> list[Point]:
+    """Every combination of a config's ``[backtest.sweep]`` axes (``Config.backtest.sweep``)."""
+    return [tuple(c) for c in itertools.product(*([(k, v) for v in vs] for k, vs in axes))]
+
+
 def apply(data: dict[str, Any], point: Point) -> dict[str, Any]:
-    out = copy.deepcopy(data)
-    for key, value in point:
-        *path, last = key.split(".")
-        node = out
-        for p in path:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise SweepError(f"--sweep: {key}: {p} is not a table in the config")
-        node[last] = value
-        if key == "trigger.mode" and value == "threshold":
-            out.get("trigger", {}).pop("calendar", None)
-    return out
+    try:
+        return apply_point(data, point)
+    except ValueError as exc:
+        raise SweepError(f"--sweep: {exc}") from None
 
 
 def label(point: Point) -> str:
@@ -220,6 +218,7 @@ __all__ = [
     "SweepError",
     "apply",
     "folds",
+    "grid",
     "label",
     "parse_grid",
     "run_grid",

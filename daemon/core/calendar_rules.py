@@ -17,6 +17,7 @@ import calendar
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from daemon.core.config import CalendarRule, Frequency
 from daemon.core.market_hours import local_at, require_aware
@@ -84,9 +85,13 @@ def _target_days(rule: CalendarRule, first: date, last: date) -> Iterator[date]:
 def scheduled_days(rule: CalendarRule, sessions: Sequence[TradingSession]) -> list[date]:
     """The trading days on which ``rule`` fires, within the span ``sessions`` cover, sorted."""
     validate_rule(rule)
-    days = sorted({s.day for s in sessions})
+    return list(_scheduled_days(rule, tuple(sorted({s.day for s in sessions}))))
+
+
+@lru_cache(maxsize=512)  # pure: the engine asks again for the same rule and days each check
+def _scheduled_days(rule: CalendarRule, days: tuple[date, ...]) -> tuple[date, ...]:
     if not days:
-        return []
+        return ()
     if rule.frequency is Frequency.DAILY:
         return days
     first, last = days[0], days[-1]
@@ -96,7 +101,7 @@ def scheduled_days(rule: CalendarRule, sessions: Sequence[TradingSession]) -> li
             continue  # outside what the calendar tells us
         k = bisect_right(days, target)  # days[k-1] is the last trading day ≤ target
         out.add(days[k - 1])
-    return sorted(out)
+    return tuple(sorted(out))
 
 
 def is_scheduled_day(rule: CalendarRule, day: date, sessions: Sequence[TradingSession]) -> bool:

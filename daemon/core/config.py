@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal
 
+from daemon.core.config_backtest import BacktestConfig
+
 # re-exported: the journal codec resolves Config's type hints in this module's namespace
 from daemon.core.config_model import CovarianceEstimator as CovarianceEstimator
 from daemon.core.config_model import ModelKind as ModelKind
@@ -227,6 +229,7 @@ class Config:
     market_stats: MarketStatsConfig = field(default_factory=MarketStatsConfig)
     tax: TaxConfig = field(default_factory=TaxConfig)  # parsed and validated; not used yet
     targets_model: TargetModelConfig = field(default_factory=TargetModelConfig)  # [targets.model]
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)  # [backtest]: the backtester's
 
     def asset(self, symbol: str) -> AssetConfig | None:
         for a in self.portfolio.assets:

@@ -23,6 +23,7 @@ from dataclasses import fields
 from typing import Any
 
 from daemon.core.config import AssetConfig, Band, BandRule, Config, NotInTargets, PortfolioConfig
+from daemon.core.config_backtest import BACKTEST_KEYS, backtest_section
 from daemon.core.config_fields import ConfigError, ConfigProblem, Reader, fmt_num, type_name
 from daemon.core.config_model import TARGETS_KEYS, targets_section
 from daemon.core.config_sections import (
@@ -51,6 +52,7 @@ TOP_KEYS = (
     *("planner", "execution", "broker", "daemon", "market_stats"),
     "tax",
     "targets",
+    "backtest",
 )
 PORTFOLIO_KEYS = (*(f.name for f in fields(PortfolioConfig) if f.name != "assets"), "targets")
 BAND_KEYS = tuple(f.name for f in fields(Band))
@@ -111,6 +113,9 @@ def parse_config(data: Mapping[str, Any]) -> Config:
     targets_model = targets_section(
         r, r.table(root, "targets", "targets", TARGETS_KEYS), targets, portfolio.cash_target
     )
+    backtest = backtest_section(
+        r, r.table(root, "backtest", "backtest", BACKTEST_KEYS), data, parse_config
+    )
     if r.problems:
         raise ConfigError(r.problems)
     return Config(
@@ -125,6 +130,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         market_stats=market_stats,
         tax=tax,
         targets_model=targets_model,
+        backtest=backtest,
     )
 
 

@@ -247,7 +247,7 @@ class Engine(Quoting):
         if applied.to_holdings:
             self._apply_to_holdings(applied.order, applied.qty, applied.price)
         run = self._run
-        if run is not None and e.client_order_id in run.coids:
+        if run is not None and e.client_order_id in run.members:
             run.had_fills = True
         cmds: list[Command] = []
         if applied.order.cancel_wanted and applied.order.state in CANCELABLE:
@@ -265,7 +265,7 @@ class Engine(Quoting):
         order = self._book.transition(e.client_order_id, OrderEventKind.REJECTED)
         if order is None:
             return []
-        if self._run is not None and e.client_order_id in self._run.coids:
+        if self._run is not None and e.client_order_id in self._run.members:
             self._run.rejected.add(order.symbol)
         alert = Alert(
             "warning",
@@ -442,7 +442,7 @@ class Engine(Quoting):
             sent=sent,
         )
         if self._run is not None:
-            self._run.coids.extend(sent)
+            self._run.add(sent)
         if not desk.queue:
             cmds.extend(self._settle_run(now))
         return cmds

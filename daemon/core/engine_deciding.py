@@ -13,6 +13,7 @@ sending); the attributes it reads are the engine's, declared below for the type 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -28,7 +29,7 @@ from daemon.core.engine_plans import engine_plan
 from daemon.core.engine_view import DecisionInfo
 from daemon.core.ids import decision_id
 from daemon.core.model import Holdings, Quote, Side, TradingState
-from daemon.core.orders import OrderBook
+from daemon.core.orders import OrderBook, TrackedOrder
 from daemon.core.plan import Plan
 from daemon.core.triggers import TriggerState, evaluate, record_run
 
@@ -45,6 +46,21 @@ class Run:
     had_sells: bool = False
     had_fills: bool = False
     rejected: set[str] = field(default_factory=set)
+    members: set[str] = field(default_factory=set)  # coids, for O(1) membership
+    settled: int = 0  # coids[:settled] are terminal (a terminal state never changes)
+
+    def add(self, sent: list[str]) -> None:
+        self.coids.extend(sent)
+        self.members.update(sent)
+
+    def all_terminal(self, orders: Mapping[str, TrackedOrder]) -> bool:
+        """Whether every order of the run is terminal; each fill asks, so the orders
+        already known terminal are not looked at again (O(orders) over a whole run)."""
+        coids, k = self.coids, self.settled
+        while k < len(coids) and orders[coids[k]].state.terminal:
+            k += 1
+        self.settled = k
+        return k == len(coids)
 
 
 class Deciding:
@@ -89,9 +105,8 @@ class Deciding:
         if (blockers or quiet) and not record:
             return []  # (quiet: a minimum that can never be met was reported once)
         out = self._holds.still_out(self._drift.out_of_band(), self._positions, cash)
-        d = evaluate(
-            self._config, now, out, self._gates.sessions, self._triggers, self._drift.rows()
-        )
+        rows = self._drift.rows() if out else None  # only the threshold reasons read them
+        d = evaluate(self._config, now, out, self._gates.sessions, self._triggers, rows)
         if force:
             reasons: tuple[str, ...] = ("manual request (force)",)
             calendar = False
@@ -158,8 +173,7 @@ class Deciding:
         run = self._run
         if run is None or self._desk.queue:
             return []
-        orders = self._book.orders
-        if any(not orders[c].state.terminal for c in run.coids):
+        if not run.all_terminal(self._book.orders):
             return []
         self._run = None
         if (

@@ -27,6 +27,7 @@ from decimal import Decimal
 from daemon.core.lot_relief import relief_order
 from daemon.core.lots import ZERO, Disposal, Lot, LotSource, ReliefMethod
 from daemon.core.wash_sales import (
+    WASH_WINDOW_DAYS,
     LinkedBuy,
     PendingLoss,
     WashSaleGroups,
@@ -143,6 +144,10 @@ class LotLedger:
         self._held: dict[str, Decimal] = {}  # the sum of each symbol's lots, kept as they change
         self._disposals: list[Disposal] = []
         self._pending: list[PendingLoss] = []
+        # losses whose window closed before the latest buy (buys in date order never reach
+        # them again: kept only for a buy dated before the latest, which goes back over them)
+        self._expired: list[PendingLoss] = []
+        self._latest_buy: date | None = None
         self._linked: list[LinkedBuy] = []
         self._next = 0
         self._sales = 0
@@ -330,24 +335,49 @@ class LotLedger:
             else:
                 self._wash_lot(pending, item)
 
+    def _open_losses(self, day: date) -> list[PendingLoss]:
+        """The pending losses a buy on ``day`` can wash, oldest first. Pending losses are in
+        trade-date order, so when buys come in date order (the journal's) those whose
+        30-day window ended before ``day`` are pruned from the front (to ``_expired``): a
+        buy then scans only the losses of its window, not every loss ever pending. A buy
+        dated before the latest one goes over the pruned ones again (same matches)."""
+        if self._latest_buy is not None and day < self._latest_buy:
+            return [*self._expired, *self._pending]
+        self._latest_buy = day
+        pending = self._pending
+        k = 0
+        while k < len(pending) and (day - pending[k].sold).days > WASH_WINDOW_DAYS:
+            k += 1
+        if k:
+            self._expired.extend(p for p in pending[:k] if p.qty > 0)
+            del pending[:k]
+        return pending
+
+    def _drop_washed(self) -> None:
+        self._pending = [p for p in self._pending if p.qty > 0]
+        if self._expired and any(p.qty <= 0 for p in self._expired):
+            self._expired = [p for p in self._expired if p.qty > 0]
+
     def _wash_pending_with_lot(self, lot: Lot) -> None:
         """Match a new lot against losses from the 30 days before it (oldest first)."""
+        if lot.acquired is None:
+            return
         group = self.groups.of(lot.symbol)
-        for pending in self._pending:
+        for pending in self._open_losses(lot.acquired):
             if lot.replacement:
                 break
             if (pending.group == group and pending.qty > 0 and lot.acquired is not None
                     and in_window(pending.sold, lot.acquired)):
                 lot = self._wash_lot(pending, lot)
-        self._pending = [p for p in self._pending if p.qty > 0]
+        self._drop_washed()
 
     def _wash_pending_with_linked(self, buy: LinkedBuy) -> None:
-        for pending in self._pending:
+        for pending in self._open_losses(buy.day):
             if buy.qty <= 0:
                 break
             if pending.group == buy.group and pending.qty > 0 and in_window(pending.sold, buy.day):
                 self._wash_linked(pending, buy)
-        self._pending = [p for p in self._pending if p.qty > 0]
+        self._drop_washed()
 
     def _wash_lot(self, pending: PendingLoss, lot: Lot) -> Lot:
         """Wash up to ``lot.qty`` shares of ``pending`` with ``lot``: split off the
@@ -397,7 +427,7 @@ class LotLedger:
             replace(lot, qty=lot.qty * split.ratio) for lot in self._lots.get(split.symbol, [])
         ]
         self._held[split.symbol] = sum((x.qty for x in self._lots[split.symbol]), ZERO)
-        for pending in self._pending:
+        for pending in (*self._expired, *self._pending):
             if self._disposals[pending.disposal_index].symbol == split.symbol:
                 pending.qty *= split.ratio
         for buy in self._linked:

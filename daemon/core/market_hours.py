@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from daemon.core.model import TradingSession
@@ -37,6 +38,7 @@ def local_date(now: datetime, tz: str) -> date:
     return now.astimezone(zone(tz)).date()
 
 
+@lru_cache(maxsize=4096)  # pure: the same day, time and zone always give the same moment
 def local_at(day: date, at: time, tz: str) -> datetime:
     """``day`` at wall-clock ``at`` in ``tz``, as an aware UTC datetime (DST-correct)."""
     return datetime.combine(day, at.replace(tzinfo=None), tzinfo=zone(tz)).astimezone(UTC)
@@ -50,6 +52,7 @@ def session_on(day: date, sessions: Sequence[TradingSession]) -> TradingSession 
     return None
 
 
+@lru_cache(maxsize=1024)  # pure (a backtest asks for each row's window many times)
 def window_bounds(
     session: TradingSession, window_start: time, window_end: time, tz: str
 ) -> tuple[datetime, datetime]:

@@ -113,6 +113,19 @@ def test_quarterly_on_month_end_rows_matches_bt(n_assets: int) -> None:
 
 
 @pytest.mark.parametrize("n_assets", [2, 10])
+def test_monthly_on_month_end_rows_matches_bt(n_assets: int) -> None:
+    # every row of a month-end series is its month's last: a monthly rule on day 31 runs on
+    # each row, bt's RunMonthly(run_on_end_of_period=True) too
+    df = random_prices(n_assets, MONTH_ENDS, seed=70 + n_assets)
+    targets = random_targets(list(df.columns), seed=80 + n_assets)
+    mine = ours(df, targets, "monthly", 31)
+    ref = bt_values(df, targets, bt.algos.RunMonthly(run_on_end_of_period=True))
+    assert len(mine) == len(ref) == len(df)
+    rel = np.abs(mine / ref - 1.0)
+    assert rel.max() < 1e-9, f"row {rel.argmax()}"
+
+
+@pytest.mark.parametrize("n_assets", [2, 10])
 def test_quarterly_on_daily_rows_matches_bt(n_assets: int) -> None:
     df = random_prices(n_assets, DAILY, seed=40 + n_assets)
     targets = random_targets(list(df.columns), seed=50 + n_assets)
