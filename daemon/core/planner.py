@@ -143,7 +143,7 @@ def plan_rebalance(
     round_buys: list[Emitted] | None = None
     if sells_only:
         for d in buys:
-            skipped.append(SkippedSymbol(d[1], "buy suppressed: sells only (REDUCING)"))
+            skipped.append(SkippedSymbol(d.symbol, "buy suppressed: sells only (REDUCING)"))
         buy_orders: list[Emitted] = []  # REDUCING: the sells reduce risk on their own
     else:
         target_floor = to_decimal(config.portfolio.cash_target * sizing_value).quantize(CENT)
@@ -167,7 +167,7 @@ def plan_rebalance(
         if resized is not sell_orders:
             sell_orders = resized
             budget = base + _proceeds(sell_orders)
-            if sum((o[3] + o[4] for o in buy_orders), ZERO) > budget:  # rounding: re-fund
+            if _need(buy_orders) > budget:  # rounding: re-fund
                 netted_skips = []
                 buy_orders = fund_buys(config, market, buys, budget, netted_skips, room)
         skipped.extend(netted_skips)
@@ -178,7 +178,7 @@ def plan_rebalance(
     emitted = sell_orders + buy_orders
 
     after = _after_weights(pf, market, emitted, len(sell_orders))
-    est_cost = sum((e[4] for e in emitted), ZERO)
+    est_cost = sum((e.est_cost for e in emitted), ZERO)
     risk, cash_gain = _benefit(config, pf, market, current, after, covariance)
     est_benefit = to_cents_down(risk + cash_gain)
     gate_on = gate and config.cost.gate
@@ -204,7 +204,7 @@ def plan_rebalance(
             config.cost.min_trade_dollars,
             to_decimal(config.cost.min_trade_percent * pf.value).quantize(CENT),
         )
-        traded = sum((e[3] for e in emitted), ZERO)
+        traded = sum((e.est_notional for e in emitted), ZERO)
         if traded < minimum:
             notes.append(f"below minimum trade: total {money(traded)} < {money(minimum)}")
             emitted, after, deferred, round_buys = [], current, {}, None
@@ -267,7 +267,12 @@ def _cents(x: float) -> Decimal:
 
 def _proceeds(sells: Sequence[Emitted]) -> Decimal:
     """What the sells bring in: at the limit, less the estimated costs."""
-    return sum((o[3] - o[4] for o in sells), ZERO)
+    return sum((o.est_notional - o.est_cost for o in sells), ZERO)
+
+
+def _need(buys: Sequence[Emitted]) -> Decimal:
+    """What the buys take: at the limit, plus the estimated costs."""
+    return sum((o.est_notional + o.est_cost for o in buys), ZERO)
 
 
 def _benefit(
@@ -318,20 +323,20 @@ def _no_stranded_sells(
     ``sells`` itself when nothing changes."""
     if not sells:
         return sells
-    need = sum((o[3] + o[4] for o in buys), ZERO)
+    need = _need(buys)
     # proceeds the buys (and cash back to target, plus its buffer) need
     buffer = to_decimal(config.portfolio.cash_buffer * pf.value).quantize(CENT)
     keep = max(ZERO, need - base + buffer)
     proceeds = _proceeds(sells)
     t = market.tables
     # what rounding may leave: up to a share of each whole-share buy, half the cash band
-    share = sum(market.prices[o[0][2]] for o in buys if o[0][4])
+    share = sum(market.prices[o.draft.row] for o in buys if o.draft.whole)
     slack = max(1.0, share, 0.5 * (t.cash_high - config.portfolio.cash_target) * pf.value)
     if float(proceeds - keep) <= slack:
         return sells
     rows = market.rows
-    fixed = [o for o in sells if rows[o[0][2]].liquidate]
-    free = [o for o in sells if not rows[o[0][2]].liquidate]
+    fixed = [o for o in sells if rows[o.draft.row].liquidate]
+    free = [o for o in sells if not rows[o.draft.row].liquidate]
     free_proceeds = _proceeds(free)
     room = keep - _proceeds(fixed)
     if not free or free_proceeds <= 0:
@@ -341,7 +346,7 @@ def _no_stranded_sells(
     if _proceeds(resized) == free_proceeds:  # whole shares: nothing smaller to sell
         return sells
     out = [*fixed, *resized]
-    out.sort(key=lambda o: o[0])
+    out.sort(key=lambda o: o.draft)
     why = sorted(
         {f"{s.symbol} ({s.reason})" for s in skipped if s.symbol in _under_target(pf)}
     )
@@ -425,13 +430,13 @@ def _after_weights(
     delta: dict[str, float] = {}
     cash_dec = pf.weight_cash_dec
     for k, o in enumerate(orders):
-        sym = o[0][1]
+        sym = o.draft.symbol
         if k >= n_sells:
-            cash_dec -= o[3] + o[4]
-            delta[sym] = delta.get(sym, 0.0) + o[5]
+            cash_dec -= o.est_notional + o.est_cost
+            delta[sym] = delta.get(sym, 0.0) + o.shares
         else:
-            cash_dec += o[3] - o[4]
-            delta[sym] = delta.get(sym, 0.0) - o[5]
+            cash_dec += o.est_notional - o.est_cost
+            delta[sym] = delta.get(sym, 0.0) - o.shares
     cash = float(cash_dec)
     values: dict[str, float] = {}
     for r in pf.rows:

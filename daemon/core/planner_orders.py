@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import NamedTuple
 
 from daemon.core.config import Config
 from daemon.core.costs import to_cents_up
@@ -42,18 +43,34 @@ def money(x: Decimal | float) -> str:
     return f"${float(x):,.2f}"
 
 
-Draft = tuple[float, str, int, int, bool, int]
-"""An order before funding: (−deviation, symbol, row index, shares in ticks, whole shares,
-the shares rounded down in ticks (below the shares when a whole-share count was rounded up
-to the nearest)). Sorting drafts sorts them by largest deviation first, then symbol (symbols
-are unique)."""
+class Draft(NamedTuple):
+    """An order before funding. A plain tuple underneath (built and sorted at the hot
+    loops' rate): sorting drafts sorts them by largest deviation first, then symbol (symbols
+    are unique)."""
 
-Emitted = tuple[Draft, Decimal | None, Decimal | None, Decimal, Decimal, float]
-"""An order at the Decimal boundary: (draft, qty, notional, est. notional, est. cost, shares
-as a float (a notional buy: notional / ask))."""
+    neg_deviation: float  # −|weight − target| (to liquidate: −weight)
+    symbol: str
+    row: int  # index into ``Market.rows``
+    ticks: int  # shares in ticks (whole shares, or 1e-9 share)
+    whole: bool  # whole shares only
+    floor_ticks: int  # the shares rounded down: below ``ticks`` when a whole-share count
+    # was rounded up to the nearest
+
+
+class Emitted(NamedTuple):
+    """An order at the Decimal boundary (a plain tuple underneath, like ``Draft``)."""
+
+    draft: Draft
+    qty: Decimal | None  # shares; None for a notional buy
+    notional: Decimal | None  # a notional market buy's dollars; None for a qty order
+    est_notional: Decimal  # dollars at the limit, rounded against us
+    est_cost: Decimal  # the estimated cost, rounded up to the cent
+    shares: float  # shares as a float (a notional buy: notional / ask)
 
 
 _E9 = Decimal("1E-9")
+# a NamedTuple's own __new__ is a Python function (0.6 µs a call); the tuple's is not
+_new = tuple.__new__
 
 
 def drafts(
@@ -121,11 +138,11 @@ def drafts(
             skipped.append(SkippedSymbol(r.symbol, why))
             continue
         lim = buy_limits[i] if buy else sell_limits[i]
-        if (lim if lim is not None else market.limit(i, buy))[0] <= 0:
+        if (lim if lim is not None else market.limit(i, buy)).ticks <= 0:
             skipped.append(SkippedSymbol(r.symbol, "price too low to place a limit order"))
             continue
         dev = (r.value / value) if r.liquidate else abs(r.value / value - r.target)
-        (buys if buy else sells).append((-dev, r.symbol, i, k, whole, floor_k))
+        (buys if buy else sells).append(_new(Draft, (-dev, r.symbol, i, k, whole, floor_k)))
     sells.sort()
     buys.sort()
     return sells, buys
@@ -134,15 +151,15 @@ def drafts(
 def _emit_notional(market: Market, d: Draft, scale: Decimal) -> Emitted | None:
     """A notional market buy for ``qty × scale`` at the ask, or None when it rounds to
     nothing (all in Decimal: a rare configuration)."""
-    i = d[2]
+    i = d.row
     quote = market.rows[i].quote
     assert quote is not None
     ask = to_decimal(quote.ask)
-    notional = round_notional(qty_decimal(d[3], whole=d[4]) * scale * ask)
+    notional = round_notional(qty_decimal(d.ticks, whole=d.whole) * scale * ask)
     if notional <= 0:
         return None
     cost = market.cost(i, float(notional / ask), float(ask))
-    return (d, None, notional, notional, cost, float(notional) / quote.ask)
+    return Emitted(d, None, notional, notional, cost, float(notional) / quote.ask)
 
 
 def _emit(
@@ -159,12 +176,13 @@ def _emit(
     limits = market.limits(buy)
     out: list[Emitted | None] = []
     for n, d in enumerate(drafts):
-        ticks = d[3] if ticks_of is None else ticks_of[n]
+        _, _, i, ticks, whole, _ = d
+        if ticks_of is not None:
+            ticks = ticks_of[n]
         if ticks <= 0:
             out.append(None)
             continue
-        i = d[2]
-        if d[4]:
+        if whole:
             qty = Decimal(ticks)
             shares = float(ticks)
         else:
@@ -173,8 +191,8 @@ def _emit(
         lim = limits[i]
         if lim is None:
             lim = market.limit(i, buy)
-        price = lim[2]
-        est_notional = (qty * lim[3]).quantize(CENT, rounding)
+        price = lim.price
+        est_notional = (qty * lim.decimal).quantize(CENT, rounding)
         if shares <= 0 or price <= 0:
             cost = 0.0
         else:
@@ -194,7 +212,7 @@ def _emit(
             est_cost = Decimal(c) * CENT
         else:
             est_cost = to_cents_up(cost)
-        out.append((d, qty, None, est_notional, est_cost, shares))
+        out.append(_new(Emitted, (d, qty, None, est_notional, est_cost, shares)))
     return out
 
 
@@ -210,12 +228,12 @@ def planned_orders(
     out: list[PlannedOrder] = []
     for k, (d, qty, notional, est_notional, est_cost, _) in enumerate(emitted):
         buy = k >= n_sells
-        i = d[2]
+        i = d.row
         row = rows[i]
         limit = None
         if qty is not None and limit_orders:
             lim = buy_limits[i] if buy else sell_limits[i]
-            limit = lim[3] if lim is not None else market.limit(i, buy)[3]
+            limit = (lim if lim is not None else market.limit(i, buy)).decimal
         if row.liquidate:
             reason = "liquidate: not in targets" if row.asset is None else "target 0 %: sell all"
         else:
@@ -233,7 +251,7 @@ def planned_orders(
                 reason = f"{toward} target {target} (now {w:.1%})"
         out.append(
             planned_order(
-                d[1],
+                d.symbol,
                 Side.BUY if buy else Side.SELL,
                 qty,
                 notional,
@@ -255,13 +273,14 @@ def build_sells(
     out: list[Emitted] = []
     emitted = _emit(market, sells, None, False)
     for d, o in zip(sells, emitted, strict=True):
-        if o is None or o[3] < minimum:
-            n = ZERO if o is None else o[3]
+        if o is None or o.est_notional < minimum:
+            n = ZERO if o is None else o.est_notional
             skipped.append(
-                SkippedSymbol(d[1], f"sell {money(n)} below minimum order {money(minimum)}")
+                SkippedSymbol(d.symbol, f"sell {money(n)} below minimum order {money(minimum)}")
             )
-        elif o[4] >= o[3]:
-            skipped.append(SkippedSymbol(d[1], f"sell cost {money(o[4])} ≥ proceeds {money(o[3])}"))
+        elif o.est_cost >= o.est_notional:
+            cost, proceeds = money(o.est_cost), money(o.est_notional)
+            skipped.append(SkippedSymbol(d.symbol, f"sell cost {cost} ≥ proceeds {proceeds}"))
         else:
             out.append(o)
     return out
@@ -273,23 +292,24 @@ def resize_sells(
     """The sells at ``factor`` of their shares, rounded **up** (so their proceeds still
     cover what they were cut to) and never above the original; those that fall below the
     minimum order, or cost at least their proceeds, are left out."""
-    drafts = [o[0] for o in sells]
-    ticks = [0 if factor <= 0 else min(d[3], math.ceil(d[3] * factor)) for d in drafts]
+    drafts = [o.draft for o in sells]
+    ticks = [0 if factor <= 0 else min(d.ticks, math.ceil(d.ticks * factor)) for d in drafts]
     minimum = config.planner.min_order_notional
     out: list[Emitted] = []
     for o in _emit(market, drafts, ticks, False):
-        if o is not None and o[3] >= minimum and o[4] < o[3]:
+        if o is not None and o.est_notional >= minimum and o.est_cost < o.est_notional:
             out.append(o)
     return out
 
 
 def _scaled_ticks(d: Draft, scale: Decimal, scale_f: float) -> int:
     """``round_qty(qty × scale)`` in ticks: floats when clearly decided, else Decimal."""
-    k = scaled_floor(d[3], scale_f)
+    k = scaled_floor(d.ticks, scale_f)
     if k is not None:
         return k
-    whole = d[4]
-    return qty_ticks(round_qty(qty_decimal(d[3], whole=whole) * scale, whole=whole), whole=whole)
+    whole = d.whole
+    qty = qty_decimal(d.ticks, whole=whole) * scale
+    return qty_ticks(round_qty(qty, whole=whole), whole=whole)
 
 
 def _round(
@@ -303,17 +323,17 @@ def _round(
     if scale != ONE:
         ticks = []
         for d in buys:
-            y = d[3] * scale_f  # exact_ticks.scaled_floor, inlined
+            y = d.ticks * scale_f  # exact_ticks.scaled_floor, inlined
             if 0.0 <= y < 1e15 and abs(y - round(y)) > y * 1e-14 + 1e-9:
                 ticks.append(math.floor(y))
             else:
                 ticks.append(_scaled_ticks(d, scale, scale_f))
     emitted = _emit(market, buys, ticks, True)
     for d, o in zip(buys, emitted, strict=True):
-        if notional and not d[4]:
+        if notional and not d.whole:
             o = _emit_notional(market, d, scale)
-        if o is None or o[3] < minimum:
-            small.add(d[1])
+        if o is None or o.est_notional < minimum:
+            small.add(d.symbol)
         else:
             orders.append(o)
     return orders, small
@@ -328,22 +348,23 @@ def _round_down_until_funded(
     out = list(buys)
     prices = market.prices
     ups = sorted(
-        (k for k, d in enumerate(out) if d[5] < d[3]), key=lambda k: (-prices[out[k][2]], k)
+        (k for k, d in enumerate(out) if d.floor_ticks < d.ticks),
+        key=lambda k: (-prices[out[k].row], k),
     )
     for k in ups:
         if guess <= budget:
             break
         d = out[k]
-        px = _buy_price(market, d[2])
-        guess -= px + market.cost_float(d[2], float(d[3]), px)
-        guess += market.cost_float(d[2], float(d[5]), px)
-        out[k] = (*d[:3], d[5], d[4], d[5])
+        px = _buy_price(market, d.row)
+        guess -= px + market.cost_float(d.row, float(d.ticks), px)
+        guess += market.cost_float(d.row, float(d.floor_ticks), px)
+        out[k] = d._replace(ticks=d.floor_ticks)
     return out, guess
 
 
 def _buy_price(market: Market, i: int) -> float:
     lim = market.limits(True)[i]
-    return (lim if lim is not None else market.limit(i, True))[2]
+    return (lim if lim is not None else market.limit(i, True)).price
 
 
 def _guess(market: Market, buys: Sequence[Draft]) -> float:
@@ -351,11 +372,15 @@ def _guess(market: Market, buys: Sequence[Draft]) -> float:
     guess = 0.0
     limits = market.limits(True)
     for d in buys:
-        q = float(d[3]) if d[4] else d[3] / QTY_TICKS
-        lim = limits[d[2]]
-        px = (lim if lim is not None else market.limit(d[2], True))[2]
-        guess += q * px + market.cost_float(d[2], q, px)
+        q = float(d.ticks) if d.whole else d.ticks / QTY_TICKS
+        lim = limits[d.row]
+        px = (lim if lim is not None else market.limit(d.row, True)).price
+        guess += q * px + market.cost_float(d.row, q, px)
     return guess
+
+
+def _need(orders: Sequence[Emitted]) -> Decimal:
+    return sum((o.est_notional + o.est_cost for o in orders), ZERO)
 
 
 def fund_buys(
@@ -375,7 +400,7 @@ def fund_buys(
     scale = ONE
     # a first guess in floats saves a full pass of orders when cash is short
     guess = _guess(market, buys)
-    if guess > float(budget) and any(d[5] < d[3] for d in buys):
+    if guess > float(budget) and any(d.floor_ticks < d.ticks for d in buys):
         room = float(budget + allowance)
         buys, guess = _round_down_until_funded(market, buys, guess, room)
         if guess > float(budget) and guess <= room:  # the round-ups that fit the allowance
@@ -387,23 +412,23 @@ def fund_buys(
     small: set[str] = set()
     for _ in range(8):
         orders, small = _round(config, market, buys, scale, minimum)
-        need = sum((o[3] + o[4] for o in orders), ZERO)
+        need = _need(orders)
         if need <= budget:
             break
         if budget <= 0 or need <= 0:
             orders = []
             break
         scale = scale * budget / need * _SHRINK
-    need = sum((o[3] + o[4] for o in orders), ZERO)
+    need = _need(orders)
     dropped = False
     while orders and need > budget:
         last = orders.pop()  # drafts are sorted by deviation: the last is the smallest
-        need -= last[3] + last[4]
+        need -= last.est_notional + last.est_cost
         dropped = True
-    kept = {o[0][1] for o in orders}
+    kept = {o.draft.symbol for o in orders}
     short = scale < 1 or dropped
     for d in buys:
-        sym = d[1]
+        sym = d.symbol
         if sym in kept:
             continue
         if sym in small and not short:
