@@ -3,8 +3,8 @@
 Per row (index-aligned with the planner's tradable rows), filled on first use: the cost
 model's parameters (half-spread, σ, ADV; see ``costs``) and the marketable limit price per
 side, as exact ticks (``rounding.marketable_limit_ticks``) and their float. ``friction`` and
-``cost`` evaluate ``costs.cost_float`` with the very same float operations, in the same
-order, so sizing in here gives bit-for-bit the results of calling the cost model per order.
+``cost`` evaluate the one float cost function (``costs.cost_dollars``), so sizing in here
+gives bit-for-bit the results of calling the cost model per order.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
-from daemon.core.costs import to_cents_up
+from daemon.core.costs import cost_dollars, to_cents_up
 from daemon.core.model import Side
 from daemon.core.plan_tables import PlanTables
 from daemon.core.rounding import marketable_limit_ticks, ticks_price
@@ -111,17 +111,18 @@ class Market:
         return self._buy if buy else self._sell
 
     def cost_float(self, i: int, shares: float, price: float) -> float:
-        """``costs.cost_float`` for row ``i``."""
-        if shares <= 0 or price <= 0:
-            return 0.0
+        """``costs.cost_dollars`` for row ``i``."""
         t = self.tables
-        notional = shares * price
-        cost = t.commission + t.bps * notional
-        cost += self.half_spread[i] * notional
-        adv = self.adv[i]
-        if adv is not None and adv > 0:
-            cost += t.impact * self.sigma[i] * math.sqrt(shares / adv) * notional
-        return cost
+        return cost_dollars(
+            shares,
+            price,
+            t.commission,
+            t.bps,
+            self.half_spread[i],
+            t.impact,
+            self.sigma[i],
+            self.adv[i],
+        )
 
     def cost(self, i: int, shares: float, price: float) -> Decimal:
         """The estimated cost of an order, rounded up to the cent (``costs.order_cost``)."""
@@ -157,14 +158,7 @@ class Market:
                     lim = self.limit(i, buy)
             shares = abs(trade) / price
             friction += shares * abs(lim.price - price) + 0.01
-            if shares <= 0 or price <= 0:
-                cost = 0.0
-            else:
-                notional = shares * price
-                cost = commission + bps * notional
-                cost += half_spread[i] * notional
-                adv = advs[i]
-                if adv is not None and adv > 0:
-                    cost += impact * sigmas[i] * math.sqrt(shares / adv) * notional
-            friction += cost
+            friction += cost_dollars(
+                shares, price, commission, bps, half_spread[i], impact, sigmas[i], advs[i]
+            )
         return friction

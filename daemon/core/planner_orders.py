@@ -16,7 +16,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import NamedTuple
 
 from daemon.core.config import Config
-from daemon.core.costs import to_cents_up
+from daemon.core.costs import cost_dollars, to_cents_up
 from daemon.core.exact_ticks import scaled_floor
 from daemon.core.model import Side
 from daemon.core.plan import UNBALANCEABLE, PlannedOrder, SkippedSymbol
@@ -167,8 +167,8 @@ def _emit(
 ) -> list[Emitted | None]:
     """Orders for the drafts at ``ticks_of`` shares each (None: the drafts' own shares), None
     where the shares round to nothing: the quantity, the notional at the limit price (rounded
-    against us), and the estimated cost (``costs.order_cost``: ``cost_float`` then
-    ``to_cents_up``, inlined with the same float operations)."""
+    against us), and the estimated cost (``costs.order_cost``: ``cost_dollars`` then
+    ``to_cents_up``, inlined)."""
     t = market.tables
     commission, bps, impact = t.commission, t.bps, t.impact
     half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
@@ -193,15 +193,9 @@ def _emit(
             lim = market.limit(i, buy)
         price = lim.price
         est_notional = (qty * lim.decimal).quantize(CENT, rounding)
-        if shares <= 0 or price <= 0:
-            cost = 0.0
-        else:
-            notional = shares * price
-            cost = commission + bps * notional
-            cost += half_spread[i] * notional
-            adv = advs[i]
-            if adv is not None and adv > 0:
-                cost += impact * sigmas[i] * math.sqrt(shares / adv) * notional
+        cost = cost_dollars(
+            shares, price, commission, bps, half_spread[i], impact, sigmas[i], advs[i]
+        )
         y = cost * 100
         if 0.0 < y < 1e15:  # exact_ticks.ceil_ticks, inlined
             c = round(y)
