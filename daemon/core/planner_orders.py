@@ -58,17 +58,63 @@ class Draft(NamedTuple):
 
 
 class Emitted(NamedTuple):
-    """An order at the Decimal boundary (a plain tuple underneath, like ``Draft``)."""
+    """An order at the Decimal boundary (a plain tuple underneath, like ``Draft``). Its money
+    is held as exact integer cents, which the funding loops sum and compare a thousand at a
+    time; ``est_notional``, ``est_cost`` and ``qty`` are the same figures as Decimals."""
 
     draft: Draft
-    qty: Decimal | None  # shares; None for a notional buy
+    ticks: int  # shares in the draft's ticks (a notional buy: its draft's)
     notional: Decimal | None  # a notional market buy's dollars; None for a qty order
-    est_notional: Decimal  # dollars at the limit, rounded against us
-    est_cost: Decimal  # the estimated cost, rounded up to the cent
+    notional_cents: int  # dollars at the limit, rounded against us, in cents
+    cost_cents: int  # the estimated cost, rounded up to the cent, in cents
     shares: float  # shares as a float (a notional buy: notional / ask)
 
+    @property
+    def qty(self) -> Decimal | None:
+        """Shares (exponent 0 or −9, as ``round_qty``); None for a notional buy."""
+        return None if self.notional is not None else qty_decimal(self.ticks, whole=self.draft.whole)
 
-_E9 = Decimal("1E-9")
+    @property
+    def est_notional(self) -> Decimal:
+        return Decimal(self.notional_cents) * CENT
+
+    @property
+    def est_cost(self) -> Decimal:
+        return Decimal(self.cost_cents) * CENT
+
+
+def dollars(cents: int, orders: Sequence[object]) -> Decimal:
+    """A sum of ``orders``' cents as dollars, as ``sum(..., Decimal(0))`` of their Decimal
+    figures gives it (Decimal(0) for no orders)."""
+    return Decimal(cents) * CENT if orders else ZERO
+
+
+def need(orders: Sequence[Emitted]) -> Decimal:
+    """What buys take: at the limit, plus the estimated costs."""
+    return dollars(sum(o.notional_cents + o.cost_cents for o in orders), orders)
+
+
+def proceeds(orders: Sequence[Emitted]) -> Decimal:
+    """What sells bring in: at the limit, less the estimated costs."""
+    return dollars(sum(o.notional_cents - o.cost_cents for o in orders), orders)
+
+
+def _cents_floor(x: Decimal) -> int:
+    """The whole cents in ``x`` (an integer count ``c`` has ``c ≤ x × 100`` iff ``c ≤`` it)."""
+    return int(x.scaleb(2).to_integral_value(ROUND_FLOOR))
+
+
+def _cents_ceil(x: Decimal) -> int:
+    """``c < x × 100`` iff ``c <`` this, for an integer ``c``."""
+    return int(x.scaleb(2).to_integral_value(ROUND_CEILING))
+
+
+# cents per (share tick × limit tick), by (whole shares, limit exponent): ≥ 0 a multiplier,
+# < 0 minus a divisor. A share tick is 1 or 1e-9 share, a limit tick 10**exponent dollars.
+_CENTS_SHIFT = {
+    True: {0: 100, -2: 1, -4: -100},
+    False: {0: -10**7, -2: -10**9, -4: -10**11},
+}
 # a NamedTuple's own __new__ is a Python function (0.6 µs a call); the tuple's is not
 _new = tuple.__new__
 
@@ -159,7 +205,8 @@ def _emit_notional(market: Market, d: Draft, scale: Decimal) -> Emitted | None:
     if notional <= 0:
         return None
     cost = market.cost(i, float(notional / ask), float(ask))
-    return Emitted(d, None, notional, notional, cost, float(notional) / quote.ask)
+    cents = int(notional.scaleb(2))  # exponent −2: whole cents
+    return Emitted(d, d.ticks, notional, cents, int(cost.scaleb(2)), float(notional) / quote.ask)
 
 
 def _emit(
@@ -172,7 +219,6 @@ def _emit(
     t = market.tables
     commission, bps, impact = t.commission, t.bps, t.impact
     half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
-    rounding = ROUND_CEILING if buy else ROUND_FLOOR
     limits = market.limits(buy)
     out: list[Emitted | None] = []
     for n, d in enumerate(drafts):
@@ -182,19 +228,20 @@ def _emit(
         if ticks <= 0:
             out.append(None)
             continue
-        if whole:
-            qty = Decimal(ticks)
-            shares = float(ticks)
-        else:
-            qty = Decimal(ticks) * _E9
-            shares = ticks / QTY_TICKS
+        shares = float(ticks) if whole else ticks / QTY_TICKS
         lim = limits[i]
         if lim is None:
             lim = market.limit(i, buy)
-        price = lim.price
-        est_notional = (qty * lim.decimal).quantize(CENT, rounding)
+        # the notional at the limit in integer cents: (qty × limit).quantize(CENT, against
+        # us) without Decimal, as ticks × limit ticks over a power of ten (_CENTS_SHIFT)
+        m = ticks * lim.ticks
+        shift = _CENTS_SHIFT[whole][lim.exponent]
+        if shift >= 0:
+            notional_cents = m * shift
+        else:
+            notional_cents = -(-m // -shift) if buy else m // -shift
         cost = cost_dollars(
-            shares, price, commission, bps, half_spread[i], impact, sigmas[i], advs[i]
+            shares, lim.price, commission, bps, half_spread[i], impact, sigmas[i], advs[i]
         )
         y = cost * 100
         if 0.0 < y < 1e15:  # exact_ticks.ceil_ticks, inlined
@@ -203,10 +250,9 @@ def _emit(
                 c = math.ceil(y)
             elif cost > c / 100:
                 c += 1
-            est_cost = Decimal(c) * CENT
         else:
-            est_cost = to_cents_up(cost)
-        out.append(_new(Emitted, (d, qty, None, est_notional, est_cost, shares)))
+            c = int(to_cents_up(cost).scaleb(2))
+        out.append(_new(Emitted, (d, ticks, None, notional_cents, c, shares)))
     return out
 
 
@@ -220,7 +266,9 @@ def planned_orders(
     rows, buy_limits, sell_limits = market.rows, market.limits(True), market.limits(False)
     limit_orders = not config.planner.market_orders
     out: list[PlannedOrder] = []
-    for k, (d, qty, notional, est_notional, est_cost, _) in enumerate(emitted):
+    for k, o in enumerate(emitted):
+        d, notional = o.draft, o.notional
+        qty = o.qty
         buy = k >= n_sells
         i = d.row
         row = rows[i]
@@ -250,9 +298,9 @@ def planned_orders(
                 qty,
                 notional,
                 limit,
-                est_cost,
+                Decimal(o.cost_cents) * CENT,
                 reason,
-                est_notional,
+                Decimal(o.notional_cents) * CENT,
             )
         )
     return out
@@ -264,15 +312,16 @@ def build_sells(
     """Sells at their full size; below the minimum order, or costing at least their
     proceeds, they are skipped."""
     minimum = config.planner.min_order_notional
+    least = _cents_ceil(minimum)
     out: list[Emitted] = []
     emitted = _emit(market, sells, None, False)
     for d, o in zip(sells, emitted, strict=True):
-        if o is None or o.est_notional < minimum:
+        if o is None or o.notional_cents < least:
             n = ZERO if o is None else o.est_notional
             skipped.append(
                 SkippedSymbol(d.symbol, f"sell {money(n)} below minimum order {money(minimum)}")
             )
-        elif o.est_cost >= o.est_notional:
+        elif o.cost_cents >= o.notional_cents:
             cost, proceeds = money(o.est_cost), money(o.est_notional)
             skipped.append(SkippedSymbol(d.symbol, f"sell cost {cost} ≥ proceeds {proceeds}"))
         else:
@@ -288,10 +337,10 @@ def resize_sells(
     minimum order, or cost at least their proceeds, are left out."""
     drafts = [o.draft for o in sells]
     ticks = [0 if factor <= 0 else min(d.ticks, math.ceil(d.ticks * factor)) for d in drafts]
-    minimum = config.planner.min_order_notional
+    least = _cents_ceil(config.planner.min_order_notional)
     out: list[Emitted] = []
     for o in _emit(market, drafts, ticks, False):
-        if o is not None and o.est_notional >= minimum and o.est_cost < o.est_notional:
+        if o is not None and o.notional_cents >= least and o.cost_cents < o.notional_cents:
             out.append(o)
     return out
 
@@ -323,10 +372,11 @@ def _round(
             else:
                 ticks.append(_scaled_ticks(d, scale, scale_f))
     emitted = _emit(market, buys, ticks, True)
+    least = _cents_ceil(minimum)
     for d, o in zip(buys, emitted, strict=True):
         if notional and not d.whole:
             o = _emit_notional(market, d, scale)
-        if o is None or o.est_notional < minimum:
+        if o is None or o.notional_cents < least:
             small.add(d.symbol)
         else:
             orders.append(o)
@@ -373,10 +423,6 @@ def _guess(market: Market, buys: Sequence[Draft]) -> float:
     return guess
 
 
-def _need(orders: Sequence[Emitted]) -> Decimal:
-    return sum((o.est_notional + o.est_cost for o in orders), ZERO)
-
-
 def fund_buys(
     config: Config,
     market: Market,
@@ -389,7 +435,7 @@ def fund_buys(
     down proportionally while short (a few rounds), then the smallest deviations dropped
     until the rest fits. Whole shares rounded up to the nearest count may take up to
     ``allowance`` more (cash may end below its target, inside its band); those that do not
-    fit go back down first. Exact: every sum here is of emitted Decimals."""
+    fit go back down first. Exact: every sum here is of emitted cents."""
     minimum = config.planner.min_order_notional
     scale = ONE
     # a first guess in floats saves a full pass of orders when cash is short
@@ -404,20 +450,21 @@ def fund_buys(
         scale = to_decimal(float(budget) / guess)
     orders: list[Emitted] = []
     small: set[str] = set()
+    within = _cents_floor(budget)  # need ≤ budget, in whole cents
     for _ in range(8):
         orders, small = _round(config, market, buys, scale, minimum)
-        need = _need(orders)
-        if need <= budget:
+        taken = sum(o.notional_cents + o.cost_cents for o in orders)
+        if taken <= within:
             break
-        if budget <= 0 or need <= 0:
+        if budget <= 0 or taken <= 0:
             orders = []
             break
-        scale = scale * budget / need * _SHRINK
-    need = _need(orders)
+        scale = scale * budget / need(orders) * _SHRINK
+    taken = sum(o.notional_cents + o.cost_cents for o in orders)
     dropped = False
-    while orders and need > budget:
+    while orders and taken > within:
         last = orders.pop()  # drafts are sorted by deviation: the last is the smallest
-        need -= last.est_notional + last.est_cost
+        taken -= last.notional_cents + last.cost_cents
         dropped = True
     kept = {o.draft.symbol for o in orders}
     short = scale < 1 or dropped
