@@ -145,12 +145,15 @@ def mean_return(config: Config) -> float:
     return total / weight if weight > 0 else 0.0
 
 
-def cash_drag_gain(config: Config, cash_now: float, cash_after: float) -> float:
-    """(max(0, c − c*) − max(0, c' − c*)) · (μ̄ − r_cash) · H / 252 (fraction of V)."""
+def cash_drag_gain(
+    config: Config, cash_now: float, cash_after: float, mean: float | None = None
+) -> float:
+    """(max(0, c − c*) − max(0, c' − c*)) · (μ̄ − r_cash) · H / 252 (fraction of V).
+    ``mean``: μ̄ when the caller has it (``plan_tables`` keeps it per config)."""
     target = config.portfolio.cash_target
     excess_now = max(0.0, cash_now - target)
     excess_after = max(0.0, cash_after - target)
-    premium = mean_return(config) - config.cost.cash_return
+    premium = (mean_return(config) if mean is None else mean) - config.cost.cash_return
     return (excess_now - excess_after) * premium * config.cost.horizon_days / TRADING_DAYS_PER_YEAR
 
 
@@ -162,11 +165,13 @@ def benefit_parts(
     cash: tuple[float, float],
     value: float,
     cov: Covariance,
+    mean: float | None = None,
 ) -> tuple[float, float]:
-    """(risk, drag) in dollars, unrounded; see the module docstring."""
+    """(risk, drag) in dollars, unrounded; see the module docstring. ``mean``: μ̄, when
+    known (else ``mean_return``)."""
     c = config.cost
     risk = c.risk_aversion / 2.0 * quadratic_gain(cov, symbols, d, e) * c.horizon_days * value
-    drag = cash_drag_gain(config, cash[0], cash[1]) * value
+    drag = cash_drag_gain(config, cash[0], cash[1], mean) * value
     return risk, drag
 
 

@@ -277,9 +277,7 @@ def _benefit(
     covariance: MarketCovariance | None,
 ) -> tuple[float, float]:
     """(risk, cash drag) gains of moving from ``current`` to ``after`` (``benefit``)."""
-    sigmas: dict[str, float] = {}
-    for i, r in enumerate(market.rows):
-        sigmas[r.symbol] = market.sigma[i]
+    sigmas = dict(zip([r.symbol for r in market.rows], market.sigma, strict=True))
     symbols: list[str] = []
     d: list[float] = []
     e: list[float] = []
@@ -295,7 +293,8 @@ def _benefit(
         e.append(after.get(sym, current[sym]) - target)
     cov = Covariance(config, sigmas, covariance)
     cash = (current[CASH], after.get(CASH, current[CASH]))
-    return benefit_parts(config, symbols, d, e, cash, pf.value, cov)
+    mean = market.tables.mean_return
+    return benefit_parts(config, symbols, d, e, cash, pf.value, cov, mean)
 
 
 def _no_stranded_sells(
@@ -422,14 +421,14 @@ def _after_weights(
     ``orders`` are the sells, then the buys."""
     delta: dict[str, float] = {}
     cents = 0
-    for k, o in enumerate(orders):
-        sym = o.draft.symbol
+    for k, (d, _, _, notional_cents, cost_cents, shares) in enumerate(orders):
+        sym = d.symbol
         if k >= n_sells:
-            cents -= o.notional_cents + o.cost_cents
-            delta[sym] = delta.get(sym, 0.0) + o.shares
+            cents -= notional_cents + cost_cents
+            delta[sym] = delta.get(sym, 0.0) + shares
         else:
-            cents += o.notional_cents - o.cost_cents
-            delta[sym] = delta.get(sym, 0.0) - o.shares
+            cents += notional_cents - cost_cents
+            delta[sym] = delta.get(sym, 0.0) - shares
     cash = float(pf.weight_cash_dec + dollars(cents, orders))
     values: dict[str, float] = {}
     for r in pf.rows:

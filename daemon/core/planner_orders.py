@@ -111,6 +111,7 @@ def _cents_ceil(x: Decimal) -> int:
 
 # cents per (share tick × limit tick), by (whole shares, limit exponent): ≥ 0 a multiplier,
 # < 0 minus a divisor. A share tick is 1 or 1e-9 share, a limit tick 10**exponent dollars.
+_E9 = Decimal("1E-9")
 _CENTS_SHIFT = {
     True: {0: 100, -2: 1, -4: -100},
     False: {0: -10**7, -2: -10**9, -4: -10**11},
@@ -263,46 +264,47 @@ def planned_orders(
     reason: the band it breached, or its move toward target (percentages of band edges and
     targets formatted once per config)."""
     infos = market.tables.assets
-    rows, buy_limits, sell_limits = market.rows, market.limits(True), market.limits(False)
+    rows = market.rows
     limit_orders = not config.planner.market_orders
     out: list[PlannedOrder] = []
-    for k, o in enumerate(emitted):
-        d, notional = o.draft, o.notional
-        qty = o.qty
-        buy = k >= n_sells
-        i = d.row
-        row = rows[i]
-        limit = None
-        if qty is not None and limit_orders:
-            lim = buy_limits[i] if buy else sell_limits[i]
-            limit = (lim if lim is not None else market.limit(i, buy)).decimal
-        if row.liquidate:
-            reason = "liquidate: not in targets" if row.asset is None else "target 0 %: sell all"
-        else:
-            info = infos.get(row.symbol)
-            w = row.value / value
-            if w > row.high:
-                high = info.high_pct if info is not None else f"{row.high:.1%}"
-                reason = f"overweight {w:.1%} > {high}"
-            elif w < row.low:
-                low = info.low_pct if info is not None else f"{row.low:.1%}"
-                reason = f"underweight {w:.1%} < {low}"
+    for side, part in ((Side.SELL, emitted[:n_sells]), (Side.BUY, emitted[n_sells:])):
+        buy = side is Side.BUY
+        limits = market.limits(buy)
+        toward = "buy toward" if buy else "sell toward"
+        for (_, sym, i, _, whole, _), ticks, notional, notional_cents, cost_cents, _ in part:
+            row = rows[i]
+            qty = limit = None
+            if notional is None:
+                qty = Decimal(ticks) if whole else Decimal(ticks) * _E9  # ``Emitted.qty``
+                if limit_orders:
+                    lim = limits[i]
+                    limit = (lim if lim is not None else market.limit(i, buy)).decimal
+            if row.liquidate:
+                reason = "liquidate: not in targets" if row.asset is None else "target 0 %: sell all"
             else:
-                target = info.target_pct if info is not None else f"{row.target:.1%}"
-                toward = "buy toward" if buy else "sell toward"
-                reason = f"{toward} target {target} (now {w:.1%})"
-        out.append(
-            planned_order(
-                d.symbol,
-                Side.BUY if buy else Side.SELL,
-                qty,
-                notional,
-                limit,
-                Decimal(o.cost_cents) * CENT,
-                reason,
-                Decimal(o.notional_cents) * CENT,
+                info = infos.get(sym)
+                w = row.value / value
+                if w > row.high:
+                    high = info.high_pct if info is not None else f"{row.high:.1%}"
+                    reason = f"overweight {w:.1%} > {high}"
+                elif w < row.low:
+                    low = info.low_pct if info is not None else f"{row.low:.1%}"
+                    reason = f"underweight {w:.1%} < {low}"
+                else:
+                    target = info.target_pct if info is not None else f"{row.target:.1%}"
+                    reason = f"{toward} target {target} (now {w:.1%})"
+            out.append(
+                planned_order(
+                    sym,
+                    side,
+                    qty,
+                    notional,
+                    limit,
+                    Decimal(cost_cents) * CENT,
+                    reason,
+                    Decimal(notional_cents) * CENT,
+                )
             )
-        )
     return out
 
 
