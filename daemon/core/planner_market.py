@@ -45,10 +45,6 @@ class Market:
         self.tables = tables
         self.rows = rows
         n = len(rows)
-        self.prices: list[float] = [0.0] * n
-        self.half_spread: list[float] = [0.0] * n
-        self.sigma: list[float] = [0.0] * n
-        self.adv: list[float | None] = [None] * n
         self._buy: list[Limit | None] = [None] * n
         self._sell: list[Limit | None] = [None] * n
         default_hs, default_sigma, default_adv = (
@@ -56,28 +52,38 @@ class Market:
             tables.default_sigma,
             tables.default_adv,
         )
-        for i, r in enumerate(rows):
-            # costs.half_spread, sigma_for and adv_for, in the same order of preference
+        prices: list[float] = []
+        half_spread: list[float] = []
+        sigmas: list[float] = []
+        advs: list[float | None] = []
+        for r in rows:
+            # costs.half_spread, sigma_for and adv_for: the quote's, else the asset's, else
+            # the config's default
             q, a = r.quote, r.asset
-            self.prices[i] = r.price if r.price is not None else 0.0
-            if q is None:
-                hs, sigma, adv = default_hs, default_sigma, default_adv
-            else:
+            prices.append(r.price if r.price is not None else 0.0)
+            sigma: float | None = None
+            adv: float | None = None
+            hs = default_hs
+            if q is not None:
                 bid, ask = q.bid, q.ask
                 if bid > 0 and ask >= bid:
                     hs = (ask - bid) / 2.0 / ((bid + ask) / 2.0)
-                else:
-                    hs = default_hs
-                sigma = q.sigma if q.sigma is not None and q.sigma >= 0 else default_sigma
-                adv = q.adv if q.adv is not None and q.adv > 0 else default_adv
+                if q.sigma is not None and q.sigma >= 0:
+                    sigma = q.sigma
+                if q.adv is not None and q.adv > 0:
+                    adv = q.adv
             if a is not None:
-                if (q is None or q.sigma is None or q.sigma < 0) and a.sigma is not None:
+                if sigma is None:
                     sigma = a.sigma
-                if (q is None or q.adv is None or q.adv <= 0) and a.adv is not None and a.adv > 0:
+                if adv is None and a.adv is not None and a.adv > 0:
                     adv = a.adv
-            self.half_spread[i] = hs
-            self.sigma[i] = sigma
-            self.adv[i] = adv
+            half_spread.append(hs)
+            sigmas.append(default_sigma if sigma is None else sigma)
+            advs.append(default_adv if adv is None else adv)
+        self.prices = prices
+        self.half_spread = half_spread
+        self.sigma = sigmas
+        self.adv = advs
 
     def limit(self, i: int, buy: bool) -> Limit:
         """Row ``i``'s marketable limit price for a buy or a sell (cached)."""
@@ -139,10 +145,11 @@ class Market:
         rows = self.rows
         up, down = (t.up, t.down) if t.offset != 0.0 else (0.0, 0.0)  # 0: no inline path
         friction = 0.0
-        for i, trade in enumerate(trades):
+        for i, (trade, price, hs, sigma, adv) in enumerate(
+            zip(trades, prices, half_spread, sigmas, advs, strict=True)
+        ):
             if trade == 0.0:
                 continue
-            price = prices[i]
             buy = trade > 0
             lim = buys[i] if buy else sells[i]
             if lim is None:
@@ -158,7 +165,5 @@ class Market:
                     lim = self.limit(i, buy)
             shares = abs(trade) / price
             friction += shares * abs(lim.price - price) + 0.01
-            friction += cost_dollars(
-                shares, price, commission, bps, half_spread[i], impact, sigmas[i], advs[i]
-            )
+            friction += cost_dollars(shares, price, commission, bps, hs, impact, sigma, adv)
         return friction
