@@ -73,6 +73,19 @@ class Covariance:
     def sigmas(self) -> Mapping[str, float]:
         return self._sigmas
 
+    @property
+    def market_only(self) -> bool:
+        """A market matrix and no config entries: every off-diagonal entry is the matrix's."""
+        return bool(self._index) and not self._config
+
+    @property
+    def market_index(self) -> Mapping[str, int]:
+        return self._index
+
+    @property
+    def market_matrix(self) -> Sequence[Sequence[float]]:
+        return self._matrix
+
     def entry(self, a: str, b: str) -> float:
         v = self._config.get((a, b))
         if v is not None:
@@ -127,8 +140,35 @@ def quadratic_gain(
         dk, ek = d[k], e[k]
         if dk != ek or dk != 0.0:
             total += (dk * dk - ek * ek) * cov.entry(s, s)
+    if cov.market_only:
+        return _market_pairs(cov, symbols, d, e, total)
     for i, j, v in cov.pairs(symbols):
         total += 2.0 * (d[i] * d[j] - e[i] * e[j]) * v
+    return total
+
+
+def _market_pairs(
+    cov: Covariance, symbols: Sequence[str], d: Sequence[float], e: Sequence[float], total: float
+) -> float:
+    """``total`` plus the off-diagonal terms when every entry comes from the market matrix
+    (no ``cost.covariance``): the same terms, added in the same order (pairs i < j by i,
+    then j; zero and non-finite entries left out) as ``pairs`` gives them, without its set,
+    sort and ``entry`` call per pair: n²/2 pairs, 1.4 s a plan at 1,000 symbols that way."""
+    index, matrix = cov.market_index, cov.market_matrix
+    where = [index.get(s) for s in symbols]
+    isfinite = math.isfinite
+    n = len(symbols)
+    for i in range(n - 1):
+        a = where[i]
+        if a is None:
+            continue
+        row, di, ei = matrix[a], d[i], e[i]
+        for b, dj, ej in zip(where[i + 1 :], d[i + 1 : n], e[i + 1 : n], strict=True):
+            if b is None:
+                continue
+            v = row[b]
+            if v != 0.0 and isfinite(v):
+                total += 2.0 * (di * dj - ei * ej) * v
     return total
 
 
