@@ -217,18 +217,16 @@ def _emit_notional(market: Market, d: Draft, scale: Decimal) -> Emitted | None:
 
 def _emit(
     market: Market, drafts: Sequence[Draft], ticks_of: Sequence[int] | None, buy: bool
-) -> tuple[list[Emitted | None], float]:
+) -> list[Emitted | None]:
     """Orders for the drafts at ``ticks_of`` shares each (None: the drafts' own shares), None
     where the shares round to nothing: the quantity, the notional at the limit price (rounded
     against us), and the estimated cost (``costs.order_cost``: ``cost_dollars`` then
-    ``to_cents_up``, inlined). Also what they need in floats (Σ shares × limit + cost, the
-    funding's first guess)."""
+    ``to_cents_up``, inlined)."""
     t = market.tables
     commission, bps, impact = t.commission, t.bps, t.impact
     half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
     limits = market.limits(buy)
     out: list[Emitted | None] = []
-    guess = 0.0
     for n, d in enumerate(drafts):
         _, _, i, ticks, whole, _ = d
         if ticks_of is not None:
@@ -250,7 +248,6 @@ def _emit(
         cost = cost_dollars(
             shares, limit_price, commission, bps, half_spread[i], impact, sigmas[i], advs[i]
         )
-        guess += shares * limit_price + cost
         y = cost * 100
         if 0.0 < y < 1e15:  # exact_ticks.ceil_ticks, inlined
             c = round(y)
@@ -261,7 +258,7 @@ def _emit(
         else:
             c = int(to_cents_up(cost).scaleb(2))
         out.append(_new(Emitted, (d, ticks, None, notional_cents, c, shares)))
-    return out, guess
+    return out
 
 
 def planned_orders(
@@ -323,7 +320,7 @@ def build_sells(
     minimum = config.planner.min_order_notional
     least = _cents_ceil(minimum)
     out: list[Emitted] = []
-    emitted, _ = _emit(market, sells, None, False)
+    emitted = _emit(market, sells, None, False)
     for d, o in zip(sells, emitted, strict=True):
         if o is None or o.notional_cents < least:
             n = ZERO if o is None else o.est_notional
@@ -348,7 +345,7 @@ def resize_sells(
     ticks = [0 if factor <= 0 else min(d.ticks, math.ceil(d.ticks * factor)) for d in drafts]
     least = _cents_ceil(config.planner.min_order_notional)
     out: list[Emitted] = []
-    for o in _emit(market, drafts, ticks, False)[0]:
+    for o in _emit(market, drafts, ticks, False):
         if o is not None and o.notional_cents >= least and o.cost_cents < o.notional_cents:
             out.append(o)
     return out
@@ -365,15 +362,8 @@ def _scaled_ticks(d: Draft, scale: Decimal, scale_f: float) -> int:
 
 
 def _round(
-    config: Config,
-    market: Market,
-    buys: Sequence[Draft],
-    scale: Decimal,
-    minimum: Decimal,
-    full: Sequence[Emitted | None] | None = None,
+    config: Config, market: Market, buys: Sequence[Draft], scale: Decimal, minimum: Decimal
 ) -> tuple[list[Emitted], set[str]]:
-    """The buys at ``scale`` of their shares (``full``: already emitted at full size), and
-    the symbols below the minimum order."""
     orders: list[Emitted] = []
     small: set[str] = set()
     scale_f = float(scale)
@@ -387,7 +377,7 @@ def _round(
                 ticks.append(math.floor(y))
             else:
                 ticks.append(_scaled_ticks(d, scale, scale_f))
-    emitted = full if ticks is None and full is not None else _emit(market, buys, ticks, True)[0]
+    emitted = _emit(market, buys, ticks, True)
     least = _cents_ceil(minimum)
     for d, o in zip(buys, emitted, strict=True):
         if notional and not d.whole:
@@ -428,6 +418,18 @@ def _buy_price(market: Market, i: int) -> float:
     return price
 
 
+def _guess(market: Market, buys: Sequence[Draft]) -> float:
+    """What the buys need (limit notional + cost), in floats."""
+    guess = 0.0
+    limits = market.limits(True)
+    for d in buys:
+        q = float(d.ticks) if d.whole else d.ticks / QTY_TICKS
+        lim = limits[d.row]
+        _, _, px, _ = lim if lim is not None else market.limit(d.row, True)
+        guess += q * px + market.cost_float(d.row, q, px)
+    return guess
+
+
 def fund_buys(
     config: Config,
     market: Market,
@@ -443,14 +445,11 @@ def fund_buys(
     fit go back down first. Exact: every sum here is of emitted cents."""
     minimum = config.planner.min_order_notional
     scale = ONE
-    # the orders at full size, and a first guess in floats of what they need (which saves
-    # passes of orders when cash is short)
-    full: list[Emitted | None] | None
-    full, guess = _emit(market, buys, None, True)
+    # a first guess in floats saves a full pass of orders when cash is short
+    guess = _guess(market, buys)
     if guess > float(budget) and any(d.floor_ticks < d.ticks for d in buys):
         room = float(budget + allowance)
         buys, guess = _round_down_until_funded(market, buys, guess, room)
-        full = None  # some drafts changed
         if guess > float(budget) and guess <= room:  # the round-ups that fit the allowance
             extra = to_decimal(guess - float(budget)).quantize(CENT, ROUND_CEILING)
             budget = min(budget + allowance, budget + extra + CENT * len(buys))
@@ -460,7 +459,7 @@ def fund_buys(
     small: set[str] = set()
     within = _cents_floor(budget)  # need ≤ budget, in whole cents
     for _ in range(8):
-        orders, small = _round(config, market, buys, scale, minimum, full)
+        orders, small = _round(config, market, buys, scale, minimum)
         taken = sum(o.notional_cents + o.cost_cents for o in orders)
         if taken <= within:
             break
