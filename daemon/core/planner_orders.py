@@ -92,12 +92,17 @@ def dollars(cents: int, orders: Sequence[object]) -> Decimal:
 
 def need(orders: Sequence[Emitted]) -> Decimal:
     """What buys take: at the limit, plus the estimated costs."""
-    return dollars(sum(o.notional_cents + o.cost_cents for o in orders), orders)
+    return dollars(_cents_taken(orders), orders)
 
 
 def proceeds(orders: Sequence[Emitted]) -> Decimal:
     """What sells bring in: at the limit, less the estimated costs."""
-    return dollars(sum(o.notional_cents - o.cost_cents for o in orders), orders)
+    return dollars(sum([n - c for _, _, _, n, c, _ in orders]), orders)
+
+
+def _cents_taken(orders: Sequence[Emitted]) -> int:
+    """Σ notional + cost, in cents."""
+    return sum([n + c for _, _, _, n, c, _ in orders])
 
 
 def _cents_floor(x: Decimal) -> int:
@@ -420,13 +425,17 @@ def _buy_price(market: Market, i: int) -> float:
 
 def _guess(market: Market, buys: Sequence[Draft]) -> float:
     """What the buys need (limit notional + cost), in floats."""
+    t = market.tables
+    commission, bps, impact = t.commission, t.bps, t.impact
+    half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
     guess = 0.0
     limits = market.limits(True)
-    for d in buys:
-        q = float(d.ticks) if d.whole else d.ticks / QTY_TICKS
-        lim = limits[d.row]
-        _, _, px, _ = lim if lim is not None else market.limit(d.row, True)
-        guess += q * px + market.cost_float(d.row, q, px)
+    for _, _, i, ticks, whole, _ in buys:
+        q = float(ticks) if whole else ticks / QTY_TICKS
+        lim = limits[i]
+        _, _, px, _ = lim if lim is not None else market.limit(i, True)
+        cost = cost_dollars(q, px, commission, bps, half_spread[i], impact, sigmas[i], advs[i])
+        guess += q * px + cost
     return guess
 
 
@@ -460,14 +469,14 @@ def fund_buys(
     within = _cents_floor(budget)  # need ≤ budget, in whole cents
     for _ in range(8):
         orders, small = _round(config, market, buys, scale, minimum)
-        taken = sum(o.notional_cents + o.cost_cents for o in orders)
+        taken = _cents_taken(orders)
         if taken <= within:
             break
         if budget <= 0 or taken <= 0:
             orders = []
             break
         scale = scale * budget / need(orders) * _SHRINK
-    taken = sum(o.notional_cents + o.cost_cents for o in orders)
+    taken = _cents_taken(orders)
     dropped = False
     while orders and taken > within:
         last = orders.pop()  # drafts are sorted by deviation: the last is the smallest
