@@ -421,14 +421,14 @@ def _after_weights(
     ``orders`` are the sells, then the buys."""
     delta: dict[str, float] = {}
     cents = 0
-    for k, (d, _, _, notional_cents, cost_cents, shares) in enumerate(orders):
-        sym = d.symbol
+    for k, o in enumerate(orders):
+        sym = o.draft.symbol
         if k >= n_sells:
-            cents -= notional_cents + cost_cents
-            delta[sym] = delta.get(sym, 0.0) + shares
+            cents -= o.notional_cents + o.cost_cents
+            delta[sym] = delta.get(sym, 0.0) + o.shares
         else:
-            cents += notional_cents - cost_cents
-            delta[sym] = delta.get(sym, 0.0) - shares
+            cents += o.notional_cents - o.cost_cents
+            delta[sym] = delta.get(sym, 0.0) - o.shares
     cash = float(pf.weight_cash_dec + dollars(cents, orders))
     values: dict[str, float] = {}
     for r in pf.rows:

@@ -97,12 +97,12 @@ def need(orders: Sequence[Emitted]) -> Decimal:
 
 def proceeds(orders: Sequence[Emitted]) -> Decimal:
     """What sells bring in: at the limit, less the estimated costs."""
-    return dollars(sum([n - c for _, _, _, n, c, _ in orders]), orders)
+    return dollars(sum([o.notional_cents - o.cost_cents for o in orders]), orders)
 
 
 def _cents_taken(orders: Sequence[Emitted]) -> int:
     """Σ notional + cost, in cents."""
-    return sum([n + c for _, _, _, n, c, _ in orders])
+    return sum([o.notional_cents + o.cost_cents for o in orders])
 
 
 def _cents_floor(x: Decimal) -> int:
@@ -233,9 +233,8 @@ def _emit(
     limits = market.limits(buy)
     out: list[Emitted | None] = []
     for n, d in enumerate(drafts):
-        _, _, i, ticks, whole, _ = d
-        if ticks_of is not None:
-            ticks = ticks_of[n]
+        i, whole = d.row, d.whole
+        ticks = d.ticks if ticks_of is None else ticks_of[n]
         if ticks <= 0:
             out.append(None)
             continue
@@ -280,11 +279,14 @@ def planned_orders(
         buy = side is Side.BUY
         limits = market.limits(buy)
         toward = "buy toward" if buy else "sell toward"
-        for (_, sym, i, _, whole, _), ticks, notional, notional_cents, cost_cents, _ in part:
+        for o in part:
+            d, notional = o.draft, o.notional
+            sym, i = d.symbol, d.row
             row = rows[i]
             qty = limit = None
             if notional is None:
-                qty = Decimal(ticks) if whole else Decimal(ticks) * _E9  # ``Emitted.qty``
+                ticks = o.ticks
+                qty = Decimal(ticks) if d.whole else Decimal(ticks) * _E9  # ``Emitted.qty``
                 if limit_orders:
                     lim = limits[i]
                     _, _, _, limit = lim if lim is not None else market.limit(i, buy)
@@ -309,9 +311,9 @@ def planned_orders(
                     qty,
                     notional,
                     limit,
-                    Decimal(cost_cents) * CENT,
+                    Decimal(o.cost_cents) * CENT,
                     reason,
-                    Decimal(notional_cents) * CENT,
+                    Decimal(o.notional_cents) * CENT,
                 )
             )
     return out
@@ -430,8 +432,9 @@ def _guess(market: Market, buys: Sequence[Draft]) -> float:
     half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
     guess = 0.0
     limits = market.limits(True)
-    for _, _, i, ticks, whole, _ in buys:
-        q = float(ticks) if whole else ticks / QTY_TICKS
+    for d in buys:
+        i, ticks = d.row, d.ticks
+        q = float(ticks) if d.whole else ticks / QTY_TICKS
         lim = limits[i]
         _, _, px, _ = lim if lim is not None else market.limit(i, True)
         cost = cost_dollars(q, px, commission, bps, half_spread[i], impact, sigmas[i], advs[i])
