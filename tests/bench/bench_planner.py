@@ -8,10 +8,10 @@ asserts nothing about speed. Three scenarios, seeded:
 - ``out_of_band``: the same portfolio, scope out_of_band: only assets outside their bands;
 - ``engine_round``: drifted, as the engine plans a round (``fund_from_sells=False``: buys
   only from cash on hand, so they are scaled down to the 2 % cash);
-- ``market_orders``: drifted with market orders (fractional buys become notional orders);
 - ``covariance``: the engine's round with a market covariance of every asset (ρ = 0.3, as
   the daemon plans once ``market_stats`` has estimated one): the benefit's off-diagonal
   terms, n²/2 pairs;
+- ``market_orders``: drifted with market orders (fractional buys become notional orders);
 - ``not_triggered``: weights and skips only (what the daemon computes on every check).
 
 Each scenario's plan is computed from fresh ``Quote`` objects per run (nothing may be cached
@@ -120,12 +120,12 @@ def main() -> None:
     oob = replace(config, planner=replace(config.planner, scope=Scope.OUT_OF_BAND))
     time_plan("out_of_band", oob, holdings, quotes, repeats)
     time_plan("engine_round", config, holdings, quotes, repeats, fund_from_sells=False)
-    market = replace(config, planner=replace(config.planner, market_orders=True))
-    time_plan("market_orders", market, holdings, quotes, repeats)
     time_plan(
         "covariance", config, holdings, quotes, repeats, fund_from_sells=False,
         covariance=covariance(quotes),
     )  # fmt: skip
+    market = replace(config, planner=replace(config.planner, market_orders=True))
+    time_plan("market_orders", market, holdings, quotes, repeats)
     time_plan("not_triggered", config, holdings, quotes, repeats, triggered=False)
 
 
