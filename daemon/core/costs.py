@@ -16,12 +16,16 @@ Cost of one order, in dollars, for ``Q`` shares at price ``P`` (notional ``N = Q
   ``adv``, ``cost.default_adv`` (default None). With no ADV the impact term is 0.
 
 The result is rounded **up** to the cent: costs are never underestimated.
+
+One float evaluation, ``cost_dollars``, serves every float caller (``cost_float``,
+``order_cost``, the planner's sizing and orders); ``cost_exact`` is the same formula in
+``Decimal``, the reference it is tested against.
 """
 
 from __future__ import annotations
 
 import math
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import Final
 
 from daemon.core.config import AssetConfig, Config
@@ -81,6 +85,32 @@ def half_spread(config: Config, quote: Quote | None) -> float:
     return config.cost.default_half_spread_bps / 10_000.0
 
 
+def cost_dollars(
+    shares: float,
+    price: float,
+    commission: float,
+    bps: float,
+    half_spread: float,
+    impact: float,
+    sigma: float,
+    adv: float | None,
+) -> float:
+    """The cost formula in floats, from its parameters: ``commission`` dollars per order,
+    ``bps`` as a fraction (commission_bps / 10 000), ``half_spread`` a fraction of the mid,
+    ``impact`` the coefficient ``Y``. The one float evaluation: ``cost_float``, ``order_cost``
+    and the planner (``planner_market``, ``planner_orders``) all call it, so a plan's
+    estimated costs are bit for bit those of ``order_cost``. Within 1e-13 (relative) of
+    ``cost_exact`` (``tests/core/test_costs.py``)."""
+    if shares <= 0 or price <= 0:
+        return 0.0
+    notional = shares * price
+    cost = commission + bps * notional
+    cost += half_spread * notional
+    if adv is not None and adv > 0:
+        cost += impact * sigma * math.sqrt(shares / adv) * notional
+    return cost
+
+
 def cost_float(
     config: Config,
     shares: float,
@@ -89,16 +119,47 @@ def cost_float(
     sigma: float,
     adv: float | None,
 ) -> float:
-    """The cost formula in floats (the planner's sizing); see the module docstring."""
-    if shares <= 0 or price <= 0:
-        return 0.0
+    """The cost formula in floats (``cost_dollars`` with the config's parameters)."""
     c = config.cost
-    notional = shares * price
-    cost = float(c.commission_per_order) + c.commission_bps / 10_000.0 * notional
-    cost += half_spread(config, quote) * notional
-    if adv is not None and adv > 0:
-        cost += c.impact_coefficient * sigma * math.sqrt(shares / adv) * notional
-    return cost
+    return cost_dollars(
+        shares,
+        price,
+        float(c.commission_per_order),
+        c.commission_bps / 10_000.0,
+        half_spread(config, quote),
+        c.impact_coefficient,
+        sigma,
+        adv,
+    )
+
+
+def cost_exact(
+    config: Config,
+    shares: Decimal,
+    price: Decimal,
+    quote: Quote | None,
+    sigma: float,
+    adv: float | None,
+) -> Decimal:
+    """The cost formula in ``Decimal`` arithmetic (40 digits), unrounded: the reference the
+    float evaluation is checked against. Float parameters are taken at their exact value."""
+    if shares <= 0 or price <= 0:
+        return Decimal(0)
+    c = config.cost
+    with localcontext() as ctx:
+        ctx.prec = 40
+        notional = shares * price
+        cost = c.commission_per_order + Decimal(c.commission_bps) / 10_000 * notional
+        if quote is not None and quote.bid > 0 and quote.ask >= quote.bid:
+            bid, ask = Decimal(quote.bid), Decimal(quote.ask)
+            spread = (ask - bid) / 2 / ((bid + ask) / 2)
+        else:
+            spread = Decimal(c.default_half_spread_bps) / 10_000
+        cost += spread * notional
+        if adv is not None and adv > 0:
+            root = (shares / Decimal(adv)).sqrt()
+            cost += Decimal(c.impact_coefficient) * Decimal(sigma) * root * notional
+        return +cost
 
 
 def to_cents_up(x: float) -> Decimal:

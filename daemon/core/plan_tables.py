@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from daemon.core.bands import asset_limits, cash_limits
+from daemon.core.benefit import mean_return
 from daemon.core.config import AssetConfig, Config, Scope, TargetMode
 from daemon.core.rounding import to_decimal
 
@@ -49,6 +50,7 @@ class PlanTables:
     default_sigma: float
     default_adv: float | None  # None when not positive
     default_half_spread: float  # fraction
+    mean_return: float  # μ̄, the target-weighted expected return (``benefit.mean_return``)
 
 
 _cache: dict[int, tuple[Config, PlanTables]] = {}
@@ -93,4 +95,5 @@ def _build(config: Config) -> PlanTables:
         default_sigma=cost.default_sigma,
         default_adv=adv if adv is not None and adv > 0 else None,
         default_half_spread=cost.default_half_spread_bps / 10_000.0,
+        mean_return=mean_return(config),
     )

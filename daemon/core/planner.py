@@ -49,10 +49,13 @@ from daemon.core.planner_market import Market
 from daemon.core.planner_orders import (
     Emitted,
     build_sells,
+    dollars,
     drafts,
     fund_buys,
     money,
+    need,
     planned_orders,
+    proceeds,
     resize_sells,
 )
 from daemon.core.rounding import CENT, to_decimal
@@ -143,7 +146,7 @@ def plan_rebalance(
     round_buys: list[Emitted] | None = None
     if sells_only:
         for d in buys:
-            skipped.append(SkippedSymbol(d[1], "buy suppressed: sells only (REDUCING)"))
+            skipped.append(SkippedSymbol(d.symbol, "buy suppressed: sells only (REDUCING)"))
         buy_orders: list[Emitted] = []  # REDUCING: the sells reduce risk on their own
     else:
         target_floor = to_decimal(config.portfolio.cash_target * sizing_value).quantize(CENT)
@@ -159,15 +162,15 @@ def plan_rebalance(
         room = max(ZERO, floor - low)
         netted_skips: list[SkippedSymbol] = []
         buy_orders = fund_buys(
-            config, market, buys, base + _proceeds(sell_orders), netted_skips, room
+            config, market, buys, base + proceeds(sell_orders), netted_skips, room
         )
         resized = _no_stranded_sells(
             config, market, pf, sell_orders, buy_orders, base, notes, skipped + netted_skips
         )
         if resized is not sell_orders:
             sell_orders = resized
-            budget = base + _proceeds(sell_orders)
-            if sum((o[3] + o[4] for o in buy_orders), ZERO) > budget:  # rounding: re-fund
+            budget = base + proceeds(sell_orders)
+            if need(buy_orders) > budget:  # rounding: re-fund
                 netted_skips = []
                 buy_orders = fund_buys(config, market, buys, budget, netted_skips, room)
         skipped.extend(netted_skips)
@@ -178,7 +181,7 @@ def plan_rebalance(
     emitted = sell_orders + buy_orders
 
     after = _after_weights(pf, market, emitted, len(sell_orders))
-    est_cost = sum((e[4] for e in emitted), ZERO)
+    est_cost = dollars(sum(e.cost_cents for e in emitted), emitted)
     risk, cash_gain = _benefit(config, pf, market, current, after, covariance)
     est_benefit = to_cents_down(risk + cash_gain)
     gate_on = gate and config.cost.gate
@@ -204,7 +207,7 @@ def plan_rebalance(
             config.cost.min_trade_dollars,
             to_decimal(config.cost.min_trade_percent * pf.value).quantize(CENT),
         )
-        traded = sum((e[3] for e in emitted), ZERO)
+        traded = dollars(sum(e.notional_cents for e in emitted), emitted)
         if traded < minimum:
             notes.append(f"below minimum trade: total {money(traded)} < {money(minimum)}")
             emitted, after, deferred, round_buys = [], current, {}, None
@@ -265,11 +268,6 @@ def _cents(x: float) -> Decimal:
     return Decimal(repr(x)).quantize(CENT, rounding=ROUND_FLOOR)
 
 
-def _proceeds(sells: Sequence[Emitted]) -> Decimal:
-    """What the sells bring in: at the limit, less the estimated costs."""
-    return sum((o[3] - o[4] for o in sells), ZERO)
-
-
 def _benefit(
     config: Config,
     pf: Portfolio,
@@ -279,9 +277,7 @@ def _benefit(
     covariance: MarketCovariance | None,
 ) -> tuple[float, float]:
     """(risk, cash drag) gains of moving from ``current`` to ``after`` (``benefit``)."""
-    sigmas: dict[str, float] = {}
-    for i, r in enumerate(market.rows):
-        sigmas[r.symbol] = market.sigma[i]
+    sigmas = dict(zip([r.symbol for r in market.rows], market.sigma, strict=True))
     symbols: list[str] = []
     d: list[float] = []
     e: list[float] = []
@@ -297,7 +293,8 @@ def _benefit(
         e.append(after.get(sym, current[sym]) - target)
     cov = Covariance(config, sigmas, covariance)
     cash = (current[CASH], after.get(CASH, current[CASH]))
-    return benefit_parts(config, symbols, d, e, cash, pf.value, cov)
+    mean = market.tables.mean_return
+    return benefit_parts(config, symbols, d, e, cash, pf.value, cov, mean)
 
 
 def _no_stranded_sells(
@@ -318,34 +315,34 @@ def _no_stranded_sells(
     ``sells`` itself when nothing changes."""
     if not sells:
         return sells
-    need = sum((o[3] + o[4] for o in buys), ZERO)
+    needed = need(buys)
     # proceeds the buys (and cash back to target, plus its buffer) need
     buffer = to_decimal(config.portfolio.cash_buffer * pf.value).quantize(CENT)
-    keep = max(ZERO, need - base + buffer)
-    proceeds = _proceeds(sells)
+    keep = max(ZERO, needed - base + buffer)
+    raised = proceeds(sells)
     t = market.tables
     # what rounding may leave: up to a share of each whole-share buy, half the cash band
-    share = sum(market.prices[o[0][2]] for o in buys if o[0][4])
+    share = sum(market.prices[o.draft.row] for o in buys if o.draft.whole)
     slack = max(1.0, share, 0.5 * (t.cash_high - config.portfolio.cash_target) * pf.value)
-    if float(proceeds - keep) <= slack:
+    if float(raised - keep) <= slack:
         return sells
     rows = market.rows
-    fixed = [o for o in sells if rows[o[0][2]].liquidate]
-    free = [o for o in sells if not rows[o[0][2]].liquidate]
-    free_proceeds = _proceeds(free)
-    room = keep - _proceeds(fixed)
+    fixed = [o for o in sells if rows[o.draft.row].liquidate]
+    free = [o for o in sells if not rows[o.draft.row].liquidate]
+    free_proceeds = proceeds(free)
+    room = keep - proceeds(fixed)
     if not free or free_proceeds <= 0:
         return sells
     factor = 0.0 if room <= 0 else min(1.0, float(room) / float(free_proceeds))
     resized = resize_sells(config, market, free, factor)
-    if _proceeds(resized) == free_proceeds:  # whole shares: nothing smaller to sell
+    if proceeds(resized) == free_proceeds:  # whole shares: nothing smaller to sell
         return sells
     out = [*fixed, *resized]
-    out.sort(key=lambda o: o[0])
+    out.sort(key=lambda o: o.draft)
     why = sorted(
         {f"{s.symbol} ({s.reason})" for s in skipped if s.symbol in _under_target(pf)}
     )
-    cut = money(free_proceeds - _proceeds(resized))
+    cut = money(free_proceeds - proceeds(resized))
     notes.append(
         f"sells cut by {cut}: only what the placed buys and the cash target need is sold"
         + (f"; buys not placed: {', '.join(why)}" if why else "")
@@ -423,16 +420,16 @@ def _after_weights(
     ask), with estimated costs taken from cash; positions valued at the valuation price.
     ``orders`` are the sells, then the buys."""
     delta: dict[str, float] = {}
-    cash_dec = pf.weight_cash_dec
+    cents = 0
     for k, o in enumerate(orders):
-        sym = o[0][1]
+        sym = o.draft.symbol
         if k >= n_sells:
-            cash_dec -= o[3] + o[4]
-            delta[sym] = delta.get(sym, 0.0) + o[5]
+            cents -= o.notional_cents + o.cost_cents
+            delta[sym] = delta.get(sym, 0.0) + o.shares
         else:
-            cash_dec += o[3] - o[4]
-            delta[sym] = delta.get(sym, 0.0) - o[5]
-    cash = float(cash_dec)
+            cents += o.notional_cents - o.cost_cents
+            delta[sym] = delta.get(sym, 0.0) - o.shares
+    cash = float(pf.weight_cash_dec + dollars(cents, orders))
     values: dict[str, float] = {}
     for r in pf.rows:
         sym = r.symbol

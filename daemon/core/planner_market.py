@@ -3,8 +3,8 @@
 Per row (index-aligned with the planner's tradable rows), filled on first use: the cost
 model's parameters (half-spread, σ, ADV; see ``costs``) and the marketable limit price per
 side, as exact ticks (``rounding.marketable_limit_ticks``) and their float. ``friction`` and
-``cost`` evaluate ``costs.cost_float`` with the very same float operations, in the same
-order, so sizing in here gives bit-for-bit the results of calling the cost model per order.
+``cost`` evaluate the one float cost function (``costs.cost_dollars``), so sizing in here
+gives bit-for-bit the results of calling the cost model per order.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
-from daemon.core.costs import to_cents_up
+from daemon.core.costs import cost_dollars, to_cents_up
 from daemon.core.model import Side
 from daemon.core.plan_tables import PlanTables
 from daemon.core.rounding import marketable_limit_ticks, ticks_price
 from daemon.core.valuation import Row
 
-Limit = tuple[int, int, float, Decimal]  # ticks, exponent, float price, Decimal price
+Limit = tuple[int, int, float, Decimal]
+"""A marketable limit price: (ticks, exponent, float price, Decimal price), the price being
+``ticks × 10**exponent`` dollars. A plain tuple (one per row and side, built in the sizing
+loop: a NamedTuple costs twice as much to build); callers unpack it."""
 _CENT = Decimal("1E-2")
 _TICK = {-2: Decimal("1E-2"), -4: Decimal("1E-4"), 0: Decimal(1)}
 
@@ -33,10 +36,6 @@ class Market:
         self.tables = tables
         self.rows = rows
         n = len(rows)
-        self.prices: list[float] = [0.0] * n
-        self.half_spread: list[float] = [0.0] * n
-        self.sigma: list[float] = [0.0] * n
-        self.adv: list[float | None] = [None] * n
         self._buy: list[Limit | None] = [None] * n
         self._sell: list[Limit | None] = [None] * n
         default_hs, default_sigma, default_adv = (
@@ -44,28 +43,38 @@ class Market:
             tables.default_sigma,
             tables.default_adv,
         )
-        for i, r in enumerate(rows):
-            # costs.half_spread, sigma_for and adv_for, in the same order of preference
+        prices: list[float] = []
+        half_spread: list[float] = []
+        sigmas: list[float] = []
+        advs: list[float | None] = []
+        for r in rows:
+            # costs.half_spread, sigma_for and adv_for: the quote's, else the asset's, else
+            # the config's default
             q, a = r.quote, r.asset
-            self.prices[i] = r.price if r.price is not None else 0.0
-            if q is None:
-                hs, sigma, adv = default_hs, default_sigma, default_adv
-            else:
+            prices.append(r.price if r.price is not None else 0.0)
+            sigma: float | None = None
+            adv: float | None = None
+            hs = default_hs
+            if q is not None:
                 bid, ask = q.bid, q.ask
                 if bid > 0 and ask >= bid:
                     hs = (ask - bid) / 2.0 / ((bid + ask) / 2.0)
-                else:
-                    hs = default_hs
-                sigma = q.sigma if q.sigma is not None and q.sigma >= 0 else default_sigma
-                adv = q.adv if q.adv is not None and q.adv > 0 else default_adv
+                if q.sigma is not None and q.sigma >= 0:
+                    sigma = q.sigma
+                if q.adv is not None and q.adv > 0:
+                    adv = q.adv
             if a is not None:
-                if (q is None or q.sigma is None or q.sigma < 0) and a.sigma is not None:
+                if sigma is None:
                     sigma = a.sigma
-                if (q is None or q.adv is None or q.adv <= 0) and a.adv is not None and a.adv > 0:
+                if adv is None and a.adv is not None and a.adv > 0:
                     adv = a.adv
-            self.half_spread[i] = hs
-            self.sigma[i] = sigma
-            self.adv[i] = adv
+            half_spread.append(hs)
+            sigmas.append(default_sigma if sigma is None else sigma)
+            advs.append(default_adv if adv is None else adv)
+        self.prices = prices
+        self.half_spread = half_spread
+        self.sigma = sigmas
+        self.adv = advs
 
     def limit(self, i: int, buy: bool) -> Limit:
         """Row ``i``'s marketable limit price for a buy or a sell (cached)."""
@@ -99,17 +108,18 @@ class Market:
         return self._buy if buy else self._sell
 
     def cost_float(self, i: int, shares: float, price: float) -> float:
-        """``costs.cost_float`` for row ``i``."""
-        if shares <= 0 or price <= 0:
-            return 0.0
+        """``costs.cost_dollars`` for row ``i``."""
         t = self.tables
-        notional = shares * price
-        cost = t.commission + t.bps * notional
-        cost += self.half_spread[i] * notional
-        adv = self.adv[i]
-        if adv is not None and adv > 0:
-            cost += t.impact * self.sigma[i] * math.sqrt(shares / adv) * notional
-        return cost
+        return cost_dollars(
+            shares,
+            price,
+            t.commission,
+            t.bps,
+            self.half_spread[i],
+            t.impact,
+            self.sigma[i],
+            self.adv[i],
+        )
 
     def cost(self, i: int, shares: float, price: float) -> Decimal:
         """The estimated cost of an order, rounded up to the cent (``costs.order_cost``)."""
@@ -126,10 +136,11 @@ class Market:
         rows = self.rows
         up, down = (t.up, t.down) if t.offset != 0.0 else (0.0, 0.0)  # 0: no inline path
         friction = 0.0
-        for i, trade in enumerate(trades):
+        for i, (trade, price, hs, sigma, adv) in enumerate(
+            zip(trades, prices, half_spread, sigmas, advs, strict=True)
+        ):
             if trade == 0.0:
                 continue
-            price = prices[i]
             buy = trade > 0
             lim = buys[i] if buy else sells[i]
             if lim is None:
@@ -144,15 +155,7 @@ class Market:
                 else:
                     lim = self.limit(i, buy)
             shares = abs(trade) / price
-            friction += shares * abs(lim[2] - price) + 0.01
-            if shares <= 0 or price <= 0:
-                cost = 0.0
-            else:
-                notional = shares * price
-                cost = commission + bps * notional
-                cost += half_spread[i] * notional
-                adv = advs[i]
-                if adv is not None and adv > 0:
-                    cost += impact * sigmas[i] * math.sqrt(shares / adv) * notional
-            friction += cost
+            _, _, limit_price, _ = lim
+            friction += shares * abs(limit_price - price) + 0.01
+            friction += cost_dollars(shares, price, commission, bps, hs, impact, sigma, adv)
         return friction

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 
 from daemon.core.exact_ticks import ceil_ticks, floor_ticks, product_ticks
 from daemon.core.model import Side
@@ -23,6 +23,7 @@ from daemon.core.model import Side
 QTY_STEP = Decimal("0.000000001")
 WHOLE = Decimal(1)
 CENT = Decimal("0.01")
+_WIDE = Context(prec=340)  # digits for any finite float at 9 decimals (1.8e308 → 309 + 9)
 SUB_PENNY = Decimal("0.0001")
 ONE = Decimal(1)
 ZERO = Decimal(0)
@@ -42,7 +43,9 @@ def round_qty(qty: Decimal, *, whole: bool) -> Decimal:
     if qty <= 0:
         return ZERO
     step = WHOLE if whole else QTY_STEP
-    return qty.quantize(step, rounding=ROUND_FLOOR)
+    # wide enough for any float's quantity at 9 decimals (the default 28 digits are not:
+    # 1e20 shares to 1e-9 is 30 digits, and quantize refuses rather than rounds)
+    return qty.quantize(step, rounding=ROUND_FLOOR, context=_WIDE)
 
 
 def round_notional(notional: Decimal) -> Decimal:

@@ -8,6 +8,9 @@ asserts nothing about speed. Three scenarios, seeded:
 - ``out_of_band``: the same portfolio, scope out_of_band: only assets outside their bands;
 - ``engine_round``: drifted, as the engine plans a round (``fund_from_sells=False``: buys
   only from cash on hand, so they are scaled down to the 2 % cash);
+- ``covariance``: the engine's round with a market covariance of every asset (ρ = 0.3, as
+  the daemon plans once ``market_stats`` has estimated one): the benefit's off-diagonal
+  terms, n²/2 pairs;
 - ``market_orders``: drifted with market orders (fractional buys become notional orders);
 - ``not_triggered``: weights and skips only (what the daemon computes on every check).
 
@@ -27,6 +30,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from daemon.core.benefit import MarketCovariance
 from daemon.core.config import (
     AssetConfig,
     Config,
@@ -72,6 +76,17 @@ def build(n: int, seed: int = 11) -> tuple[Config, Holdings, dict[str, Quote]]:
     return config, Holdings(Decimal("200000.00"), positions), quotes
 
 
+def covariance(quotes: dict[str, Quote], rho: float = 0.3) -> MarketCovariance:
+    """A daily covariance of every symbol: σᵢσⱼρ off the diagonal, σᵢ² on it."""
+    symbols = sorted(quotes)
+    sigma = [quotes[s].sigma or 0.015 for s in symbols]
+    matrix = tuple(
+        tuple(a * b * (1.0 if i == j else rho) for j, b in enumerate(sigma))
+        for i, a in enumerate(sigma)
+    )
+    return tuple(symbols), matrix
+
+
 def time_plan(
     label: str,
     config: Config,
@@ -109,6 +124,10 @@ def main() -> None:
     oob = replace(config, planner=replace(config.planner, scope=Scope.OUT_OF_BAND))
     time_plan("out_of_band", oob, holdings, quotes, repeats)
     time_plan("engine_round", config, holdings, quotes, repeats, fund_from_sells=False)
+    time_plan(
+        "covariance", config, holdings, quotes, repeats, fund_from_sells=False,
+        covariance=covariance(quotes),
+    )  # fmt: skip
     market = replace(config, planner=replace(config.planner, market_orders=True))
     time_plan("market_orders", market, holdings, quotes, repeats)
     time_plan("not_triggered", config, holdings, quotes, repeats, triggered=False)

@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from daemon.core.benefit import Covariance, benefit_parts, mean_return
+from daemon.core.benefit import Covariance, benefit_parts, mean_return, quadratic_gain
 from daemon.core.config import AssetConfig, Config, CostConfig, PortfolioConfig
 from daemon.core.model import CASH, Holdings, Quote, Side
 from daemon.core.plan import Plan
@@ -237,3 +237,41 @@ def test_a_plans_benefit_is_the_numpy_evaluation_of_its_orders(case: Case, corr:
         plan.est_benefit,
         expected,
     )
+
+
+@FAST
+@given(
+    st.integers(2, 12).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.floats(-0.5, 0.5), min_size=n, max_size=n),
+            st.lists(st.floats(-0.5, 0.5), min_size=n, max_size=n),
+            st.lists(
+                st.sampled_from([0.0, 1e-4, -3e-5, 2.5e-4, float("nan")]),
+                min_size=n * n,
+                max_size=n * n,
+            ),
+            st.lists(st.booleans(), min_size=n, max_size=n),
+        )
+    )
+)
+def test_the_market_matrix_path_adds_the_pairs_terms_in_their_order(
+    case: tuple[list[float], list[float], list[float], list[bool]],
+) -> None:
+    """``quadratic_gain`` walks a market-only matrix row by row instead of through
+    ``pairs`` and ``entry``; the result must be bit for bit the pair-by-pair sum (symbols
+    missing from the market, zero and NaN entries included)."""
+    d, e, raw, in_market = case
+    n = len(d)
+    syms = [f"S{i}" for i in range(n)]
+    listed = [*[s for s, keep in zip(syms, in_market, strict=True) if keep][::-1], "X"]
+    matrix = [[raw[(i * n + j) % len(raw)] for j in range(len(listed))] for i in range(len(listed))]
+    config = Config(PortfolioConfig(assets=tuple(AssetConfig(x, 1.0 / n) for x in syms)))
+    cov = Covariance(config, dict.fromkeys(syms, 0.01), (listed, matrix))
+    expected = 0.0
+    for k, s in enumerate(syms):
+        if d[k] != e[k] or d[k] != 0.0:
+            expected += (d[k] * d[k] - e[k] * e[k]) * cov.entry(s, s)
+    for i, j, v in cov.pairs(syms):
+        expected += 2.0 * (d[i] * d[j] - e[i] * e[j]) * v
+    assert cov.market_only
+    assert repr(quadratic_gain(cov, syms, d, e)) == repr(expected)

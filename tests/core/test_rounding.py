@@ -14,6 +14,7 @@ from daemon.core.rounding import (
     round_notional,
     round_price,
     round_qty,
+    round_qty_ticks,
     tick_for,
     to_decimal,
 )
@@ -106,3 +107,12 @@ def test_round_qty_never_rounds_up(qty: D, whole: bool) -> None:
 def test_decimal_str_has_no_exponent() -> None:
     assert decimal_str(D("1E+2")) == "100"
     assert decimal_str(D("0.000000001")) == "0.000000001"
+
+
+def test_a_quantity_past_28_digits_at_9_decimals_still_rounds() -> None:
+    """1e23 shares to 1e-9 is 33 digits, past Decimal's default precision: quantize must not
+    refuse (found by tests/test_cli_plan_fuzz.py: a $1e19 trade at $0.0001)."""
+    big = D("123456789012345678901234.5678901239")
+    assert round_qty(big, whole=False) == D("123456789012345678901234.567890123")
+    assert round_qty(big, whole=True) == D("123456789012345678901234")
+    assert round_qty_ticks(1e23, whole=False) > 0
