@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from daemon.core.commands import CancelOrder, Command, PlaceOrder
+from daemon.core.config_tax import TaxConfig
 from daemon.core.events import (
     AccountSnapshot,
     BrokerOrder,
@@ -21,6 +22,7 @@ from daemon.core.events import (
     MarketClock,
     QuoteUpdated,
 )
+from daemon.core.live_lots import SeedLots
 from daemon.core.model import TradingState
 
 Emit = Callable[[Event], None]
@@ -116,5 +118,7 @@ class Journal(Protocol):
     def trading_state(self) -> tuple[TradingState, str] | None: ...
 
     def unresolved_intents(self) -> list[PlaceOrder]: ...
+
+    def seed_lots(self, tax: TaxConfig) -> SeedLots: ...
 
     async def flush(self) -> None: ...

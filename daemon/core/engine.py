@@ -54,6 +54,7 @@ from daemon.core.engine_gates import TRADE_UPDATES, Gates, MarketData
 from daemon.core.engine_holds import HOLD_UNTIL, Holds
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
 from daemon.core.ids import validate_run_id as _validate_run_id
+from daemon.core.live_lots import LiveLots, SeedLots, lot_fill
 from daemon.core.model import Holdings, Quote, Side, TradingState
 from daemon.core.orders import OrderBook, OrderEventKind, OrderState, TrackedOrder
 from daemon.core.target_swap import swap_targets
@@ -74,7 +75,8 @@ def _split_factor(config: Config) -> float:
 
 class Engine(Deciding):
     def __init__(
-        self, config: Config, run_id: str, *, trading_state: TradingState = TradingState.ACTIVE
+        self, config: Config, run_id: str, *, trading_state: TradingState = TradingState.ACTIVE,
+        lots: SeedLots | None = None,
     ) -> None:
         self._run_id = _validate_run_id(run_id)
         self._config = config
@@ -88,6 +90,7 @@ class Engine(Deciding):
         self._quotes = self._market.last  # the latest quote event per symbol
         self._gates = Gates()
         self._holds = Holds()  # suspected splits; what was reported once
+        self._lots = LiveLots.from_seed(lots) if lots else LiveLots.fresh(config.tax)
         self._desk = OrderDesk(config, self._run_id)
         self._book = self._desk.book
         self._triggers = TriggerState()
@@ -146,6 +149,11 @@ class Engine(Deciding):
         return self._config
 
     @property
+    def lots(self) -> LiveLots:
+        """The live lot ledger (read it; only the engine changes it)."""
+        return self._lots
+
+    @property
     def book(self) -> OrderBook:
         """The order book (read it; only the engine changes it)."""
         return self._book
@@ -180,6 +188,7 @@ class Engine(Deciding):
         return [RequestReconcile(why, (e.symbol,)), Alert("warning", why)]
 
     def _on_split(self, e: ev.SplitAnnounced) -> list[Command]:
+        self._lots.on_split(e.symbol, e.ratio, self._positions.get(e.symbol, _ZERO), e.at)
         if not self._holds.split_recorded(e.symbol):
             return []
         return [Alert("info", f"split of {e.symbol} ({e.ratio:g} for 1) recorded: trading on")]
@@ -235,6 +244,7 @@ class Engine(Deciding):
         self._cash = e.cash
         self._positions = {s: Decimal(q) for s, q in e.positions.items()}
         self._drift.set_holdings(Holdings(self._cash, dict(self._positions)))
+        self._lots.on_snapshot(self._positions, e.avg_entry_prices, e.at)
         self._gates.await_reconcile = False
         timeout = timedelta(seconds=self._config.execution.order_timeout_seconds)
         cmds, unsynced = self._desk.reconcile(e, timeout)
@@ -272,14 +282,15 @@ class Engine(Deciding):
 
     def _on_filled(self, e: ev.OrderFilled) -> list[Command]:
         applied = self._book.apply_fill(e)
+        lot_alert = lot_fill(self._lots, self._book.get(e.client_order_id), e, self._config.tax)
         if applied is None:
-            return []
+            return lot_alert
         if applied.to_holdings:
             self._apply_to_holdings(applied.order, applied.qty, applied.price)
         run = self._run
         if run is not None and e.client_order_id in run.coids:
             run.had_fills = True
-        cmds: list[Command] = []
+        cmds: list[Command] = lot_alert
         if applied.order.cancel_wanted and applied.order.state in CANCELABLE:
             cmds.extend(self._desk.cancel(applied.order))
         if applied.order.state.terminal:

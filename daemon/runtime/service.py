@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 
 from adapters.ports import Journal
+from adapters.store.lot_journal import LotJournalError
 from daemon.core import events as ev
 from daemon.core.commands import (
     Alert,
@@ -39,6 +40,7 @@ from daemon.core.commands import (
 )
 from daemon.core.config import Config
 from daemon.core.engine import Engine
+from daemon.core.live_lots import SeedLots
 from daemon.core.model import TradingState
 from daemon.runtime.books import book_correction
 from daemon.runtime.clock import ShellClock
@@ -250,13 +252,27 @@ class Service:
         async with reporting("the broker: account snapshot", self._broker_wait_detail):
             snapshot = await retry_read(self.venue.account.snapshot)
         self._held_at_start = dict(snapshot.positions)
-        self.engine = Engine(self.config, self.run_id, trading_state=state)
+        self.engine = Engine(self.config, self.run_id, trading_state=state,
+                             lots=await self._seed_lots())
         log.info("recovered", run_id=self.run_id, trading_state=state.value,
                  cash=str(snapshot.cash), positions={k: str(v) for k, v in snapshot.positions.items()},
                  open_orders=len(snapshot.open_orders), market_open=clock_event.is_open)
         self.metrics.reconciliations.labels("startup").inc()
         for event in (snapshot, clock_event):
             self._consume_one(event)
+
+    async def _seed_lots(self) -> SeedLots | None:
+        """The lots rebuilt from the journal (the intents' lookups above included); None
+        (the engine seeds from the broker's positions) when the journal's fills do not fit."""
+        await self.journal.flush()
+        try:
+            seed = self.journal.seed_lots(self.config.tax)
+        except LotJournalError as e:
+            log.warning("lot ledger not rebuilt", reason=str(e))
+            return None
+        for note in seed.notes:
+            log.info("lot ledger", note=note)
+        return seed
 
     def _market_stats_task(self) -> MarketStatsTask | None:
         """ADV, σ and covariance from daily bars, for every quoted (held or targeted) symbol."""
