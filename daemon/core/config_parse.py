@@ -43,6 +43,7 @@ from daemon.core.config_sections import (
 )
 from daemon.core.config_tax import TAX_KEYS, tax_section
 from daemon.core.model import CASH
+from daemon.core.tax_planning import widen_bands
 
 __all__ = ["ConfigError", "ConfigProblem", "parse_config", "parse_config_text"]
 
@@ -113,7 +114,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
     )
     if r.problems:
         raise ConfigError(r.problems)
-    return Config(
+    return widen_bands(Config(
         portfolio=portfolio,
         bands=default_band,
         trigger=trigger,
@@ -125,7 +126,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         market_stats=market_stats,
         tax=tax,
         targets_model=targets_model,
-    )
+    ))
 
 
 # --- bands --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The ``[tax]`` section: how the account is taxed, and the tax rules' parameters.
 
-**Parsed and validated only**: nothing in the planner, the gate or the engine reads it yet
-(issue 13 items 2 and 3). ``rebalanced check-config`` checks it strictly, like every other
+Used by tax-aware planning (``tax_planning``; its ``widen_bands`` applies the band
+multiplier when the file is parsed). ``rebalanced check-config`` checks it strictly, like every other
 section: unknown keys, wrong types, out-of-range values and contradictions are reported
 together, each with its key path.
 
@@ -54,6 +54,7 @@ class TaxConfig:
     acknowledge_method_differs_from_broker: bool = False
     band_multiplier: float = 1.0  # taxable accounts: bands × this (5 pp × 1.4 = 7 pp)
     never_realize_short_term_gains: bool = False
+    wait_for_long_term_days: int = 30  # a short-term gain this close to long-term waits
     annual_gain_budget: Decimal | None = None  # $ of net realised gains per year; None: none
     wash_sale_groups: Mapping[str, str] = field(default_factory=dict)  # symbol → group
     harvest: HarvestConfig = field(default_factory=HarvestConfig)
@@ -96,6 +97,8 @@ def tax_section(r: Reader, tbl: Mapping[str, Any], *, present: bool = True) -> T
                   "acknowledge_method_differs_from_broker = true")
     multiplier = r.number(tbl, "band_multiplier", p, d.band_multiplier, minimum=1.0,
                           maximum=5.0)
+    wait = r.integer(tbl, "wait_for_long_term_days", p, d.wait_for_long_term_days,
+                     minimum=0, maximum=365)
     budget: Decimal | None = d.annual_gain_budget
     if "annual_gain_budget" in tbl and tbl["annual_gain_budget"] is not False:
         budget = r.decimal(tbl, "annual_gain_budget", p, Decimal(0), unit="$")
@@ -113,6 +116,7 @@ def tax_section(r: Reader, tbl: Mapping[str, Any], *, present: bool = True) -> T
         band_multiplier=multiplier,
         never_realize_short_term_gains=r.boolean(tbl, "never_realize_short_term_gains", p,
                                                  d.never_realize_short_term_gains),
+        wait_for_long_term_days=wait,
         annual_gain_budget=budget,
         wash_sale_groups=groups,
         harvest=harvest,

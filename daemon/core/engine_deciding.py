@@ -27,6 +27,7 @@ from daemon.core.engine_holds import Holds
 from daemon.core.engine_plans import engine_plan
 from daemon.core.engine_view import DecisionInfo
 from daemon.core.ids import decision_id
+from daemon.core.live_lots import LiveLots
 from daemon.core.model import Holdings, Quote, Side, TradingState
 from daemon.core.orders import OrderBook
 from daemon.core.plan import Plan
@@ -57,6 +58,7 @@ class Deciding:
     _market: MarketData
     _gates: Gates
     _holds: Holds
+    _lots: LiveLots
     _desk: OrderDesk
     _book: OrderBook
     _triggers: TriggerState
@@ -151,6 +153,7 @@ class Deciding:
             now, reasons, self._desk.pending(self._price), rejected=rejected,
             halted=self._gates.halted_symbols, reducing=self._trading_state is TradingState.REDUCING,
             gate=gate, triggered=triggered, covariance=self._market.market_covariance(),
+            lots=self._lots.ledger,
         )  # fmt: skip
 
     def _settle_run(self, now: datetime) -> list[Command]:

@@ -12,7 +12,7 @@ from daemon.core import events as ev
 from daemon.core.commands import Alert
 from daemon.core.config_tax import AccountKind, TaxConfig
 from daemon.core.engine import Engine
-from daemon.core.live_lots import LiveLots, SeedLots, split_shows
+from daemon.core.live_lots import LiveLots, SeedLots, lot_fill, split_shows
 from daemon.core.lot_ledger import Bought, LotsOpened, replay
 from daemon.core.lots import Lot, LotSource, Term
 from daemon.core.model import Side
@@ -101,13 +101,21 @@ def test_a_seed_from_the_journal_is_kept_and_its_executions_count_once() -> None
 
 
 def test_a_sale_the_lots_cannot_cover_alerts_once_in_a_taxable_account() -> None:
-    tax = TaxConfig(account=AccountKind.TAXABLE)
-    engine = started(Engine(replace(make_config(), tax=tax), RUN,
-                            lots=SeedLots(replay([]), True)))  # no lots at all
-    [sell] = places(engine.handle(check(at(1))))
-    cmds = feed(engine, fill_all(sell, at(2), "x1"))
-    [alert] = [c for c in cmds if isinstance(c, Alert)]
+    engine = started(Engine(make_config(), RUN, lots=SeedLots(replay([]), True)))  # no lots
+    [sell] = places(engine.handle(check(at(1))))  # tax-deferred: planned without lots
+    accepted, filled = fill_all(sell, at(2), "x1")
+    engine.handle(accepted)
+    assert isinstance(filled, ev.OrderFilled)
+    order = engine.book.get(sell.client_order_id)
+    taxable = TaxConfig(account=AccountKind.TAXABLE)
+    live = LiveLots(replay([]), True)
+    [alert] = lot_fill(live, order, filled, taxable)
+    assert isinstance(alert, Alert)
     assert "lot ledger stopped following" in alert.message and "hold only 0" in alert.message
+    again = replace(filled, execution_id="x2")
+    assert lot_fill(live, order, again, taxable) == []  # once
+    assert lot_fill(LiveLots(replay([]), True), order, filled, TaxConfig()) == []  # deferred
+    assert engine.handle(filled) == [] or engine.lots.out_of_sync is not None
     assert engine.lots.out_of_sync is not None
 
 

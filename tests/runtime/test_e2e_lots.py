@@ -11,11 +11,11 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+from adapters.sim.testing import running_sim
 from adapters.store import lot_journal
 from daemon import cli_tax
 from daemon.core.lot_ledger import replay
 from daemon.core.lots import LotSource, Term
-from adapters.sim.testing import running_sim
 from tests.runtime.e2e_support import DRIFTED, live_daemon, sim_cfg, sim_holdings
 
 
