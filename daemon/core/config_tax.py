@@ -43,6 +43,7 @@ class HarvestConfig:
     min_loss_fraction: float = 0.05  # of the lot's basis
     min_loss_dollars: Decimal = Decimal(500)
     substitutes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    return_max_gain_dollars: Decimal = Decimal(100)  # back to the primary when the gain ≤
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,8 @@ class TaxConfig:
 
 
 TAX_KEYS = tuple(f.name for f in fields(TaxConfig))
-HARVEST_KEYS = ("enabled", "min_loss_percent", "min_loss_dollars", "substitutes")
+HARVEST_KEYS = ("enabled", "min_loss_percent", "min_loss_dollars", "substitutes",
+                "return_max_gain_dollars")
 
 
 def tax_section(r: Reader, tbl: Mapping[str, Any], *, present: bool = True) -> TaxConfig:
@@ -180,4 +182,6 @@ def _harvest(r: Reader, tbl: Mapping[str, Any], groups: Mapping[str, str]) -> Ha
         min_loss_fraction=pct / 100,
         min_loss_dollars=r.decimal(tbl, "min_loss_dollars", p, d.min_loss_dollars, unit="$"),
         substitutes=subs,
+        return_max_gain_dollars=r.decimal(tbl, "return_max_gain_dollars", p,
+                                          d.return_max_gain_dollars, unit="$"),
     )

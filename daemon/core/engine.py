@@ -79,7 +79,10 @@ class Engine(Deciding):
         lots: SeedLots | None = None,
     ) -> None:
         self._run_id = _validate_run_id(run_id)
-        self._config = config
+        self._config = self._base_config = config  # the view (engine_harvest) and the base
+        self._swaps: dict[str, str] = {}  # harvested primary → its substitute
+        self._leaving: set[str] = set()  # substitutes being sold back to their primaries
+        self._swaps_derived = False
         self._split_suspect = _split_factor(config)
         self._trading_state = TradingState(trading_state)
         self._decisions = 0
@@ -205,11 +208,9 @@ class Engine(Deciding):
         return []
 
     def _on_targets(self, e: ev.TargetsChanged) -> list[Command]:
-        config, cmds = swap_targets(self._config, e)
-        if config is not self._config:
-            self._config = config
-            holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
-            self._drift = DriftTracker(config, holdings, self._drift.prices())
+        config, cmds = swap_targets(self._base_config, e)
+        if config is not self._base_config:
+            self._rebase(config)
         return cmds
 
     def quotes(self) -> dict[str, Quote]:
@@ -245,6 +246,7 @@ class Engine(Deciding):
         self._positions = {s: Decimal(q) for s, q in e.positions.items()}
         self._drift.set_holdings(Holdings(self._cash, dict(self._positions)))
         self._lots.on_snapshot(self._positions, e.avg_entry_prices, e.at)
+        self._harvest_positions()
         self._gates.await_reconcile = False
         timeout = timedelta(seconds=self._config.execution.order_timeout_seconds)
         cmds, unsynced = self._desk.reconcile(e, timeout)
@@ -428,11 +430,8 @@ class Engine(Deciding):
         return cmds
 
     def _on_config(self, e: ev.ConfigReloaded) -> list[Command]:
-        prices = self._drift.prices()
-        self._config = e.config
+        self._rebase(e.config)
         self._split_suspect = _split_factor(e.config)
-        holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
-        self._drift = DriftTracker(e.config, holdings, prices)
         self._desk.retune(e.config)
         self._market.load_config(e.config)
         return self._pump(e.at)

@@ -23,6 +23,7 @@ from daemon.core.config import Config
 from daemon.core.drift import DriftTracker
 from daemon.core.engine_desk import OrderDesk
 from daemon.core.engine_gates import Gates, MarketData
+from daemon.core.engine_harvest import Harvesting
 from daemon.core.engine_holds import Holds
 from daemon.core.engine_plans import engine_plan
 from daemon.core.engine_view import DecisionInfo
@@ -48,7 +49,7 @@ class Run:
     rejected: set[str] = field(default_factory=set)
 
 
-class Deciding:
+class Deciding(Harvesting):
     # the Engine's state this half reads and writes (set in Engine.__init__)
     _config: Config
     _run_id: str
@@ -90,6 +91,8 @@ class Deciding:
         quiet = not force and self._holds.quiet(minimum, self._drift.portfolio_value)
         if (blockers or quiet) and not record:
             return []  # (quiet: a minimum that can never be met was reported once)
+        if not blockers and not record and (harvest := self._harvest(now)) is not None:
+            return harvest  # a tax-loss harvest or its return: a run of its own
         out = self._holds.still_out(self._drift.out_of_band(), self._positions, cash)
         d = evaluate(
             self._config, now, out, self._gates.sessions, self._triggers, self._drift.rows()

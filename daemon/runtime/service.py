@@ -306,7 +306,11 @@ class Service:
         """Targets, excluded symbols and whatever the account held at start-up: a holding
         that is never traded still counts in the portfolio's value, so it needs prices."""
         held = {s for s, q in self._held_at_start.items() if q != 0}
-        extra = sorted((held | set(self.config.portfolio.excluded)) - set(self.config.symbols))
+        tax = self.config.tax
+        subs = ({s for ss in tax.harvest.substitutes.values() for s in ss}
+                if tax.taxable and tax.harvest.enabled else set())  # a harvest buys them
+        extra = sorted((held | subs | set(self.config.portfolio.excluded))
+                       - set(self.config.symbols))
         return [*self.config.symbols, *extra]
 
     async def _resolve_intent(self, intent: PlaceOrder) -> None:
