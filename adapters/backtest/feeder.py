@@ -53,7 +53,9 @@ from daemon.core.commands import (
     ScheduleWakeup,
 )
 from daemon.core.config import Config
+from daemon.core.config_tax import TaxConfig
 from daemon.core.engine import Engine
+from daemon.core.lots import Disposal, Lot
 
 SESSIONS_AROUND = 5  # rows of calendar handed to the engine on each side of a row
 FOLLOW_UP = "follow-up round"  # how the engine's plan names a run's later rounds
@@ -89,6 +91,9 @@ class BacktestRun:
     final_cash: Decimal = Decimal(0)
     final_positions: dict[str, Decimal] = field(default_factory=dict)
     rebalance_rows: list[int] = field(default_factory=list)  # rows where a run started
+    disposals: list[Disposal] = field(default_factory=list)  # the engine's lots sold
+    tax: TaxConfig = field(default_factory=TaxConfig)  # the config's [tax], for the figures
+    open_lots: list[Lot] = field(default_factory=list)  # the engine's lots at the end
 
 
 class Feeder:
@@ -232,6 +237,9 @@ class Feeder:
             self.ledger.cash,
             dict(self.ledger.positions),
             list(self._rebalance_rows),
+            self.engine.lots.ledger.disposals,
+            self.config.tax,
+            self.engine.lots.ledger.lots(),
         )
 
     def _weights(self, closes: np.ndarray) -> tuple[np.ndarray, float]:

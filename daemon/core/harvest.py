@@ -101,6 +101,10 @@ def find_harvest(
             continue
         if any(lot.unrealised(price) >= 0 for lot in lots):
             continue  # a lot at a gain (FIFO would sell it too): not harvested
+        fraction = Decimal(repr(h.min_loss_fraction))
+        if not any(-lot.unrealised(price) >= max(h.min_loss_dollars, fraction * lot.basis)
+                   for lot in lots):
+            continue  # (cheap first: most checks end here, before any preview)
         qty = ledger.position(primary)
         parts = preview_sale(ledger, primary, qty, price, day)
         allowed = {p.lot_id: -p.gain for p in parts}
@@ -108,12 +112,12 @@ def find_harvest(
             continue  # a recent buy of the group would wash the loss
         big = [
             lot for lot in lots
-            if allowed.get(lot.lot_id, ZERO) >= h.min_loss_dollars
-            and allowed.get(lot.lot_id, ZERO) >= Decimal(repr(h.min_loss_fraction)) * lot.basis
+            if allowed.get(lot.lot_id, ZERO) >= max(h.min_loss_dollars, fraction * lot.basis)
         ]
         if not big:
             continue
-        sub = next((s for s in h.substitutes[primary] if s in prices
+        sub = next((s for s in h.substitutes[primary] if s in prices and s not in targets
+                    and s not in swaps.values()
                     and buy_washes_until(ledger, s, day) is None), None)
         if sub is None:
             continue
