@@ -23,6 +23,7 @@ from daemon.core.events import (
     QuoteUpdated,
 )
 from daemon.core.live_lots import SeedLots
+from daemon.core.lot_ledger import LinkedPurchase
 from daemon.core.model import TradingState
 
 Emit = Callable[[Event], None]
@@ -119,6 +120,8 @@ class Journal(Protocol):
 
     def unresolved_intents(self) -> list[PlaceOrder]: ...
 
-    def seed_lots(self, tax: TaxConfig) -> SeedLots: ...
+    def seed_lots(
+        self, tax: TaxConfig, linked: Sequence[LinkedPurchase] = ()
+    ) -> SeedLots: ...
 
     async def flush(self) -> None: ...

@@ -43,7 +43,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -58,6 +58,7 @@ from daemon.core.commands import Command, PlaceOrder, RecordDecision
 from daemon.core.config_tax import TaxConfig
 from daemon.core.events import Event, OrderFilled, QuoteUpdated
 from daemon.core.live_lots import SeedLots
+from daemon.core.lot_ledger import LinkedPurchase
 from daemon.core.model import TradingState
 
 __all__ = [
@@ -386,12 +387,12 @@ class SqliteJournal:
             for qty, body in rows
         ]
 
-    def seed_lots(self, tax: TaxConfig) -> SeedLots:
+    def seed_lots(self, tax: TaxConfig, linked: Sequence[LinkedPurchase] = ()) -> SeedLots:
         """The lot ledger rebuilt from the journal, for the engine at start-up."""
         with self._read_lock:
             if self._closed:
                 raise JournalError(f"journal {self.path} is closed")
-            return lot_journal.seed_lots(self._reader, tax)
+            return lot_journal.seed_lots(self._reader, tax, linked)
 
     def trading_state(self) -> tuple[TradingState, str] | None:
         """The last persisted trading state and its reason, or None if never set."""

@@ -16,6 +16,7 @@ Trade dates are New York dates of the fills' times. Everything here only reads, 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,9 +31,11 @@ from daemon.core.lot_ledger import (
     Bought,
     LedgerEntry,
     LedgerError,
+    LinkedPurchase,
     LotsOpened,
     Sold,
     Split,
+    merge_by_day,
     replay,
 )
 from daemon.core.lots import Lot, LotSource
@@ -260,13 +263,17 @@ def _walk(conn: sqlite3.Connection, after: int, lots: list[Lot], out: LedgerInpu
         )
 
 
-def seed_lots(conn: sqlite3.Connection, tax: TaxConfig) -> SeedLots:
-    """The engine's starting ledger, rebuilt from the journal (``Engine(lots=…)``): the
-    lots before a restart are the lots after it. Raises ``LotJournalError`` when the
-    journal's fills do not fit its lots (trades made outside rebalanced)."""
+def seed_lots(
+    conn: sqlite3.Connection, tax: TaxConfig, linked: Sequence[LinkedPurchase] = ()
+) -> SeedLots:
+    """The engine's starting ledger, rebuilt from the journal (``Engine(lots=…)``), with a
+    linked account's buys (``[tax] linked_buys_file``) placed by day: the lots before a
+    restart are the lots after it. Raises ``LotJournalError`` when the journal's fills do
+    not fit its lots (trades made outside rebalanced)."""
     inputs = read_inputs(conn)
     try:
-        ledger = replay(inputs.entries, tax.relief_method, dict(tax.wash_sale_groups))
+        entries = merge_by_day(inputs.entries, linked)
+        ledger = replay(entries, tax.relief_method, dict(tax.wash_sale_groups))
     except LedgerError as e:
         raise LotJournalError(f"the journal's fills do not fit the lots: {e}; run "
                               "'rebalanced lots import FILE.csv' with the broker's lots") from e

@@ -58,6 +58,7 @@ class TaxConfig:
     wait_for_long_term_days: int = 30  # a short-term gain this close to long-term waits
     annual_gain_budget: Decimal | None = None  # $ of net realised gains per year; None: none
     wash_sale_groups: Mapping[str, str] = field(default_factory=dict)  # symbol → group
+    linked_buys_file: str | None = None  # a linked IRA's buys (CSV), read at start-up
     harvest: HarvestConfig = field(default_factory=HarvestConfig)
 
     @property
@@ -121,6 +122,7 @@ def tax_section(r: Reader, tbl: Mapping[str, Any], *, present: bool = True) -> T
         wait_for_long_term_days=wait,
         annual_gain_budget=budget,
         wash_sale_groups=groups,
+        linked_buys_file=r.optional_string(tbl, "linked_buys_file", p, None),
         harvest=harvest,
     )
 

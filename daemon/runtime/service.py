@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -40,7 +41,9 @@ from daemon.core.commands import (
 )
 from daemon.core.config import Config
 from daemon.core.engine import Engine
-from daemon.core.live_lots import SeedLots
+from daemon.core.live_lots import SeedLots, trade_day
+from daemon.core.lot_import import LotFileError, parse_linked_buys_csv
+from daemon.core.lot_ledger import LinkedPurchase
 from daemon.core.model import TradingState
 from daemon.runtime.books import book_correction
 from daemon.runtime.clock import ShellClock
@@ -266,13 +269,30 @@ class Service:
         (the engine seeds from the broker's positions) when the journal's fills do not fit."""
         await self.journal.flush()
         try:
-            seed = self.journal.seed_lots(self.config.tax)
+            seed = self.journal.seed_lots(self.config.tax, self._linked_buys())
         except LotJournalError as e:
             log.warning("lot ledger not rebuilt", reason=str(e))
             return None
         for note in seed.notes:
             log.info("lot ledger", note=note)
         return seed
+
+    def _linked_buys(self) -> list[LinkedPurchase]:
+        """``[tax] linked_buys_file``: a linked account's buys, for the wash-sale guard. A
+        file that cannot be used is logged (named, with its problems) and left out."""
+        path = self.config.tax.linked_buys_file
+        if not path:
+            return []
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+            return parse_linked_buys_csv(text, as_of=trade_day(self.clock.now()))
+        except (OSError, UnicodeDecodeError) as e:
+            log.error("linked buys not read: the wash-sale guard does not see them",
+                      file=path, reason=str(e))
+        except LotFileError as e:
+            log.error("linked buys not read: the wash-sale guard does not see them; fix the "
+                      "rows and restart", file=path, problems=[str(p) for p in e.problems[:10]])
+        return []
 
     def _market_stats_task(self) -> MarketStatsTask | None:
         """ADV, σ and covariance from daily bars, for every quoted (held or targeted) symbol."""
