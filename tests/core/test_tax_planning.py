@@ -16,7 +16,7 @@ from daemon.core.config import Config, CostConfig
 from daemon.core.config_parse import parse_config
 from daemon.core.config_tax import AccountKind, TaxConfig
 from daemon.core.lot_ledger import Bought, LotLedger, LotsOpened, Sold, replay
-from daemon.core.lots import Lot
+from daemon.core.lots import Lot, Term
 from daemon.core.model import Holdings, Quote, Side
 from daemon.core.plan import Plan
 from daemon.core.planner import plan_rebalance
@@ -174,3 +174,42 @@ def test_the_engine_plans_with_its_live_lots() -> None:
     assert not [o for o in d.plan.all_orders if o.side is Side.SELL]
     assert any(s.symbol == "VTI" and s.reason.startswith("tax:") for s in d.plan.skipped)
     assert [o for o in run(make_config()).plan.all_orders if o.side is Side.SELL]
+
+
+# -- properties --------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+LOT_DAYS = st.dates(min_value=date(2023, 1, 1), max_value=date(2026, 11, 19))
+LOTS = st.lists(st.tuples(LOT_DAYS, st.integers(20, 80), st.integers(40, 160)), min_size=2,
+                max_size=5)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(LOTS, st.booleans(), st.one_of(st.none(), st.integers(0, 3000)))
+def test_the_policy_only_ever_cuts_sells_and_never_sells_a_forbidden_gain(
+    raw: list[tuple[date, int, int]], never: bool, budget: int | None
+) -> None:
+    raw = sorted(raw)
+    total = sum(n for _, n, _ in raw)
+    hold = Holdings(D(0), {"VTI": D(total), "BND": D(30)})
+    lots = replay([LotsOpened(tuple(
+        [Lot(f"VTI-{k}", "VTI", d, D(n), D(n * px)) for k, (d, n, px) in enumerate(raw)]
+        + [Lot("BND-0", "BND", date(2024, 1, 2), D(30), D(3000))]))])
+    config = taxable(never_realize_short_term_gains=never,
+                     annual_gain_budget=None if budget is None else D(budget))
+    free = plan_rebalance(make_config(), hold, quotes(), NOW)
+    p = plan_rebalance(config, hold, quotes(), NOW, tax=tax_policy(config, lots, NOW))
+    assert sold(p) <= sold(free)
+    parts = preview_sale_or_none(lots, sold(p))
+    if never:
+        assert not [x for x in parts if x.gain > 0 and x.term is not Term.LONG]
+    if budget is not None:
+        assert sum((x.gain for x in parts), D(0)) <= budget + D("1e-6")
+
+
+def preview_sale_or_none(lots: LotLedger, qty: D) -> list:  # type: ignore[type-arg]
+    from daemon.core.tax_estimate import preview_sale
+
+    return preview_sale(lots, "VTI", qty, D(100), DAY) if qty > 0 else []
