@@ -6,7 +6,9 @@ over and the substitute's gain is small) or a harvest is due; either starts a ru
 each swapped primary's target given to its substitute (``harvest.swapped``). The view is
 ``Engine._config`` (drift, triggers and the planner see it); ``_base_config`` is the file's
 (or the model's) config. Swaps are re-derived from the positions at the first snapshot
-(a restart), so none is journaled.
+(a restart), so none is journaled. A swap whose primary is still held and whose
+substitute is not, once no run is in progress (the harvest's sale failed or was gated), is
+dropped at the next snapshot: the primary is never sold later at what may be a gain.
 
 ``Harvesting`` is a base of ``Deciding``; the attributes it reads are the engine's.
 """
@@ -39,6 +41,8 @@ class Harvesting:
     _drift: DriftTracker
     _lots: LiveLots
     _triggers: TriggerState
+    _run: object | None
+    _follow_up: object | None
 
     if TYPE_CHECKING:
 
@@ -73,6 +77,13 @@ class Harvesting:
         if gone:
             self._leaving -= gone
             changed = True
+        if self._run is None and self._follow_up is None:  # a harvest that did not happen
+            held = self._positions
+            undone = [p for p, s in self._swaps.items()
+                      if held.get(p, _ZERO) > 0 and held.get(s, _ZERO) <= 0]
+            for p in undone:  # (the sale failed or was gated): never sell it at a gain later
+                del self._swaps[p]
+            changed = changed or bool(undone)
         if changed:
             self._rebase(base)
 

@@ -152,3 +152,16 @@ def test_swaps_are_derived_from_positions_after_a_restart() -> None:
     engine = Engine(cfg, RUN, lots=SeedLots(replay([]), True))
     engine.handle(ev.AccountSnapshot(at(0), D(200), {"ITOT": D(120), "BND": D(38)}))
     assert engine.config.symbols == ("VTI", "ITOT", "BND")
+
+
+def test_a_harvest_whose_sale_is_rejected_is_dropped_at_the_next_snapshot() -> None:
+    engine = started(config(), "7200")
+    cmds = engine.handle(check(at(1)))
+    [sell] = [c for c in cmds if isinstance(c, PlaceOrder) and c.symbol == "VTI"]
+    others = [c for c in cmds if isinstance(c, PlaceOrder) and c is not sell]
+    for o in others:
+        engine.handle(ev.OrderRejected(at(2), o.client_order_id, "test"))
+    engine.handle(ev.OrderRejected(at(2), sell.client_order_id, "insufficient qty"))
+    assert engine.config.symbols == ("VTI", "ITOT", "BND")  # still swapped: no snapshot yet
+    engine.handle(ev.AccountSnapshot(at(3), D(200), {"VTI": D(60), "BND": D(38)}))
+    assert engine.config.symbols == ("VTI", "BND")  # back to the base targets
