@@ -174,6 +174,7 @@ class Feeder:
             np.zeros(n_rows),
         )
         tgt, lows, highs = _target_arrays(self.config, syms)
+        seen = self.engine.config  # the targets drift is measured against (a harvest swaps)
         moments = [market.row_moment(self.config, d) for d in s.dates]
         for i in range(n_rows):
             self._row = i
@@ -202,6 +203,9 @@ class Feeder:
                 rec.flows[i] = float(flow)
                 self._put(self._snapshot(t))
             self._drain()
+            if self.engine.config is not seen:
+                seen = self.engine.config
+                tgt, lows, highs = _target_arrays(seen, syms)
             w = self._weights(closes)
             rec.value_before[i] = w[1]
             weights = w[0]
