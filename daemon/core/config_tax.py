@@ -57,6 +57,9 @@ class TaxConfig:
     never_realize_short_term_gains: bool = False
     wait_for_long_term_days: int = 30  # a short-term gain this close to long-term waits
     annual_gain_budget: Decimal | None = None  # $ of net realised gains per year; None: none
+    # an asset outside this × its (widened) band: the cost gate leaves the tax out
+    # (tax_planning.drift_bound); None: no bound, the tax always counts
+    max_drift_band_multiple: float | None = 2.0
     wash_sale_groups: Mapping[str, str] = field(default_factory=dict)  # symbol → group
     linked_buys_file: str | None = None  # a linked IRA's buys (CSV), read at start-up
     harvest: HarvestConfig = field(default_factory=HarvestConfig)
@@ -105,6 +108,9 @@ def tax_section(r: Reader, tbl: Mapping[str, Any], *, present: bool = True) -> T
     budget: Decimal | None = d.annual_gain_budget
     if "annual_gain_budget" in tbl and tbl["annual_gain_budget"] is not False:
         budget = r.decimal(tbl, "annual_gain_budget", p, Decimal(0), unit="$")
+    bound: float | None = None  # false: no drift bound
+    if tbl.get("max_drift_band_multiple") is not False:
+        bound = r.number(tbl, "max_drift_band_multiple", p, 2.0, minimum=1.0, maximum=20.0)
     groups = _groups(r, tbl.get("wash_sale_groups", {}), f"{p}.wash_sale_groups")
     harvest = _harvest(r, r.table(tbl, "harvest", f"{p}.harvest", HARVEST_KEYS), groups)
     if harvest.enabled and account is not AccountKind.TAXABLE:
@@ -121,6 +127,7 @@ def tax_section(r: Reader, tbl: Mapping[str, Any], *, present: bool = True) -> T
                                                  d.never_realize_short_term_gains),
         wait_for_long_term_days=wait,
         annual_gain_budget=budget,
+        max_drift_band_multiple=bound,
         wash_sale_groups=groups,
         linked_buys_file=r.optional_string(tbl, "linked_buys_file", p, None),
         harvest=harvest,

@@ -191,7 +191,7 @@ def plan_rebalance(
     gate_on = gate and config.cost.gate
     est_tax, tax_note = ZERO, ""
     if tax is not None and emitted:
-        est_tax, tax_note = tax.gate_cost(emitted[: len(sell_orders)], market.rows)
+        est_tax, tax_note = tax.gate_cost(emitted[: len(sell_orders)], market.rows, pf.value)
         tax_note = f" + {tax_note}"
     if emitted:
         figures = (

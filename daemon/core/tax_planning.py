@@ -29,6 +29,22 @@ A cut sale is reported in the plan's notes (a sale left out entirely: ``skipped`
 benefit with trading costs **plus** this (a net saving counts as 0: losses are no reason to
 trade; harvesting is its own decision).
 
+**The drift bound** (``max_drift_band_multiple``, default 2): when any asset is outside
+that multiple of its band (the band already widened by ``band_multiplier``), measured from
+its target on the side it drifted to, the gate leaves the tax out and judges the run on
+its trading costs alone (:func:`drift_bound`). Without it a winner's long-term gain grows
+until its tax beats any benefit and the asset is never sold again (on the shipped data
+AAPL reached 49 pp over its 9.8 % target). Why the whole run and not only "the trades back
+to the band edge": the gate is one yes/no per run (a run is judged once, its later rounds
+are not), and the sells it judges are already the tax-aware ones, so splitting the tax
+between "needed" and "not needed" trades would add a second sizing of the same run for no
+better answer; the benefit of a run that far out dwarfs its trading costs anyway. The bound
+is a *gate* rule only: ``cap_sells`` runs first and is not overridden, so
+``never_realize_short_term_gains`` still never sells a short-term gain, the wait for
+long-term still waits, and the annual gain budget still caps the gains (a user who said
+"never" or "at most $X" meant it; the drift may then stay outside the bound, and the plan's
+notes say why).
+
 :meth:`TaxPolicy.block_buys` is the wash-sale guard on the plan's buys: no buy of a
 wash-sale group within 30 days after a loss sale of it (the loss would be disallowed).
 
@@ -53,7 +69,7 @@ from daemon.core.rounding import qty_decimal, qty_ticks, round_qty
 from daemon.core.tax_estimate import buy_washes_until, estimate_tax, preview_sale
 from daemon.core.valuation import Row
 
-__all__ = ["TaxPolicy", "tax_policy", "widen_bands", "ytd_gain"]
+__all__ = ["TaxPolicy", "drift_bound", "tax_policy", "widen_bands", "ytd_gain"]
 
 
 def tax_policy(config: Config, ledger: LotLedger, now: datetime) -> TaxPolicy | None:
@@ -82,6 +98,26 @@ def widen_bands(config: Config) -> Config:
 def ytd_gain(ledger: LotLedger, day: date) -> Decimal:
     """Net gains realised in ``day``'s year (after wash-sale adjustments)."""
     return sum((d.gain for d in ledger.disposals if d.sold.year == day.year), ZERO)
+
+
+def drift_bound(rows: Sequence[Row], value: float, multiple: float | None) -> str | None:
+    """Why the gate leaves the tax out (None: it counts): the first asset outside
+    ``multiple`` × its band, on the side it drifted to (from ``target`` to ``high`` above,
+    to ``low`` below; a band cut at 0 % cannot be left below). Rows not counted in the
+    drift (no target of their own) are not looked at. At the bound is inside it."""
+    if multiple is None or value <= 0:
+        return None
+    for r in rows:
+        if not r.counts_in_drift or r.liquidate or r.asset is None:
+            continue
+        w = r.value / value
+        hi = r.target + multiple * (r.high - r.target)
+        lo = r.target - multiple * (r.target - r.low)
+        if w > hi + 1e-9 or w < lo - 1e-9:
+            edge = hi if w > hi else lo
+            return (f"{r.symbol} at {w:.1%} is outside {multiple:g}x its band "
+                    f"({r.low:.1%}-{r.high:.1%}; the bound {edge:.1%})")
+    return None
 
 
 def _short_term_gain(d: Disposal) -> bool:
@@ -200,8 +236,11 @@ class TaxPolicy:
 
     # -- the gate --------------------------------------------------------------------------
 
-    def gate_cost(self, sells: Sequence[Emitted], rows: Sequence[Row]) -> tuple[Decimal, str]:
-        """(the tax the gate adds to the plan's cost, a note with the figures)."""
+    def gate_cost(
+        self, sells: Sequence[Emitted], rows: Sequence[Row], value: float
+    ) -> tuple[Decimal, str]:
+        """(the tax the gate adds to the plan's cost, a note with the figures): $0 when an
+        asset is outside the drift bound (:func:`drift_bound`; the note says which)."""
         parts: list[Disposal] = []
         for o in sells:
             d = o[0]
@@ -214,6 +253,9 @@ class TaxPolicy:
         cost = max(ZERO, est.tax).quantize(Decimal("0.01"))
         note = (f"est. tax {money(est.tax)} (short-term gain {money(est.short_term_gain)}, "
                 f"long-term {money(est.long_term_gain)})")
+        why = drift_bound(rows, value, self.tax.max_drift_band_multiple)
+        if why is not None and cost > 0:
+            return ZERO, f"{note} not counted: {why} (max_drift_band_multiple)"
         return cost, note
 
     # -- buys ------------------------------------------------------------------------------
