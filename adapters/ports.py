@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from daemon.core.commands import CancelOrder, Command, PlaceOrder
+from daemon.core.config_tax import TaxConfig
 from daemon.core.events import (
     AccountSnapshot,
     BrokerOrder,
@@ -22,6 +23,8 @@ from daemon.core.events import (
     MarketClock,
     QuoteUpdated,
 )
+from daemon.core.live_lots import SeedLots
+from daemon.core.lot_ledger import LinkedPurchase
 from daemon.core.model import TradingState
 
 Emit = Callable[[Event], None]
@@ -140,5 +143,9 @@ class Journal(Protocol):
     def trading_state(self) -> tuple[TradingState, str] | None: ...
 
     def unresolved_intents(self) -> list[PlaceOrder]: ...
+
+    def seed_lots(
+        self, tax: TaxConfig, linked: Sequence[LinkedPurchase] = ()
+    ) -> SeedLots: ...
 
     async def flush(self) -> None: ...

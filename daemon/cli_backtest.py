@@ -30,6 +30,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 
 from daemon.cli_args import iso_date
+from daemon.core.config import Config
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -133,6 +134,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _with_substitutes(config: Config) -> tuple[str, ...]:
+    """The targets, and the harvest's substitutes when it may buy them (their prices)."""
+    tax = config.tax
+    if not (tax.taxable and tax.harvest.enabled):
+        return config.symbols
+    subs = sorted({s for ss in tax.harvest.substitutes.values() for s in ss} - set(config.symbols))
+    return (*config.symbols, *subs)
+
+
 def main(argv: list[str]) -> int:
     try:
         args = parser().parse_args(argv)
@@ -194,7 +204,7 @@ def main(argv: list[str]) -> int:
             print(f"rebalanced backtest: {exc}", file=sys.stderr)
             return exc.code
     try:
-        history = load_prices(args.prices, config.symbols)
+        history = load_prices(args.prices, _with_substitutes(config))
         series = history.window(args.start, args.end)
         flows = load_cash_flows(args.cash_flows) if args.cash_flows else []
     except DataError as exc:

@@ -52,8 +52,10 @@ def summary(config: Config) -> str:
         f"broker {b.kind}" + (" paper" if b.paper else " LIVE") + f" ({b.feed} feed)",
     ]
     if config.tax.taxable:
-        parts.append(f"taxable account ({config.tax.relief_method.value} lots; the planner "
-                     "does not use [tax] yet)")
+        t = config.tax
+        parts.append(f"taxable account ({t.relief_method.value} lots, bands x"
+                     f"{t.band_multiplier:g}" + (", harvesting" if t.harvest.enabled else "")
+                     + ")")
     m = config.targets_model
     if m.kind != "static":
         parts.append(f"targets from {m.kind} ({m.schedule}, {m.window_days} days)")

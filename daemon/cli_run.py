@@ -76,6 +76,7 @@ def main(argv: list[str]) -> int:
     from daemon.runtime.assemble import run_daemon
     from daemon.runtime.assets import UnknownSymbolsError
     from daemon.runtime.logs import configure_logging
+    from daemon.runtime.startup_lots import LinkedBuysError
     from daemon.runtime.state_lock import StateDirError, StateDirLocked
 
     configure_logging(config.daemon.log_format, config.daemon.log_level)
@@ -129,6 +130,9 @@ def main(argv: list[str]) -> int:
         print(f"rebalanced run: {exc}", file=sys.stderr)
         return EX_CONFIG
     except UnknownSymbolsError as exc:
+        print(f"rebalanced run: {args.config}: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except LinkedBuysError as exc:
         print(f"rebalanced run: {args.config}: {exc}", file=sys.stderr)
         return EX_CONFIG
     except AlpacaHTTPError as exc:

@@ -322,13 +322,17 @@ async def test_linked_ira_buys_disallow_a_loss_for_good(
     assert "row 3, column 'quantity': '-1' is not a positive quantity" in err
 
 
-def test_check_config_says_the_account_is_taxable() -> None:
+def test_check_config_says_the_account_is_taxable(tmp_path: Path) -> None:
     from daemon.cli_config import summary
     from daemon.config_file import load_config
 
     root = Path(__file__).resolve().parents[1]
-    example = load_config(root / "deploy" / "rebalanced.example.toml")
-    assert "taxable account (fifo lots; the planner does not use [tax] yet)" in summary(example)
+    text = (root / "deploy" / "rebalanced.example.toml").read_text()
+    assert 'account = "tax_deferred"' in text  # the example is an IRA; say taxable:
+    taxable = tmp_path / "taxable.toml"
+    taxable.write_text(text.replace('account = "tax_deferred"', 'account = "taxable"'))
+    assert "taxable account (fifo lots, bands x1.4)" in summary(load_config(taxable))
+    assert "taxable" not in summary(load_config(root / "deploy" / "rebalanced.example.toml"))
     assert "taxable" not in summary(load_config(root / "examples" / "demo.toml"))
 
 

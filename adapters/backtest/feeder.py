@@ -56,7 +56,9 @@ from daemon.core.commands import (
     ScheduleWakeup,
 )
 from daemon.core.config import Config
+from daemon.core.config_tax import TaxConfig
 from daemon.core.engine import Engine
+from daemon.core.lots import Disposal, Lot
 
 SESSIONS_AROUND = 5  # rows of calendar handed to the engine on each side of a row
 FOLLOW_UP = "follow-up round"  # how the engine's plan names a run's later rounds
@@ -94,6 +96,9 @@ class BacktestRun:
     final_cash: Decimal = Decimal(0)
     final_positions: dict[str, Decimal] = field(default_factory=dict)
     rebalance_rows: list[int] = field(default_factory=list)  # rows where a run started
+    disposals: list[Disposal] = field(default_factory=list)  # the engine's lots sold
+    tax: TaxConfig = field(default_factory=TaxConfig)  # the config's [tax], for the figures
+    open_lots: list[Lot] = field(default_factory=list)  # the engine's lots at the end
 
 
 class Feeder:
@@ -197,6 +202,7 @@ class Feeder:
             np.zeros(n_rows) if self._div_rows is not None else None,
         )
         tgt, lows, highs = _target_arrays(self.config, syms)
+        seen = self.engine.config  # the targets drift is measured against (a harvest swaps)
         moments = [market.row_moment(self.config, d) for d in s.dates]
         for i in range(n_rows):
             self._row = i
@@ -233,6 +239,9 @@ class Feeder:
             if flow is not None or paid is not None:
                 self._put(self._snapshot(t))
             self._drain()
+            if self.engine.config is not seen:
+                seen = self.engine.config
+                tgt, lows, highs = _target_arrays(seen, syms)
             w = self._weights(closes)
             rec.value_before[i] = w[1]
             weights = w[0]
@@ -268,6 +277,9 @@ class Feeder:
             self.ledger.cash,
             dict(self.ledger.positions),
             list(self._rebalance_rows),
+            self.engine.lots.ledger.disposals,
+            self.config.tax,
+            self.engine.lots.ledger.lots(),
         )
 
     def _weights(self, closes: np.ndarray) -> tuple[np.ndarray, float]:

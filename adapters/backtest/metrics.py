@@ -21,7 +21,9 @@ Definitions (fractions, not percent; dollars where it says so):
 - ``max_drift``: the largest ``|weight − target|`` of any asset or cash at any row's close,
   before that row's trading (the first row, all cash before investing, left out);
 - ``time_outside_bands``: the fraction of those rows on which some weight was outside its
-  band.
+  band;
+- ``after_tax_return`` and ``taxes``: at the configured ``[tax]`` rates, from the engine's
+  lots (``adapters.backtest.taxes``; a tax-deferred account pays none).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from adapters.backtest.feeder import BacktestRun
+from adapters.backtest.taxes import after_tax_figures
 from daemon.core.model import CASH
 
 
@@ -87,6 +90,8 @@ def summary(run: BacktestRun, initial_value: float) -> dict[str, Any]:
         "dividends": 0.0 if rec.dividends is None else round(float(rec.dividends.sum()), 2),
         "ignored_cash_flows": len(run.ignored_flows),
         "warnings": len(run.alerts),
+        **after_tax_figures(run.disposals, run.tax, s.dates, index, after, days, run.open_lots,
+                            dict(zip(s.symbols, map(float, s.closes[-1]), strict=True))),
     }
 
 
@@ -119,6 +124,9 @@ def table(result: dict[str, Any]) -> str:
         ("dividends credited", f"${result['dividends']:,.2f}"),
         ("max drift", pct(result["max_drift"])),
         ("time outside bands", pct(result["time_outside_bands"])),
+        ("after-tax return (CAGR)", pct(result["after_tax_return"])),
+        ("  … all sold at the end", pct(result["after_tax_return_liquidated"])),
+        ("taxes", f"${result['taxes']['total']:,.2f} ({result['taxes']['account']})"),
     ]
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {v}" for k, v in rows]

@@ -50,7 +50,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from adapters.store import codec, history, integrity, ops
+from adapters.store import codec, history, integrity, lot_journal, ops
 from adapters.store.integrity import JournalDamaged, JournalMissing
 from adapters.store.journal_paths import (
     DB_SUFFIXES,
@@ -63,7 +63,10 @@ from adapters.store.ops import JournalError
 from adapters.store.pending_quotes import PendingQuotes
 from adapters.store.writer import Op, WriterThread
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
+from daemon.core.config_tax import TaxConfig
 from daemon.core.events import Event, OrderFilled, QuoteBatch, QuoteUpdated
+from daemon.core.live_lots import SeedLots
+from daemon.core.lot_ledger import LinkedPurchase
 from daemon.core.model import TradingState
 
 __all__ = [
@@ -366,6 +369,13 @@ class SqliteJournal:
             dataclasses.replace(codec.loads("OrderFilled", body), qty=Decimal(qty))
             for qty, body in rows
         ]
+
+    def seed_lots(self, tax: TaxConfig, linked: Sequence[LinkedPurchase] = ()) -> SeedLots:
+        """The lot ledger rebuilt from the journal, for the engine at start-up."""
+        with self._read_lock:
+            if self._closed:
+                raise JournalError(f"journal {self.path} is closed")
+            return lot_journal.seed_lots(self._reader, tax, linked)
 
     def trading_state(self) -> tuple[TradingState, str] | None:
         """The last persisted trading state and its reason, or None if never set."""

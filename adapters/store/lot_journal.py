@@ -16,14 +16,28 @@ Trade dates are New York dates of the fills' times. Everything here only reads, 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from adapters.store import codec
-from daemon.core.events import AccountSnapshot, OrderFilled
-from daemon.core.lot_ledger import Bought, LedgerEntry, LotsOpened, Sold
+from daemon.core.config_tax import TaxConfig
+from daemon.core.events import AccountSnapshot, OrderFilled, SplitAnnounced
+from daemon.core.live_lots import SeedLots, SplitGuard
+from daemon.core.live_lots import position_lots as live_position_lots
+from daemon.core.lot_ledger import (
+    Bought,
+    LedgerEntry,
+    LedgerError,
+    LinkedPurchase,
+    LotsOpened,
+    Sold,
+    Split,
+    merge_by_day,
+    replay,
+)
 from daemon.core.lots import Lot, LotSource
 from daemon.core.model import Side
 
@@ -37,6 +51,7 @@ __all__ = [
     "latest_snapshot",
     "position_lots",
     "read_inputs",
+    "seed_lots",
     "trade_date",
     "write_import",
 ]
@@ -54,6 +69,8 @@ class LedgerInputs:
     latest_snapshot: AccountSnapshot | None = None
     prices: dict[str, Decimal] = field(default_factory=dict)  # last known, per symbol
     import_as_of: date | None = None
+    seeded: bool = False  # lots were opened (an import, or the journal's first snapshot)
+    execution_ids: set[str] = field(default_factory=set)  # the fills in ``entries``
 
 
 def trade_date(at: datetime) -> date:
@@ -133,19 +150,8 @@ def expected_positions(conn: sqlite3.Connection) -> dict[str, Decimal] | None:
 
 def position_lots(snapshot: AccountSnapshot) -> tuple[list[Lot], list[str]]:
     """One date-unknown lot per long position at its average entry price, and the symbols
-    that have no price (their basis is unknown)."""
-    lots, missing = [], []
-    for symbol in sorted(snapshot.positions):
-        qty = snapshot.positions[symbol]
-        if qty <= 0:
-            continue
-        price = snapshot.avg_entry_prices.get(symbol)
-        if price is None:
-            missing.append(symbol)
-            continue
-        lots.append(Lot(f"position-{symbol}", symbol, None, qty, qty * price,
-                        source=LotSource.POSITION))
-    return lots, missing
+    that have no price (their basis is unknown): ``live_lots.position_lots``."""
+    return live_position_lots(snapshot.positions, snapshot.avg_entry_prices)
 
 
 def read_inputs(conn: sqlite3.Connection) -> LedgerInputs:
@@ -171,6 +177,7 @@ def read_inputs(conn: sqlite3.Connection) -> LedgerInputs:
                     "imported_lots WHERE import_seq = ? ORDER BY seq", (import_seq,))
             ]
             start = (int(after), lots)
+            out.seeded = True
             if source == "positions":
                 out.notes.append("lots were opened from the broker's positions at their "
                                  "average entry price: dates unknown, terms unknown")
@@ -179,6 +186,7 @@ def read_inputs(conn: sqlite3.Connection) -> LedgerInputs:
         if first is None:
             start = (0, [])
         else:
+            out.seeded = True
             lots, missing = position_lots(first[1])
             if missing:
                 raise LotJournalError(
@@ -195,13 +203,81 @@ def read_inputs(conn: sqlite3.Connection) -> LedgerInputs:
                 )
     after, lots = start
     out.entries.append(LotsOpened(tuple(lots)))
-    for _, fill, symbol, side in _fills_after(conn, after, out.notes):
-        kind = Bought if side is Side.BUY else Sold
-        out.entries.append(kind(trade_date(fill.at), symbol, fill.qty, fill.price,
-                                ref=f"execution {fill.execution_id}"))
-        out.prices[symbol] = fill.price
+    _walk(conn, after, lots, out)
     out.prices.update(_last_quotes(conn))
     return out
+
+
+def _walk(conn: sqlite3.Connection, after: int, lots: list[Lot], out: LedgerInputs) -> None:
+    """The fills and the splits after ``after``, in journal order, as the live engine
+    applies them (``daemon.core.live_lots``): a split only once the account shows it."""
+    sides = {
+        cid: (symbol, Side(side))
+        for cid, symbol, side in conn.execute("SELECT client_order_id, symbol, side FROM intents")
+    }
+    held: dict[str, Decimal] = {}
+    for lot in lots:
+        held[lot.symbol] = held.get(lot.symbol, Decimal(0)) + lot.qty
+    positions: dict[str, Decimal] = dict(held)
+    guard = SplitGuard()
+    skipped = 0
+    for kind, body in conn.execute(
+        "SELECT kind, body FROM events WHERE kind IN ('OrderFilled', 'AccountSnapshot', "
+        "'SplitAnnounced') AND seq > ? ORDER BY seq", (after,),
+    ):
+        if kind == "AccountSnapshot":
+            snap: AccountSnapshot = codec.loads(kind, body)
+            positions = {s: Decimal(q) for s, q in snap.positions.items()}
+            for symbol, ratio in guard.shown(held, positions, snap.at):
+                out.entries.append(Split(trade_date(snap.at), symbol, ratio))
+                held[symbol] *= ratio
+        elif kind == "SplitAnnounced":
+            split: SplitAnnounced = codec.loads(kind, body)
+            ratio = Decimal(repr(split.ratio))
+            have = held.get(split.symbol, Decimal(0))
+            if guard.announced(split.symbol, ratio, have,
+                               positions.get(split.symbol, Decimal(0)), split.at):
+                out.entries.append(Split(trade_date(split.at), split.symbol, ratio))
+                held[split.symbol] = have * ratio
+        else:
+            fill: OrderFilled = codec.loads(kind, body)
+            if fill.execution_id in out.execution_ids:
+                continue
+            known = sides.get(fill.client_order_id)
+            if known is None:
+                skipped += 1
+                continue
+            out.execution_ids.add(fill.execution_id)
+            symbol, side = known
+            signed = fill.qty if side is Side.BUY else -fill.qty
+            held[symbol] = held.get(symbol, Decimal(0)) + signed
+            positions[symbol] = positions.get(symbol, Decimal(0)) + signed
+            entry = Bought if side is Side.BUY else Sold
+            out.entries.append(entry(trade_date(fill.at), symbol, fill.qty, fill.price,
+                                     ref=f"execution {fill.execution_id}"))
+            out.prices[symbol] = fill.price
+    if skipped:
+        out.notes.append(
+            f"{skipped} fill(s) of orders rebalanced did not place were skipped (no intent "
+            "says their symbol and side): import the lots again after trading by hand"
+        )
+
+
+def seed_lots(
+    conn: sqlite3.Connection, tax: TaxConfig, linked: Sequence[LinkedPurchase] = ()
+) -> SeedLots:
+    """The engine's starting ledger, rebuilt from the journal (``Engine(lots=…)``), with a
+    linked account's buys (``[tax] linked_buys_file``) placed by day: the lots before a
+    restart are the lots after it. Raises ``LotJournalError`` when the journal's fills do
+    not fit its lots (trades made outside rebalanced)."""
+    inputs = read_inputs(conn)
+    try:
+        entries = merge_by_day(inputs.entries, linked)
+        ledger = replay(entries, tax.relief_method, dict(tax.wash_sale_groups))
+    except LedgerError as e:
+        raise LotJournalError(f"the journal's fills do not fit the lots: {e}; run "
+                              "'rebalanced lots import FILE.csv' with the broker's lots") from e
+    return SeedLots(ledger, inputs.seeded, frozenset(inputs.execution_ids), tuple(inputs.notes))
 
 
 def _last_quotes(conn: sqlite3.Connection) -> dict[str, Decimal]:

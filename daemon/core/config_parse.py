@@ -44,6 +44,7 @@ from daemon.core.config_sections import (
 )
 from daemon.core.config_tax import TAX_KEYS, tax_section
 from daemon.core.model import CASH
+from daemon.core.tax_planning import widen_bands
 
 __all__ = ["ConfigError", "ConfigProblem", "parse_config", "parse_config_text"]
 
@@ -118,7 +119,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
     )
     if r.problems:
         raise ConfigError(r.problems)
-    return Config(
+    return widen_bands(Config(
         portfolio=portfolio,
         bands=default_band,
         trigger=trigger,
@@ -131,7 +132,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         tax=tax,
         targets_model=targets_model,
         backtest=backtest,
-    )
+    ))
 
 
 # --- bands --------------------------------------------------------------------------------

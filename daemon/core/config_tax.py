@@ -1,7 +1,7 @@
 """The ``[tax]`` section: how the account is taxed, and the tax rules' parameters.
 
-**Parsed and validated only**: nothing in the planner, the gate or the engine reads it yet
-(issue 13 items 2 and 3). ``rebalanced check-config`` checks it strictly, like every other
+Used by tax-aware planning (``tax_planning``; its ``widen_bands`` applies the band
+multiplier when the file is parsed). ``rebalanced check-config`` checks it strictly, like every other
 section: unknown keys, wrong types, out-of-range values and contradictions are reported
 together, each with its key path.
 
@@ -43,6 +43,7 @@ class HarvestConfig:
     min_loss_fraction: float = 0.05  # of the lot's basis
     min_loss_dollars: Decimal = Decimal(500)
     substitutes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    return_max_gain_dollars: Decimal = Decimal(100)  # back to the primary when the gain ≤
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +55,13 @@ class TaxConfig:
     acknowledge_method_differs_from_broker: bool = False
     band_multiplier: float = 1.0  # taxable accounts: bands × this (5 pp × 1.4 = 7 pp)
     never_realize_short_term_gains: bool = False
+    wait_for_long_term_days: int = 30  # a short-term gain this close to long-term waits
     annual_gain_budget: Decimal | None = None  # $ of net realised gains per year; None: none
+    # an asset outside this × its (widened) band: the cost gate leaves the tax out
+    # (tax_planning.drift_bound); None: no bound, the tax always counts
+    max_drift_band_multiple: float | None = 2.0
     wash_sale_groups: Mapping[str, str] = field(default_factory=dict)  # symbol → group
+    linked_buys_file: str | None = None  # a linked IRA's buys (CSV), read at start-up
     harvest: HarvestConfig = field(default_factory=HarvestConfig)
 
     @property
@@ -67,7 +73,8 @@ class TaxConfig:
 
 
 TAX_KEYS = tuple(f.name for f in fields(TaxConfig))
-HARVEST_KEYS = ("enabled", "min_loss_percent", "min_loss_dollars", "substitutes")
+HARVEST_KEYS = ("enabled", "min_loss_percent", "min_loss_dollars", "substitutes",
+                "return_max_gain_dollars")
 
 
 def tax_section(r: Reader, tbl: Mapping[str, Any], *, present: bool = True) -> TaxConfig:
@@ -96,9 +103,14 @@ def tax_section(r: Reader, tbl: Mapping[str, Any], *, present: bool = True) -> T
                   "acknowledge_method_differs_from_broker = true")
     multiplier = r.number(tbl, "band_multiplier", p, d.band_multiplier, minimum=1.0,
                           maximum=5.0)
+    wait = r.integer(tbl, "wait_for_long_term_days", p, d.wait_for_long_term_days,
+                     minimum=0, maximum=365)
     budget: Decimal | None = d.annual_gain_budget
     if "annual_gain_budget" in tbl and tbl["annual_gain_budget"] is not False:
         budget = r.decimal(tbl, "annual_gain_budget", p, Decimal(0), unit="$")
+    bound: float | None = None  # false: no drift bound
+    if tbl.get("max_drift_band_multiple") is not False:
+        bound = r.number(tbl, "max_drift_band_multiple", p, 2.0, minimum=1.0, maximum=20.0)
     groups = _groups(r, tbl.get("wash_sale_groups", {}), f"{p}.wash_sale_groups")
     harvest = _harvest(r, r.table(tbl, "harvest", f"{p}.harvest", HARVEST_KEYS), groups)
     if harvest.enabled and account is not AccountKind.TAXABLE:
@@ -113,8 +125,11 @@ def tax_section(r: Reader, tbl: Mapping[str, Any], *, present: bool = True) -> T
         band_multiplier=multiplier,
         never_realize_short_term_gains=r.boolean(tbl, "never_realize_short_term_gains", p,
                                                  d.never_realize_short_term_gains),
+        wait_for_long_term_days=wait,
         annual_gain_budget=budget,
+        max_drift_band_multiple=bound,
         wash_sale_groups=groups,
+        linked_buys_file=r.optional_string(tbl, "linked_buys_file", p, None),
         harvest=harvest,
     )
 
@@ -176,4 +191,6 @@ def _harvest(r: Reader, tbl: Mapping[str, Any], groups: Mapping[str, str]) -> Ha
         min_loss_fraction=pct / 100,
         min_loss_dollars=r.decimal(tbl, "min_loss_dollars", p, d.min_loss_dollars, unit="$"),
         substitutes=subs,
+        return_max_gain_dollars=r.decimal(tbl, "return_max_gain_dollars", p,
+                                          d.return_max_gain_dollars, unit="$"),
     )

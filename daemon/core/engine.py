@@ -56,6 +56,7 @@ from daemon.core.engine_holds import Holds
 from daemon.core.engine_quotes import Quoting
 from daemon.core.engine_view import DecisionInfo, EngineSnapshot, build_snapshot
 from daemon.core.ids import validate_run_id as _validate_run_id
+from daemon.core.live_lots import LiveLots, SeedLots, lot_fill
 from daemon.core.model import Holdings, Quote, Side, TradingState
 from daemon.core.orders import OrderBook, OrderEventKind, OrderState, TrackedOrder
 from daemon.core.target_swap import swap_targets
@@ -75,10 +76,14 @@ def _split_factor(config: Config) -> float:
 
 class Engine(Quoting):
     def __init__(
-        self, config: Config, run_id: str, *, trading_state: TradingState = TradingState.ACTIVE
+        self, config: Config, run_id: str, *, trading_state: TradingState = TradingState.ACTIVE,
+        lots: SeedLots | None = None,
     ) -> None:
         self._run_id = _validate_run_id(run_id)
-        self._config = config
+        self._config = self._base_config = config  # the view (engine_harvest) and the base
+        self._swaps: dict[str, str] = {}  # harvested primary → its substitute
+        self._leaving: set[str] = set()  # substitutes being sold back to their primaries
+        self._swaps_derived = False
         self._split_suspect = _split_factor(config)
         self._trading_state = TradingState(trading_state)
         self._decisions = 0
@@ -89,6 +94,7 @@ class Engine(Quoting):
         self._quotes = self._market.last  # the latest quote event per symbol
         self._gates = Gates()
         self._holds = Holds()  # suspected splits; what was reported once
+        self._lots = LiveLots.from_seed(lots) if lots else LiveLots.fresh(config.tax)
         self._desk = OrderDesk(config, self._run_id)
         self._book = self._desk.book
         self._triggers = TriggerState()
@@ -148,6 +154,11 @@ class Engine(Quoting):
         return self._config
 
     @property
+    def lots(self) -> LiveLots:
+        """The live lot ledger (read it; only the engine changes it)."""
+        return self._lots
+
+    @property
     def book(self) -> OrderBook:
         """The order book (read it; only the engine changes it)."""
         return self._book
@@ -166,11 +177,9 @@ class Engine(Quoting):
         return []
 
     def _on_targets(self, e: ev.TargetsChanged) -> list[Command]:
-        config, cmds = swap_targets(self._config, e)
-        if config is not self._config:
-            self._config = config
-            holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
-            self._drift = DriftTracker(config, holdings, self._drift.prices())
+        config, cmds = swap_targets(self._base_config, e)
+        if config is not self._base_config:
+            self._rebase(config)
         return cmds
 
     def quotes(self) -> dict[str, Quote]:
@@ -205,6 +214,8 @@ class Engine(Quoting):
         self._cash = e.cash
         self._positions = {s: Decimal(q) for s, q in e.positions.items()}
         self._drift.set_holdings(Holdings(self._cash, dict(self._positions)))
+        self._lots.on_snapshot(self._positions, e.avg_entry_prices, e.at)
+        self._harvest_positions()
         self._gates.await_reconcile = False
         timeout = timedelta(seconds=self._config.execution.order_timeout_seconds)
         cmds, unsynced = self._desk.reconcile(e, timeout)
@@ -242,14 +253,15 @@ class Engine(Quoting):
 
     def _on_filled(self, e: ev.OrderFilled) -> list[Command]:
         applied = self._book.apply_fill(e)
+        lot_alert = lot_fill(self._lots, self._book.get(e.client_order_id), e, self._config.tax)
         if applied is None:
-            return []
+            return lot_alert
         if applied.to_holdings:
             self._apply_to_holdings(applied.order, applied.qty, applied.price)
         run = self._run
         if run is not None and e.client_order_id in run.members:
             run.had_fills = True
-        cmds: list[Command] = []
+        cmds: list[Command] = lot_alert
         if applied.order.cancel_wanted and applied.order.state in CANCELABLE:
             cmds.extend(self._desk.cancel(applied.order))
         if applied.order.state.terminal:
@@ -387,11 +399,8 @@ class Engine(Quoting):
         return cmds
 
     def _on_config(self, e: ev.ConfigReloaded) -> list[Command]:
-        prices = self._drift.prices()
-        self._config = e.config
+        self._rebase(e.config)
         self._split_suspect = _split_factor(e.config)
-        holdings = Holdings(self._cash or Decimal(0), dict(self._positions))
-        self._drift = DriftTracker(e.config, holdings, prices)
         self._desk.retune(e.config)
         self._market.load_config(e.config)
         return self._pump(e.at)

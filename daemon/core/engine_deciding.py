@@ -24,10 +24,12 @@ from daemon.core.config import Config
 from daemon.core.drift import DriftTracker
 from daemon.core.engine_desk import OrderDesk
 from daemon.core.engine_gates import Gates, MarketData
+from daemon.core.engine_harvest import Harvesting
 from daemon.core.engine_holds import Holds
 from daemon.core.engine_plans import engine_plan
 from daemon.core.engine_view import DecisionInfo
 from daemon.core.ids import decision_id
+from daemon.core.live_lots import LiveLots
 from daemon.core.model import Holdings, Quote, Side, TradingState
 from daemon.core.orders import OrderBook, TrackedOrder
 from daemon.core.plan import Plan
@@ -63,7 +65,7 @@ class Run:
         return k == len(coids)
 
 
-class Deciding:
+class Deciding(Harvesting):
     # the Engine's state this half reads and writes (set in Engine.__init__)
     _config: Config
     _run_id: str
@@ -73,6 +75,7 @@ class Deciding:
     _market: MarketData
     _gates: Gates
     _holds: Holds
+    _lots: LiveLots
     _desk: OrderDesk
     _book: OrderBook
     _triggers: TriggerState
@@ -104,6 +107,8 @@ class Deciding:
         quiet = not force and self._holds.quiet(minimum, self._drift.portfolio_value)
         if (blockers or quiet) and not record:
             return []  # (quiet: a minimum that can never be met was reported once)
+        if not blockers and not record and (harvest := self._harvest(now)) is not None:
+            return harvest  # a tax-loss harvest or its return: a run of its own
         out = self._holds.still_out(self._drift.out_of_band(), self._positions, cash)
         rows = self._drift.rows() if out else None  # only the threshold reasons read them
         d = evaluate(self._config, now, out, self._gates.sessions, self._triggers, rows)
@@ -166,6 +171,7 @@ class Deciding:
             now, reasons, self._desk.pending(self._price), rejected=rejected,
             halted=self._gates.halted_symbols, reducing=self._trading_state is TradingState.REDUCING,
             gate=gate, triggered=triggered, covariance=self._market.market_covariance(),
+            lots=self._lots.ledger,
         )  # fmt: skip
 
     def _settle_run(self, now: datetime) -> list[Command]:

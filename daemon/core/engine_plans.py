@@ -13,9 +13,11 @@ from decimal import Decimal
 
 from daemon.core.benefit import MarketCovariance
 from daemon.core.config import Config
+from daemon.core.lot_ledger import LotLedger
 from daemon.core.model import Holdings, Quote
 from daemon.core.plan import Plan
 from daemon.core.planner import plan_rebalance
+from daemon.core.tax_planning import tax_policy
 
 REJECTED = "rejected by the broker earlier in this run"
 HALTED = "halted by the venue"
@@ -35,6 +37,7 @@ def engine_plan(
     gate: bool,
     triggered: bool,
     covariance: MarketCovariance | None,
+    lots: LotLedger | None = None,
 ) -> Plan:
     """The plan for a round (``triggered``) or for a recorded non-decision. ``pending``:
     (cash reserved by open buys, signed shares pending per symbol)."""
@@ -55,6 +58,7 @@ def engine_plan(
         fund_from_sells=False,
         gate=gate,
         covariance=covariance,
+        tax=None if lots is None else tax_policy(config, lots, now),
     )
 
 

@@ -101,6 +101,7 @@ class Quoting(Deciding):
         return [RequestReconcile(why, (e.symbol,)), Alert("warning", why)]
 
     def _on_split(self, e: ev.SplitAnnounced) -> list[Command]:
+        self._lots.on_split(e.symbol, e.ratio, self._positions.get(e.symbol, _ZERO), e.at)
         if not self._holds.split_recorded(e.symbol):
             return []
         return [Alert("info", f"split of {e.symbol} ({e.ratio:g} for 1) recorded: trading on")]

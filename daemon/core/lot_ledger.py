@@ -169,6 +169,19 @@ class LotLedger:
     def disposals(self) -> list[Disposal]:
         return list(self._disposals)
 
+    def copy(self) -> LotLedger:
+        """An independent copy (for previews): lots and disposals are immutable, so only
+        the containers and the mutable wash-sale state are copied (far cheaper than
+        ``copy.deepcopy``)."""
+        out = LotLedger(self.method, self.groups)
+        out._lots = {s: list(v) for s, v in self._lots.items()}
+        out._held = dict(self._held)
+        out._disposals = list(self._disposals)
+        out._pending = [replace(p) for p in self._pending]
+        out._linked = [replace(b) for b in self._linked]
+        out._next, out._sales = self._next, self._sales
+        return out
+
     # -- applying ----------------------------------------------------------------------------
 
     def apply(self, entry: LedgerEntry) -> None:

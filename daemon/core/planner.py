@@ -60,6 +60,7 @@ from daemon.core.planner_orders import (
 )
 from daemon.core.rounding import CENT, to_decimal
 from daemon.core.targets import Book, book_trades
+from daemon.core.tax_planning import TaxPolicy
 from daemon.core.valuation import Portfolio, Row, value_portfolio
 
 __all__ = ["money", "plan_rebalance"]
@@ -84,10 +85,13 @@ def plan_rebalance(
     fund_from_sells: bool = True,
     gate: bool = True,
     covariance: MarketCovariance | None = None,
+    tax: TaxPolicy | None = None,
 ) -> Plan:
     """Plan a rebalance; see the module docstring for the rules. ``gate``: judge the run
     (cost gate, minimum trade); False for a follow-up round of an approved run.
-    ``covariance``: the market's daily covariance estimate (config entries come first)."""
+    ``covariance``: the market's daily covariance estimate (config entries come first).
+    ``tax``: a taxable account's policy (``tax_planning``): it cuts sells and blocks buys
+    that wash a loss, and its estimated tax joins the cost the gate weighs."""
     pf = value_portfolio(
         config,
         holdings,
@@ -142,6 +146,9 @@ def plan_rebalance(
         )
     deferred: dict[str, Decimal] = {}
     sells, buys = drafts(config, market, pf.value, trades, deferred, skipped)
+    if tax is not None:  # a taxable account: which sells, how much (tax_planning)
+        sells = tax.cap_sells(sells, market.rows, pf.value, notes, skipped)
+        buys = tax.block_buys(buys, skipped)
     sell_orders = build_sells(config, market, sells, skipped)
     round_buys: list[Emitted] | None = None
     if sells_only:
@@ -185,19 +192,23 @@ def plan_rebalance(
     risk, cash_gain = _benefit(config, pf, market, current, after, covariance)
     est_benefit = to_cents_down(risk + cash_gain)
     gate_on = gate and config.cost.gate
+    est_tax, tax_note = ZERO, ""
+    if tax is not None and emitted:
+        est_tax, tax_note = tax.gate_cost(emitted[: len(sell_orders)], market.rows, pf.value)
+        tax_note = f" + {tax_note}"
     if emitted:
         figures = (
-            f"est. cost {money(est_cost)}, benefit {money(est_benefit)} "
+            f"est. cost {money(est_cost)}{tax_note}, benefit {money(est_benefit)} "
             f"(risk {_signed(risk)}, cash {_signed(cash_gain)})"
         )
         if not gate:
             notes.append(f"cost gate: not judged again (a later round of an approved run); {figures}")
         elif not config.cost.gate:
             notes.append(f"cost gate off: {figures}")
-        elif est_benefit < est_cost:
+        elif est_benefit < est_cost + est_tax:
             notes.append(
-                f"cost gate on: est. cost {money(est_cost)} > benefit {money(est_benefit)}"
-                f" (risk {_signed(risk)}, cash {_signed(cash_gain)}): no trade"
+                f"cost gate on: est. cost {money(est_cost)}{tax_note} > benefit "
+                f"{money(est_benefit)} (risk {_signed(risk)}, cash {_signed(cash_gain)}): no trade"
             )
             emitted, after, deferred, round_buys = [], current, {}, None
         else:

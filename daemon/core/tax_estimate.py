@@ -16,7 +16,6 @@ the ledger (a preview runs on a copy).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -46,7 +45,7 @@ def preview_sale(
     ledger: LotLedger, symbol: str, qty: Decimal, price: Decimal, day: date
 ) -> list[Disposal]:
     """The disposals the sale would make (the ledger itself is left as it is)."""
-    trial = copy.deepcopy(ledger)
+    trial = ledger.copy()
     before = len(trial.disposals)
     trial.apply(Sold(day, symbol, qty, price, ref="preview"))
     return trial.disposals[before:]

@@ -45,6 +45,7 @@ from daemon.runtime.model_targets_task import ModelTargetsTask
 from daemon.runtime.observe import Observer
 from daemon.runtime.order_tasks import ALL_BUT_LOOKUPS, SENDING, OrderTasks, TaskKind
 from daemon.runtime.sd_notify import Notifier
+from daemon.runtime.startup_lots import seed_lots
 from daemon.runtime.timers import Timers
 from daemon.runtime.venue import Venue
 from daemon.runtime.venue_calls import VenueCalls, retry_read
@@ -212,7 +213,8 @@ class Service:
         async with reporting("the broker: account snapshot", self._broker_wait_detail):
             snapshot = await retry_read(self.venue.account.snapshot)
         self._held_at_start = dict(snapshot.positions)
-        self.consumer.engine = Engine(self.config, self.run_id, trading_state=state)
+        lots = await seed_lots(self.journal, self.config.tax, self.clock.now())
+        self.consumer.engine = Engine(self.config, self.run_id, trading_state=state, lots=lots)
         self.dispatcher.engine_quote = self.consumer.engine.quote  # an order's mid, to log
         log.info("recovered", run_id=self.run_id, trading_state=state.value,
                  cash=str(snapshot.cash), positions={k: str(v) for k, v in snapshot.positions.items()},
@@ -246,7 +248,11 @@ class Service:
         """Targets, excluded symbols and whatever the account held at start-up: a holding
         that is never traded still counts in the portfolio's value, so it needs prices."""
         held = {s for s, q in self._held_at_start.items() if q != 0}
-        extra = sorted((held | set(self.config.portfolio.excluded)) - set(self.config.symbols))
+        tax = self.config.tax
+        subs = ({s for ss in tax.harvest.substitutes.values() for s in ss}
+                if tax.taxable and tax.harvest.enabled else set())  # a harvest buys them
+        extra = sorted((held | subs | set(self.config.portfolio.excluded))
+                       - set(self.config.symbols))
         return [*self.config.symbols, *extra]
 
     async def _await_ready(self) -> None:

@@ -112,5 +112,7 @@ def test_the_example_documents_every_tax_key() -> None:
     renames = {"min_loss_fraction": "min_loss_percent"}
     for f in fields(HarvestConfig):
         assert renames.get(f.name, f.name) in example["tax"]["harvest"], f"tax.harvest.{f.name}"
-    assert parse_config(example).tax.taxable
+    assert not parse_config(example).tax.taxable  # an IRA until it says so
+    taxable = parse_config({**example, "tax": {**example["tax"], "account": "taxable"}})
+    assert taxable.tax.taxable and taxable.tax.wait_for_long_term_days == 30
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from daemon.core import events as ev
-from daemon.core.commands import Command, PlaceOrder, RecordDecision
+from daemon.core.commands import Command, PlaceOrder, RecordDecision, RequestReconcile
 from daemon.core.config import TriggerMode
 from daemon.core.engine import Engine
 from tests.core.engine_scenario import RUN, T0, feed, make_config, ready_events
@@ -116,9 +116,13 @@ def test_a_batch_decides_once_after_its_last_quote(quotes: list[ev.QuoteUpdated]
         f"batch decided: {RecordDecision in kinds}; decided before the last quote: "
         f"{any(isinstance(c, RecordDecision) for c in earlier)}"
     )
-    if not any(isinstance(c, RecordDecision) for c in earlier):
+    held_back = any(isinstance(c, RequestReconcile) for c in cmds_one)
+    if not any(isinstance(c, RecordDecision) for c in earlier) and not held_back:
         # nothing decided before the last quote (in this setup a breach with no run in
-        # progress always decides): the batch is its quotes one by one
+        # progress and no split hold always decides): the batch is its quotes one by one.
+        # Not under a split hold: a breach while held decides nothing one by one, and if
+        # the hold ends within the batch the batch decides at its end, with the drift then,
+        # where one by one waits for the next check (a Hypothesis-found case)
         assert cmds == cmds_one
 
 

@@ -77,3 +77,20 @@ def test_keys_refused_by_the_broker_exit_78_without_echoing_them(tmp_path: Path)
     assert "refused the API keys (HTTP 401)" in out.stderr
     everything = out.stdout + out.stderr
     assert "PKWRONGKEY0000000099" not in everything and "wrongsecret99999999" not in everything
+
+
+def test_a_bad_linked_buys_file_exits_78_naming_the_file_and_row(tmp_path: Path) -> None:
+    """The wash-sale guard must see a linked IRA's buys: a file with a bad row stops the start
+    (running without it could make a harvested loss permanently disallowed)."""
+    linked = tmp_path / "ira-buys.csv"
+    linked.write_text("symbol,date,quantity\nVTI,2026-11-02,10\nBND,2026-11-03,-5\n")
+    sim_toml = tmp_path / "sim.toml"
+    sim_toml.write_text(SIM_TOML)
+    with SimProcess(sim_toml) as sim:
+        broker = (f'kind = "sim"\nrest_url = "{sim.base_url}"\ndata_url = "{sim.base_url}"\n'
+                  f'stream_url = "{sim.data_ws_url}"\ntrade_stream_url = "{sim.trade_ws_url}"\n'
+                  f'[tax]\naccount = "taxable"\nlinked_buys_file = "{linked}"')
+        out = _run(_config(tmp_path, broker), {})
+    assert out.returncode == 78, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "ira-buys.csv" in out.stderr and "refused" in out.stderr
+    assert "row 3" in out.stderr, out.stderr

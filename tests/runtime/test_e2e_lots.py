@@ -11,6 +11,7 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+from adapters.sim.testing import running_sim
 from adapters.store import lot_journal
 from daemon import cli_tax
 from daemon.core.lot_ledger import replay
@@ -49,3 +50,33 @@ async def test_ledger_matches_the_exchange_after_a_rebalance(tmp_path: Path) -> 
     sold = [r for r in rows if r["section"] == "realised"]
     assert sum(Decimal(r["quantity"]) for r in sold) == sum(x.qty for x in ledger.disposals)
     assert all(r["flags"] == "date_unknown" for r in sold)
+
+
+async def test_the_engine_keeps_the_lots_live_and_they_are_equal_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """The engine's live ledger follows the fills; a restarted daemon starts from the
+    journal's rebuild and holds the same lots (issue 13: lots equal after a restart)."""
+    state = tmp_path / "state"
+    async with running_sim(sim_cfg(partial=0.6, seed=7)) as sim:
+        async with live_daemon(tmp_path, sim=sim, state_dir=state) as d:
+            await d.settled_in_bands(within=20)
+            await d.assert_matches_sim()
+            live = d.service.engine.lots
+            before = live.lots()
+            disposals = live.ledger.disposals
+            _, held = sim_holdings(d.sim)
+            assert live.ledger.positions() == {s: q for s, q in held.items() if q}
+            assert any(x.source is LotSource.FILL for x in before), "the run bought lots"
+            assert disposals and all(x.term is Term.UNKNOWN for x in disposals)
+            unknown = {x.lot_id: x.qty for x in live.date_unknown}  # flagged in reports
+            sold = sum(x.qty for x in disposals)  # FIFO: from VTI's position lot
+            assert unknown == {"position-BND": Decimal(DRIFTED["BND"]["qty"]),
+                               "position-VTI": Decimal(DRIFTED["VTI"]["qty"]) - sold}
+            assert await d.stop() == 0
+        async with live_daemon(tmp_path, sim=sim, state_dir=state) as d2:
+            again = d2.service.engine.lots
+            assert again.lots() == before
+            assert again.ledger.disposals == disposals
+            assert again.execution_ids == live.execution_ids
+            assert await d2.stop() == 0
