@@ -90,7 +90,8 @@ def test_a_bad_linked_buys_file_exits_78_naming_the_file_and_row(tmp_path: Path)
         broker = (f'kind = "sim"\nrest_url = "{sim.base_url}"\ndata_url = "{sim.base_url}"\n'
                   f'stream_url = "{sim.data_ws_url}"\ntrade_stream_url = "{sim.trade_ws_url}"\n'
                   f'[tax]\naccount = "taxable"\nlinked_buys_file = "{linked}"')
-        out = _run(_config(tmp_path, broker), {})
+        keys = {"APCA_API_KEY_ID": sim.key_id, "APCA_API_SECRET_KEY": sim.secret}
+        out = _run(_config(tmp_path, broker), keys)
     assert out.returncode == 78, out.stdout[-2000:] + out.stderr[-2000:]
     assert "ira-buys.csv" in out.stderr and "refused" in out.stderr
     assert "row 3" in out.stderr, out.stderr
