@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from daemon.core.commands import CancelOrder, Command, PlaceOrder
-from daemon.core.config_tax import TaxConfig
+from daemon.core.config.tax import TaxConfig
 from daemon.core.events import (
     AccountSnapshot,
     BrokerOrder,
@@ -23,9 +23,9 @@ from daemon.core.events import (
     MarketClock,
     QuoteUpdated,
 )
-from daemon.core.live_lots import SeedLots
-from daemon.core.lot_ledger import LinkedPurchase
 from daemon.core.model import TradingState
+from daemon.core.tax.ledger import LinkedPurchase
+from daemon.core.tax.live_lots import SeedLots
 
 Emit = Callable[[Event], None]
 

@@ -30,7 +30,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 
 from daemon.cli_args import iso_date
-from daemon.core.config import Config
+from daemon.core.config.values import Config
 
 EX_USAGE = 64
 EX_DATAERR = 65

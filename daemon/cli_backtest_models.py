@@ -20,7 +20,7 @@ EX_USAGE = 64
 
 
 def kinds(text: str) -> list[Any]:
-    from daemon.core.config_model import ModelKind
+    from daemon.core.config.model_targets import ModelKind
 
     names = [k.strip() for k in text.split(",") if k.strip()]
     if names == ["all"]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from daemon.config_file import EX_CONFIG, ConfigError, load_config
-from daemon.core.config import Band, BandRule, CalendarRule, Config, Frequency, TriggerMode
+from daemon.core.config.values import Band, BandRule, CalendarRule, Config, Frequency, TriggerMode
 
 EX_USAGE = 64
 USAGE = (

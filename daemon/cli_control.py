@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     url = args.url
     if args.config:
         from daemon.config_file import load_config
-        from daemon.core.config_parse import ConfigError
+        from daemon.core.config.reader import ConfigError
 
         try:
             config = load_config(args.config)

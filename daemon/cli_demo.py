@@ -83,7 +83,7 @@ def session_start(now: datetime) -> datetime:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from daemon.config_file import load_config
-    from daemon.core.config_parse import ConfigError
+    from daemon.core.config.reader import ConfigError
 
     try:
         config = load_config(args.config)

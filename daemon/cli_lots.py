@@ -3,7 +3,7 @@
 ``rebalanced lots import [FILE.csv] --state-dir D [--as-of YYYY-MM-DD]``
 
 With a file (a broker's lot export: symbol, acquired date, quantity, cost basis; header
-names in ``daemon/core/lot_import.py`` and docs/tax.md) the lots are checked and stored
+names in ``daemon/core/tax/lot_import.py`` and docs/tax.md) the lots are checked and stored
 in the journal in one transaction: all of them or none. They stand for the holdings as
 the journal knows them now, so every fill journaled after this replays on top of them.
 
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.store import lot_journal, schema
-from daemon.core.lot_import import LotFileError, parse_lots_csv
+from daemon.core.tax.lot_import import LotFileError, parse_lots_csv
 from daemon.host_clock import utc_now
 
 EX_OK = 0

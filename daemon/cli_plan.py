@@ -33,10 +33,10 @@ from typing import Any
 
 from daemon.core import events as ev
 from daemon.core.commands import RecordDecision
-from daemon.core.config import Config
-from daemon.core.engine import Engine
+from daemon.core.config.values import Config
+from daemon.core.engine.kernel import Engine
 from daemon.core.model import Holdings, Quote, TradingSession
-from daemon.core.plan import Plan, PlannedOrder
+from daemon.core.planning.plan import Plan, PlannedOrder
 from daemon.host_clock import utc_now
 from daemon.plan_calendar import market_clock, nyse_sessions
 

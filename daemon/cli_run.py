@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from daemon.core.config import Config
-    from daemon.core.config_parse import ConfigProblem
+    from daemon.core.config.reader import ConfigProblem
+    from daemon.core.config.values import Config
 
 EX_CONFIG = 78
 EX_CRASH = 2
@@ -59,7 +59,7 @@ def load(path: str, args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from daemon.core.config_parse import ConfigError
+    from daemon.core.config.reader import ConfigError
 
     try:
         config = load(args.config, args)
@@ -163,7 +163,7 @@ def reload_problems(old: Config, new: Config) -> list[ConfigProblem]:
     """What a SIGHUP reload cannot take without a restart: [daemon] and [broker] settings,
     and the set of symbols (quotes are subscribed and the broker's asset facts read at
     start-up). Weights, bands, triggers, costs, planner and execution settings reload."""
-    from daemon.core.config_parse import ConfigProblem
+    from daemon.core.config.reader import ConfigProblem
 
     problems = []
     if new.daemon != old.daemon or new.broker != old.broker:

@@ -31,12 +31,12 @@ from typing import Any, TextIO
 
 from adapters.store import history, lot_journal
 from daemon.config_file import EX_CONFIG, ConfigError, load_config
-from daemon.core.config import Config
-from daemon.core.config_tax import TaxConfig
-from daemon.core.lot_import import LotFileError, parse_linked_buys_csv
-from daemon.core.lot_ledger import LedgerError, LinkedPurchase, LotLedger, merge_by_day, replay
-from daemon.core.lots import BROKER_METHOD, ReliefMethod
-from daemon.core.tax_report import (
+from daemon.core.config.tax import TaxConfig
+from daemon.core.config.values import Config
+from daemon.core.tax.ledger import LedgerError, LinkedPurchase, LotLedger, merge_by_day, replay
+from daemon.core.tax.lot_import import LotFileError, parse_linked_buys_csv
+from daemon.core.tax.lots import BROKER_METHOD, ReliefMethod
+from daemon.core.tax.report import (
     RealisedRow,
     UnrealisedRow,
     cents,

@@ -1,4 +1,4 @@
-"""Reading the configuration file (the I/O side of ``daemon.core.config_parse``).
+"""Reading the configuration file (the I/O side of ``daemon.core.config.reader``).
 
 ``load_config(path)`` reads and validates one TOML file. Every failure is a ``ConfigError``:
 a missing or unreadable file, a file that is not UTF-8, a TOML syntax error (with its line)
@@ -12,8 +12,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from daemon.core.config import Config
-from daemon.core.config_parse import ConfigError, ConfigProblem, parse_config
+from daemon.core.config.reader import ConfigError, ConfigProblem, parse_config
+from daemon.core.config.values import Config
 
 __all__ = ["EX_CONFIG", "ConfigError", "ConfigProblem", "load_config"]
 

@@ -8,7 +8,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_the_architecture_table_names_every_core_module() -> None:
     doc = (ROOT / "docs" / "architecture.md").read_text()
-    modules = sorted(p.name for p in (ROOT / "daemon" / "core").glob("*.py") if p.name != "__init__.py")
+    core = ROOT / "daemon" / "core"
+    modules = sorted(  # paths below daemon/core/, e.g. planning/planner.py
+        p.relative_to(core).as_posix() for p in core.rglob("*.py") if p.name != "__init__.py"
+    )
     missing = [m for m in modules if f"`{m}`" not in doc]
     assert missing == [], f"docs/architecture.md does not list: {', '.join(missing)}"
 

@@ -22,8 +22,8 @@ from adapters.store.journal import SqliteJournal
 from daemon import cli, cli_lots, cli_tax
 from daemon.core.commands import PlaceOrder
 from daemon.core.events import AccountSnapshot, OrderFilled, QuoteUpdated
-from daemon.core.lot_ledger import replay
 from daemon.core.model import Side
+from daemon.core.tax.ledger import replay
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 

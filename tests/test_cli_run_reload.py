@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from daemon.cli_run import reload_problems
-from daemon.core.config_parse import parse_config_text
+from daemon.core.config.reader import parse_config_text
 
 BASE = """
 [portfolio]

@@ -108,7 +108,7 @@ async def test_source_sim_reads_the_brokers_bars_and_clock(tmp_path: Path) -> No
     from adapters.alpaca.rest import AlpacaRest
     from adapters.models.schedule import cutoff
     from adapters.sim.testing import running_sim
-    from daemon.core.config_model import Schedule
+    from daemon.core.config.model_targets import Schedule
 
     async with running_sim(run_ticker=False) as sim:
         cfg = tmp_path / "sim.toml"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.core.config_parse import ConfigError, parse_config_text
-from daemon.core.config_ranges import RANGES
+from daemon.core.config.ranges import RANGES
+from daemon.core.config.reader import ConfigError, parse_config_text
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "deploy" / "rebalanced.example.toml"

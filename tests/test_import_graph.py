@@ -142,3 +142,20 @@ def test_the_core_knows_no_broker_order_statuses() -> None:
     assert found == [], "broker vocabulary inside the core (map it in the adapter):\n" + (
         "\n".join(found)
     )
+
+
+def test_core_modules_import_modules_not_subpackages(graph: grimp.ImportGraph) -> None:
+    """Inside the core, a module names the module it needs (``daemon.core.planning.costs``),
+    never a subpackage's ``__init__`` (``daemon.core.planning``): those re-export for the
+    outside, and importing one from inside would make a circle through it."""
+    core = ROOT / "daemon" / "core"
+    packages = {
+        ".".join(("daemon", "core", *d.relative_to(core).parts))
+        for d in core.rglob("*") if d.is_dir() and (d / "__init__.py").exists()
+    }
+    wrong = sorted(
+        f"{m} imports {i}"
+        for m in graph.modules if m.startswith("daemon.core.") and m not in packages
+        for i in graph.find_modules_directly_imported_by(m) if i in packages
+    )
+    assert wrong == [], "import the module itself:\n" + "\n".join(wrong)

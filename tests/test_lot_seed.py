@@ -11,11 +11,11 @@ from pathlib import Path
 
 from adapters.store import lot_journal, schema
 from adapters.store.journal import SqliteJournal
-from daemon.core.config_tax import AccountKind, TaxConfig
-from daemon.core.engine import Engine
+from daemon.core.config.tax import AccountKind, TaxConfig
+from daemon.core.engine.kernel import Engine
 from daemon.core.events import AccountSnapshot, SplitAnnounced
-from daemon.core.lot_ledger import LinkedPurchase
-from daemon.core.tax_estimate import preview_sale
+from daemon.core.tax.estimate import preview_sale
+from daemon.core.tax.ledger import LinkedPurchase
 from tests.core.engine_scenario import RUN, make_config
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

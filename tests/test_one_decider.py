@@ -11,9 +11,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TRIGGERS = "daemon.core.triggers"
-PLANNER = "daemon.core.planner"
-ENGINE = ("daemon.core.engine",)  # the engine module (and engine_* parts, should it split)
+TRIGGERS = "daemon.core.triggers.rules"
+PLANNER = "daemon.core.planning.planner"
+ENGINE = ("daemon.core.engine.",)  # the engine subpackage (kernel and its parts)
 
 
 def _module_name(path: Path) -> str:
@@ -61,10 +61,10 @@ def test_the_check_sees_a_composer(tmp_path: Path) -> None:
     """The detector itself: a module importing both is found (so the test above can fail)."""
     p = tmp_path / "rogue.py"
     p.write_text(
-        "from daemon.core.triggers import evaluate\nfrom daemon.core import planner\n",
+        "from daemon.core.triggers.rules import evaluate\nfrom daemon.core.planning import planner\n",
         encoding="utf-8",
     )
     mods = imported(p)
     assert TRIGGERS in mods and PLANNER in mods
-    assert "daemon.core.engine" in {_module_name(ROOT / "daemon/core/engine.py")}
-    assert TRIGGERS in imported(ROOT / "daemon/core/engine.py")
+    assert "daemon.core.engine.kernel" in {_module_name(ROOT / "daemon/core/engine/kernel.py")}
+    assert TRIGGERS in imported(ROOT / "daemon/core/engine/kernel.py")

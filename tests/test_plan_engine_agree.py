@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from daemon.cli_plan import decide
 from daemon.core import events as ev
-from daemon.core.bands import asset_limits, cash_limits
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
-from daemon.core.config import (
+from daemon.core.config.values import (
     AssetConfig,
     Band,
     BandRule,
@@ -29,9 +28,10 @@ from daemon.core.config import (
     TriggerConfig,
     TriggerMode,
 )
-from daemon.core.engine import Engine
+from daemon.core.engine.kernel import Engine
 from daemon.core.model import CASH, Holdings, Quote
-from daemon.core.plan import Plan
+from daemon.core.planning.plan import Plan
+from daemon.core.triggers.bands import asset_limits, cash_limits
 from tests.core.engine_scenario import T0, at, clock, sessions
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

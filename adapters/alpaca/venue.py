@@ -23,7 +23,7 @@ from adapters.alpaca.rest import AlpacaRest
 from adapters.alpaca.trade_stream import AlpacaTradeUpdates
 from adapters.backoff import Backoff
 from adapters.ports import AccountSource, MarketDataFeed, OrderGateway, TradeUpdatesFeed
-from daemon.core.config import BrokerConfig
+from daemon.core.config.values import BrokerConfig
 
 LIVE_REST = "https://api.alpaca.markets"
 PAPER_REST = "https://paper-api.alpaca.markets"

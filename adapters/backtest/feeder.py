@@ -44,7 +44,6 @@ from adapters.backtest import market
 from adapters.backtest.fill_model import Costs, FillModel, Ledger, OpenOrder, Quote
 from adapters.backtest.prices import PriceSeries
 from daemon.core import events as ev
-from daemon.core.bands import asset_limits, cash_limits
 from daemon.core.commands import (
     Alert,
     CancelOrder,
@@ -55,10 +54,11 @@ from daemon.core.commands import (
     RequestReconcile,
     ScheduleWakeup,
 )
-from daemon.core.config import Config
-from daemon.core.config_tax import TaxConfig
-from daemon.core.engine import Engine
-from daemon.core.lots import Disposal, Lot
+from daemon.core.config.tax import TaxConfig
+from daemon.core.config.values import Config
+from daemon.core.engine.kernel import Engine
+from daemon.core.tax.lots import Disposal, Lot
+from daemon.core.triggers.bands import asset_limits, cash_limits
 
 SESSIONS_AROUND = 5  # rows of calendar handed to the engine on each side of a row
 FOLLOW_UP = "follow-up round"  # how the engine's plan names a run's later rounds

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
 from daemon.core.commands import PlaceOrder
-from daemon.core.config import Config
+from daemon.core.config.values import Config
 from daemon.core.events import BrokerOrder
 from daemon.core.model import OrderState, Side, order_terms
 

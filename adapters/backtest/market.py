@@ -22,9 +22,9 @@ from datetime import date, datetime, time
 import numpy as np
 
 from adapters.backtest.prices import PriceSeries
-from daemon.core.config import Config
-from daemon.core.market_hours import local_at
+from daemon.core.config.values import Config
 from daemon.core.model import TradingSession
+from daemon.core.triggers.market_hours import local_at
 
 OPEN, CLOSE = time(9, 30), time(16, 0)
 SIGMA_ROWS = 60

@@ -23,8 +23,8 @@ from adapters.backtest.feeder import BacktestRun, Feeder
 from adapters.backtest.metrics import summary
 from adapters.backtest.prices import PriceSeries
 from adapters.models.schedule import Scheduled, walk_forward
-from daemon.core.config import Config
-from daemon.core.config_model import BOUNDED_KINDS, PENALISED_KINDS, ModelKind
+from daemon.core.config.model_targets import BOUNDED_KINDS, PENALISED_KINDS, ModelKind
+from daemon.core.config.values import Config
 
 __all__ = ["ModelRun", "compare_models", "comparison_table", "for_kind", "run_model"]
 

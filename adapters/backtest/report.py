@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from adapters.backtest.feeder import BacktestRun
-from daemon.core.bands import asset_limits
-from daemon.core.config import Config
+from daemon.core.config.values import Config
+from daemon.core.triggers.bands import asset_limits
 
 
 def reference_curves(run: BacktestRun, config: Config, initial: float) -> dict[str, np.ndarray]:

@@ -8,7 +8,7 @@ A grid is written ``key=v1,v2;key=v1,v2``, each key a dotted path in the config 
 bare words (``calendar``). Setting ``trigger.mode=threshold`` drops ``[trigger.calendar]``
 (that mode has no calendar). A combination the config checker rejects is listed with its
 problem instead of figures. The same grid can live in the config file as a
-``[backtest.sweep]`` table (``daemon.core.config_backtest``; ``--sweep`` without a SPEC).
+``[backtest.sweep]`` table (``daemon.core.config.backtest``; ``--sweep`` without a SPEC).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any
 from adapters.backtest.feeder import Feeder
 from adapters.backtest.metrics import summary
 from adapters.backtest.prices import PriceSeries
-from daemon.core.config_backtest import apply_point
-from daemon.core.config_parse import ConfigError, parse_config
+from daemon.core.config.backtest import apply_point
+from daemon.core.config.reader import ConfigError, parse_config
 
 # name → (first day, last day, what it is); S&P 500 closing highs and lows
 WINDOWS: dict[str, tuple[date, date, str]] = {

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from daemon.core.config_tax import TaxConfig
-from daemon.core.lots import Disposal, Lot, Term
+from daemon.core.config.tax import TaxConfig
+from daemon.core.tax.lots import Disposal, Lot, Term
 
 LOSS_LIMIT = 3000.0  # a year's net capital loss deductible against ordinary income
 

@@ -18,7 +18,7 @@ import numpy as np
 from adapters.models.schedule import cutoff
 from adapters.models.weights import ModelResult, inputs_before, model_weights
 from adapters.ports import DailyBar
-from daemon.core.config import Config
+from daemon.core.config.values import Config
 
 __all__ = ["closes_from_bars", "targets_for"]
 

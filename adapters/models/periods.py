@@ -7,7 +7,7 @@ import bisect
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from daemon.core.config_model import Schedule
+from daemon.core.config.model_targets import Schedule
 
 __all__ = ["cutoff", "period_start", "schedule_rows"]
 

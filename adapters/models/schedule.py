@@ -22,7 +22,7 @@ import numpy as np
 
 from adapters.models.periods import cutoff, period_start, schedule_rows
 from adapters.models.weights import ModelFailure, ModelResult, inputs_before, model_weights
-from daemon.core.config import Config
+from daemon.core.config.values import Config
 
 __all__ = ["Scheduled", "cutoff", "period_start", "schedule_rows", "walk_forward"]
 

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from adapters.models.failure import FAILURE_REASONS, ModelFailure
-from daemon.core.config_model import (
+from daemon.core.config.model_targets import (
     CovarianceEstimator,
     ModelKind,
     ReturnsEstimator,

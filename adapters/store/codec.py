@@ -42,10 +42,10 @@ from typing import Any
 import msgspec
 
 from daemon.core import commands as _commands
-from daemon.core import config as _config
 from daemon.core import events as _events
 from daemon.core import model as _model
-from daemon.core import plan as _plan
+from daemon.core.config import values as _config
+from daemon.core.planning import plan as _plan
 
 Encoder = Callable[[Any], Any]
 Decoder = Callable[[Any], Any]

@@ -63,11 +63,11 @@ from adapters.store.ops import JournalError
 from adapters.store.pending_quotes import PendingQuotes
 from adapters.store.writer import Op, WriterThread
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
-from daemon.core.config_tax import TaxConfig
+from daemon.core.config.tax import TaxConfig
 from daemon.core.events import Event, OrderFilled, QuoteBatch, QuoteUpdated
-from daemon.core.live_lots import SeedLots
-from daemon.core.lot_ledger import LinkedPurchase
 from daemon.core.model import TradingState
+from daemon.core.tax.ledger import LinkedPurchase
+from daemon.core.tax.live_lots import SeedLots
 
 __all__ = [
     "DB_SUFFIXES",

@@ -23,11 +23,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from adapters.store import codec
-from daemon.core.config_tax import TaxConfig
+from daemon.core.config.tax import TaxConfig
 from daemon.core.events import AccountSnapshot, OrderFilled, SplitAnnounced
-from daemon.core.live_lots import SeedLots, SplitGuard
-from daemon.core.live_lots import position_lots as live_position_lots
-from daemon.core.lot_ledger import (
+from daemon.core.model import Side
+from daemon.core.tax.ledger import (
     Bought,
     LedgerEntry,
     LedgerError,
@@ -38,8 +37,9 @@ from daemon.core.lot_ledger import (
     merge_by_day,
     replay,
 )
-from daemon.core.lots import Lot, LotSource
-from daemon.core.model import Side
+from daemon.core.tax.live_lots import SeedLots, SplitGuard
+from daemon.core.tax.live_lots import position_lots as live_position_lots
+from daemon.core.tax.lots import Lot, LotSource
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -210,7 +210,7 @@ def read_inputs(conn: sqlite3.Connection) -> LedgerInputs:
 
 def _walk(conn: sqlite3.Connection, after: int, lots: list[Lot], out: LedgerInputs) -> None:
     """The fills and the splits after ``after``, in journal order, as the live engine
-    applies them (``daemon.core.live_lots``): a split only once the account shows it."""
+    applies them (``daemon.core.tax.live_lots``): a split only once the account shows it."""
     sides = {
         cid: (symbol, Side(side))
         for cid, symbol, side in conn.execute("SELECT client_order_id, symbol, side FROM intents")

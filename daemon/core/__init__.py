@@ -15,9 +15,9 @@ from daemon.core.commands import (
     ScheduleWakeup,
     TradingStateChanged,
 )
-from daemon.core.config import Config
+from daemon.core.config.values import Config
 from daemon.core.model import CASH, Holdings, Quote, Side, TradingSession, TradingState
-from daemon.core.plan import Plan, PlannedOrder, SkippedSymbol, WeightRow
+from daemon.core.planning.plan import Plan, PlannedOrder, SkippedSymbol, WeightRow
 
 __all__ = [
     "CASH",

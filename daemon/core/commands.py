@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from daemon.core.model import Side, TradingState
-from daemon.core.plan import Plan
+from daemon.core.planning.plan import Plan
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from daemon.core.model import OrderState, Side, TradingSession, TradingState
 
 if TYPE_CHECKING:
-    from daemon.core.config import Config
+    from daemon.core.config.values import Config
 
 
 class SubmitOutcome(enum.StrEnum):

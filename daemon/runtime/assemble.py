@@ -19,7 +19,7 @@ from adapters.alpaca.bars import AlpacaDailyBars
 from adapters.alpaca.credentials import Credentials
 from adapters.alpaca.venue import AlpacaVenue, build_venue
 from adapters.store.journal import SqliteJournal, journal_path
-from daemon.core.config import Config
+from daemon.core.config.values import Config
 from daemon.runtime.assets import apply_assets, fetch_assets
 from daemon.runtime.clock import ShellClock
 from daemon.runtime.control_token import write_token

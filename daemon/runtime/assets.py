@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from daemon.core.config import Config
+from daemon.core.config.values import Config
 
 Fetch = Callable[[str], Awaitable[tuple[int, bytes]]]
 

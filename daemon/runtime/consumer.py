@@ -21,7 +21,7 @@ import structlog
 from adapters.ports import Journal
 from daemon.core import events as ev
 from daemon.core.commands import Command
-from daemon.core.engine import Engine
+from daemon.core.engine.kernel import Engine
 from daemon.runtime.books import book_correction
 from daemon.runtime.dispatch import Dispatcher
 from daemon.runtime.ingest import merge_backlog

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 
 from adapters.ports import FeedStats
-from daemon.core.engine_view import EngineSnapshot
+from daemon.core.engine.view import EngineSnapshot
 from daemon.runtime.metrics import LimiterStats, Metrics
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.ports import FeedStats
-from daemon.core.engine_view import EngineSnapshot
+from daemon.core.engine.view import EngineSnapshot
 from daemon.runtime.metrics import LimiterStats
 
 CONSUMER_STALL_SECONDS = 30.0

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from adapters.ports import DailyBarsSource, Emit
-from daemon.core.config import MarketStatsConfig
+from daemon.core.config.values import MarketStatsConfig
 from daemon.core.events import MarketStatsUpdated
 from daemon.runtime.metrics import Metrics
 

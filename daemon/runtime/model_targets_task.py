@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from adapters.ports import DailyBarsSource, Emit
-from daemon.core.config import Config
+from daemon.core.config.values import Config
 from daemon.runtime.metrics import Metrics
 
 log = structlog.get_logger("rebalanced")

@@ -28,9 +28,9 @@ import structlog
 from adapters.ports import Journal
 from daemon.core import events as ev
 from daemon.core.commands import PlaceOrder
-from daemon.core.config import Config
-from daemon.core.engine import Engine
-from daemon.core.engine_view import EngineSnapshot
+from daemon.core.config.values import Config
+from daemon.core.engine.kernel import Engine
+from daemon.core.engine.view import EngineSnapshot
 from daemon.core.model import TradingState
 from daemon.runtime import health
 from daemon.runtime.clock import ShellClock

@@ -16,10 +16,10 @@ import structlog
 
 from adapters.ports import Journal
 from adapters.store.lot_journal import LotJournalError
-from daemon.core.config_tax import TaxConfig
-from daemon.core.live_lots import SeedLots, trade_day
-from daemon.core.lot_import import LotFileError, parse_linked_buys_csv
-from daemon.core.lot_ledger import LinkedPurchase
+from daemon.core.config.tax import TaxConfig
+from daemon.core.tax.ledger import LinkedPurchase
+from daemon.core.tax.live_lots import SeedLots, trade_day
+from daemon.core.tax.lot_import import LotFileError, parse_linked_buys_csv
 
 log = structlog.get_logger("rebalanced")
 

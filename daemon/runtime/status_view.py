@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from daemon.core.engine_view import EngineSnapshot
+from daemon.core.engine.view import EngineSnapshot
 
 BAR_WIDTH = 30
 

@@ -12,9 +12,9 @@ import sys
 import time
 from decimal import Decimal
 
-from daemon.core.config import AssetConfig, Config, PortfolioConfig
-from daemon.core.drift import DriftTracker
+from daemon.core.config.values import AssetConfig, Config, PortfolioConfig
 from daemon.core.model import Holdings
+from daemon.core.triggers.drift import DriftTracker
 
 
 def build(n: int) -> tuple[DriftTracker, list[str]]:

@@ -16,8 +16,8 @@ import time
 from datetime import timedelta
 
 from daemon.core import events as ev
-from daemon.core.config import Band, BandRule
-from daemon.core.engine import Engine
+from daemon.core.config.values import Band, BandRule
+from daemon.core.engine.kernel import Engine
 from tests.core.engine_scenario import RUN, T0, clock, make_config, quotes, snapshot
 
 

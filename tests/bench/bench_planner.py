@@ -30,8 +30,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from daemon.core.benefit import MarketCovariance
-from daemon.core.config import (
+from daemon.core.config.values import (
     AssetConfig,
     Config,
     CostConfig,
@@ -40,7 +39,8 @@ from daemon.core.config import (
     Scope,
 )
 from daemon.core.model import Holdings, Quote
-from daemon.core.planner import plan_rebalance
+from daemon.core.planning.benefit import MarketCovariance
+from daemon.core.planning.planner import plan_rebalance
 from tests.bench.summary import result
 
 NOW = datetime(2026, 1, 5, 15, 30, tzinfo=UTC)

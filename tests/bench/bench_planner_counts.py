@@ -16,8 +16,8 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from daemon.core.config import Scope
-from daemon.core.planner import plan_rebalance
+from daemon.core.config.values import Scope
+from daemon.core.planning.planner import plan_rebalance
 from tests.bench.bench_planner import NOW, build, covariance
 
 REPS = 3

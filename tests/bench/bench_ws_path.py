@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from daemon.core.drift import DriftTracker
 from daemon.core.model import Holdings
+from daemon.core.triggers.drift import DriftTracker
 from tests.bench.daemon_harness import (
     MemoryAccount,
     bench_config,

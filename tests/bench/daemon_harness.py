@@ -31,7 +31,7 @@ from adapters.ports import Emit, FeedStats
 from adapters.store.journal import SqliteJournal
 from daemon.core import events as ev
 from daemon.core.commands import CancelOrder, PlaceOrder
-from daemon.core.config import (
+from daemon.core.config.values import (
     AssetConfig,
     Band,
     BandRule,

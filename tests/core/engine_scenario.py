@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from daemon.core import events as ev
 from daemon.core.commands import Command, PlaceOrder, RecordDecision, ScheduleWakeup
-from daemon.core.config import (
+from daemon.core.config.values import (
     AssetConfig,
     Band,
     BandRule,
@@ -24,7 +24,7 @@ from daemon.core.config import (
     TriggerConfig,
     TriggerMode,
 )
-from daemon.core.engine import Engine
+from daemon.core.engine.kernel import Engine
 from daemon.core.model import Side, TradingSession
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 import pytest
 
-from daemon.core.bands import band_limits, half_width
-from daemon.core.config import Band, BandRule
+from daemon.core.config.values import Band, BandRule
+from daemon.core.triggers.bands import band_limits, half_width
 
 
 def test_five_twenty_five_rule_takes_the_narrower_band() -> None:
@@ -30,7 +30,7 @@ def test_limits_are_clamped_to_zero_and_one() -> None:
 
 
 def test_config_rejects_a_relative_only_band_around_zero_cash() -> None:
-    from daemon.core.config_parse import ConfigError, parse_config_text
+    from daemon.core.config.reader import ConfigError, parse_config_text
 
     text = """
 [portfolio]

@@ -18,11 +18,11 @@ import numpy as np
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from daemon.core.benefit import Covariance, benefit_parts, mean_return, quadratic_gain
-from daemon.core.config import AssetConfig, Config, CostConfig, PortfolioConfig
+from daemon.core.config.values import AssetConfig, Config, CostConfig, PortfolioConfig
 from daemon.core.model import CASH, Holdings, Quote, Side
-from daemon.core.plan import Plan
-from daemon.core.planner import plan_rebalance
+from daemon.core.planning.benefit import Covariance, benefit_parts, mean_return, quadratic_gain
+from daemon.core.planning.plan import Plan
+from daemon.core.planning.planner import plan_rebalance
 from tests.core.test_planner_properties import FAST, Case, cases, run
 from tests.core.test_planner_properties import weights_after as props_weights_after
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.core.config import AssetConfig, Config, CostConfig, PortfolioConfig
+from daemon.core.config.values import AssetConfig, Config, CostConfig, PortfolioConfig
 from daemon.core.model import Holdings, Quote
-from daemon.core.planner import plan_rebalance
+from daemon.core.planning.planner import plan_rebalance
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "how-rebalanced-decides.md"
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.calendar_rules import is_scheduled_day, next_calendar_time, scheduled_days
-from daemon.core.config import CalendarRule, Frequency
+from daemon.core.config.values import CalendarRule, Frequency
 from daemon.core.model import TradingSession
+from daemon.core.triggers.calendar import is_scheduled_day, next_calendar_time, scheduled_days
 
 ET = ZoneInfo("America/New_York")
 TZ = "America/New_York"

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from daemon.core.config import MarketStatsConfig
-from daemon.core.config_fields import ConfigError
-from daemon.core.config_parse import parse_config
+from daemon.core.config.fields import ConfigError
+from daemon.core.config.reader import parse_config
+from daemon.core.config.values import MarketStatsConfig
 
 BASE: dict[str, Any] = {"portfolio": {"targets": {"VTI": 60, "BND": 40}}}
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from daemon.core.config_fields import ConfigError
-from daemon.core.config_model import (
+from daemon.core.config.fields import ConfigError
+from daemon.core.config.model_targets import (
     CovarianceEstimator,
     ModelKind,
     ReturnsEstimator,
@@ -18,7 +18,7 @@ from daemon.core.config_model import (
     TargetModelConfig,
     WeightLimits,
 )
-from daemon.core.config_parse import parse_config
+from daemon.core.config.reader import parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE: dict[str, Any] = {"portfolio": {"cash_target": 10, "targets": {"VTI": 50, "BND": 40}}}

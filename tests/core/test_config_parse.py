@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.config import (
+from daemon.core.config.reader import ConfigError, ConfigProblem, parse_config, parse_config_text
+from daemon.core.config.values import (
     Band,
     BandRule,
     BrokerConfig,
@@ -32,7 +33,6 @@ from daemon.core.config import (
     TriggerConfig,
     TriggerMode,
 )
-from daemon.core.config_parse import ConfigError, ConfigProblem, parse_config, parse_config_text
 
 ROOT = Path(__file__).resolve().parents[2]
 DELETE = object()
@@ -223,7 +223,7 @@ SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
 @pytest.mark.parametrize("section", sorted(SECTIONS))
 def test_every_field_is_documented_in_the_example_and_is_settable(section: str) -> None:
     """The annotated example sets every field of every section: if a field is added to
-    ``daemon.core.config`` without parser support or documentation, this fails."""
+    ``daemon.core.config.values`` without parser support or documentation, this fails."""
     example = tomllib.loads((ROOT / "deploy" / "rebalanced.example.toml").read_text())
     cls, renames = SECTIONS[section]
     for f in fields(cls):

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from daemon.core.config_parse import ConfigError, parse_config
-from daemon.core.config_tax import AccountKind, HarvestConfig, TaxConfig
-from daemon.core.lots import ReliefMethod
+from daemon.core.config.reader import ConfigError, parse_config
+from daemon.core.config.tax import AccountKind, HarvestConfig, TaxConfig
+from daemon.core.tax.lots import ReliefMethod
 
 ROOT = Path(__file__).resolve().parents[2]
 

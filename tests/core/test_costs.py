@@ -8,8 +8,9 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.config import AssetConfig, Config, CostConfig, PortfolioConfig
-from daemon.core.costs import (
+from daemon.core.config.values import AssetConfig, Config, CostConfig, PortfolioConfig
+from daemon.core.model import Quote, Side
+from daemon.core.planning.costs import (
     adv_for,
     cost_exact,
     cost_float,
@@ -18,7 +19,6 @@ from daemon.core.costs import (
     sigma_for,
     to_cents_up,
 )
-from daemon.core.model import Quote, Side
 
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 from daemon.core import events as ev
 from daemon.core.commands import Alert, RequestReconcile
-from daemon.core.config import (
+from daemon.core.config.values import (
     AssetConfig,
     Band,
     BandRule,
@@ -21,10 +21,10 @@ from daemon.core.config import (
     PlannerConfig,
     PortfolioConfig,
 )
-from daemon.core.engine import Engine
+from daemon.core.engine.kernel import Engine
 from daemon.core.model import CASH, Holdings, Quote, Side, TradingState
-from daemon.core.plan import Plan
-from daemon.core.planner import plan_rebalance
+from daemon.core.planning.plan import Plan
+from daemon.core.planning.planner import plan_rebalance
 from tests.core.engine_scenario import (
     RUN,
     at,

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from daemon.core.bands import asset_limits, band_limits
-from daemon.core.config import AssetConfig, Band, BandRule, Config, PortfolioConfig
-from daemon.core.drift import DriftTracker
+from daemon.core.config.values import AssetConfig, Band, BandRule, Config, PortfolioConfig
 from daemon.core.model import CASH, Holdings
+from daemon.core.triggers.bands import asset_limits, band_limits
+from daemon.core.triggers.drift import DriftTracker
 
 FIVE_25 = Band(absolute=0.05, relative=0.25, rule=BandRule.EITHER)
 

@@ -15,9 +15,9 @@ from daemon.core.commands import (
     ScheduleWakeup,
     TradingStateChanged,
 )
-from daemon.core.engine import Engine
+from daemon.core.engine.kernel import Engine
 from daemon.core.model import Side, TradingState
-from daemon.core.orders import OrderState
+from daemon.core.orders.lifecycle import OrderState
 from tests.core.engine_scenario import (
     PRICES,
     RUN,
@@ -94,7 +94,7 @@ def test_a_quote_breach_decides_at_once_and_quiet_quotes_do_nothing() -> None:
 
 
 def test_calendar_mode_ignores_quote_breaches() -> None:
-    from daemon.core.config import TriggerMode
+    from daemon.core.config.values import TriggerMode
 
     engine = started(Engine(make_config(mode=TriggerMode.CALENDAR), RUN))
     assert engine.handle(quote(at(1), "VTI", 130.0)) == []  # out of band, below split size

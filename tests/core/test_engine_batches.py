@@ -1,6 +1,6 @@
 """``QuoteBatch``: the quotes of one frame, handled as one event.
 
-How a batch relates to its quotes one by one (``daemon/core/engine_quotes``):
+How a batch relates to its quotes one by one (``daemon/core/engine/quotes``):
 
 - state: a batch leaves the engine exactly as its quotes one by one do (prices, drift,
   weights, suspected splits), in any trigger mode, however a stream is cut into batches;
@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from daemon.core import events as ev
 from daemon.core.commands import Command, PlaceOrder, RecordDecision, RequestReconcile
-from daemon.core.config import TriggerMode
-from daemon.core.engine import Engine
+from daemon.core.config.values import TriggerMode
+from daemon.core.engine.kernel import Engine
 from tests.core.engine_scenario import RUN, T0, feed, make_config, ready_events
 
 SYMBOLS = ("VTI", "BND", "XYZ")  # XYZ: quoted, not a target

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from daemon.core import events as ev
 from daemon.core.commands import RecordDecision
-from daemon.core.config import CostConfig
-from daemon.core.engine import Engine
+from daemon.core.config.values import CostConfig
+from daemon.core.engine.kernel import Engine
 from daemon.core.model import Side, TradingState
 from tests.core.engine_scenario import (
     RUN,
@@ -99,7 +99,7 @@ def test_the_gate_decision_is_the_netted_plans() -> None:
     """The engine's first round records the same gate figures as planning the netted run
     directly (sells and the buys they fund)."""
     from daemon.core.model import Holdings
-    from daemon.core.planner import plan_rebalance
+    from daemon.core.planning.planner import plan_rebalance
 
     engine = start({"VTI": "500", "BND": "500"})
     [d] = decisions(engine.handle(check(at(1))))

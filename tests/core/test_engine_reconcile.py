@@ -11,9 +11,9 @@ from daemon.core.commands import (
     CancelOrder,
     LookupOrder,
 )
-from daemon.core.engine import Engine
+from daemon.core.engine.kernel import Engine
 from daemon.core.model import Side, TradingState
-from daemon.core.orders import OrderState
+from daemon.core.orders.lifecycle import OrderState
 from tests.core.engine_scenario import (
     PRICES,
     RUN,

@@ -32,7 +32,7 @@ from daemon.core.commands import (
     PlaceOrder,
     ScheduleWakeup,
 )
-from daemon.core.engine import Engine
+from daemon.core.engine.kernel import Engine
 from daemon.core.model import Side, TradingState
 from tests.core.engine_scenario import RUN, at, clock, make_config, quotes, snapshot
 

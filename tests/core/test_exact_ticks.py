@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.config import AssetConfig, Config, PortfolioConfig
-from daemon.core.costs import to_cents_up
-from daemon.core.exact_ticks import ceil_ticks, floor_ticks, scaled_floor, ticks_decimal
+from daemon.core.config.values import AssetConfig, Config, PortfolioConfig
 from daemon.core.model import Holdings, Quote, Side
-from daemon.core.rounding import (
+from daemon.core.planning.costs import to_cents_up
+from daemon.core.planning.exact_ticks import ceil_ticks, floor_ticks, scaled_floor, ticks_decimal
+from daemon.core.planning.rounding import (
     marketable_limit,
     marketable_limit_ticks,
     qty_decimal,
@@ -23,7 +23,7 @@ from daemon.core.rounding import (
     round_qty_ticks,
     to_decimal,
 )
-from daemon.core.valuation import value_portfolio
+from daemon.core.planning.valuation import value_portfolio
 
 SOME = settings(max_examples=400, deadline=None)
 

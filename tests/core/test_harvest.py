@@ -11,14 +11,14 @@ from decimal import Decimal as D
 
 from daemon.core import events as ev
 from daemon.core.commands import PlaceOrder, RecordDecision
-from daemon.core.config import Config
-from daemon.core.config_tax import AccountKind, HarvestConfig, TaxConfig
-from daemon.core.engine import Engine
-from daemon.core.harvest import derive_swaps, find_harvest, swapped
-from daemon.core.live_lots import SeedLots
-from daemon.core.lot_ledger import LotsOpened, replay
-from daemon.core.lots import Lot
+from daemon.core.config.tax import AccountKind, HarvestConfig, TaxConfig
+from daemon.core.config.values import Config
+from daemon.core.engine.kernel import Engine
 from daemon.core.model import Side, TradingSession
+from daemon.core.tax.harvest import derive_swaps, find_harvest, swapped
+from daemon.core.tax.ledger import LotsOpened, replay
+from daemon.core.tax.live_lots import SeedLots
+from daemon.core.tax.lots import Lot
 from tests.core.engine_scenario import RUN, at, check, clock, feed, fill_all, make_config, quotes
 
 BOUGHT = date(2026, 3, 2)

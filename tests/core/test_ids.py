@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.ids import (
+from daemon.core.orders.ids import (
     MAX_CLIENT_ORDER_ID_LENGTH,
     MAX_RUN_ID_LENGTH,
     client_order_id,

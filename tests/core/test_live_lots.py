@@ -10,12 +10,12 @@ from decimal import Decimal as D
 
 from daemon.core import events as ev
 from daemon.core.commands import Alert
-from daemon.core.config_tax import AccountKind, TaxConfig
-from daemon.core.engine import Engine
-from daemon.core.live_lots import LiveLots, SeedLots, lot_fill, split_shows
-from daemon.core.lot_ledger import Bought, LotsOpened, replay
-from daemon.core.lots import Lot, LotSource, Term
+from daemon.core.config.tax import AccountKind, TaxConfig
+from daemon.core.engine.kernel import Engine
 from daemon.core.model import Side
+from daemon.core.tax.ledger import Bought, LotsOpened, replay
+from daemon.core.tax.live_lots import LiveLots, SeedLots, lot_fill, split_shows
+from daemon.core.tax.lots import Lot, LotSource, Term
 from tests.core.engine_scenario import (
     DAY,
     RUN,

@@ -16,8 +16,8 @@ from decimal import Decimal as D
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.core.lot_ledger import Bought, LedgerEntry, LinkedPurchase, Sold, Split, replay
-from daemon.core.lots import ReliefMethod
+from daemon.core.tax.ledger import Bought, LedgerEntry, LinkedPurchase, Sold, Split, replay
+from daemon.core.tax.lots import ReliefMethod
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 START = date(2024, 1, 2)

@@ -11,7 +11,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from daemon.core.lot_ledger import (
+from daemon.core.tax.ledger import (
     Bought,
     DividendReinvested,
     LedgerError,
@@ -21,7 +21,7 @@ from daemon.core.lot_ledger import (
     Split,
     replay,
 )
-from daemon.core.lots import Lot, LotSource, ReliefMethod, Term, first_long_term_day, term_on
+from daemon.core.tax.lots import Lot, LotSource, ReliefMethod, Term, first_long_term_day, term_on
 
 
 def day(text: str) -> date:

@@ -11,11 +11,11 @@ from typing import Any, get_type_hints
 import pytest
 
 from daemon.core.commands import PlaceOrder
-from daemon.core.engine_view import OpenOrderView
+from daemon.core.engine.view import OpenOrderView
 from daemon.core.events import BrokerOrder
 from daemon.core.model import OrderState, OrderTerms, Side, order_terms
-from daemon.core.orders import TrackedOrder
-from daemon.core.plan import PlannedOrder
+from daemon.core.orders.lifecycle import TrackedOrder
+from daemon.core.planning.plan import PlannedOrder
 
 AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 TERMS = {"symbol": "VTI", "side": Side.SELL, "qty": Decimal("3.5"), "notional": None,

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.events import BrokerOrder, OrderFilled
-from daemon.core.ids import is_ours
 from daemon.core.model import Side
-from daemon.core.orders import (
+from daemon.core.orders.ids import is_ours
+from daemon.core.orders.lifecycle import (
     TERMINAL,
     TRANSITIONS,
     OrderBook,
@@ -19,7 +19,7 @@ from daemon.core.orders import (
     TrackedOrder,
     next_state,
 )
-from daemon.core.orders_reconcile import reconcile_open_orders
+from daemon.core.orders.reconcile import reconcile_open_orders
 
 S = OrderState
 K = OrderEventKind

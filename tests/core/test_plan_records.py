@@ -8,8 +8,8 @@ from decimal import Decimal as D
 import pytest
 
 from daemon.core.model import Side
-from daemon.core.plan import PlannedOrder, WeightRow
-from daemon.core.plan_records import planned_order, weight_row
+from daemon.core.planning.plan import PlannedOrder, WeightRow
+from daemon.core.planning.records import planned_order, weight_row
 
 
 def test_planned_order_is_the_constructor() -> None:

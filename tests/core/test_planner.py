@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from daemon.core.config import (
+from daemon.core.config.values import (
     AssetConfig,
     Band,
     BandRule,
@@ -20,8 +20,8 @@ from daemon.core.config import (
     TargetMode,
 )
 from daemon.core.model import CASH, Holdings, Quote, Side
-from daemon.core.plan import Plan, PlannedOrder
-from daemon.core.planner import plan_rebalance
+from daemon.core.planning.plan import Plan, PlannedOrder
+from daemon.core.planning.planner import plan_rebalance
 
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 ABS5 = Band(absolute=0.05, relative=None, rule=BandRule.ABSOLUTE)

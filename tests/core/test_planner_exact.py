@@ -15,7 +15,7 @@ from decimal import Decimal as D
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.core.config import (
+from daemon.core.config.values import (
     AssetConfig,
     Config,
     PlannerConfig,
@@ -23,11 +23,11 @@ from daemon.core.config import (
     Scope,
     TargetMode,
 )
-from daemon.core.costs import order_cost
 from daemon.core.model import Side
-from daemon.core.rounding import CENT, QTY_STEP, marketable_limit, to_decimal
-from daemon.core.targets import Book, Position, _landing_trades, landing_weight
-from daemon.core.valuation import value_portfolio
+from daemon.core.planning.costs import order_cost
+from daemon.core.planning.rounding import CENT, QTY_STEP, marketable_limit, to_decimal
+from daemon.core.planning.targets import Book, Position, _landing_trades, landing_weight
+from daemon.core.planning.valuation import value_portfolio
 from tests.core.test_planner_properties import FAST, NOW, Case, cases, run
 
 

@@ -14,8 +14,7 @@ from decimal import Decimal as D
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from daemon.core.bands import asset_limits, cash_limits
-from daemon.core.config import (
+from daemon.core.config.values import (
     AssetConfig,
     Band,
     BandRule,
@@ -28,9 +27,10 @@ from daemon.core.config import (
     TargetMode,
 )
 from daemon.core.model import CASH, Holdings, Quote, Side
-from daemon.core.plan import Plan
-from daemon.core.planner import plan_rebalance
-from daemon.core.rounding import is_valid_price
+from daemon.core.planning.plan import Plan
+from daemon.core.planning.planner import plan_rebalance
+from daemon.core.planning.rounding import is_valid_price
+from daemon.core.triggers.bands import asset_limits, cash_limits
 
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

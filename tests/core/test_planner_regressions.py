@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from daemon.core.bands import asset_limits
-from daemon.core.config_parse import parse_config
+from daemon.core.config.reader import parse_config
 from daemon.core.model import Holdings, Quote, Side
-from daemon.core.planner import plan_rebalance
+from daemon.core.planning.planner import plan_rebalance
+from daemon.core.triggers.bands import asset_limits
 
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 

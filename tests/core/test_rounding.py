@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.model import Side
-from daemon.core.rounding import (
+from daemon.core.planning.rounding import (
     decimal_str,
     is_valid_price,
     marketable_limit,

@@ -8,8 +8,8 @@ from datetime import date
 from adapters.store import codec
 from daemon.core import events as ev
 from daemon.core.commands import Alert
-from daemon.core.config import TriggerMode
-from daemon.core.engine import Engine
+from daemon.core.config.values import TriggerMode
+from daemon.core.engine.kernel import Engine
 from tests.core.engine_scenario import (
     RUN,
     at,

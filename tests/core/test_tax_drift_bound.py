@@ -19,16 +19,16 @@ from typing import Any
 
 import pytest
 
-from daemon.core.config import Config, CostConfig
-from daemon.core.config_parse import ConfigError, parse_config
-from daemon.core.config_tax import AccountKind, TaxConfig
-from daemon.core.lot_ledger import LotLedger, LotsOpened, replay
-from daemon.core.lots import Lot
+from daemon.core.config.reader import ConfigError, parse_config
+from daemon.core.config.tax import AccountKind, TaxConfig
+from daemon.core.config.values import Config, CostConfig
 from daemon.core.model import Holdings, Quote, Side
-from daemon.core.plan import Plan
-from daemon.core.planner import plan_rebalance
-from daemon.core.tax_planning import drift_bound, tax_policy
-from daemon.core.valuation import value_portfolio
+from daemon.core.planning.plan import Plan
+from daemon.core.planning.planner import plan_rebalance
+from daemon.core.planning.valuation import value_portfolio
+from daemon.core.tax.ledger import LotLedger, LotsOpened, replay
+from daemon.core.tax.lots import Lot
+from daemon.core.tax.policy import drift_bound, tax_policy
 from tests.core.engine_scenario import make_config
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday, 10:00 New York

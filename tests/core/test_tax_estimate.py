@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal as D
 
-from daemon.core.config_tax import AccountKind, TaxConfig
-from daemon.core.lot_ledger import Bought, Sold, replay
-from daemon.core.lots import ReliefMethod
-from daemon.core.tax_estimate import (
+from daemon.core.config.tax import AccountKind, TaxConfig
+from daemon.core.tax.estimate import (
     buy_washes_until,
     days_to_long_term,
     estimate_tax,
     preview_sale,
 )
+from daemon.core.tax.ledger import Bought, Sold, replay
+from daemon.core.tax.lots import ReliefMethod
 
 TAX = TaxConfig(account=AccountKind.TAXABLE, st_rate=0.35, lt_rate=0.15)
 DAY = date(2026, 6, 15)

@@ -12,15 +12,15 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
-from daemon.core.config import Config, CostConfig
-from daemon.core.config_parse import parse_config
-from daemon.core.config_tax import AccountKind, TaxConfig
-from daemon.core.lot_ledger import Bought, LotLedger, LotsOpened, Sold, replay
-from daemon.core.lots import Lot, Term
+from daemon.core.config.reader import parse_config
+from daemon.core.config.tax import AccountKind, TaxConfig
+from daemon.core.config.values import Config, CostConfig
 from daemon.core.model import Holdings, Quote, Side
-from daemon.core.plan import Plan
-from daemon.core.planner import plan_rebalance
-from daemon.core.tax_planning import TaxPolicy, tax_policy, ytd_gain
+from daemon.core.planning.plan import Plan
+from daemon.core.planning.planner import plan_rebalance
+from daemon.core.tax.ledger import Bought, LotLedger, LotsOpened, Sold, replay
+from daemon.core.tax.lots import Lot, Term
+from daemon.core.tax.policy import TaxPolicy, tax_policy, ytd_gain
 from tests.core.engine_scenario import make_config
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday, 10:00 New York
@@ -157,7 +157,7 @@ def test_the_band_multiplier_widens_a_taxable_accounts_bands() -> None:
 def test_the_engine_plans_with_its_live_lots() -> None:
     from daemon.core import events as ev
     from daemon.core.commands import RecordDecision
-    from daemon.core.engine import Engine
+    from daemon.core.engine.kernel import Engine
     from tests.core.engine_scenario import RUN, at, check, clock, feed
     from tests.core.engine_scenario import quotes as quote_events
 
@@ -210,6 +210,6 @@ def test_the_policy_only_ever_cuts_sells_and_never_sells_a_forbidden_gain(
 
 
 def preview_sale_or_none(lots: LotLedger, qty: D) -> list:  # type: ignore[type-arg]
-    from daemon.core.tax_estimate import preview_sale
+    from daemon.core.tax.estimate import preview_sale
 
     return preview_sale(lots, "VTI", qty, D(100), DAY) if qty > 0 else []

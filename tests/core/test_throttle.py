@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.throttle import Pacer, TokenBucket
+from daemon.core.orders.throttle import Pacer, TokenBucket
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 

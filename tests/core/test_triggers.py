@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.core.config import (
+from daemon.core.config.values import (
     AssetConfig,
     CalendarRule,
     Config,
@@ -19,8 +19,8 @@ from daemon.core.config import (
     TriggerMode,
 )
 from daemon.core.model import TradingSession
-from daemon.core.plan import WeightRow
-from daemon.core.triggers import (
+from daemon.core.planning.plan import WeightRow
+from daemon.core.triggers.rules import (
     TriggerState,
     evaluate,
     in_trading_window,

@@ -11,9 +11,9 @@ from decimal import Decimal as D
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.core.lot_ledger import Bought, LedgerEntry, LinkedPurchase, LotLedger, Sold
-from daemon.core.lots import ReliefMethod
-from daemon.core.wash_sales import PendingLoss
+from daemon.core.tax.ledger import Bought, LedgerEntry, LinkedPurchase, LotLedger, Sold
+from daemon.core.tax.lots import ReliefMethod
+from daemon.core.tax.wash_sales import PendingLoss
 from tests.core.test_lot_properties import AUTO_METHODS, trades
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

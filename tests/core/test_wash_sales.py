@@ -9,15 +9,15 @@ from decimal import Decimal as D
 
 import pytest
 
-from daemon.core.lot_ledger import (
+from daemon.core.tax.ledger import (
     Bought,
     DividendReinvested,
     LinkedPurchase,
     Sold,
     replay,
 )
-from daemon.core.lots import Term
-from daemon.core.wash_sales import carried_holding_from, in_window
+from daemon.core.tax.lots import Term
+from daemon.core.tax.wash_sales import carried_holding_from, in_window
 
 SALE = date(2025, 6, 16)
 
@@ -212,9 +212,9 @@ def test_the_rest_of_a_partly_sold_lot_does_not_replace_its_own_shares() -> None
 
 
 def test_replacing_date_unknown_shares_makes_the_holding_period_unknown() -> None:
-    from daemon.core.lot_ledger import LotsOpened
-    from daemon.core.lots import Lot, LotSource
-    from daemon.core.tax_report import unrealised
+    from daemon.core.tax.ledger import LotsOpened
+    from daemon.core.tax.lots import Lot, LotSource
+    from daemon.core.tax.report import unrealised
 
     led = replay([
         LotsOpened((Lot("position-X", "X", None, D(10), D(100), source=LotSource.POSITION),)),
@@ -228,7 +228,7 @@ def test_replacing_date_unknown_shares_makes_the_holding_period_unknown() -> Non
     (row,) = unrealised(led.lots(), {"X": D(9)}, SALE + timedelta(days=3))
     assert "holding_unknown" in row.flags and row.gain == D(-10)
     led.apply(Sold(SALE + timedelta(days=400), "X", D(10), D(11)))
-    from daemon.core.tax_report import realised
+    from daemon.core.tax.report import realised
 
     last = realised(led.disposals, (SALE + timedelta(days=400)).year)[-1]
     assert (last.term, last.flags, last.acquired) == (Term.UNKNOWN, ("holding_unknown",),

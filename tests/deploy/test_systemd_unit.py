@@ -13,7 +13,7 @@ import pytest
 
 from adapters.alpaca.credentials import CRED_KEY_ID, CRED_SECRET_KEY
 from daemon.config_file import load_config
-from daemon.core.config import DaemonConfig
+from daemon.core.config.values import DaemonConfig
 from tests.deploy.conftest import DEPLOY, OPERATIONS_MD, PROM_DIR, REPO, UNIT
 
 EX_CONFIG = 78

@@ -29,9 +29,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from adapters.alpaca.credentials import Credentials, Secret
 from adapters.sim.testing import RunningSim, default_sim_config, running_sim
 from adapters.store.journal import SqliteJournal
-from daemon.core.config import Config
-from daemon.core.config_parse import parse_config_text
-from daemon.core.engine_view import EngineSnapshot
+from daemon.core.config.reader import parse_config_text
+from daemon.core.config.values import Config
+from daemon.core.engine.view import EngineSnapshot
 from daemon.core.events import ShutdownRequested
 from daemon.runtime.assemble import DaemonHandle, run_daemon
 

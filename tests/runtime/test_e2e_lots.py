@@ -14,8 +14,8 @@ from pathlib import Path
 from adapters.sim.testing import running_sim
 from adapters.store import lot_journal
 from daemon import cli_tax
-from daemon.core.lot_ledger import replay
-from daemon.core.lots import LotSource, Term
+from daemon.core.tax.ledger import replay
+from daemon.core.tax.lots import LotSource, Term
 from tests.runtime.e2e_support import DRIFTED, live_daemon, sim_cfg, sim_holdings
 
 

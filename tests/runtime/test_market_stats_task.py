@@ -16,7 +16,7 @@ from adapters.alpaca.credentials import Credentials, Secret
 from adapters.alpaca.limits import RateLimiter
 from adapters.alpaca.rest import AlpacaRest
 from adapters.sim.testing import RunningSim, running_sim
-from daemon.core.config import MarketStatsConfig
+from daemon.core.config.values import MarketStatsConfig
 from daemon.core.events import CovarianceEstimated, Event, MarketStatsUpdated
 from daemon.runtime.market_stats_task import MarketStatsTask
 from daemon.runtime.metrics import Metrics

@@ -24,7 +24,7 @@ from adapters.alpaca.rest import AlpacaRest
 from adapters.models.schedule import period_start
 from adapters.models.weights import FAILURE_REASONS
 from adapters.sim.testing import RunningSim, running_sim
-from daemon.core.config_parse import parse_config
+from daemon.core.config.reader import parse_config
 from daemon.core.events import Event, TargetsChanged
 from daemon.runtime.metrics import MODEL_FAILURE_REASONS, Metrics
 from daemon.runtime.model_targets_task import ModelTargetsTask

@@ -15,7 +15,7 @@ from adapters.alpaca.credentials import Credentials, Secret
 from adapters.alpaca.venue import AlpacaVenue, build_venue
 from adapters.sim.testing import RunningSim, running_sim
 from daemon.core.commands import CancelOrder, PlaceOrder
-from daemon.core.config import BrokerConfig
+from daemon.core.config.values import BrokerConfig
 from daemon.core.events import (
     Event,
     FeedLost,

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.alpaca.credentials import Credentials, Secret
 from adapters.alpaca.venue import build_venue, endpoints
-from daemon.core.config import BrokerConfig
+from daemon.core.config.values import BrokerConfig
 from daemon.core.events import Event, FeedRestored
 from tests.adapters.alpaca.fake_streams import FakeDataStream, FakeTradeStream, serving, until
 

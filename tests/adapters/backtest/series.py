@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from adapters.backtest.prices import PriceSeries
-from daemon.core.config import Config
-from daemon.core.config_parse import parse_config
+from daemon.core.config.reader import parse_config
+from daemon.core.config.values import Config
 
 
 def random_prices(

@@ -10,7 +10,7 @@ import pandas as pd
 
 from adapters.backtest.feeder import Feeder
 from daemon.core.commands import PlaceOrder, RecordDecision
-from daemon.core.engine import Engine
+from daemon.core.engine.kernel import Engine
 from tests.adapters.backtest.series import random_prices, series_of, to_target_config
 
 DAYS = pd.bdate_range("2019-01-01", "2020-06-30")

@@ -19,7 +19,7 @@ from adapters.backtest.models import compare_models, comparison_table, run_model
 from adapters.backtest.prices import load_prices
 from adapters.models.schedule import walk_forward
 from daemon.core import events as ev
-from daemon.core.config_model import ModelKind, TargetModelConfig
+from daemon.core.config.model_targets import ModelKind, TargetModelConfig
 from tests.adapters.backtest.series import to_target_config
 
 DATA = Path(__file__).resolve().parents[3] / "examples" / "data" / "sp500.csv"

@@ -13,7 +13,7 @@ import pytest
 
 from daemon.cli_backtest import main
 from daemon.cli_config import main as check_config
-from daemon.core.config_parse import ConfigError, parse_config_text
+from daemon.core.config.reader import ConfigError, parse_config_text
 
 BASE = """
 [portfolio]

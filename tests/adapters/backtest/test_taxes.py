@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from adapters.backtest.taxes import after_tax_figures, yearly_taxes
-from daemon.core.config_tax import AccountKind, TaxConfig
-from daemon.core.lot_ledger import Bought, Sold, replay
-from daemon.core.lots import Disposal, Term
+from daemon.core.config.tax import AccountKind, TaxConfig
+from daemon.core.tax.ledger import Bought, Sold, replay
+from daemon.core.tax.lots import Disposal, Term
 
 TAX = TaxConfig(account=AccountKind.TAXABLE, st_rate=0.32, lt_rate=0.15)
 
@@ -71,7 +71,7 @@ def test_after_tax_return_takes_each_years_tax_out_of_the_index() -> None:
 
 
 def test_the_liquidated_figure_taxes_the_open_lots_on_the_last_row() -> None:
-    from daemon.core.lots import Lot
+    from daemon.core.tax.lots import Lot
 
     dates = [date(2021, 1, 4), date(2022, 12, 30)]
     index, values = np.array([1.0, 1.5]), np.array([100_000.0, 150_000.0])

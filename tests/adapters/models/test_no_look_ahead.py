@@ -12,8 +12,8 @@ import pytest
 
 from adapters.backtest.prices import load_prices
 from adapters.models.schedule import cutoff, period_start, schedule_rows, walk_forward
-from daemon.core.config import AssetConfig, Config, PortfolioConfig
-from daemon.core.config_model import ModelKind, Schedule, TargetModelConfig
+from daemon.core.config.model_targets import ModelKind, Schedule, TargetModelConfig
+from daemon.core.config.values import AssetConfig, Config, PortfolioConfig
 
 DATA = Path(__file__).resolve().parents[3] / "examples" / "data" / "sp500.csv"
 SYMBOLS = ("AAPL", "BAC", "CVX", "JNJ", "KO")

@@ -14,7 +14,7 @@ import pytest
 from pypfopt import EfficientFrontier, HRPOpt, expected_returns, objective_functions, risk_models
 
 from adapters.models.weights import ModelFailure, inputs_before, model_weights
-from daemon.core.config_model import (
+from daemon.core.config.model_targets import (
     CovarianceEstimator,
     ModelKind,
     ReturnsEstimator,
@@ -143,7 +143,7 @@ def test_skfolios_risk_budgeting_ignores_transaction_costs_so_risk_parity_has_no
                                previous_weights=prev).fit(returns)  # fmt: skip
     without = RiskBudgeting(prior_estimator=prior).fit(returns)
     assert np.max(np.abs(np.asarray(with_costs.weights_) - without.weights_)) < 1e-6
-    from daemon.core.config_model import PENALISED_KINDS
+    from daemon.core.config.model_targets import PENALISED_KINDS
 
     assert ModelKind.RISK_PARITY not in PENALISED_KINDS
 

@@ -14,7 +14,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from daemon.core import commands, config, events, model, plan
+from daemon.core import commands, events, model
+from daemon.core.config import values as config
+from daemon.core.planning import plan as plan
 
 _NS: dict[str, Any] = {}
 for _m in (model, config, plan, events, commands):

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 
 from adapters.store import codec
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
-from daemon.core.config import AssetConfig, Config, CostConfig, PortfolioConfig
+from daemon.core.config.values import AssetConfig, Config, CostConfig, PortfolioConfig
 from daemon.core.events import ConfigReloaded, Event, OrderFilled, QuoteUpdated
 from daemon.core.model import Side
-from daemon.core.plan import Plan, WeightRow
+from daemon.core.planning.plan import Plan, WeightRow
 from tests.adapters.store.strategies import strategy_for
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)

@@ -22,7 +22,7 @@ from daemon import cli_history
 from daemon.core.commands import PlaceOrder, RecordDecision
 from daemon.core.events import OrderFilled
 from daemon.core.model import Side, TradingState
-from daemon.core.plan import Plan, PlannedOrder, WeightRow
+from daemon.core.planning.plan import Plan, PlannedOrder, WeightRow
 from tests.clocks import StepClock
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -15,7 +15,7 @@ from adapters.store.journal import JournalError, SqliteJournal, journal_path
 from daemon.core.commands import PlaceOrder, RecordDecision, ScheduleWakeup
 from daemon.core.events import OrderFilled, QuoteBatch, QuoteUpdated, TimerFired
 from daemon.core.model import Side, TradingState
-from daemon.core.plan import Plan, WeightRow
+from daemon.core.planning.plan import Plan, WeightRow
 from tests.clocks import StepClock
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)

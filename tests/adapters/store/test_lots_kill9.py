@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from adapters.store import lot_journal
-from daemon.core.lot_ledger import LotLedger, replay
+from daemon.core.tax.ledger import LotLedger, replay
 
 ROOT = Path(__file__).resolve().parents[3]
 STEP = 1_000_000

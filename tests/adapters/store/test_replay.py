@@ -17,7 +17,7 @@ import pytest
 from adapters.store.journal import QuotePolicy, SqliteJournal
 from daemon.core import events as ev
 from daemon.core.commands import PlaceOrder
-from daemon.core.engine import Engine
+from daemon.core.engine.kernel import Engine
 from tests.clocks import StepClock
 from tests.core.engine_scenario import RUN, make_config
 from tests.core.test_engine_replay import TARGETS, drive

@@ -1,0 +1,82 @@
+"""``PlannedOrder`` and ``WeightRow`` built at the planner's rate (a thousand a plan).
+
+Both are frozen slotted dataclasses, whose generated ``__init__`` stores each field through
+``object.__setattr__(self, name, value)``: about a microsecond per order. These builders
+store the same values through the slots' own descriptors (what that call ends in), so the
+result is the same object: equal, same hash, same repr, still frozen. The import-time checks
+make them refuse to run if either class gains a field, a default they do not set, or a
+``__post_init__`` they would skip (``tests/core/test_plan_records.py`` compares them with the
+constructors).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+from daemon.core.model import Side
+from daemon.core.planning.plan import PlannedOrder, WeightRow
+
+_ORDER_FIELDS = (
+    "symbol",
+    "side",
+    "qty",
+    "notional",
+    "limit_price",
+    "est_cost",
+    "reason",
+    "est_notional",
+)
+_WEIGHT_FIELDS = ("current", "target", "low", "high")
+
+
+def _setters(cls: type, names: tuple[str, ...]) -> list[Any]:
+    if tuple(f.name for f in dataclasses.fields(cls)) != names:
+        raise TypeError(f"{cls.__name__} changed its fields: update daemon/core/planning/records.py")
+    if hasattr(cls, "__post_init__") or "__slots__" not in cls.__dict__:
+        raise TypeError(
+            f"{cls.__name__} is no longer a plain slotted dataclass: update plan_records"
+        )
+    return [cls.__dict__[n].__set__ for n in names]
+
+
+_o = _setters(PlannedOrder, _ORDER_FIELDS)
+_w = _setters(WeightRow, _WEIGHT_FIELDS)
+_new = object.__new__
+
+
+def planned_order(
+    symbol: str,
+    side: Side,
+    qty: Decimal | None,
+    notional: Decimal | None,
+    limit_price: Decimal | None,
+    est_cost: Decimal,
+    reason: str,
+    est_notional: Decimal,
+) -> PlannedOrder:
+    """``PlannedOrder(symbol, side, qty, notional, limit_price, est_cost, reason,
+    est_notional)``, quicker."""
+    s = _o
+    o: PlannedOrder = _new(PlannedOrder)
+    s[0](o, symbol)
+    s[1](o, side)
+    s[2](o, qty)
+    s[3](o, notional)
+    s[4](o, limit_price)
+    s[5](o, est_cost)
+    s[6](o, reason)
+    s[7](o, est_notional)
+    return o
+
+
+def weight_row(current: float, target: float, low: float, high: float) -> WeightRow:
+    """``WeightRow(current, target, low, high)``, quicker."""
+    s = _w
+    w: WeightRow = _new(WeightRow)
+    s[0](w, current)
+    s[1](w, target)
+    s[2](w, low)
+    s[3](w, high)
+    return w

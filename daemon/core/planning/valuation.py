@@ -1,0 +1,299 @@
+"""The portfolio as the planner sees it: one row per symbol with its quantity, price, weight,
+band and whether it may trade (and if not, why).
+
+Open orders count as already done: ``pending_qty`` (signed shares) is added to the position
+and ``reserved_cash`` (cash held by open buys) is taken from cash; the expected proceeds of
+pending sells (at the valuation price) count in cash for weights, never as spendable cash.
+
+Values are floats (weights need no more); the one exact figure, the portfolio value in cents,
+comes from ``Portfolio.value_cents`` (the float sum when it is clearly away from a half cent,
+else the exact ``Decimal`` sum).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from daemon.core.config.values import AssetConfig, Config, NotInTargets
+from daemon.core.model import CASH, Holdings, Quote
+from daemon.core.planning.plan import WeightRow
+from daemon.core.planning.quote_checks import quote_problem, valuation_price
+from daemon.core.planning.records import weight_row
+from daemon.core.planning.rounding import CENT, to_decimal
+from daemon.core.planning.tables import AssetInfo, tables_for
+
+ZERO = Decimal(0)
+_EPS = 2.3e-16  # a little more than 2**-53
+
+
+@dataclass(slots=True)
+class Row:
+    symbol: str
+    asset: AssetConfig | None
+    qty: Decimal  # position + pending
+    sellable: Decimal  # shares that can be sold now: min(position, position + pending), ≥ 0
+    quote: Quote | None
+    price: float | None  # valuation price (mid), None when unknown
+    value: float  # dollars at ``price`` (0 when unknown)
+    target: float
+    low: float
+    high: float
+    liquidate: bool
+    problem: str | None  # why it may not trade, None when it may
+    counts_in_drift: bool
+    sellable_f: float = 0.0  # float(sellable)
+    proceeds: Decimal | None = None  # expected proceeds of a pending sell, at the price
+
+    @property
+    def whole(self) -> bool:
+        return self.asset is not None and not self.asset.fractional
+
+    @property
+    def tradable(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(slots=True)
+class Portfolio:
+    rows: list[Row]
+    cash: Decimal  # cash − reserved_cash (spendable before the cash floor)
+    weight_cash: float  # cash for weights: cash − reserved + expected pending-sell proceeds
+    weight_cash_dec: Decimal  # the same, exact
+    value: float
+    notes: list[str]  # e.g. "value uncertain: no price for XYZ"
+    magnitude: float = 0.0  # |weight cash| + Σ |row value|: bounds the float sum's error
+
+    @property
+    def value_dec(self) -> Decimal:
+        """The value in Decimal: cash + Σ qty × price (+ pending-sell proceeds), row order."""
+        total = self.cash
+        for r in self.rows:
+            if r.price is not None:
+                total += r.qty * to_decimal(r.price)
+                if r.proceeds is not None:
+                    total += r.proceeds
+        return total
+
+    def value_cents(self) -> Decimal:
+        """``value_dec.quantize(CENT)`` (half-even), from the float value when its error
+        bound keeps it clear of a half cent."""
+        x = self.value * 100.0
+        bound = (len(self.rows) + 8) * _EPS * self.magnitude * 100.0 + abs(x) * _EPS + 1e-9
+        if abs(x) < 2.0**50:
+            lo, hi = math.floor(x - bound + 0.5), math.floor(x + bound + 0.5)
+            if lo == hi and lo != 0:
+                return Decimal(lo).scaleb(-2)
+        return self.value_dec.quantize(CENT)
+
+    def weights(self, config: Config) -> dict[str, WeightRow]:
+        v = self.value
+        new = weight_row
+        if v > 0:
+            out = {r.symbol: new(r.value / v, r.target, r.low, r.high) for r in self.rows}
+        else:
+            out = {r.symbol: new(0.0, r.target, r.low, r.high) for r in self.rows}
+        t = tables_for(config)
+        cw = self.weight_cash / v if v > 0 else 0.0
+        out[CASH] = new(cw, config.portfolio.cash_target, t.cash_low, t.cash_high)
+        return out
+
+    def drift(self, config: Config) -> float:
+        v = self.value
+        if v <= 0:
+            return 0.0
+        total = abs(self.weight_cash / v - config.portfolio.cash_target)
+        for r in self.rows:
+            if r.counts_in_drift:
+                total += abs(r.value / v - r.target)
+        return total / 2.0
+
+
+def _fresh_from(now: datetime, max_age: float) -> datetime | None:
+    """Quotes stamped at or after this are surely no older than ``max_age`` seconds (a
+    microsecond inside the limit, so rounding can never call a stale quote fresh)."""
+    try:
+        return now - timedelta(seconds=max_age) + timedelta(microseconds=1)
+    except (OverflowError, ValueError):
+        return None
+
+
+def value_portfolio(
+    config: Config,
+    holdings: Holdings,
+    quotes: Mapping[str, Quote],
+    now: datetime,
+    *,
+    reserved_cash: Decimal = ZERO,
+    pending_qty: Mapping[str, Decimal] | None = None,
+    halted: Collection[str] | Mapping[str, str] = (),
+) -> Portfolio:
+    """Value every symbol (targets in config order, then other holdings by name).
+    ``halted``: symbols not to trade now, or a mapping symbol → why (shown in the plan)."""
+    pf = config.portfolio
+    pending = pending_qty or {}
+    positions = holdings.positions
+    infos = tables_for(config).assets
+    extra = sorted(
+        {s for s, q in positions.items() if s not in infos and q != 0}
+        | {s for s, q in pending.items() if s not in infos and q != 0}
+    )
+    why_not = dict(halted) if isinstance(halted, Mapping) else dict.fromkeys(halted, HALTED)
+    ctx = _Context(config, pending, why_not, now)
+    fresh_from, max_age = ctx.fresh_from, ctx.max_age
+    special = pf.excluded | ctx.halted.keys() | pending.keys()
+    rows: list[Row] = []
+    notes: list[str] = []
+    cash = holdings.cash - reserved_cash
+    weight_cash_dec = cash
+    magnitude = 0.0
+    for sym, info in infos.items():
+        quote = quotes.get(sym)
+        if quote is None or sym in special:
+            row = _row(ctx, sym, info, positions.get(sym, ZERO), quote, notes)
+            magnitude += abs(row.value)
+            if row.proceeds is not None:
+                weight_cash_dec += row.proceeds
+            rows.append(row)
+            continue
+        # the common case, inlined: a target asset with a quote, nothing pending
+        pos = positions.get(sym, ZERO)
+        qty = pos + ZERO
+        bid, ask = quote.bid, quote.ask
+        problem: str | None = None
+        spread = info.max_spread
+        if 0.0 < bid <= ask:
+            price: float | None = (bid + ask) / 2.0
+            try:
+                fresh = fresh_from is not None and quote.at >= fresh_from
+            except TypeError:  # naive vs aware: quote_problem reports it as it always has
+                fresh = False
+            if not fresh or ask - bid > spread * (bid + ask) / 2.0:
+                problem = quote_problem(quote, now, max_age, spread)
+        else:
+            problem = quote_problem(quote, now, max_age, spread)
+            price = valuation_price(quote)
+        qty_f = float(qty)
+        value = 0.0
+        if price is None:
+            if qty != 0:
+                notes.append(f"value uncertain: no price for {sym} ({qty} shares counted as $0)")
+        else:
+            value = qty_f * price
+            magnitude += abs(value)
+        held = pos > ZERO
+        rows.append(
+            Row(
+                sym,
+                info.asset,
+                qty,
+                pos if held else ZERO,  # max(0, min(pos, qty)) with qty == pos
+                quote,
+                price,
+                value,
+                info.target,
+                info.low,
+                info.high,
+                info.target <= 0.0,  # a zero target is sold
+                problem,
+                True,
+                qty_f if held else 0.0,
+                None,
+            )
+        )
+    for sym in extra:
+        row = _row(ctx, sym, None, positions.get(sym, ZERO), quotes.get(sym), notes)
+        magnitude += abs(row.value)
+        if row.proceeds is not None:
+            weight_cash_dec += row.proceeds
+        rows.append(row)
+    weight_cash = float(weight_cash_dec)
+    value_total = weight_cash + sum(r.value for r in rows)
+    magnitude += abs(weight_cash)
+    return Portfolio(rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude)
+
+
+HALTED = "halted by the venue"
+
+
+class _Context:
+    """What every row's valuation reads besides its own symbol."""
+
+    __slots__ = ("config", "fresh_from", "halted", "max_age", "now", "pending")
+
+    def __init__(
+        self,
+        config: Config,
+        pending: Mapping[str, Decimal],
+        halted: Mapping[str, str],
+        now: datetime,
+    ) -> None:
+        self.config, self.pending, self.halted, self.now = config, pending, halted, now
+        self.max_age = config.planner.max_quote_age_seconds
+        self.fresh_from = _fresh_from(now, self.max_age)
+
+
+def _row(
+    ctx: _Context,
+    sym: str,
+    info: AssetInfo | None,
+    pos: Decimal,
+    quote: Quote | None,
+    notes: list[str],
+) -> Row:
+    """One row, every rule spelled out (pending orders, excluded, halted, held but not in
+    targets, missing or bad quotes)."""
+    pf = ctx.config.portfolio
+    pend = ctx.pending.get(sym, ZERO)
+    qty = pos + pend
+    sellable = max(ZERO, min(pos, qty))
+    if info is not None:
+        asset: AssetConfig | None = info.asset
+        target, low, high = info.target, info.low, info.high
+        liquidate, counts = target <= 0.0, True  # a zero target is sold
+    else:
+        asset = None
+        liquidate = pf.not_in_targets is NotInTargets.LIQUIDATE and sym not in pf.excluded
+        target, low, high, counts = 0.0, 0.0, (0.0 if liquidate else 1.0), liquidate
+    problem: str | None
+    if sym in pf.excluded:
+        problem = "excluded by config (counted in value, never traded)"
+    elif asset is None and not liquidate:
+        problem = "not in targets (held, not traded)"
+    elif sym in ctx.halted:
+        problem = ctx.halted[sym]
+    else:
+        spread = info.max_spread if info is not None else ctx.config.planner.max_spread
+        problem = quote_problem(quote, ctx.now, ctx.max_age, spread)
+    price = valuation_price(quote)
+    value = 0.0
+    proceeds: Decimal | None = None
+    qty_f = float(qty)
+    if price is None:
+        if qty != 0:
+            notes.append(f"value uncertain: no price for {sym} ({qty} shares counted as $0)")
+    else:
+        value = qty_f * price
+        if pend < 0:
+            proceeds = min(-pend, max(pos, ZERO)) * to_decimal(price)
+    sellable_f = qty_f if sellable is pos and pend == 0 else float(sellable)
+    return Row(
+        sym,
+        asset,
+        qty,
+        sellable,
+        quote,
+        price,
+        value,
+        target,
+        low,
+        high,
+        liquidate,
+        problem,
+        counts,
+        sellable_f,
+        proceeds,
+    )
