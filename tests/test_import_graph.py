@@ -159,3 +159,20 @@ def test_core_modules_import_modules_not_subpackages(graph: grimp.ImportGraph) -
         for i in graph.find_modules_directly_imported_by(m) if i in packages
     )
     assert wrong == [], "import the module itself:\n" + "\n".join(wrong)
+
+
+def test_every_name_a_subpackage_exports_resolves() -> None:
+    """The lazy re-exports (``daemon.core.reexport``) name real things: a typo in a
+    subpackage's table would only show when someone outside used the name."""
+    import importlib
+
+    core = ROOT / "daemon" / "core"
+    missing = []
+    for d in sorted(p for p in core.iterdir() if (p / "__init__.py").exists()):
+        pkg = importlib.import_module(f"daemon.core.{d.name}")
+        for name in getattr(pkg, "__all__", ()):
+            try:
+                getattr(pkg, name)
+            except AttributeError:
+                missing.append(f"daemon.core.{d.name}.{name}")
+    assert missing == []

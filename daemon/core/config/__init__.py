@@ -3,15 +3,15 @@ field readers (``fields``), the non-portfolio sections (``sections``), every num
 (``ranges``), and the ``[targets.model]``, ``[tax]`` and ``[backtest.sweep]`` sections
 (``model_targets``, ``tax``, ``backtest``).
 
-Import from the modules themselves inside the core; this package re-exports the public names
-for the outside, lazily (PEP 562): importing one module of the package does not import the
-others, so the package's own modules never meet in an import circle through it.
+Inside the core, import the modules themselves; the names below are for the outside,
+loaded on first use (``daemon.core.reexport``).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from daemon.core.reexport import lazy
 
 if TYPE_CHECKING:
     from daemon.core.config.reader import parse_config, parse_config_text
@@ -25,8 +25,4 @@ _WHERE = {
 
 __all__ = ["Config", "parse_config", "parse_config_text"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy(__name__, _WHERE)

@@ -8,15 +8,15 @@
 - ``plan``, ``records``, ``tables``: the plan's values, built at the planner's rate, and what is
   derived from a config once.
 
-Import from the modules themselves inside the core; this package re-exports the public names
-for the outside, lazily (PEP 562): importing one module of the package does not import the
-others, so the package's own modules never meet in an import circle through it.
+Inside the core, import the modules themselves; the names below are for the outside,
+loaded on first use (``daemon.core.reexport``).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from daemon.core.reexport import lazy
 
 if TYPE_CHECKING:
     from daemon.core.planning.plan import Plan, PlannedOrder, SkippedSymbol, WeightRow
@@ -32,8 +32,4 @@ _WHERE = {
 
 __all__ = ["Plan", "PlannedOrder", "SkippedSymbol", "WeightRow", "plan_rebalance"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy(__name__, _WHERE)

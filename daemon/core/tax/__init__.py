@@ -4,15 +4,15 @@ them in (``relief``), the ledger (``ledger``), wash sales (``wash_sales``), repo
 (``lot_import``), the engine's live ledger (``live_lots``), a taxable account's selling policy
 for the planner (``policy``) and tax-loss harvesting (``harvest``).
 
-Import from the modules themselves inside the core; this package re-exports the public names
-for the outside, lazily (PEP 562): importing one module of the package does not import the
-others, so the package's own modules never meet in an import circle through it.
+Inside the core, import the modules themselves; the names below are for the outside,
+loaded on first use (``daemon.core.reexport``).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from daemon.core.reexport import lazy
 
 if TYPE_CHECKING:
     from daemon.core.tax.ledger import LotLedger
@@ -26,8 +26,4 @@ _WHERE = {
 
 __all__ = ["Lot", "LotLedger", "ReliefMethod"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy(__name__, _WHERE)

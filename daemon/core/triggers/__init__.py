@@ -2,15 +2,15 @@
 cooldown, runs per day), calendar dates (``calendar``), exchange-local time
 (``market_hours``), band edges (``bands``) and O(1) drift tracking (``drift``).
 
-Import from the modules themselves inside the core; this package re-exports the public names
-for the outside, lazily (PEP 562): importing one module of the package does not import the
-others, so the package's own modules never meet in an import circle through it.
+Inside the core, import the modules themselves; the names below are for the outside,
+loaded on first use (``daemon.core.reexport``).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from daemon.core.reexport import lazy
 
 if TYPE_CHECKING:
     from daemon.core.triggers.drift import DriftTracker
@@ -25,8 +25,4 @@ _WHERE = {
 
 __all__ = ["DriftTracker", "TriggerDecision", "TriggerState", "evaluate"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy(__name__, _WHERE)
