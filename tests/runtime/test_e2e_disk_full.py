@@ -53,7 +53,11 @@ async def test_disk_full_stops_decisions_and_trading_resumes_when_writes_work(
         m = await d.metrics()
         assert metric(m, "rebalanced_journal_write_errors_total") > 0
         writer = d.journal._writer
-        assert writer.failure_reports == 1, "logged once, not once per failed write"
+        # logged per episode, not per failed write: a capped file may still take a small
+        # write now and then (a page with room), which ends an episode and starts another
+        assert writer.write_errors >= 3
+        assert writer.failure_reports < writer.write_errors / 2, "one log line per failed write"
+        episodes = writer.failure_reports
 
         _set_max_pages(d.journal, 1_000_000)  # space again
         await wait_until(lambda: not d.journal.writes_failing, 15, what="writes to succeed")
@@ -61,7 +65,8 @@ async def test_disk_full_stops_decisions_and_trading_resumes_when_writes_work(
         await d.assert_matches_sim()
         status, body = await d.get("/readyz")
         assert status == 200, body
-        assert writer.failure_reports == 2  # the failure, then the recovery
+        # every episode's failure was followed by its recovery, and the last report is one
+        assert writer.failure_reports >= episodes and writer.failure_reports % 2 == 0
         assert await d.stop() == 0
 
 
