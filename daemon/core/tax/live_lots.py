@@ -35,7 +35,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from daemon.core.commands import Alert, Command
+# the module, not its names: commands -> planning -> config -> tax.policy -> here is a
+# cycle, and importing commands (or the journal) first must not fail on it
+from daemon.core import commands
 from daemon.core.config.tax import TaxConfig
 from daemon.core.events import OrderFilled
 from daemon.core.model import Side
@@ -219,7 +221,7 @@ class LiveLots:
 
 def lot_fill(
     lots: LiveLots, order: TrackedOrder | None, e: OrderFilled, tax: TaxConfig
-) -> list[Command]:
+) -> list[commands.Command]:
     """The engine's fill hook: apply ``e`` to the lots when its order is known; an Alert
     (once, in a taxable account) when the lots stop following the account."""
     if order is None:
@@ -228,5 +230,5 @@ def lot_fill(
     lots.on_fill(e.execution_id, order.symbol, order.side, e.qty, e.price, e.at)
     if lots.out_of_sync is None or was is not None or not tax.taxable:
         return []
-    return [Alert("warning", f"the lot ledger stopped following the account: "
+    return [commands.Alert("warning", f"the lot ledger stopped following the account: "
                              f"{lots.out_of_sync}")]
