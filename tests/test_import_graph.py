@@ -176,3 +176,33 @@ def test_every_name_a_subpackage_exports_resolves() -> None:
             except AttributeError:
                 missing.append(f"daemon.core.{d.name}.{name}")
     assert missing == []
+def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
+    """grimp sees import statements, not that importing ``daemon.core.planning.plan`` first
+    runs ``daemon/core/planning/__init__.py`` (which re-exports the planner, which reads
+    the config, …): a circle through a package's ``__init__`` only shows when a module is
+    imported first, as a child process does (``python -m tests.adapters.store.kill9_child``
+    starts with ``adapters.store.journal``). Each module here is imported first, with every
+    module of ours forgotten before it."""
+    import subprocess
+    import sys
+
+    names = sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for top in ("daemon", "adapters")
+        for p in (ROOT / top).rglob("*.py")
+    )
+    script = (
+        "import importlib, sys\n"
+        "bad = []\n"
+        f"for name in {names!r}:\n"
+        "    for m in [m for m in sys.modules if m.split('.')[0] in ('daemon', 'adapters')]:\n"
+        "        del sys.modules[m]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ImportError as e:\n"
+        "        bad.append(f'{name}: {e}')\n"
+        "print('\\n'.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, check=True)
+    assert out.stdout.strip() == "", out.stdout

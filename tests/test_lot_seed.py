@@ -64,3 +64,27 @@ async def test_a_linked_ira_buy_washes_a_loss_for_good(tmp_path: Path) -> None:
     assert d.raw_gain == D(-500) and d.adjustment == D(500) and d.permanent
     [d] = preview_sale(seed(tmp_path).ledger, "VTI", D(10), D(150), date(2026, 3, 20))
     assert d.adjustment == 0
+
+
+async def test_a_catch_up_report_of_a_fill_is_not_a_second_buy_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    from daemon.core.commands import PlaceOrder
+    from daemon.core.events import OrderFilled
+    from daemon.core.model import Side
+
+    order = PlaceOrder(f"rb-{RUN}-00000001", "VTI", Side.BUY, D(5), D(201), None,
+                       decision_id="d")
+    j = await SqliteJournal.open(tmp_path, quotes="all", clock=lambda: T0)
+    j.record_event(snap(T0, "10"))
+    await j.record_intent(order)
+    fill = OrderFilled(T0 + timedelta(minutes=1), order.client_order_id, "x1", D(5), D(201),
+                       D(5), "b1")
+    sync = OrderFilled(T0 + timedelta(minutes=1), order.client_order_id, "sync:b1:5", D(5),
+                       D(201), D(5), "b1")
+    j.record_event(fill)
+    j.record_event(sync)
+    await j.close()
+    s = seed(tmp_path)
+    assert s.ledger.position("VTI") == D(15)
+    assert [(x.qty, x.basis) for x in s.ledger.lots("VTI")] == [(D(10), D(2000)), (D(5), D(1005))]

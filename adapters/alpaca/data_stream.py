@@ -262,10 +262,15 @@ class AlpacaMarketData:
                     emit(ev)
                 others += 1
             elif type(m) is wire.StreamError:
+                if n_quotes:  # _error may raise: the quotes held so far are counted first
+                    self._held_count += n_quotes
+                    self.quotes += n_quotes
+                    n_quotes = 0
                 self._error(m)
         if n_quotes:
             self._held_count += n_quotes
             self.quotes += n_quotes
+        if held:  # (quotes before an error that did not end the session too)
             if len(held) >= MAX_HELD:  # bounds one batch's engine call (and the loop lag)
                 self._flush()
             elif not self._flush_soon:

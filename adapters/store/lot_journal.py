@@ -37,7 +37,7 @@ from daemon.core.tax.ledger import (
     merge_by_day,
     replay,
 )
-from daemon.core.tax.live_lots import SeedLots, SplitGuard
+from daemon.core.tax.live_lots import SeedLots, SplitGuard, fill_delta
 from daemon.core.tax.live_lots import position_lots as live_position_lots
 from daemon.core.tax.lots import Lot, LotSource
 
@@ -71,6 +71,8 @@ class LedgerInputs:
     import_as_of: date | None = None
     seeded: bool = False  # lots were opened (an import, or the journal's first snapshot)
     execution_ids: set[str] = field(default_factory=set)  # the fills in ``entries``
+    # order → (shares, notional) the entries took from its fills (``live_lots.fill_delta``)
+    order_fills: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
 
 
 def trade_date(at: datetime) -> date:
@@ -105,12 +107,13 @@ def latest_snapshot(conn: sqlite3.Connection) -> tuple[int, AccountSnapshot] | N
 
 def _fills_after(
     conn: sqlite3.Connection, after_seq: int, notes: list[str]
-) -> list[tuple[int, OrderFilled, str, Side]]:
+) -> list[tuple[int, OrderFilled, str, Side, Decimal]]:
     sides = {
         cid: (symbol, Side(side))
         for cid, symbol, side in conn.execute("SELECT client_order_id, symbol, side FROM intents")
     }
     seen: set[str] = set()
+    filled: dict[str, tuple[Decimal, Decimal]] = {}
     out = []
     skipped = 0
     for seq, body in conn.execute(
@@ -125,7 +128,9 @@ def _fills_after(
         if known is None:
             skipped += 1
             continue
-        out.append((int(seq), fill, known[0], known[1]))
+        got = fill_delta(filled, fill.client_order_id, fill.qty, fill.price, fill.cum_qty)
+        if got is not None:  # a catch-up's report of fills already counted adds nothing
+            out.append((int(seq), fill, known[0], known[1], got[0]))
     if skipped:
         notes.append(
             f"{skipped} fill(s) of orders rebalanced did not place were skipped (no intent "
@@ -142,8 +147,8 @@ def expected_positions(conn: sqlite3.Connection) -> dict[str, Decimal] | None:
         return None
     seq, snapshot = snap
     pos = {s: q for s, q in snapshot.positions.items()}
-    for _, fill, symbol, side in _fills_after(conn, seq, []):
-        delta = fill.qty if side is Side.BUY else -fill.qty
+    for _, _fill, symbol, side, qty in _fills_after(conn, seq, []):
+        delta = qty if side is Side.BUY else -qty
         pos[symbol] = pos.get(symbol, Decimal(0)) + delta
     return {s: q for s, q in pos.items() if q}
 
@@ -248,12 +253,17 @@ def _walk(conn: sqlite3.Connection, after: int, lots: list[Lot], out: LedgerInpu
                 skipped += 1
                 continue
             out.execution_ids.add(fill.execution_id)
+            got = fill_delta(out.order_fills, fill.client_order_id, fill.qty, fill.price,
+                             fill.cum_qty)
+            if got is None:  # a catch-up's report of fills already taken (as live)
+                continue
+            qty, price = got
             symbol, side = known
-            signed = fill.qty if side is Side.BUY else -fill.qty
+            signed = qty if side is Side.BUY else -qty
             held[symbol] = held.get(symbol, Decimal(0)) + signed
             positions[symbol] = positions.get(symbol, Decimal(0)) + signed
             entry = Bought if side is Side.BUY else Sold
-            out.entries.append(entry(trade_date(fill.at), symbol, fill.qty, fill.price,
+            out.entries.append(entry(trade_date(fill.at), symbol, qty, price,
                                      ref=f"execution {fill.execution_id}"))
             out.prices[symbol] = fill.price
     if skipped:
@@ -277,7 +287,8 @@ def seed_lots(
     except LedgerError as e:
         raise LotJournalError(f"the journal's fills do not fit the lots: {e}; run "
                               "'rebalanced lots import FILE.csv' with the broker's lots") from e
-    return SeedLots(ledger, inputs.seeded, frozenset(inputs.execution_ids), tuple(inputs.notes))
+    return SeedLots(ledger, inputs.seeded, frozenset(inputs.execution_ids), tuple(inputs.notes),
+                    dict(inputs.order_fills))
 
 
 def _last_quotes(conn: sqlite3.Connection) -> dict[str, Decimal]:

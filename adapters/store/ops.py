@@ -325,5 +325,14 @@ def trading_state_op(state: TradingState, reason: str, recorded_at: str) -> Op:
     return Op("trading_state", apply, durable=True)
 
 
+def _rewrite_header(_state: WriterState, conn: sqlite3.Connection) -> None:
+    # SQLite syncs the WAL only when a commit writes a frame: an empty barrier (the writes
+    # before it committed in an earlier batch, synchronous=NORMAL) would fsync nothing, and
+    # a group's POSTs would go out before their intents are durable. Rewriting the header's
+    # user_version (same value) dirties page 1: one frame, so the commit fsyncs the WAL.
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.execute(f"PRAGMA user_version = {int(version)}")
+
+
 def flush_op() -> Op:
-    return Op("flush", lambda _state, _conn: None, durable=True)
+    return Op("flush", _rewrite_header, durable=True)

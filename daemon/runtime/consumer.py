@@ -114,11 +114,27 @@ class Consumer:
                 if loop.time() - since >= SLICE:
                     await asyncio.sleep(0)
                     since = loop.time()
+                    self.last_progress = time.monotonic()
+                    if done():  # a backlog may never empty the queue: stop on time,
+                        self._rest_but_quotes()  # after the events queued (fills …)
+                        return
                 try:
                     item = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     break
             self.last_progress = time.monotonic()
+
+    def _rest_but_quotes(self) -> None:
+        """Stopping behind a backlog: every event still queued but the quotes (an order
+        event left in the queue would be lost to the journal)."""
+        queue = self.queue
+        while True:
+            try:
+                item = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if type(item) is not ev.QuoteBatch and type(item) is not ev.QuoteUpdated:
+                self.handle(item)
 
     def handle(self, item: Any) -> None:
         """One item off the queue: a quote (the hot path), the heartbeat, or any event."""

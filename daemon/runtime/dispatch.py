@@ -31,6 +31,7 @@ class Batch(NamedTuple):
     trigger: ev.QuoteUpdated | ev.QuoteBatch | None  # the quotes that led to them (latency)
     ranks: dict[str, int]  # rate-limiter rank per client order id, largest order first
     intents: dict[str, Any]  # group commit: each order's durable intent (``_place``)
+    uncommitted: list[cmds.PlaceOrder]  # the orders whose group commit the first one starts
 
 
 Handler = Callable[[Any, Batch], None]
@@ -65,9 +66,7 @@ class Dispatcher:
                  trigger: ev.QuoteUpdated | ev.QuoteBatch | None) -> None:
         """Act on one ``Engine.handle`` call's commands, in order."""
         placed = [c for c in commands if type(c) is cmds.PlaceOrder]
-        batch = Batch(trigger, rank_by_size(placed), {})
-        if placed:  # group commit: one fsync for all their intents, before the first POST
-            batch.intents.update(self._calls.intents(placed))
+        batch = Batch(trigger, rank_by_size(placed), {}, placed)
         handlers = self.handlers
         for cmd in commands:
             handler = handlers.get(type(cmd))
@@ -87,6 +86,12 @@ class Dispatcher:
     # -- the handlers ---------------------------------------------------------------------
 
     def _place(self, cmd: cmds.PlaceOrder, batch: Batch) -> None:
+        if batch.uncommitted:
+            # group commit: one fsync for all the orders' intents, before the first POST;
+            # started here, at the first order, so the decision before it (journaled by
+            # ``_decision``) is put before the barrier and made durable with them
+            batch.intents.update(self._calls.intents(batch.uncommitted))
+            batch.uncommitted.clear()
         quote = self.engine_quote(cmd.symbol)
         if quote is not None:
             self._observer.last_mid[cmd.symbol] = (quote.bid + quote.ask) * 0.5

@@ -17,7 +17,7 @@ import structlog
 from adapters.ports import Journal
 from adapters.store.lot_journal import LotJournalError
 from daemon.core.config.tax import TaxConfig
-from daemon.core.tax.ledger import LinkedPurchase
+from daemon.core.tax.ledger import LinkedPurchase, LotLedger
 from daemon.core.tax.live_lots import SeedLots, trade_day
 from daemon.core.tax.lot_import import LotFileError, parse_linked_buys_csv
 
@@ -51,15 +51,22 @@ def linked_buys(path: str | None, now: datetime) -> list[LinkedPurchase]:
 
 async def seed_lots(journal: Journal, tax: TaxConfig, now: datetime) -> SeedLots | None:
     """The lots rebuilt from the journal (flushed first, so the intents' lookups count);
-    None (the engine seeds from the broker's positions) when the journal's fills do not
-    fit. Raises :class:`LinkedBuysError` for an unusable linked-buys file."""
+    when the journal's fills do not fit, None (the engine seeds from the broker's
+    positions), or only the linked buys when there are any. Raises :class:`LinkedBuysError` for an unusable linked-buys file."""
     linked = linked_buys(tax.linked_buys_file, now)
     await journal.flush()
     try:
         seed = journal.seed_lots(tax, linked)
     except LotJournalError as e:
         log.warning("lot ledger not rebuilt", reason=str(e))
-        return None
+        if not linked:
+            return None
+        # the engine seeds from the broker's positions, but the linked buys stay in the
+        # wash-sale guard (without them a repurchase in the IRA would go unseen)
+        ledger = LotLedger(tax.relief_method, dict(tax.wash_sale_groups))
+        for buy in sorted(linked, key=lambda b: b.day):
+            ledger.apply(buy)
+        return SeedLots(ledger, seeded=False)
     for note in seed.notes:
         log.info("lot ledger", note=note)
     return seed

@@ -123,3 +123,39 @@ def test_fresh_live_lots_use_the_configured_method_and_groups() -> None:
     tax = TaxConfig(wash_sale_groups={"VTI": "total-us", "ITOT": "total-us"})
     live = LiveLots.fresh(tax)
     assert live.ledger.groups.of("ITOT") == live.ledger.groups.of("VTI")
+
+
+def test_a_catch_up_report_of_fills_already_taken_adds_no_lot() -> None:
+    """After a trade-stream reconnect (or a lookup) the broker's state of an order comes
+    back as one fill of the cumulative quantity at the average price, under an execution id
+    of its own (``sync:<order>:<cum>``): the lots take only what they do not hold yet."""
+    engine = started(Engine(make_config(), RUN))
+    [order] = places(engine.handle(check(at(1))))  # VTI 70 % → 60 %: sell ~10
+    assert order.side is Side.SELL and order.qty is not None and order.qty >= 2
+    held = engine.lots.ledger.position(order.symbol)
+    half = D(2)
+    bid = f"b-{order.client_order_id}"
+    feed(engine, [ev.OrderAccepted(at(2), order.client_order_id, bid),
+                  ev.OrderFilled(at(2), order.client_order_id, "x1", half, D(100), half, bid),
+                  ev.OrderFilled(at(3), order.client_order_id, "x2", order.qty - half, D(110),
+                                 order.qty, bid)])
+    assert engine.lots.ledger.position(order.symbol) == held - order.qty
+    lots, sold = engine.lots.lots(), engine.lots.ledger.disposals
+    avg = (half * 100 + (order.qty - half) * 110) / order.qty
+    sync = ev.OrderFilled(at(6), order.client_order_id, f"sync:{bid}:{order.qty}", order.qty,
+                          avg, order.qty, bid)
+    feed(engine, [sync, sync])
+    assert engine.lots.lots() == lots  # not order.qty more shares sold
+    assert engine.lots.ledger.disposals == sold
+    assert engine.lots.out_of_sync is None
+
+
+def test_a_catch_up_report_adds_the_fills_the_stream_lost_at_their_price() -> None:
+    engine = started(Engine(make_config(), RUN))
+    lots = LiveLots.fresh(TaxConfig(account=AccountKind.TAXABLE))
+    assert lots.on_fill("x1", "VTI", Side.BUY, D(4), D(100), at(1), order_id="o", cum_qty=D(4))
+    # x2 (6 at 110) never came; the catch-up says 10 at the average 106
+    assert lots.on_fill("sync:o:10", "VTI", Side.BUY, D(10), D(106), at(2), order_id="o",
+                        cum_qty=D(10))
+    assert [(x.qty, x.basis) for x in lots.lots("VTI")] == [(D(4), D(400)), (D(6), D(660))]
+    assert engine is not None

@@ -118,3 +118,18 @@ def test_a_pruned_loss_is_still_washed_by_an_earlier_dated_buy() -> None:
     (lot,) = led.lots("X")
     assert lot.basis == D(160) + D(50)
     same(led, run(Unpruned, entries, ReliefMethod.FIFO, False))
+
+
+def test_a_copy_keeps_the_pruned_losses() -> None:
+    """``LotLedger.copy`` (previews) is the ledger: a pruned loss still washes an
+    earlier-dated buy applied to the copy."""
+    sale = START + timedelta(days=10)
+    led = LotLedger()
+    for e in (Bought(START, "X", D(10), D(20)), Sold(sale, "X", D(10), D(15)),
+              Bought(sale + timedelta(days=45), "Z", D(1), D(5))):  # prunes the loss
+        led.apply(e)
+    copy = led.copy()
+    for ledger in (led, copy):
+        ledger.apply(Bought(sale + timedelta(days=5), "X", D(10), D(16)))
+    assert [d.adjustment for d in copy.disposals] == [d.adjustment for d in led.disposals]
+    assert copy.lots("X") == led.lots("X")

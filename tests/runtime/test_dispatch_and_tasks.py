@@ -106,3 +106,54 @@ def test_liveness_and_the_wait_clock() -> None:
     assert w.seconds(131.0) == 31.0
     w.note(False, 132.0)
     assert w.seconds(140.0) is None
+
+
+async def test_a_decision_is_journaled_before_its_orders_group_commit() -> None:
+    """The group's barrier fsyncs everything put before it: the decision that explains the
+    orders must be put before their intents, or a power cut keeps the intents of orders the
+    broker has without the decision (its reasons and plan) that placed them."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from daemon.core.commands import PlaceOrder, RecordDecision
+    from daemon.core.model import Side
+    from daemon.core.planning.plan import Plan
+    from daemon.runtime.venue_calls import VenueCalls
+
+    t = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    writes: list[str] = []
+
+    class Journal:
+        def record_command(self, cmd: Command) -> None:
+            writes.append(type(cmd).__name__)
+
+        def record_intents(self, orders: list[PlaceOrder]) -> list[asyncio.Future[None]]:
+            writes.append(f"intents x{len(orders)}")
+            loop = asyncio.get_running_loop()
+            out = [loop.create_future() for _ in orders]
+            for f in out:
+                f.set_result(None)
+            return out
+
+    class Observer:
+        def __init__(self) -> None:
+            self.last_mid: dict[str, float] = {}
+
+        def placed(self, cmd: PlaceOrder, dry_run: bool) -> None:
+            pass
+
+        def decision(self, cmd: RecordDecision, latency: float | None) -> None:
+            pass
+
+    journal = Journal()
+    emitted: list[object] = []
+    calls = VenueCalls(None, journal, None, emitted.append, lambda: t, dry_run=True)  # type: ignore[arg-type]
+    tasks = OrderTasks()
+    d = Dispatcher(calls=calls, tasks=tasks, timers=None, observer=Observer(),  # type: ignore[arg-type]
+                   metrics=None, journal=journal, now=lambda: t, dry_run=True)  # type: ignore[arg-type]
+    plan = Plan(t, True, ("drift",), Decimal(1000), {})
+    orders = [PlaceOrder(f"rb-x-{i:08d}", "VTI", Side.BUY, Decimal(1), Decimal(100), None,
+                         decision_id="d1") for i in range(2)]
+    d.dispatch([RecordDecision("d1", plan), *orders], None)
+    await tasks.aclose()
+    assert writes == ["RecordDecision", "intents x2"]

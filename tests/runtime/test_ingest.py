@@ -81,3 +81,49 @@ async def test_the_daemon_conflates_a_backlog_and_counts_it(tmp_path: Path) -> N
         assert metric(m, "rebalanced_quotes_conflated_total") >= n - MAX_FRAMES
         assert metric(m, "rebalanced_quotes_conflated_total") == svc.consumer.quotes_conflated > 0
         assert await d.stop() == 0
+
+
+async def test_the_consumer_stops_when_done_though_the_queue_never_empties() -> None:
+    """``run(done)`` checks ``done()`` at least every 0.25 s: also while a backlog keeps the
+    queue from ever emptying (SIP scale), or the drain's deadline is never honoured and a
+    stop waits for the feed to pause."""
+    import time as _time
+
+    from daemon.runtime.consumer import Consumer, EventQueue
+    from daemon.runtime.order_tasks import OrderTasks
+
+    class Engine:
+        def handle(self, item: Any) -> list[Any]:
+            end = _time.perf_counter() + 50e-6  # an engine call's work
+            while _time.perf_counter() < end:
+                pass
+            return []
+
+    class Journal:
+        def record_event(self, item: Any) -> None:
+            pass
+
+    events = EventQueue(100_000, OrderTasks())
+    c = Consumer(events, Journal(), None, None, None, None)  # type: ignore[arg-type]
+    c.engine = Engine()  # type: ignore[assignment]
+    stop = [False]
+
+    async def feed() -> None:
+        k = 0
+        while True:
+            for _ in range(5000):
+                k += 1
+                events.emit(batch(k, ("VTI", 1.0 + k * 1e-6)))
+            await asyncio.sleep(0)
+
+    producer = asyncio.create_task(feed())
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.2, stop.__setitem__, 0, True)
+    try:
+        started = loop.time()
+        await asyncio.wait_for(c.run(lambda: stop[0]), timeout=3.0)
+        assert loop.time() - started < 1.0
+        assert c.quotes_seen > 0
+    finally:
+        producer.cancel()
+        await asyncio.gather(producer, return_exceptions=True)

@@ -178,6 +178,8 @@ class LotLedger:
         out._held = dict(self._held)
         out._disposals = list(self._disposals)
         out._pending = [replace(p) for p in self._pending]
+        out._expired = [replace(p) for p in self._expired]
+        out._latest_buy = self._latest_buy
         out._linked = [replace(b) for b in self._linked]
         out._next, out._sales = self._next, self._sales
         return out

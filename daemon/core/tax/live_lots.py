@@ -35,7 +35,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from daemon.core.commands import Alert, Command
+# the module, not its names: commands -> planning -> config -> tax.policy -> here is a
+# cycle, and importing commands (or the journal) first must not fail on it
+from daemon.core import commands
 from daemon.core.config.tax import TaxConfig
 from daemon.core.events import OrderFilled
 from daemon.core.model import Side
@@ -55,7 +57,35 @@ NEW_YORK = ZoneInfo("America/New_York")
 SPLIT_TOLERANCE = Decimal("1e-6")  # shares: fractional positions round at the broker
 REPEAT_DAYS = 14  # the broker lists the last 7 days' split records on every poll
 
-__all__ = ["LiveLots", "SeedLots", "SplitGuard", "lot_fill", "position_lots", "split_shows", "trade_day"]
+__all__ = ["LiveLots", "SeedLots", "SplitGuard", "fill_delta", "lot_fill", "position_lots", "split_shows", "trade_day"]
+
+
+def fill_delta(
+    filled: dict[str, tuple[Decimal, Decimal]], order_id: str, qty: Decimal, price: Decimal,
+    cum_qty: Decimal,
+) -> tuple[Decimal, Decimal] | None:
+    """The shares (and their price) an execution adds to the lots of ``order_id``, given
+    ``filled`` (order → cumulative shares and notional the lots took; updated here), or
+    None when it adds nothing. A report that covers the whole fill so far (``qty ==
+    cum_qty``: the broker's state of the order read back over REST after a reconnect or a
+    lookup, at the order's average price) adds only what the lots do not hold yet, priced
+    so that the order's notional comes out right; it has an execution id of its own, so the
+    id alone cannot tell it repeats fills already taken. An execution adds its own shares,
+    at most up to its cumulative quantity."""
+    done_qty, done_notional = filled.get(order_id, (ZERO, ZERO))
+    if qty == cum_qty:
+        delta = cum_qty - done_qty
+        if delta <= 0:
+            return None
+        part = (cum_qty * price - done_notional) / delta
+        at_price = part if part > 0 else price
+    else:
+        delta = min(qty, cum_qty - done_qty)
+        if delta <= 0:
+            return None
+        at_price = price
+    filled[order_id] = (done_qty + delta, done_notional + delta * at_price)
+    return delta, at_price
 
 
 def trade_day(at: datetime) -> date:
@@ -135,6 +165,7 @@ class SeedLots:
     seeded: bool
     execution_ids: frozenset[str] = frozenset()
     notes: tuple[str, ...] = ()
+    order_fills: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -146,6 +177,8 @@ class LiveLots:
     out_of_sync: str | None = None  # why the lots stopped following the account
     missing_prices: tuple[str, ...] = ()  # positions seeded without a lot (no avg price)
     applied: list[LedgerEntry] | None = None  # when a list: every entry applied, in order
+    # order → (shares, notional) the lots took from its fills (``fill_delta``)
+    order_fills: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, tax: TaxConfig) -> LiveLots:
@@ -154,7 +187,8 @@ class LiveLots:
 
     @classmethod
     def from_seed(cls, seed: SeedLots) -> LiveLots:
-        return cls(seed.ledger, seed.seeded, set(seed.execution_ids))
+        return cls(seed.ledger, seed.seeded, set(seed.execution_ids),
+                   order_fills=dict(seed.order_fills))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -183,12 +217,19 @@ class LiveLots:
 
     def on_fill(
         self, execution_id: str, symbol: str, side: Side, qty: Decimal, price: Decimal,
-        at: datetime,
+        at: datetime, *, order_id: str | None = None, cum_qty: Decimal | None = None,
     ) -> bool:
-        """Apply one execution; False when it was seen before or could not be applied."""
+        """Apply one execution; False when it was seen before or could not be applied.
+        With ``order_id`` and ``cum_qty``, only the shares the order's earlier fills did
+        not bring (``fill_delta``)."""
         if execution_id in self.execution_ids:
             return False
         self.execution_ids.add(execution_id)
+        if order_id is not None and cum_qty is not None:
+            got = fill_delta(self.order_fills, order_id, qty, price, cum_qty)
+            if got is None:
+                return False
+            qty, price = got
         day = trade_day(at)
         ref = f"execution {execution_id}"
         entry = (Bought(day, symbol, qty, price, ref=ref) if side is Side.BUY
@@ -219,14 +260,15 @@ class LiveLots:
 
 def lot_fill(
     lots: LiveLots, order: TrackedOrder | None, e: OrderFilled, tax: TaxConfig
-) -> list[Command]:
+) -> list[commands.Command]:
     """The engine's fill hook: apply ``e`` to the lots when its order is known; an Alert
     (once, in a taxable account) when the lots stop following the account."""
     if order is None:
         return []
     was = lots.out_of_sync
-    lots.on_fill(e.execution_id, order.symbol, order.side, e.qty, e.price, e.at)
+    lots.on_fill(e.execution_id, order.symbol, order.side, e.qty, e.price, e.at,
+                 order_id=e.client_order_id, cum_qty=e.cum_qty)
     if lots.out_of_sync is None or was is not None or not tax.taxable:
         return []
-    return [Alert("warning", f"the lot ledger stopped following the account: "
+    return [commands.Alert("warning", f"the lot ledger stopped following the account: "
                              f"{lots.out_of_sync}")]

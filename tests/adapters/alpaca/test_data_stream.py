@@ -292,3 +292,21 @@ async def test_frames_read_back_to_back_go_out_as_one_conflated_batch(creds: Cre
     await asyncio.sleep(0)
     assert len(events) == 2 and isinstance(events[1], QuoteBatch)
     assert [q.bid for q in events[1].quotes] == [3.0] and events[1].conflated == 0
+
+
+async def test_quotes_held_before_an_error_in_their_frame_are_counted(creds: Credentials) -> None:
+    """A frame's quotes are held as they are read; an error later in the frame (a 406)
+    ends the session and the held quotes go out when the session ends: they were read, so
+    they count, and the batch never reports a negative number of quotes conflated."""
+    from adapters.alpaca.reconnect import StreamRefused
+
+    md = feed("ws://127.0.0.1:9", creds)
+    events: list[Event] = []
+    frame = mp([quote("AAPL", 1.0, 1.1), quote("SPY", 2.0, 2.1),
+                {"T": "error", "code": 406, "msg": "connection limit exceeded"}])
+    with pytest.raises(StreamRefused):
+        md._handle(frame, events.append)
+    md._flush()  # as _consume's finally does
+    (batch,) = events
+    assert isinstance(batch, QuoteBatch) and len(batch.quotes) == 2
+    assert batch.conflated == 0 and md.conflated == 0 and md.quotes == 2

@@ -72,3 +72,24 @@ async def test_a_closed_journal_refuses_the_group_at_once(tmp_path: Path) -> Non
     await j.close()
     with pytest.raises(JournalError, match="closed"):
         j.record_intents([order(0)])
+
+
+async def test_the_barrier_syncs_intents_a_batch_before_it_committed(tmp_path: Path) -> None:
+    """The writer may take a group's intents in one batch (committed with
+    synchronous=NORMAL: no fsync) and the barrier alone in the next. SQLite syncs the WAL
+    only when a commit writes a frame, so an empty barrier would be no fsync at all and the
+    POST would go out before its intent is durable: the barrier must write (the WAL grows)."""
+    from adapters.store import ops
+
+    path = tmp_path / "j.sqlite3"
+    j = await SqliteJournal.open(path, clock=StepClock())
+    op = ops.intent_op(order(0), "2026-01-02T15:00:00+00:00")
+    op.durable = False  # as in record_intents
+    op.waiter = asyncio.get_running_loop().create_future()
+    j._put(op)
+    await op.waiter  # committed in a batch of its own, not fsync'd
+    wal = path.with_name(path.name + "-wal")
+    before = wal.stat().st_size
+    await j.flush()  # the group's barrier, alone in its batch
+    assert wal.stat().st_size > before, "the barrier wrote no WAL frame: no fsync"
+    await j.close()
