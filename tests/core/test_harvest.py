@@ -165,3 +165,14 @@ def test_a_harvest_whose_sale_is_rejected_is_dropped_at_the_next_snapshot() -> N
     assert engine.config.symbols == ("VTI", "ITOT", "BND")  # still swapped: no snapshot yet
     engine.handle(ev.AccountSnapshot(at(3), D(200), {"VTI": D(60), "BND": D(38)}))
     assert engine.config.symbols == ("VTI", "BND")  # back to the base targets
+
+
+def test_no_harvest_while_the_lots_do_not_follow_the_account() -> None:
+    """A ledger that refused an entry (a sale made by hand, say) is stale: its losses may not
+    exist, so nothing is harvested until the lots follow the account again."""
+    engine = started(config(), "7200")  # the loss of the first test, past both thresholds
+    engine.lots.out_of_sync = "a sale of 10 VTI has no lots to relieve"
+    cmds = engine.handle(check(at(1)))
+    reasons = [r for c in cmds if isinstance(c, RecordDecision) for r in c.plan.reasons]
+    assert not any(r.startswith("tax-loss harvest") for r in reasons)
+    assert not any(isinstance(c, PlaceOrder) and c.symbol == "ITOT" for c in cmds)
