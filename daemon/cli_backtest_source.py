@@ -69,7 +69,7 @@ async def _fetch(
         async def fetch() -> Any:
             return await bars_between(venue.rest, symbols, args.start, last, broker.feed)
 
-        got, fetched = await prices_from_bars(fetch, path, symbols, refresh=args.refresh)
+        got, fetched, notes = await prices_from_bars(fetch, path, symbols, refresh=args.refresh)
     except SourceError:
         raise
     except Exception as exc:
@@ -82,4 +82,6 @@ async def _fetch(
         await venue.close()
     if fetched:
         print(f"rebalanced backtest: fetched daily bars into {got}", file=sys.stderr)
+    for note in notes:
+        print(f"rebalanced backtest: note: {note}", file=sys.stderr)
     return got

@@ -55,8 +55,12 @@ def cache_file(
     return cache_dir / f"bars-{first.isoformat()}-{last.isoformat()}-{digest}.csv"
 
 
-def write_table(path: Path, symbols: Sequence[str], bars: Mapping[str, Sequence[DailyBar]]) -> int:
-    """Write the wide table of the sessions every symbol has; return its row count.
+def write_table(
+    path: Path, symbols: Sequence[str], bars: Mapping[str, Sequence[DailyBar]]
+) -> tuple[int, list[str]]:
+    """Write the wide table of the sessions every symbol has; return its row count and what
+    the intersection left out (the history starts at the youngest symbol's first bar; a
+    session one symbol lacks is dropped), so the user is told, not surprised.
     Raise ``SourceError`` (65) when a symbol has no bars at all or no session is common."""
     absent = [s for s in symbols if not bars.get(s)]
     if absent:
@@ -69,6 +73,7 @@ def write_table(path: Path, symbols: Sequence[str], bars: Mapping[str, Sequence[
     days = sorted(set.intersection(*(set(v) for v in by_symbol.values())))
     if not days:
         raise SourceError("the symbols' bars share no session in the window: widen it", 65)
+    notes = _coverage_notes(by_symbol, days)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".bars-", suffix=".csv", dir=path.parent)
     try:
@@ -84,7 +89,28 @@ def write_table(path: Path, symbols: Sequence[str], bars: Mapping[str, Sequence[
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return len(days)
+    return len(days), notes
+
+
+def _coverage_notes(by_symbol: Mapping[str, Mapping[date, DailyBar]], days: list[date]) -> list[str]:
+    notes = []
+    every = set().union(*(set(v) for v in by_symbol.values()))
+    first = min(every)
+    if days[0] > first:
+        late = sorted((min(v), s) for s, v in by_symbol.items() if min(v) > first)
+        youngest = late[-1]
+        notes.append(
+            f"the table starts {days[0].isoformat()}, not {first.isoformat()}: "
+            f"{youngest[1]}'s first bar is {youngest[0].isoformat()}"
+            + (f" (also late: {', '.join(s for _, s in late[:-1])})" if len(late) > 1 else "")
+        )
+    gaps = {s: sum(1 for d in every if days[0] <= d <= days[-1] and d not in v)
+            for s, v in by_symbol.items()}
+    dropped = sum(1 for d in every if days[0] <= d <= days[-1]) - len(days)
+    if dropped:
+        missing = ", ".join(f"{s} ({n})" for s, n in sorted(gaps.items()) if n)
+        notes.append(f"{dropped} session(s) dropped where a symbol has no bar: {missing}")
+    return notes
 
 
 async def prices_from_bars(
@@ -93,11 +119,12 @@ async def prices_from_bars(
     symbols: Sequence[str],
     *,
     refresh: bool = False,
-) -> tuple[Path, bool]:
-    """``(path, fetched)``: the cached table at ``path``, fetching it first (``fetch``)
-    when it is absent or ``refresh`` is set."""
+) -> tuple[Path, bool, list[str]]:
+    """``(path, fetched, notes)``: the cached table at ``path``, fetching it first
+    (``fetch``) when it is absent or ``refresh`` is set; ``notes`` say what the table left
+    out (see ``write_table``; none for a cached table)."""
     if not refresh and await asyncio.to_thread(path.is_file):
-        return path, False
+        return path, False, []
     bars = await fetch()
-    await asyncio.to_thread(write_table, path, symbols, bars)
-    return path, True
+    _, notes = await asyncio.to_thread(write_table, path, symbols, bars)
+    return path, True, notes
