@@ -289,8 +289,8 @@ class AlpacaMarketData:
         if not held:
             return
         self._held = {}
-        make = parse.make_quote
-        quotes = tuple([make(m.t, m.S, m.bp, m.ap, m.bs, m.as_) for m in held.values()])
+        make, utc = parse.make_quote, parse.utc
+        quotes = tuple([make(utc(m.t), m.S, m.bp, m.ap, m.bs, m.as_) for m in held.values()])
         conflated = self._held_count - len(quotes)
         self._held_count = 0
         self.conflated += conflated

@@ -8,10 +8,14 @@ decode. Fields we do not read are simply not declared (msgspec skips unknown fie
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 import msgspec
 
 Num = str | int | float
+# a quote's price or size: NaN, negative or absurd values fail the decode (the message is
+# counted as malformed and dropped, the frame's other messages kept), checked in C
+QuoteNum = Annotated[float, msgspec.Meta(ge=0.0, le=1e12)]
 """Alpaca sends decimals as strings; alpaca-py and some servers send JSON numbers."""
 
 
@@ -21,10 +25,10 @@ Num = str | int | float
 class StreamQuote(msgspec.Struct, tag_field="T", tag="q", gc=False):
     S: str
     t: datetime
-    bp: float = 0.0
-    ap: float = 0.0
-    bs: float = 0.0
-    as_: float = msgspec.field(default=0.0, name="as")
+    bp: QuoteNum = 0.0
+    ap: QuoteNum = 0.0
+    bs: QuoteNum = 0.0
+    as_: QuoteNum = msgspec.field(default=0.0, name="as")
     bx: str = ""
     ax: str = ""
     z: str = ""

@@ -310,3 +310,27 @@ async def test_quotes_held_before_an_error_in_their_frame_are_counted(creds: Cre
     (batch,) = events
     assert isinstance(batch, QuoteBatch) and len(batch.quotes) == 2
     assert batch.conflated == 0 and md.conflated == 0 and md.quotes == 2
+
+
+async def test_impossible_prices_are_malformed_and_times_are_utc(creds: Credentials) -> None:
+    """A NaN, negative or infinite price never reaches the engine (counted as malformed, the
+    frame's good quotes kept); a stamp with an offset arrives in UTC, as the REST path's."""
+    nan, inf = float("nan"), float("inf")
+    server = FakeDataStream(
+        frames=[
+            mp([quote("AAPL", nan, 1.1), quote("SPY", 2.0, 2.1)]),
+            mp([quote("AAPL", -1.0, 1.1)]),
+            mp([quote("AAPL", 1.0, inf)]),
+            '[{"T": "q", "S": "QQQ", "bp": 3.0, "ap": 3.1, "t": "2026-11-20T10:00:00-05:00"}]',
+        ]
+    )
+    events: list[Event] = []
+    async with serving(server) as url:
+        md = feed(url, creds)
+        async with running(md, ["AAPL", "SPY", "QQQ"], events):
+            await until(lambda: md.quotes == 2)
+            await asyncio.sleep(0.05)
+    assert md.malformed == 3
+    got = [q for e in events if isinstance(e, QuoteBatch) for q in e.quotes]
+    assert [(q.symbol, q.bid) for q in got] == [("SPY", 2.0), ("QQQ", 3.0)]
+    assert got[1].at == datetime(2026, 11, 20, 15, 0, tzinfo=UTC) and got[1].at.tzinfo is UTC
