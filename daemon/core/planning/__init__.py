@@ -9,9 +9,23 @@
   derived from a config once.
 
 Import from the modules themselves inside the core; this package re-exports the public names.
+``plan_rebalance`` is loaded on first use: ``commands`` imports ``plan``, which runs this
+file, and the planner imports (through ``tax.policy``) ``commands`` back.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from daemon.core.planning.plan import Plan, PlannedOrder, SkippedSymbol, WeightRow
-from daemon.core.planning.planner import plan_rebalance
+
+if TYPE_CHECKING:
+    from daemon.core.planning.planner import plan_rebalance
+
+
+def __getattr__(name: str) -> Any:
+    if name == "plan_rebalance":
+        from daemon.core.planning.planner import plan_rebalance
+
+        return plan_rebalance
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["Plan", "PlannedOrder", "SkippedSymbol", "WeightRow", "plan_rebalance"]
