@@ -36,3 +36,29 @@ def test_core_source_reads_no_clock_or_randomness() -> None:
             if needle in text:
                 offenders.append(f"{path.name}: {needle}")
     assert offenders == []
+
+
+def test_every_core_module_imports_first() -> None:
+    """Whichever core module a process imports first, it imports (no circle through a
+    package's ``__init__`` that only shows for one import order)."""
+    core = Path(__file__).resolve().parents[2] / "daemon" / "core"
+    modules = sorted(
+        ".".join(("daemon", "core", *p.relative_to(core).with_suffix("").parts)).removesuffix(
+            ".__init__"
+        )
+        for p in core.rglob("*.py")
+    )
+    code = (
+        "import importlib, sys\n"
+        "failed = []\n"
+        f"for m in {modules!r}:\n"
+        "    for k in [k for k in sys.modules if k == 'daemon' or k.startswith('daemon.')]:\n"
+        "        del sys.modules[k]\n"
+        "    try:\n"
+        "        importlib.import_module(m)\n"
+        "    except ImportError as e:\n"
+        "        failed.append(f'{m}: {e}')\n"
+        "print('\\n'.join(failed))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"imported first, these fail:\n{out.stdout}"

@@ -11,10 +11,29 @@
 - ``view``: ``EngineSnapshot``, the read-only view for metrics, health and status;
 - ``target_swap``: swapping in a model's targets.
 
-Import from the modules themselves inside the core; this package re-exports the public names.
+Import from the modules themselves inside the core; this package re-exports the public names
+for the outside, lazily (PEP 562): importing one module of the package does not import the
+others, so the package's own modules never meet in an import circle through it.
 """
 
-from daemon.core.engine.kernel import Engine
-from daemon.core.engine.view import EngineSnapshot
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from daemon.core.engine.kernel import Engine
+    from daemon.core.engine.view import EngineSnapshot
+
+_WHERE = {
+    "Engine": "daemon.core.engine.kernel",
+    "EngineSnapshot": "daemon.core.engine.view",
+}
 
 __all__ = ["Engine", "EngineSnapshot"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
