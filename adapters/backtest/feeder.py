@@ -4,9 +4,10 @@ out by the fill model. No decision is made here; the engine decides, as live.
 Per row, all at the row's moment ``T`` (``market.row_moment``):
 
 1. the first row only: an ``AccountSnapshot`` holding ``initial_value`` in cash;
-2. one ``QuoteBatch`` of the row's quotes (a ``QuoteUpdated`` per symbol) and, once
-   estimates exist, a ``MarketStatsUpdated`` per symbol (σ, ADV). The last clock said the market closed at the previous row's close, so the
-   engine decides nothing on a half-updated set of quotes (exactly as overnight live);
+2. one ``QuoteBatch`` of the row's quotes (a ``QuoteUpdated`` per symbol) and one
+   ``MarketStatsBatch`` of its statistics (per symbol: σ, and ADV when there is volume).
+   The last clock said the market closed at the previous row's close, so the engine
+   decides nothing on a half-updated set of quotes (as overnight live);
    on a model's schedule row, its ``TargetsChanged`` (``targets_at``: estimated from the
    rows before, ``adapters.models.schedule.walk_forward``), so drift is measured against
    the new targets and the bands decide;
@@ -219,10 +220,7 @@ class Feeder:
                 for sym, c, h in zip(syms, closes.tolist(), half.tolist(), strict=True)
             )
             self._put(ev.QuoteBatch(t, row))  # the row is one frame: drift per quote, one decision
-            for j, sym in enumerate(syms):
-                adv_col = self._adv[j]
-                adv = None if adv_col is None or i + self._first_stats == 0 else float(adv_col[i])
-                self._put(ev.MarketStatsUpdated(t, sym, adv=adv, sigma=float(self._sigma[i, j])))
+            self._put(ev.MarketStatsBatch(t, self._stats(i)))  # one event per row
             change = self._targets_at.get(i)
             if change is not None:
                 self._put(replace(change, at=t))
@@ -281,6 +279,12 @@ class Feeder:
             self.config.tax,
             self.engine.lots.ledger.lots(),
         )
+
+    def _stats(self, i: int) -> tuple[tuple[str, float | None, float | None], ...]:
+        """The row's (symbol, ADV, σ) per symbol (no ADV on the first row of history)."""
+        first = i + self._first_stats == 0
+        advs = [None if a is None or first else float(a[i]) for a in self._adv]
+        return tuple(zip(self.series.symbols, advs, self._sigma[i].tolist(), strict=True))
 
     def _weights(self, closes: np.ndarray) -> tuple[np.ndarray, float]:
         buf = self._wbuf  # positions' values, then cash (no new array per call)

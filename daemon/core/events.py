@@ -72,6 +72,17 @@ class MarketStatsUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class MarketStatsBatch:
+    """The market statistics of many symbols at once (one backtest row): ``stats`` holds
+    ``(symbol, adv, sigma)`` per symbol, as ``MarketStatsUpdated``'s fields, in order. The
+    engine takes them exactly as those ``MarketStatsUpdated`` events one by one, in one
+    call (plain tuples, not an event per symbol: a row builds no objects per symbol)."""
+
+    at: datetime
+    stats: tuple[tuple[str, float | None, float | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CovarianceEstimated:
     """A covariance of **daily** returns estimated from market data (an adapter, e.g. a
     shrunk estimate from daily bars): ``daily[i][j]`` is the covariance of ``symbols[i]``
@@ -293,6 +304,7 @@ Event = (
     | QuoteBatch
     | BarClosed
     | MarketStatsUpdated
+    | MarketStatsBatch
     | CovarianceEstimated
     | SplitAnnounced
     | TargetsChanged

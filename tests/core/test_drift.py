@@ -328,7 +328,11 @@ def test_breach_flag_matches_brute_force(
     targets=st.lists(st.integers(1, 10), min_size=8, max_size=8),
     band=st.sampled_from(BANDS),
     perturb=st.lists(st.floats(0.9, 1.1), min_size=8, max_size=8),
-    quotes=st.lists(st.tuples(st.integers(0, 7), st.floats(0.9, 1.1)), min_size=50, max_size=150),
+    quotes=st.lists(  # factor 1.0: the same mid again (a size-only quote)
+        st.tuples(st.integers(0, 7), st.one_of(st.floats(0.9, 1.1), st.just(1.0))),
+        min_size=50,
+        max_size=150,
+    ),
 )
 def test_quote_stream_breach_flag_matches_brute_force(
     targets: list[int], band: Band, perturb: list[float], quotes: list[tuple[int, float]]
@@ -374,3 +378,15 @@ def test_update_quote_signals_a_fresh_breach_and_a_newly_breaching_symbol() -> N
     assert tracker.update_quote("A", 1.0, 1.0) is False
     assert tracker.update_quote("C", 1.0, 1.0) is False  # all back inside
     assert not tracker.any_out_of_band
+
+
+def test_the_same_mid_again_changes_nothing() -> None:
+    band = Band(absolute=0.05, relative=None, rule=BandRule.ABSOLUTE)
+    config = make_config({"A": 0.5, "B": 0.5}, band=band)
+    tracker = DriftTracker(config, Holdings(Decimal(0), {"A": Decimal(100), "B": Decimal(100)}),
+                           {"A": 1.0, "B": 1.0})
+    assert tracker.update_quote("A", 1.5, 1.5) is True  # A 60 %: out
+    rows = tracker.rows()
+    assert tracker.update_quote("A", 1.4, 1.6) is False  # the same mid, wider: no news
+    assert tracker.rows() == rows and tracker.out_of_band() == ["A", "B"]
+    assert tracker.price("A") == 1.5

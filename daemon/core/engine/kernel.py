@@ -110,6 +110,7 @@ class Engine(Quoting):
             ev.QuoteBatch: self._on_batch,
             ev.BarClosed: self._on_nothing,
             ev.MarketStatsUpdated: self._on_stats,
+            ev.MarketStatsBatch: self._on_stats_batch,
             ev.CovarianceEstimated: self._on_covariance,
             ev.SplitAnnounced: self._on_split,
             ev.TargetsChanged: self._on_targets,  # swap targets; the bands decide
@@ -170,6 +171,10 @@ class Engine(Quoting):
 
     def _on_stats(self, e: ev.MarketStatsUpdated) -> list[Command]:
         self._market.on_stats(e)
+        return []
+
+    def _on_stats_batch(self, e: ev.MarketStatsBatch) -> list[Command]:
+        self._market.on_stats_batch(e)
         return []
 
     def _on_covariance(self, e: ev.CovarianceEstimated) -> list[Command]:

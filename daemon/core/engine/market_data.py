@@ -10,7 +10,13 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from daemon.core.config.values import Config, TriggerConfig
-from daemon.core.events import CovarianceEstimated, MarketClock, MarketStatsUpdated, QuoteUpdated
+from daemon.core.events import (
+    CovarianceEstimated,
+    MarketClock,
+    MarketStatsBatch,
+    MarketStatsUpdated,
+    QuoteUpdated,
+)
 from daemon.core.model import Quote, TradingSession, TradingState
 from daemon.core.planning.benefit import MarketCovariance
 from daemon.core.triggers.rules import in_trading_window
@@ -20,7 +26,8 @@ TRADE_UPDATES = "trade_updates"
 
 class MarketData:
     """The latest quote event per symbol (kept as it came: the hot path allocates nothing)
-    and adv/sigma per symbol (MarketStatsUpdated, else the asset's config)."""
+    and adv/sigma per symbol (MarketStatsUpdated or a MarketStatsBatch of them, else the
+    asset's config)."""
 
     __slots__ = ("covariance", "last", "stats")
 
@@ -41,6 +48,16 @@ class MarketData:
             e.adv if e.adv is not None else adv,
             e.sigma if e.sigma is not None else sigma,
         )
+
+    def on_stats_batch(self, e: MarketStatsBatch) -> None:
+        """``on_stats`` for each ``(symbol, adv, sigma)`` of ``e.stats``, in order."""
+        stats = self.stats
+        for symbol, new_adv, new_sigma in e.stats:  # on_stats, inlined: keep the two in step
+            adv, sigma = stats.get(symbol, (None, None))
+            stats[symbol] = (
+                new_adv if new_adv is not None else adv,
+                new_sigma if new_sigma is not None else sigma,
+            )
 
     def on_covariance(self, e: CovarianceEstimated) -> None:
         self.covariance = e

@@ -147,6 +147,7 @@ class LotLedger:
         # losses whose window closed before the latest buy (buys in date order never reach
         # them again: kept only for a buy dated before the latest, which goes back over them)
         self._expired: list[PendingLoss] = []
+        self._expired_matched = False  # a buy went back over ``_expired`` since the last drop
         self._latest_buy: date | None = None
         self._linked: list[LinkedBuy] = []
         self._next = 0
@@ -357,6 +358,7 @@ class LotLedger:
         buy then scans only the losses of its window, not every loss ever pending. A buy
         dated before the latest one goes over the pruned ones again (same matches)."""
         if self._latest_buy is not None and day < self._latest_buy:
+            self._expired_matched = True
             return [*self._expired, *self._pending]
         self._latest_buy = day
         pending = self._pending
@@ -370,7 +372,10 @@ class LotLedger:
 
     def _drop_washed(self) -> None:
         self._pending = [p for p in self._pending if p.qty > 0]
-        if self._expired and any(p.qty <= 0 for p in self._expired):
+        # only a buy dated before the latest washes an expired loss: scanning them after
+        # every buy made a long run quadratic (20 years of monthly rebalancing: 5 M checks)
+        if self._expired_matched:
+            self._expired_matched = False
             self._expired = [p for p in self._expired if p.qty > 0]
 
     def _wash_pending_with_lot(self, lot: Lot) -> None:

@@ -84,8 +84,27 @@ def _target_days(rule: CalendarRule, first: date, last: date) -> Iterator[date]:
 
 def scheduled_days(rule: CalendarRule, sessions: Sequence[TradingSession]) -> list[date]:
     """The trading days on which ``rule`` fires, within the span ``sessions`` cover, sorted."""
+    return list(scheduled_day_tuple(rule, sessions))
+
+
+# the last (rule, sessions, days), by identity: the engine asks for the same rule and the
+# same sessions tuple (its last clock's) several times per check, and building the lru key
+# (a sorted tuple of the days) cost more than the answer; both are immutable, so the same
+# objects give the same days (a tuple only: a list could change under the memo)
+_last: tuple[CalendarRule, tuple[TradingSession, ...], tuple[date, ...]] | None = None
+
+
+def scheduled_day_tuple(rule: CalendarRule, sessions: Sequence[TradingSession]) -> tuple[date, ...]:
+    """``scheduled_days`` as a tuple (shared, never copied)."""
+    global _last
+    last = _last
+    if last is not None and last[1] is sessions and last[0] is rule:
+        return last[2]
     validate_rule(rule)
-    return list(_scheduled_days(rule, tuple(sorted({s.day for s in sessions}))))
+    days = _scheduled_days(rule, tuple(sorted({s.day for s in sessions})))
+    if type(sessions) is tuple:
+        _last = (rule, sessions, days)
+    return days
 
 
 @lru_cache(maxsize=512)  # pure: the engine asks again for the same rule and days each check
@@ -105,7 +124,7 @@ def _scheduled_days(rule: CalendarRule, days: tuple[date, ...]) -> tuple[date, .
 
 
 def is_scheduled_day(rule: CalendarRule, day: date, sessions: Sequence[TradingSession]) -> bool:
-    return day in scheduled_days(rule, sessions)
+    return day in scheduled_day_tuple(rule, sessions)
 
 
 def next_calendar_time(
@@ -114,7 +133,7 @@ def next_calendar_time(
     """The first scheduled moment (scheduled day at ``rule.at`` local time, as aware UTC)
     strictly after ``now``; ``None`` when the sessions show none."""
     require_aware(now)
-    for day in scheduled_days(rule, sessions):
+    for day in scheduled_day_tuple(rule, sessions):
         moment = local_at(day, rule.at, tz)
         if moment > now:
             return moment

@@ -256,15 +256,18 @@ class DriftTracker:
         out-of-band set became non-empty, or when this symbol itself left its band while
         others were already out. (Other assets pushed out by the change in V while the set
         was already non-empty are not reported here; ``out_of_band()`` lists them.)"""
-        i = self._index.get(symbol)
-        if i is None:
-            if not (0.0 < bid <= ask < INF):
-                return False
-            i = self._slot(symbol)
         if not (0.0 < bid <= ask < INF):  # also rejects NaN
             return False
+        i = self._index.get(symbol)
+        if i is None:
+            i = self._slot(symbol)
         mid = (bid + ask) * 0.5
-        self._px[i] = mid
+        px = self._px
+        if mid == px[i]:
+            # a quote that moves only sizes or one side by as much as the other (most SIP
+            # quotes): mv = qty × px exactly, so V, the intervals and the answer stand
+            return False
+        px[i] = mid
         q = self._qty[i]
         if q == 0.0:
             return False  # nothing held: V and every weight are unchanged

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from daemon.core.config.values import Config, TriggerConfig, TriggerMode
 from daemon.core.model import TradingSession
 from daemon.core.planning.plan import WeightRow
-from daemon.core.triggers.calendar import next_calendar_time, scheduled_days
+from daemon.core.triggers.calendar import next_calendar_time, scheduled_day_tuple
 from daemon.core.triggers.market_hours import (
     fmt_local,
     local_at,
@@ -69,7 +69,25 @@ def in_trading_window(
     return _window_block(config, now, sessions) is None
 
 
+# the last (config, now, sessions, answer): a check asks twice (the engine's blockers, then
+# ``evaluate``) with the same immutable config and sessions tuple, by identity
+_last_window: tuple[TriggerConfig, datetime, Sequence[TradingSession], str | None] | None = None
+
+
 def _window_block(
+    config: TriggerConfig, now: datetime, sessions: Sequence[TradingSession]
+) -> str | None:
+    global _last_window
+    last = _last_window
+    if last is not None and last[2] is sessions and last[0] is config and last[1] == now:
+        return last[3]
+    why = _window_block_of(config, now, sessions)
+    if type(sessions) is tuple:
+        _last_window = (config, now, sessions, why)
+    return why
+
+
+def _window_block_of(
     config: TriggerConfig, now: datetime, sessions: Sequence[TradingSession]
 ) -> str | None:
     tz = config.timezone
@@ -138,7 +156,7 @@ def evaluate(
 
     calendar_due = False
     calendar_text = ""
-    if mode is not TriggerMode.THRESHOLD and today in scheduled_days(tc.calendar, sessions):
+    if mode is not TriggerMode.THRESHOLD and today in scheduled_day_tuple(tc.calendar, sessions):
         at = local_at(today, tc.calendar.at, tz)
         if now >= at:
             calendar_due = mode is TriggerMode.LOOK_INTERVAL or state.last_calendar_day != today
@@ -195,7 +213,7 @@ def next_wakeup(
     tz = tc.timezone
     today = local_date(now, tz)
     candidate: datetime | None
-    if today in scheduled_days(tc.calendar, sessions) and state.last_calendar_day != today:
+    if today in scheduled_day_tuple(tc.calendar, sessions) and state.last_calendar_day != today:
         candidate = local_at(today, tc.calendar.at, tz)
     else:
         candidate = next_calendar_time(tc.calendar, now, sessions, tz)
