@@ -13,6 +13,18 @@ from adapters.backtest.prices import PriceSeries
 from daemon.core.config.reader import parse_config
 from daemon.core.config.values import Config
 
+# The two-asset, monthly hybrid config the CLI and sweep tests start from (TOML text).
+TWO_ASSETS_MONTHLY = """
+[portfolio]
+cash_target = 2
+[portfolio.targets]
+AAA = 58
+BBB = 40
+[trigger]
+mode = "hybrid"
+[trigger.calendar]
+frequency = "monthly"
+"""
 
 def random_prices(
     n_assets: int, dates: pd.DatetimeIndex, seed: int, *, cents: bool = True

@@ -11,17 +11,9 @@ import pandas as pd
 import pytest
 
 from daemon.cli_backtest import main
+from tests.adapters.backtest.series import TWO_ASSETS_MONTHLY
 
-CONFIG = """
-[portfolio]
-cash_target = 2
-[portfolio.targets]
-AAA = 58
-BBB = 40
-[trigger]
-mode = "hybrid"
-[trigger.calendar]
-frequency = "monthly"
+CONFIG = TWO_ASSETS_MONTHLY + """\
 day = 31
 [cost]
 gate = false

@@ -12,18 +12,9 @@ import pytest
 
 from adapters.backtest.sweep import SweepError, apply, folds, parse_grid
 from daemon.cli_backtest import main
+from tests.adapters.backtest.series import TWO_ASSETS_MONTHLY
 
-CONFIG = """
-[portfolio]
-cash_target = 2
-[portfolio.targets]
-AAA = 58
-BBB = 40
-[trigger]
-mode = "hybrid"
-[trigger.calendar]
-frequency = "monthly"
-"""
+CONFIG = TWO_ASSETS_MONTHLY
 
 
 @pytest.fixture

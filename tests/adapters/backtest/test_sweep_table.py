@@ -14,18 +14,9 @@ import pytest
 from daemon.cli_backtest import main
 from daemon.cli_config import main as check_config
 from daemon.core.config.reader import ConfigError, parse_config_text
+from tests.adapters.backtest.series import TWO_ASSETS_MONTHLY
 
-BASE = """
-[portfolio]
-cash_target = 2
-[portfolio.targets]
-AAA = 58
-BBB = 40
-[trigger]
-mode = "hybrid"
-[trigger.calendar]
-frequency = "monthly"
-"""
+BASE = TWO_ASSETS_MONTHLY
 
 TABLE = """
 [backtest.sweep]
