@@ -14,7 +14,7 @@ import asyncio
 import os
 import sys
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from adapters.backtest.alpaca_source import (
     default_cache_dir,
     prices_from_bars,
 )
+from daemon.host_clock import utc_now
 
 EX_DATAERR, EX_UNAVAILABLE, EX_CONFIG = 65, 69, 78
 
@@ -58,7 +59,7 @@ async def _fetch(
         keys = load_credentials()
     except CredentialsError as exc:
         raise SourceError(f"--source alpaca needs API keys: {exc}", EX_CONFIG) from None
-    venue = build_venue(broker, keys, now=lambda: datetime.now(UTC))
+    venue = build_venue(broker, keys, now=utc_now)
     try:
         last: date = args.end
         if last is None:  # the last session before the broker's today (its /v2/clock)
