@@ -32,6 +32,7 @@ carry) reach the engine as an ``AccountSnapshot`` after the row.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,14 @@ import numpy as np
 from adapters.backtest import market
 from adapters.backtest.fill_model import Costs, FillModel, Ledger, OpenOrder, Quote
 from adapters.backtest.prices import PriceSeries
+from adapters.backtest.quiet_rows import (
+    BLOCK,
+    Bands,
+    fast_path_holds,
+    timer_row,
+    value_rows,
+    wake_rows,
+)
 from daemon.core import events as ev
 from daemon.core.commands import (
     Alert,
@@ -57,7 +66,9 @@ from daemon.core.commands import (
 )
 from daemon.core.config.tax import TaxConfig
 from daemon.core.config.values import Config
+from daemon.core.engine.holds import NEVER_MET
 from daemon.core.engine.kernel import Engine
+from daemon.core.engine.quotes import THRESHOLD_MODES
 from daemon.core.tax.lots import Disposal, Lot
 from daemon.core.triggers.bands import asset_limits, cash_limits
 
@@ -100,6 +111,7 @@ class BacktestRun:
     disposals: list[Disposal] = field(default_factory=list)  # the engine's lots sold
     tax: TaxConfig = field(default_factory=TaxConfig)  # the config's [tax], for the figures
     open_lots: list[Lot] = field(default_factory=list)  # the engine's lots at the end
+    rows_fed: int = 0  # rows handed to the engine (the others were quiet: quiet_rows)
 
 
 class Feeder:
@@ -117,7 +129,10 @@ class Feeder:
         record: bool = False,
         history: PriceSeries | None = None,
         targets_at: Mapping[int, ev.TargetsChanged] | None = None,
+        every_row: bool = False,
     ) -> None:
+        """``every_row``: hand every row to the engine, quiet or not (the tests compare
+        both paths; ``quiet_rows`` says which rows are skipped otherwise)."""
         if len(series.dates) < 1:
             raise ValueError("the price series has no rows in the chosen window")
         # the rows are split-adjusted total-return closes: a one-row move is never a split,
@@ -126,7 +141,9 @@ class Feeder:
         config = replace(config, planner=replace(config.planner, split_suspect_ratio=0.0))
         self.config = config
         self.series = series
-        self.engine = Engine(config, run_id)
+        # a tax-deferred account's lots are read by nothing (no tax policy, no harvest, no
+        # tax figures: adapters.backtest.taxes), so the engine does not keep them
+        self.engine = Engine(config, run_id, follow_lots=config.tax.taxable)
         self.fills = FillModel(config)
         self.ledger = Ledger(initial_value)
         self.record = record
@@ -173,6 +190,19 @@ class Feeder:
         self._div_rows = (
             np.any(np.stack([d > 0 for _, d in divs]), axis=0) if divs else None
         )  # rows with any dividend
+        self._div_matrix: np.ndarray | None = None  # rows × symbols, per share (0: none)
+        if divs:
+            self._div_matrix = np.zeros(series.closes.shape)
+            for j, d in divs:
+                self._div_matrix[:, j] = d
+        self._moments = [market.row_moment(config, d) for d in series.dates]
+        self._fast = fast_path_holds(config, self._moments, bool(self._targets_at))
+        self._fed = 0
+        self._every_row = every_row  # (also set once a minimum is reported never met)
+        self._wake = wake_rows(config, self._sessions, [0, *self._flows])
+        self._rec: RowRecord
+        self._bands: Bands
+        self._seen: Config
 
     def _dividends(self, i: int) -> Decimal | None:
         """The cash the row's dividends pay on the shares held (None: nothing held pays)."""
@@ -191,7 +221,6 @@ class Feeder:
     def run(self) -> BacktestRun:
         s = self.series
         n_rows, n = s.closes.shape
-        syms = s.symbols
         rec = RowRecord(
             np.zeros(n_rows),
             np.zeros(n_rows),
@@ -202,64 +231,20 @@ class Feeder:
             np.zeros(n_rows),
             np.zeros(n_rows) if self._div_rows is not None else None,
         )
-        tgt, lows, highs = _target_arrays(self.config, syms)
-        seen = self.engine.config  # the targets drift is measured against (a harvest swaps)
-        moments = [market.row_moment(self.config, d) for d in s.dates]
-        for i in range(n_rows):
-            self._row = i
-            t = moments[i]
-            self._now = t
-            self._traded = 0.0
-            self._row_commission = False
-            closes = s.closes[i]
-            if i == 0:
-                self._put(ev.AccountSnapshot(t, self.ledger.cash, {}))
-            half = self._h[i]
-            row = tuple(
-                ev.QuoteUpdated(t, sym, c * (1.0 - h), c * (1.0 + h))
-                for sym, c, h in zip(syms, closes.tolist(), half.tolist(), strict=True)
-            )
-            self._put(ev.QuoteBatch(t, row))  # the row is one frame: drift per quote, one decision
-            self._put(ev.MarketStatsBatch(t, self._stats(i)))  # one event per row
-            change = self._targets_at.get(i)
-            if change is not None:
-                self._put(replace(change, at=t))
-                self._drain()
-                tgt, lows, highs = _target_arrays(self.engine.config, syms)
-            flow = self._flows.get(i)
-            paid = self._dividends(i) if self._div_rows is not None and self._div_rows[i] else None
-            if paid is not None:
-                self.ledger.cash += paid
-                rec.dividends[i] = float(paid)  # type: ignore[index]
-            if flow is not None:
-                self.ledger.cash += flow
-                rec.flows[i] = float(flow)
-            if flow is not None or paid is not None:
-                self._put(self._snapshot(t))
-            self._drain()
-            if self.engine.config is not seen:
-                seen = self.engine.config
-                tgt, lows, highs = _target_arrays(seen, syms)
-            w = self._weights(closes)
-            rec.value_before[i] = w[1]
-            weights = w[0]
-            rec.max_drift[i] = float(np.max(np.abs(weights - tgt)))
-            rec.outside[i] = bool(np.any((weights < lows - 1e-12) | (weights > highs + 1e-12)))
-            self._put(self._clock(i, t, moments))
-            if i == 0:
-                self._put(ev.RebalanceRequested(t, force=True))
-            self._room = {}  # filled in per symbol as orders trade
-            for coid in sorted(self._open):
-                self._try_fill(coid)
-            self._drain()
-            self._fire_timers(t)
-            if self._row_commission:
-                self._put(self._snapshot(t))
-                self._drain()
-            w = self._weights(closes)
-            rec.value_after[i] = w[1]
-            rec.weights_after[i] = w[0]
-            rec.traded[i] = self._traded
+        self._rec = rec
+        self._bands = Bands(*_target_arrays(self.config, s.symbols))
+        self._seen = self.engine.config  # the targets drift is measured against (a harvest swaps)
+        moments = self._moments
+        fast = self._fast
+        wake = self._wake
+        i = 0
+        while i < n_rows:
+            self._one_row(i, moments)
+            i += 1
+            if fast and not self._every_row and i < n_rows and not self._open and self.engine.at_rest:
+                nxt = wake[bisect.bisect_left(wake, i)] if wake and wake[-1] >= i else n_rows
+                nxt = min(nxt, timer_row(self._timers, moments, self.engine.book))
+                i = self._skip_quiet(i, nxt)
         return BacktestRun(
             s,
             rec,
@@ -278,7 +263,109 @@ class Feeder:
             self.engine.lots.ledger.disposals,
             self.config.tax,
             self.engine.lots.ledger.lots(),
+            self._fed,
         )
+
+    def _one_row(self, i: int, moments: list[datetime]) -> None:
+        """Hand row ``i`` to the engine (the module docstring's steps) and record it."""
+        s = self.series
+        syms = s.symbols
+        rec = self._rec
+        self._row = i
+        self._fed += 1
+        t = moments[i]
+        self._now = t
+        self._traded = 0.0
+        self._row_commission = False
+        closes = s.closes[i]
+        if i == 0:
+            self._put(ev.AccountSnapshot(t, self.ledger.cash, {}))
+        half = self._h[i]
+        row = tuple(
+            ev.QuoteUpdated(t, sym, c * (1.0 - h), c * (1.0 + h))
+            for sym, c, h in zip(syms, closes.tolist(), half.tolist(), strict=True)
+        )
+        self._put(ev.QuoteBatch(t, row))  # the row is one frame: drift per quote, one decision
+        self._put(ev.MarketStatsBatch(t, self._stats(i)))  # one event per row
+        change = self._targets_at.get(i)
+        if change is not None:
+            self._put(replace(change, at=t))
+            self._drain()
+            self._bands = Bands(*_target_arrays(self.engine.config, syms))
+        flow = self._flows.get(i)
+        paid = self._dividends(i) if self._div_rows is not None and self._div_rows[i] else None
+        if paid is not None:
+            self.ledger.cash += paid
+            rec.dividends[i] = float(paid)  # type: ignore[index]
+        if flow is not None:
+            self.ledger.cash += flow
+            rec.flows[i] = float(flow)
+        if flow is not None or paid is not None:
+            self._put(self._snapshot(t))
+        self._drain()
+        if self.engine.config is not self._seen:
+            self._seen = self.engine.config
+            self._bands = Bands(*_target_arrays(self._seen, syms))
+        bands = self._bands
+        w = self._weights(closes)
+        rec.value_before[i] = w[1]
+        weights = w[0]
+        rec.max_drift[i] = float(np.max(np.abs(weights - bands.target)))
+        rec.outside[i] = bool(
+            np.any((weights < bands.low - 1e-12) | (weights > bands.high + 1e-12))
+        )
+        self._put(self._clock(i, t, moments))
+        if i == 0:
+            self._put(ev.RebalanceRequested(t, force=True))
+        self._room = {}  # filled in per symbol as orders trade
+        for coid in sorted(self._open):
+            self._try_fill(coid)
+        self._drain()
+        self._fire_timers(t)
+        if self._row_commission:
+            self._put(self._snapshot(t))
+            self._drain()
+        w = self._weights(closes)
+        rec.value_after[i] = w[1]
+        rec.weights_after[i] = w[0]
+        rec.traded[i] = self._traded
+
+    def _skip_quiet(self, i: int, stop: int) -> int:
+        """Record rows ``i`` … up to the first that may matter (``quiet_rows``), at most
+        ``stop``, without handing them to the engine; returns the next row to hand over."""
+        closes = self.series.closes
+        bands = self._bands
+        rec = self._rec
+        qty = self._qty
+        cash = float(self.ledger.cash)
+        watch_bands = self.engine.config.trigger.mode in THRESHOLD_MODES
+        low, high = bands.narrowed()
+        held = qty > 0
+        divs = self._div_matrix[:, held] if self._div_matrix is not None and held.any() else None
+        j = i
+        while j < stop:
+            b = min(stop, j + BLOCK)
+            w, total = value_rows(closes[j:b], qty, cash)
+            flag = np.zeros(b - j, dtype=bool)
+            if watch_bands:
+                flag |= np.any((w < low) | (w > high), axis=1)
+            if divs is not None:
+                flag |= np.any(divs[j:b] > 0, axis=1)
+            end = j + int(np.argmax(flag)) if flag.any() else b
+            k = end - j
+            if k:
+                w, total = w[:k], total[:k]
+                rec.value_before[j:end] = total
+                rec.value_after[j:end] = total
+                rec.weights_after[j:end] = w
+                rec.max_drift[j:end] = np.max(np.abs(w - bands.target), axis=1)
+                rec.outside[j:end] = np.any(
+                    (w < bands.low - 1e-12) | (w > bands.high + 1e-12), axis=1
+                )
+            if end < b:
+                return end
+            j = b
+        return stop
 
     def _stats(self, i: int) -> tuple[tuple[str, float | None, float | None], ...]:
         """The row's (symbol, ADV, σ) per symbol (no ADV on the first row of history)."""
@@ -370,6 +457,8 @@ class Feeder:
                 self._put(ev.OrderCanceled(t, c.client_order_id, "canceled"))
         elif isinstance(c, RecordDecision):
             self._decisions += 1
+            if any(NEVER_MET in r for r in c.plan.reasons):
+                self._every_row = True  # the engine's quiet memory clears on any check
             if c.plan.orders:
                 reasons = c.plan.reasons
                 if not (reasons and reasons[0].startswith(FOLLOW_UP)):
@@ -449,8 +538,6 @@ def _flows_by_row(
     dates: tuple[date, ...], flows: Sequence[tuple[date, Decimal]]
 ) -> tuple[dict[int, Decimal], list[tuple[date, Decimal]]]:
     """Each flow on its row: the first row on or after its date; after the last: ignored."""
-    import bisect
-
     out: dict[int, Decimal] = {}
     ignored: list[tuple[date, Decimal]] = []
     for d, amount in flows:

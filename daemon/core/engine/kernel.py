@@ -77,8 +77,13 @@ def _split_factor(config: Config) -> float:
 class Engine(Quoting):
     def __init__(
         self, config: Config, run_id: str, *, trading_state: TradingState = TradingState.ACTIVE,
-        lots: SeedLots | None = None,
+        lots: SeedLots | None = None, follow_lots: bool = True,
     ) -> None:
+        # follow_lots=False: fills do not reach the live lot ledger (a backtest of a
+        # tax-deferred account, where nothing reads it: no tax policy, no harvest)
+        if not follow_lots and config.tax.taxable:
+            raise ValueError("follow_lots=False is for a tax-deferred account: a taxable "
+                             "account's lots decide its sales (drop the argument)")
         self._run_id = _validate_run_id(run_id)
         self._config = self._base_config = config  # the view (engine_harvest) and the base
         self._swaps: dict[str, str] = {}  # harvested primary → its substitute
@@ -95,6 +100,7 @@ class Engine(Quoting):
         self._gates = Gates()
         self._holds = Holds()  # suspected splits; what was reported once
         self._lots = LiveLots.from_seed(lots) if lots else LiveLots.fresh(config.tax)
+        self._follow_lots = follow_lots
         self._desk = OrderDesk(config, self._run_id)
         self._book = self._desk.book
         self._triggers = TriggerState()
@@ -158,6 +164,13 @@ class Engine(Quoting):
     def lots(self) -> LiveLots:
         """The live lot ledger (read it; only the engine changes it)."""
         return self._lots
+
+    @property
+    def at_rest(self) -> bool:
+        """No run in progress, no follow-up round due and no order queued: what the engine
+        does next depends only on the events it is given (a backtest skips quiet rows on
+        this, ``adapters/backtest/quiet_rows``)."""
+        return self._run is None and self._follow_up is None and not self._desk.queue
 
     @property
     def book(self) -> OrderBook:
@@ -258,7 +271,11 @@ class Engine(Quoting):
 
     def _on_filled(self, e: ev.OrderFilled) -> list[Command]:
         applied = self._book.apply_fill(e)
-        lot_alert = lot_fill(self._lots, self._book.get(e.client_order_id), e, self._config.tax)
+        lot_alert = (
+            lot_fill(self._lots, self._book.get(e.client_order_id), e, self._config.tax)
+            if self._follow_lots
+            else []
+        )
         if applied is None:
             return lot_alert
         if applied.to_holdings:
