@@ -49,6 +49,7 @@ from adapters.backtest.quiet_rows import (
     BLOCK,
     Bands,
     fast_path_holds,
+    ignored,
     timer_row,
     value_rows,
     wake_rows,
@@ -410,6 +411,7 @@ class Feeder:
         an entry whose time is no longer its key's being stale (skipped)."""
         steps = 0
         timers, heap = self._timers, self._heap
+        book = self.engine.book
         while True:
             while heap and timers.get(heap[0][1]) != heap[0][0]:
                 heapq.heappop(heap)  # rescheduled or fired since
@@ -417,6 +419,8 @@ class Feeder:
                 return
             _, key = heapq.heappop(heap)
             del timers[key]
+            if ignored(key, book):
+                continue  # the engine would answer it with nothing
             self._put(ev.TimerFired(t, key))
             self._drain()
             steps += 1

@@ -66,13 +66,15 @@ def sigmas(series: PriceSeries, fallback: float) -> np.ndarray:
     scale = 1.0 / np.sqrt(max(per_row_days, 1e-9))
     c1 = np.vstack([np.zeros((1, n)), np.cumsum(rets, axis=0)])
     c2 = np.vstack([np.zeros((1, n)), np.cumsum(rets * rets, axis=0)])
-    for i in range(3, n_rows):  # returns known before row i: rets[0 .. i-2]
-        hi = i - 1
-        lo = max(0, hi - SIGMA_ROWS)
-        k = hi - lo
-        mean = (c1[hi] - c1[lo]) / k
-        var = np.maximum((c2[hi] - c2[lo]) / k - mean * mean, 0.0) * k / (k - 1)
-        out[i] = np.sqrt(var) * scale
+    # row i (from 3): the returns known before it, rets[lo .. i-2] (hi = i - 1, at most
+    # SIGMA_ROWS of them), all rows at once: the same float operations, in the same order,
+    # as one row at a time
+    hi = np.arange(2, n_rows - 1)
+    lo = np.maximum(0, hi - SIGMA_ROWS)
+    k = (hi - lo).astype(float)[:, None]
+    mean = (c1[hi] - c1[lo]) / k
+    var = np.maximum((c2[hi] - c2[lo]) / k - mean * mean, 0.0) * k / (k - 1)
+    out[3:] = np.sqrt(var) * scale
     return out
 
 

@@ -90,16 +90,22 @@ def timer_row(
     """The first row on which a wakeup that may matter falls due (``len(moments)``: none)."""
     at: datetime | None = None
     for key, when in timers.items():
-        if key == CHECK:
+        if key == CHECK or ignored(key, book):
             continue
-        if key.startswith(_ORDER_TIMERS):
-            coid = key.split(":", 1)[1]
-            order = book.get(coid)
-            if order is None or order.state.terminal:
-                continue  # the engine ignores it wherever it fires
         if at is None or when < at:
             at = when
     return len(moments) if at is None else bisect_left(moments, at)
+
+
+def ignored(key: str, book: OrderBook) -> bool:
+    """A wakeup the engine answers with nothing, wherever it fires: the timeout, deadline or
+    lookup of an order that is terminal (or gone) in its book (``OrderDesk.timed_out`` and
+    ``deadline_passed`` return nothing for it, a lookup only asks about an UNKNOWN order).
+    The feeder drops these instead of firing them: an order's timeout for every fill."""
+    if not key.startswith(_ORDER_TIMERS):
+        return False
+    order = book.get(key.split(":", 1)[1])
+    return order is None or order.state.terminal
 
 
 @dataclass(slots=True)
@@ -136,4 +142,4 @@ def value_rows(
     return w, total
 
 
-__all__ = ["BLOCK", "MARGIN", "Bands", "fast_path_holds", "timer_row", "value_rows", "wake_rows"]
+__all__ = ["BLOCK", "MARGIN", "Bands", "fast_path_holds", "ignored", "timer_row", "value_rows", "wake_rows"]
