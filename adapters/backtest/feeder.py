@@ -36,24 +36,24 @@ import bisect
 import heapq
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
 from adapters.backtest import market
-from adapters.backtest.fill_model import Costs, FillModel, Ledger, OpenOrder, Quote
+from adapters.backtest.fill_model import FillModel, Ledger, OpenOrder, Quote
 from adapters.backtest.prices import PriceSeries
 from adapters.backtest.quiet_rows import (
-    BLOCK,
     Bands,
     fast_path_holds,
     ignored,
+    record_quiet,
     timer_row,
-    value_rows,
     wake_rows,
 )
+from adapters.backtest.records import BacktestRun, RowRecord, flows_by_row, target_arrays
 from daemon.core import events as ev
 from daemon.core.commands import (
     Alert,
@@ -65,54 +65,15 @@ from daemon.core.commands import (
     RequestReconcile,
     ScheduleWakeup,
 )
-from daemon.core.config.tax import TaxConfig
 from daemon.core.config.values import Config
 from daemon.core.engine.holds import NEVER_MET
 from daemon.core.engine.kernel import Engine
 from daemon.core.engine.quotes import THRESHOLD_MODES
-from daemon.core.tax.lots import Disposal, Lot
-from daemon.core.triggers.bands import asset_limits, cash_limits
 
 SESSIONS_AROUND = 5  # rows of calendar handed to the engine on each side of a row
 FOLLOW_UP = "follow-up round"  # how the engine's plan names a run's later rounds
 MAX_STEPS_PER_ROW = 100_000
 CENT = Decimal("0.01")  # a guard against a wakeup loop
-
-
-@dataclass(slots=True)
-class RowRecord:
-    """What the feeder saw on each row (arrays, index-aligned with the rows)."""
-
-    value_before: np.ndarray  # at the close, after the row's cash flow, before trading
-    value_after: np.ndarray  # after the row's trading
-    flows: np.ndarray  # cash flow on the row (dollars)
-    max_drift: np.ndarray  # max |weight − target| before trading (cash included)
-    outside: np.ndarray  # any weight outside its band before trading
-    weights_after: np.ndarray  # rows × (symbols + cash), after trading
-    traded: np.ndarray  # traded notional on the row (buys + sells)
-    dividends: np.ndarray | None = None  # dividend cash credited on the row (dollars)
-
-
-@dataclass(slots=True)
-class BacktestRun:
-    series: PriceSeries
-    records: RowRecord
-    costs: Costs
-    rebalances: int
-    decisions: int
-    trades: int  # fills
-    orders: int
-    alerts: list[str]
-    ignored_flows: list[tuple[date, Decimal]]
-    events: list[ev.Event] = field(default_factory=list)  # with record=True
-    commands: list[Command] = field(default_factory=list)
-    final_cash: Decimal = Decimal(0)
-    final_positions: dict[str, Decimal] = field(default_factory=dict)
-    rebalance_rows: list[int] = field(default_factory=list)  # rows where a run started
-    disposals: list[Disposal] = field(default_factory=list)  # the engine's lots sold
-    tax: TaxConfig = field(default_factory=TaxConfig)  # the config's [tax], for the figures
-    open_lots: list[Lot] = field(default_factory=list)  # the engine's lots at the end
-    rows_fed: int = 0  # rows handed to the engine (the others were quiet: quiet_rows)
 
 
 class Feeder:
@@ -182,7 +143,7 @@ class Feeder:
         self._adv = [None if a is None else a[k : k + m] for a in market.advs(base)]
         self._first_stats = k  # rows of history before the window
         self._sessions = market.sessions(config, series.dates)
-        self._flows, self.ignored_flows = _flows_by_row(series.dates, cash_flows)
+        self._flows, self.ignored_flows = flows_by_row(series.dates, cash_flows)
         self._targets_at = dict(targets_at or {})
         divs = [
             (j, d) for j in range(len(series.symbols)) if (d := series.dividend_of(j)) is not None
@@ -233,7 +194,7 @@ class Feeder:
             np.zeros(n_rows) if self._div_rows is not None else None,
         )
         self._rec = rec
-        self._bands = Bands(*_target_arrays(self.config, s.symbols))
+        self._bands = Bands(*target_arrays(self.config, s.symbols))
         self._seen = self.engine.config  # the targets drift is measured against (a harvest swaps)
         moments = self._moments
         fast = self._fast
@@ -292,7 +253,7 @@ class Feeder:
         if change is not None:
             self._put(replace(change, at=t))
             self._drain()
-            self._bands = Bands(*_target_arrays(self.engine.config, syms))
+            self._bands = Bands(*target_arrays(self.engine.config, syms))
         flow = self._flows.get(i)
         paid = self._dividends(i) if self._div_rows is not None and self._div_rows[i] else None
         if paid is not None:
@@ -306,7 +267,7 @@ class Feeder:
         self._drain()
         if self.engine.config is not self._seen:
             self._seen = self.engine.config
-            self._bands = Bands(*_target_arrays(self._seen, syms))
+            self._bands = Bands(*target_arrays(self._seen, syms))
         bands = self._bands
         w = self._weights(closes)
         rec.value_before[i] = w[1]
@@ -332,41 +293,16 @@ class Feeder:
         rec.traded[i] = self._traded
 
     def _skip_quiet(self, i: int, stop: int) -> int:
-        """Record rows ``i`` … up to the first that may matter (``quiet_rows``), at most
-        ``stop``, without handing them to the engine; returns the next row to hand over."""
-        closes = self.series.closes
-        bands = self._bands
-        rec = self._rec
+        """Record the quiet rows from ``i`` (at most to ``stop``) without handing them to
+        the engine; returns the next row to hand over (``quiet_rows.record_quiet``)."""
         qty = self._qty
-        cash = float(self.ledger.cash)
-        watch_bands = self.engine.config.trigger.mode in THRESHOLD_MODES
-        low, high = bands.narrowed()
         held = qty > 0
-        divs = self._div_matrix[:, held] if self._div_matrix is not None and held.any() else None
-        j = i
-        while j < stop:
-            b = min(stop, j + BLOCK)
-            w, total = value_rows(closes[j:b], qty, cash)
-            flag = np.zeros(b - j, dtype=bool)
-            if watch_bands:
-                flag |= np.any((w < low) | (w > high), axis=1)
-            if divs is not None:
-                flag |= np.any(divs[j:b] > 0, axis=1)
-            end = j + int(np.argmax(flag)) if flag.any() else b
-            k = end - j
-            if k:
-                w, total = w[:k], total[:k]
-                rec.value_before[j:end] = total
-                rec.value_after[j:end] = total
-                rec.weights_after[j:end] = w
-                rec.max_drift[j:end] = np.max(np.abs(w - bands.target), axis=1)
-                rec.outside[j:end] = np.any(
-                    (w < bands.low - 1e-12) | (w > bands.high + 1e-12), axis=1
-                )
-            if end < b:
-                return end
-            j = b
-        return stop
+        divs = self._div_matrix
+        return record_quiet(
+            self._rec, self.series.closes, i, stop, qty, float(self.ledger.cash), self._bands,
+            watch_bands=self.engine.config.trigger.mode in THRESHOLD_MODES,
+            dividends=divs[:, held] if divs is not None and held.any() else None,
+        )  # fmt: skip
 
     def _stats(self, i: int) -> tuple[tuple[str, float | None, float | None], ...]:
         """The row's (symbol, ADV, σ) per symbol (no ADV on the first row of history)."""
@@ -521,39 +457,6 @@ class Feeder:
             {s: q for s, q in led.positions.items() if q != 0},
             tuple(o.broker_view() for _, o in sorted(self._open.items())),
         )
-
-
-def _target_arrays(
-    config: Config, syms: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(target, band low, band high) per symbol column and cash (last), for the records."""
-    n = len(syms)
-    lows, highs, tgt = np.zeros(n + 1), np.ones(n + 1), np.zeros(n + 1)
-    for a in config.portfolio.assets:
-        j = syms.index(a.symbol)
-        lows[j], highs[j] = asset_limits(a)
-        tgt[j] = a.target
-    lows[n], highs[n] = cash_limits(config)
-    tgt[n] = config.portfolio.cash_target
-    return tgt, lows, highs
-
-
-def _flows_by_row(
-    dates: tuple[date, ...], flows: Sequence[tuple[date, Decimal]]
-) -> tuple[dict[int, Decimal], list[tuple[date, Decimal]]]:
-    """Each flow on its row: the first row on or after its date; after the last: ignored."""
-    out: dict[int, Decimal] = {}
-    ignored: list[tuple[date, Decimal]] = []
-    for d, amount in flows:
-        k = bisect.bisect_left(dates, d)
-        if k >= len(dates):
-            ignored.append((d, amount))
-            continue
-        if k == 0 and d < dates[0]:
-            ignored.append((d, amount))
-            continue
-        out[k] = out.get(k, Decimal(0)) + amount
-    return out, ignored
 
 
 __all__ = ["BacktestRun", "Feeder", "RowRecord"]

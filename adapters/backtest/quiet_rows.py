@@ -51,6 +51,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from adapters.backtest.records import RowRecord
 from daemon.core.config.values import Config, TriggerMode
 from daemon.core.engine.desk import RESOLVE, TIMEOUT
 from daemon.core.engine.kernel import CHECK, LOOKUP
@@ -122,6 +123,41 @@ class Bands:
         return np.where(self.low > 0, self.low + MARGIN, self.low), self.high - MARGIN
 
 
+def record_quiet(
+    rec: RowRecord, closes: np.ndarray, i: int, stop: int, qty: np.ndarray, cash: float,
+    bands: Bands, *, watch_bands: bool, dividends: np.ndarray | None,
+) -> int:  # fmt: skip
+    """Write the records of rows ``i`` … up to the first that may matter (a weight near or
+    outside its band when ``watch_bands``, a dividend in ``dividends``: rows × the held
+    symbols' columns), at most ``stop``; returns that row (``stop`` when none)."""
+    low, high = bands.narrowed()
+    j = i
+    while j < stop:
+        b = min(stop, j + BLOCK)
+        w, total = value_rows(closes[j:b], qty, cash)
+        flag = np.zeros(b - j, dtype=bool)
+        if watch_bands:
+            flag |= np.any((w < low) | (w > high), axis=1)
+        if dividends is not None:
+            flag |= np.any(dividends[j:b] > 0, axis=1)
+        end = j + int(np.argmax(flag)) if flag.any() else b
+        k = end - j
+        if k:
+            w, total = w[:k], total[:k]
+            rec.value_before[j:end] = total
+            rec.value_after[j:end] = total
+            rec.weights_after[j:end] = w
+            # as the row-by-row path computes them (Feeder._one_row)
+            rec.max_drift[j:end] = np.max(np.abs(w - bands.target), axis=1)
+            rec.outside[j:end] = np.any(
+                (w < bands.low - 1e-12) | (w > bands.high + 1e-12), axis=1
+            )
+        if end < b:
+            return end
+        j = b
+    return stop
+
+
 def value_rows(
     closes: np.ndarray, qty: np.ndarray, cash: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -142,4 +178,4 @@ def value_rows(
     return w, total
 
 
-__all__ = ["BLOCK", "MARGIN", "Bands", "fast_path_holds", "ignored", "timer_row", "value_rows", "wake_rows"]
+__all__ = ["BLOCK", "MARGIN", "Bands", "fast_path_holds", "ignored", "record_quiet", "timer_row", "value_rows", "wake_rows"]
