@@ -120,6 +120,7 @@ class Feeder:
         self._row = 0
         self._exec = 0
         self._room: dict[str, Decimal | None] = {}
+        self._row_quotes: dict[int, tuple[int, Quote]] = {}  # column → (row, its quote)
         self._qty = np.zeros(len(series.symbols))  # positions as floats, for the records
         self._wbuf = np.zeros(len(series.symbols) + 1)
         self._row_commission = False
@@ -157,7 +158,7 @@ class Feeder:
             self._div_matrix = np.zeros(series.closes.shape)
             for j, d in divs:
                 self._div_matrix[:, j] = d
-        self._moments = [market.row_moment(config, d) for d in series.dates]
+        self._moments = market.row_moments(config, series.dates)
         self._fast = fast_path_holds(config, self._moments, bool(self._targets_at))
         self._fed = 0
         self._every_row = every_row  # (also set once a minimum is reported never met)
@@ -327,6 +328,14 @@ class Feeder:
         return ev.MarketClock(t, True, nxt, today.close, sess[lo:hi])
 
     def _quote(self, i: int, j: int) -> Quote:
+        got = self._row_quotes.get(j)
+        if got is not None and got[0] == i:
+            return got[1]
+        q = self._make_quote(i, j)
+        self._row_quotes[j] = (i, q)
+        return q
+
+    def _make_quote(self, i: int, j: int) -> Quote:
         c = float(self.series.closes[i, j])
         h = float(self._h[i, j])
         adv_col = self._adv[j]

@@ -116,6 +116,7 @@ class FillModel:
         self.impact_coefficient = config.cost.impact_coefficient
         self.commission_per_order = config.cost.commission_per_order
         self.commission_bps = config.cost.commission_bps
+        self._bps = Decimal(repr(self.commission_bps / 10_000.0))  # per fill's notional
         self.participation_cap = config.planner.participation_cap
         self.costs = Costs()
 
@@ -161,7 +162,7 @@ class FillModel:
         if limit is not None and o.limit_price is not None:
             price = min(price, o.limit_price) if buy else max(price, o.limit_price)
         notional = qty * price
-        commission = Decimal(repr(self.commission_bps / 10_000.0)) * notional
+        commission = self._bps * notional
         if not open_order.commissioned:
             commission += self.commission_per_order
         if impact > 0:

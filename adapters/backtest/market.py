@@ -17,14 +17,14 @@ the market statistics estimated from the rows before it.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 import numpy as np
 
 from adapters.backtest.prices import PriceSeries
 from daemon.core.config.values import Config
 from daemon.core.model import TradingSession
-from daemon.core.triggers.market_hours import local_at
+from daemon.core.triggers.market_hours import local_at, zone
 
 OPEN, CLOSE = time(9, 30), time(16, 0)
 SIGMA_ROWS = 60
@@ -34,14 +34,36 @@ TRADING_DAYS = 252.0
 
 def sessions(config: Config, dates: tuple[date, ...]) -> tuple[TradingSession, ...]:
     tz = config.trigger.timezone
-    return tuple(TradingSession(d, local_at(d, OPEN, tz), local_at(d, CLOSE, tz)) for d in dates)
+    opens, closes = utc_times(dates, OPEN, tz), utc_times(dates, CLOSE, tz)
+    return tuple(map(TradingSession, dates, opens, closes))
+
+
+def _moment_time(config: Config) -> time:
+    tc = config.trigger
+    return min(max(tc.calendar.at, tc.window_start, OPEN), tc.window_end, CLOSE)
 
 
 def row_moment(config: Config, day: date) -> datetime:
     """The moment a row happens at: the calendar time, clamped into the trading window."""
-    tc = config.trigger
-    at = min(max(tc.calendar.at, tc.window_start, OPEN), tc.window_end, CLOSE)
-    return local_at(day, at, tc.timezone)
+    return local_at(day, _moment_time(config), config.trigger.timezone)
+
+
+def row_moments(config: Config, dates: tuple[date, ...]) -> list[datetime]:
+    """``row_moment`` of every date."""
+    return utc_times(dates, _moment_time(config), config.trigger.timezone)
+
+
+def utc_times(days: tuple[date, ...], at: time, tz: str) -> list[datetime]:
+    """``local_at(day, at, tz)`` for every day (the same aware UTC moments, DST-correct:
+    the wall time less the zone's offset at it), without its cache (a long series would
+    only churn it)."""
+    z = zone(tz)
+    out = []
+    for d in days:
+        wall = datetime.combine(d, at)
+        off = z.utcoffset(wall)
+        out.append((wall - off).replace(tzinfo=UTC))
+    return out
 
 
 def half_spreads(series: PriceSeries, spread_bps: float) -> np.ndarray:
@@ -95,4 +117,4 @@ def advs(series: PriceSeries) -> list[np.ndarray | None]:
     return out
 
 
-__all__ = ["advs", "half_spreads", "row_moment", "sessions", "sigmas"]
+__all__ = ["advs", "half_spreads", "row_moment", "row_moments", "sessions", "sigmas", "utc_times"]

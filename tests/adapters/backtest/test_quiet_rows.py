@@ -9,7 +9,7 @@ Hypothesis search of their combinations."""
 from __future__ import annotations
 
 from dataclasses import fields, replace
-from datetime import date
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,10 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.backtest.feeder import BacktestRun, Feeder, RowRecord
+from adapters.backtest.market import utc_times
 from adapters.backtest.prices import PriceSeries
 from daemon.core.commands import ScheduleWakeup
 from daemon.core.config.reader import parse_config
 from daemon.core.config.values import Config
+from daemon.core.triggers.market_hours import local_at
 from tests.adapters.backtest.series import random_prices, series_of
 
 DAYS = pd.bdate_range("2018-01-01", "2019-06-30")  # 390 rows
@@ -241,3 +243,12 @@ def test_any_combination_gives_the_same_records(
     series = series_with(seed, volume=volume, dividends=dividends, vol=vol, rows=260)
     every, quiet = both(config, series, Decimal(1_000_000), cash_flows=flows_of(series, flows))
     assert_same(every, quiet)
+
+
+@pytest.mark.parametrize("tz", ["America/New_York", "Europe/London", "Australia/Sydney"])
+def test_row_times_are_local_at_on_every_day_dst_changes_included(tz: str) -> None:
+    days = tuple(d.date() for d in pd.date_range("2019-01-01", "2021-12-31"))
+    for at in (time(0, 30), time(2, 30), time(9, 30), time(16, 0)):
+        got = utc_times(days, at, tz)
+        want = [local_at(d, at, tz) for d in days]
+        assert got == want and all(g.utcoffset() == timedelta(0) for g in got)
