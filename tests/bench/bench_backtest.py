@@ -1,6 +1,7 @@
 """Backtest speed against bt (not part of the test run). Prints figures; asserts nothing.
 
     .venv/bin/python -m tests.bench.bench_backtest [--years 20] [--assets 20] [--repeat 3]
+        [--every-row]
 
 The shipped daily data (examples/data/sp500.csv, 20 stocks), the last ``--years`` years,
 monthly calendar rebalancing to equal weights without costs: the same rule in bt
@@ -9,6 +10,8 @@ feeder (the config of ``tests/adapters/backtest/series.to_target_config``). The 
 rows × assets per second (best of ``--repeat``), loading excluded for both; the final values
 are printed too, to show both ran the same strategy. CPU time (``time.process_time``, best of
 ``--repeat``) is printed beside the wall clock: on a shared machine it moves far less.
+The rows handed to the engine are printed too: the others are quiet
+(``adapters/backtest/quiet_rows``); ``--every-row`` hands it every row, for comparison.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def main() -> None:
     ap.add_argument("--years", type=int, default=20)
     ap.add_argument("--assets", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--every-row", action="store_true", help="hand every row to the engine")
     args = ap.parse_args()
     df = pd.read_csv(DATA, index_col="date", parse_dates=True)
     df = df.iloc[:, : args.assets]
@@ -51,7 +55,9 @@ def main() -> None:
     final_ours = 0.0
     for _ in range(args.repeat):
         t0, c0 = time.perf_counter(), time.process_time()
-        run = Feeder(config, series, Decimal(1_000_000), spread_bps=0).run()
+        run = Feeder(
+            config, series, Decimal(1_000_000), spread_bps=0, every_row=args.every_row
+        ).run()
         best_ours = min(best_ours, time.perf_counter() - t0)
         cpu_ours = min(cpu_ours, time.process_time() - c0)
         final_ours = float(run.records.value_after[-1])
@@ -86,6 +92,10 @@ def main() -> None:
         final_bt = float(test.strategy.values.iloc[-1])
 
     ours, theirs = cells / best_ours, cells / best_bt
+    print(
+        f"rows handed to the engine: {run.rows_fed:,} of {len(series.dates):,} "
+        f"({run.rebalances} rebalances, {run.trades:,} fills)"
+    )
     print(
         f"rebalanced backtest: {best_ours:.3f} s (CPU {cpu_ours:.3f} s), {ours:,.0f} rows x assets/s, "
         f"final {final_ours:,.2f}"
