@@ -390,12 +390,13 @@ class Feeder:
                 self._dispatch(c)
 
     def _dispatch(self, c: Command) -> None:
-        t = self._now
-        assert t is not None
-        if isinstance(c, ScheduleWakeup):
+        if isinstance(c, ScheduleWakeup):  # the most frequent command first
             self._timers[c.key] = c.at
             heapq.heappush(self._heap, (c.at, c.key))
-        elif isinstance(c, PlaceOrder):
+            return
+        t = self._now
+        assert t is not None
+        if isinstance(c, PlaceOrder):
             self._orders += 1
             bid = f"bt-{self._orders}"
             self._open[c.client_order_id] = OpenOrder(c, bid)

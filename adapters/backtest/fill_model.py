@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
+from typing import NamedTuple
 
 from daemon.core.commands import PlaceOrder
 from daemon.core.config.values import Config
@@ -87,8 +88,7 @@ class OpenOrder:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(NamedTuple):  # one per fill: a tuple is built several times faster
     qty: Decimal
     price: Decimal
     commission: Decimal
