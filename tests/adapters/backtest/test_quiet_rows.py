@@ -21,10 +21,12 @@ from hypothesis import strategies as st
 
 from adapters.backtest.feeder import BacktestRun, Feeder, RowRecord
 from adapters.backtest.market import utc_times
+from adapters.backtest.metrics import summary
 from adapters.backtest.prices import PriceSeries
 from daemon.core.commands import ScheduleWakeup
 from daemon.core.config.reader import parse_config
 from daemon.core.config.values import Config
+from daemon.core.engine.kernel import Engine
 from daemon.core.triggers.market_hours import local_at
 from tests.adapters.backtest.series import random_prices, series_of
 
@@ -252,3 +254,21 @@ def test_row_times_are_local_at_on_every_day_dst_changes_included(tz: str) -> No
         got = utc_times(days, at, tz)
         want = [local_at(d, at, tz) for d in days]
         assert got == want and all(g.utcoffset() == timedelta(0) for g in got)
+
+
+def test_a_tax_deferred_account_keeps_no_lots_and_no_figure_reads_them() -> None:
+    config = config_of(commission=(1, 2))
+    series = series_with(11, vol=0.02)
+    fast = Feeder(config, series, Decimal(1_000_000)).run()
+    followed = Feeder(config, series, Decimal(1_000_000))
+    followed.engine = Engine(config, "backtest")  # as before: every fill into the lots
+    slow = followed.run()
+    assert fast.disposals == [] and fast.open_lots == []
+    assert slow.disposals and slow.open_lots  # there were lots to keep
+    assert summary(fast, 1e6) == summary(slow, 1e6)  # the after-tax figures included
+
+
+def test_an_engine_without_lots_refuses_a_taxable_account() -> None:
+    with pytest.raises(ValueError, match="tax-deferred"):
+        Engine(config_of(taxable=True), "backtest", follow_lots=False)
+    assert Engine(config_of(), "backtest", follow_lots=False).at_rest
