@@ -28,6 +28,10 @@ fills it; ``CancelOrder`` → ``OrderCanceled``; ``ScheduleWakeup`` → a timer;
 ``RequestReconcile`` → an ``AccountSnapshot``; ``LookupOrder`` → the order's state;
 ``RecordDecision`` and ``Alert`` are recorded. Commissions (which a fill event does not
 carry) reach the engine as an ``AccountSnapshot`` after the row.
+
+A row on which the engine provably cannot act (``quiet_rows``: at rest, nothing open, no
+calendar day, flow, dividend, wakeup or band edge) is recorded without being handed over;
+``every_row=True`` hands over every row (the tests compare both).
 """
 
 from __future__ import annotations
@@ -42,17 +46,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-from adapters.backtest import market
+from adapters.backtest import market, quiet_rows
 from adapters.backtest.fill_model import FillModel, Ledger, OpenOrder, Quote
 from adapters.backtest.prices import PriceSeries
-from adapters.backtest.quiet_rows import (
-    Bands,
-    fast_path_holds,
-    ignored,
-    record_quiet,
-    timer_row,
-    wake_rows,
-)
 from adapters.backtest.records import BacktestRun, RowRecord, flows_by_row, target_arrays
 from daemon.core import events as ev
 from daemon.core.commands import (
@@ -159,12 +155,12 @@ class Feeder:
             for j, d in divs:
                 self._div_matrix[:, j] = d
         self._moments = market.row_moments(config, series.dates)
-        self._fast = fast_path_holds(config, self._moments, bool(self._targets_at))
+        self._fast = quiet_rows.fast_path_holds(config, self._moments, bool(self._targets_at))
         self._fed = 0
         self._every_row = every_row  # (also set once a minimum is reported never met)
-        self._wake = wake_rows(config, self._sessions, [0, *self._flows])
+        self._wake = quiet_rows.wake_rows(config, self._sessions, [0, *self._flows])
         self._rec: RowRecord
-        self._bands: Bands
+        self._bands: quiet_rows.Bands
         self._seen: Config
 
     def _dividends(self, i: int) -> Decimal | None:
@@ -184,18 +180,9 @@ class Feeder:
     def run(self) -> BacktestRun:
         s = self.series
         n_rows, n = s.closes.shape
-        rec = RowRecord(
-            np.zeros(n_rows),
-            np.zeros(n_rows),
-            np.zeros(n_rows),
-            np.zeros(n_rows),
-            np.zeros(n_rows, dtype=bool),
-            np.zeros((n_rows, n + 1)),
-            np.zeros(n_rows),
-            np.zeros(n_rows) if self._div_rows is not None else None,
-        )
+        rec = RowRecord.zeros(n_rows, n, dividends=self._div_rows is not None)
         self._rec = rec
-        self._bands = Bands(*target_arrays(self.config, s.symbols))
+        self._bands = quiet_rows.Bands(*target_arrays(self.config, s.symbols))
         self._seen = self.engine.config  # the targets drift is measured against (a harvest swaps)
         moments = self._moments
         fast = self._fast
@@ -206,7 +193,7 @@ class Feeder:
             i += 1
             if fast and not self._every_row and i < n_rows and not self._open and self.engine.at_rest:
                 nxt = wake[bisect.bisect_left(wake, i)] if wake and wake[-1] >= i else n_rows
-                nxt = min(nxt, timer_row(self._timers, moments, self.engine.book))
+                nxt = min(nxt, quiet_rows.timer_row(self._timers, moments, self.engine.book))
                 i = self._skip_quiet(i, nxt)
         return BacktestRun(
             s,
@@ -254,7 +241,7 @@ class Feeder:
         if change is not None:
             self._put(replace(change, at=t))
             self._drain()
-            self._bands = Bands(*target_arrays(self.engine.config, syms))
+            self._bands = quiet_rows.Bands(*target_arrays(self.engine.config, syms))
         flow = self._flows.get(i)
         paid = self._dividends(i) if self._div_rows is not None and self._div_rows[i] else None
         if paid is not None:
@@ -268,7 +255,7 @@ class Feeder:
         self._drain()
         if self.engine.config is not self._seen:
             self._seen = self.engine.config
-            self._bands = Bands(*target_arrays(self._seen, syms))
+            self._bands = quiet_rows.Bands(*target_arrays(self._seen, syms))
         bands = self._bands
         w = self._weights(closes)
         rec.value_before[i] = w[1]
@@ -299,7 +286,7 @@ class Feeder:
         qty = self._qty
         held = qty > 0
         divs = self._div_matrix
-        return record_quiet(
+        return quiet_rows.record_quiet(
             self._rec, self.series.closes, i, stop, qty, float(self.ledger.cash), self._bands,
             watch_bands=self.engine.config.trigger.mode in THRESHOLD_MODES,
             dividends=divs[:, held] if divs is not None and held.any() else None,
@@ -364,7 +351,7 @@ class Feeder:
                 return
             _, key = heapq.heappop(heap)
             del timers[key]
-            if ignored(key, book):
+            if quiet_rows.ignored(key, book):
                 continue  # the engine would answer it with nothing
             self._put(ev.TimerFired(t, key))
             self._drain()

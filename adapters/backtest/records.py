@@ -34,6 +34,13 @@ class RowRecord:
     traded: np.ndarray  # traded notional on the row (buys + sells)
     dividends: np.ndarray | None = None  # dividend cash credited on the row (dollars)
 
+    @classmethod
+    def zeros(cls, n_rows: int, n: int, *, dividends: bool) -> RowRecord:
+        """Records of ``n_rows`` rows of ``n`` symbols, all zero."""
+        z = np.zeros
+        return cls(z(n_rows), z(n_rows), z(n_rows), z(n_rows), z(n_rows, dtype=bool),
+                   z((n_rows, n + 1)), z(n_rows), z(n_rows) if dividends else None)  # fmt: skip
+
 
 @dataclass(slots=True)
 class BacktestRun:
