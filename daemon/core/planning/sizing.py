@@ -22,7 +22,7 @@ from daemon.core.planning.costs import cost_dollars, to_cents_up
 from daemon.core.planning.exact_ticks import scaled_floor
 from daemon.core.planning.market_rows import Market
 from daemon.core.planning.plan import UNBALANCEABLE, PlannedOrder, SkippedSymbol
-from daemon.core.planning.records import planned_order
+from daemon.core.planning.records import OrderFigures, lazy_order
 from daemon.core.planning.rounding import (
     CENT,
     QTY_TICKS,
@@ -142,7 +142,7 @@ def drafts(
     the holding, within the participation cap. Sells and buys, each sorted (see ``Draft``)."""
     cap = config.planner.participation_cap
     rows, prices, advs = market.rows, market.prices, market.adv
-    buy_limits, sell_limits = market.limits(True), market.limits(False)
+    buy_fast, sell_fast = market.fast_ticks(True), market.fast_ticks(False)
     sells: list[Draft] = []
     buys: list[Draft] = []
     for i, t in enumerate(trades):
@@ -193,8 +193,9 @@ def drafts(
                 why = f"participation cap {cap:.1%} of ADV leaves nothing to trade"
             skipped.append(SkippedSymbol(r.symbol, why))
             continue
-        lim = buy_limits[i] if buy else sell_limits[i]
-        limit_ticks, _, _, _ = lim if lim is not None else market.limit(i, buy)
+        limit_ticks = buy_fast[i] if buy else sell_fast[i]
+        if limit_ticks < 0:  # not decided by a float: the exact limit
+            limit_ticks = market.limit(i, buy)[0]
         if limit_ticks <= 0:
             skipped.append(SkippedSymbol(r.symbol, "price too low to place a limit order"))
             continue
@@ -268,55 +269,50 @@ def _emit(
 def planned_orders(
     config: Config, market: Market, emitted: Sequence[Emitted], n_sells: int, value: float
 ) -> list[PlannedOrder]:
-    """The ``PlannedOrder`` of each emitted order (the first ``n_sells`` are sells), with its
-    reason: the band it breached, or its move toward target (percentages of band edges and
-    targets formatted once per config)."""
-    infos = market.tables.assets
-    rows = market.rows
+    """The ``PlannedOrder`` of each emitted order (the first ``n_sells`` are sells), its
+    figures and reason built when first read (``records.LazyOrder``, ``order_figures``)."""
     limit_orders = not config.planner.market_orders
     out: list[PlannedOrder] = []
+    lazy = lazy_order
     for side, part in ((Side.SELL, emitted[:n_sells]), (Side.BUY, emitted[n_sells:])):
         buy = side is Side.BUY
-        limits = market.limits(buy)
-        toward = "buy toward" if buy else "sell toward"
         for o in part:
-            d, notional = o.draft, o.notional
-            sym, i = d.symbol, d.row
-            row = rows[i]
-            qty = limit = None
-            if notional is None:
-                ticks = o.ticks
-                qty = Decimal(ticks) if d.whole else Decimal(ticks) * _E9  # ``Emitted.qty``
-                if limit_orders:
-                    lim = limits[i]
-                    _, _, _, limit = lim if lim is not None else market.limit(i, buy)
-            if row.liquidate:
-                reason = "liquidate: not in targets" if row.asset is None else "target 0 %: sell all"
-            else:
-                info = infos.get(sym)
-                w = row.value / value
-                if w > row.high:
-                    high = info.high_pct if info is not None else f"{row.high:.1%}"
-                    reason = f"overweight {w:.1%} > {high}"
-                elif w < row.low:
-                    low = info.low_pct if info is not None else f"{row.low:.1%}"
-                    reason = f"underweight {w:.1%} < {low}"
-                else:
-                    target = info.target_pct if info is not None else f"{row.target:.1%}"
-                    reason = f"{toward} target {target} (now {w:.1%})"
-            out.append(
-                planned_order(
-                    sym,
-                    side,
-                    qty,
-                    notional,
-                    limit,
-                    Decimal(o.cost_cents) * CENT,
-                    reason,
-                    Decimal(o.notional_cents) * CENT,
-                )
-            )
+            out.append(lazy(o.draft.symbol, side, order_figures, market, o, buy, limit_orders, value))
     return out
+
+
+def order_figures(
+    market: Market, o: Emitted, buy: bool, limit_orders: bool, value: float
+) -> OrderFigures:
+    """An emitted order's Decimals and reason: (qty, notional, limit price, est. cost,
+    reason, est. notional). The reason is the band it breached, or its move toward target
+    (percentages of band edges and targets formatted once per config)."""
+    d, notional = o.draft, o.notional
+    i = d.row
+    row = market.rows[i]
+    qty = limit = None
+    if notional is None:
+        ticks = o.ticks
+        qty = Decimal(ticks) if d.whole else Decimal(ticks) * _E9  # ``Emitted.qty``
+        if limit_orders:
+            _, _, _, limit = market.limit(i, buy)
+    if row.liquidate:
+        reason = "liquidate: not in targets" if row.asset is None else "target 0 %: sell all"
+    else:
+        info = market.tables.assets.get(d.symbol)
+        w = row.value / value
+        if w > row.high:
+            high = info.high_pct if info is not None else f"{row.high:.1%}"
+            reason = f"overweight {w:.1%} > {high}"
+        elif w < row.low:
+            low = info.low_pct if info is not None else f"{row.low:.1%}"
+            reason = f"underweight {w:.1%} < {low}"
+        else:
+            target = info.target_pct if info is not None else f"{row.target:.1%}"
+            toward = "buy toward" if buy else "sell toward"
+            reason = f"{toward} target {target} (now {w:.1%})"
+    cost, est = Decimal(o.cost_cents) * CENT, Decimal(o.notional_cents) * CENT
+    return qty, notional, limit, cost, reason, est
 
 
 def build_sells(
