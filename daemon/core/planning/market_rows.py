@@ -102,7 +102,7 @@ class Market:
         self._buy_fast: list[int] = []
         self._sell_fast: list[int] = []
 
-    def _columns(self) -> tuple[Floats, Floats, Floats, Floats, Floats, Floats]:
+    def columns(self) -> tuple[Floats, Floats, Floats, Floats, Floats, Floats]:
         """(prices, half-spreads, σ, ADV (NaN: none), buy limits, sell limits) as arrays;
         the limits where ``_fast_limits`` decides them, NaN elsewhere."""
         if self._arrays is None:
@@ -185,7 +185,7 @@ class Market:
     def fast_ticks(self, buy: bool) -> list[int]:
         """Per row, the limit's tick count in cents where a float decides it (what
         ``limit(i, buy)[0]`` is, with exponent −2), else −1."""
-        self._columns()
+        self.columns()
         return self._buy_fast if buy else self._sell_fast
 
     def cost_float(self, i: int, shares: float, price: float) -> float:
@@ -211,7 +211,7 @@ class Market:
         mid to the limit price, a cent of rounding and the estimated cost (in numpy, exact:
         see the module docstring; ``friction_loop`` is the same sum, one row at a time)."""
         t = self.tables
-        prices, half_spread, sigma, adv, buy_px, sell_px = self._columns()
+        prices, half_spread, sigma, adv, buy_px, sell_px = self.columns()
         trade = np.array(trades, dtype=np.float64)
         active = np.flatnonzero(trade != 0.0)
         if active.size == 0:

@@ -127,3 +127,9 @@ def lazy_order(
     _o[1](o, side)
     _set_build(o, (build, *args))
     return o
+
+
+def lazy_order_parts() -> tuple[Callable[[], LazyOrder], Any, Any, Any]:
+    """What ``lazy_order`` does, as (new, set symbol, set side, set builder tuple), for a
+    loop that makes a thousand (a call less per order)."""
+    return lambda: _new(LazyOrder), _o[0], _o[1], _set_build

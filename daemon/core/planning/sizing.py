@@ -16,13 +16,15 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from operator import itemgetter
 from typing import NamedTuple
 
+import numpy as np
+
 from daemon.core.config.values import Config
 from daemon.core.model import Side
-from daemon.core.planning.costs import cost_dollars, to_cents_up
 from daemon.core.planning.exact_ticks import scaled_floor
 from daemon.core.planning.market_rows import Market
+from daemon.core.planning.order_columns import costs_up, limit_columns, notional_cents, share_floats
 from daemon.core.planning.plan import UNBALANCEABLE, PlannedOrder, SkippedSymbol
-from daemon.core.planning.records import OrderFigures, lazy_order
+from daemon.core.planning.records import OrderFigures, lazy_order_parts
 from daemon.core.planning.rounding import (
     CENT,
     QTY_TICKS,
@@ -115,18 +117,13 @@ def _cents_ceil(x: Decimal) -> int:
     return int(x.scaleb(2).to_integral_value(ROUND_CEILING))
 
 
-# cents per (share tick × limit tick), by (whole shares, limit exponent): ≥ 0 a multiplier,
-# < 0 minus a divisor. A share tick is 1 or 1e-9 share, a limit tick 10**exponent dollars.
 _E9 = Decimal("1E-9")
-_CENTS_SHIFT = {
-    True: {0: 100, -2: 1, -4: -100},
-    False: {0: -10**7, -2: -10**9, -4: -10**11},
-}
 # a NamedTuple's own __new__ is a Python function (0.6 µs a call); the tuple's is not
 _new = tuple.__new__
 # list.sort compares plain tuples natively, NamedTuples generically (1.6× slower): sort drafts
 # on a plain (−deviation, symbol) key, the same order (symbols are unique)
 _by_deviation = itemgetter(0, 1)
+_LAZY_PARTS = lazy_order_parts()
 
 
 def drafts(
@@ -227,43 +224,33 @@ def _emit(
     """Orders for the drafts at ``ticks_of`` shares each (None: the drafts' own shares), None
     where the shares round to nothing: the quantity, the notional at the limit price (rounded
     against us), and the estimated cost (``costs.order_cost``: ``cost_dollars`` then
-    ``to_cents_up``, inlined)."""
-    t = market.tables
-    commission, bps, impact = t.commission, t.bps, t.impact
-    half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
-    limits = market.limits(buy)
-    out: list[Emitted | None] = []
-    for n, d in enumerate(drafts):
-        i, whole = d.row, d.whole
-        ticks = d.ticks if ticks_of is None else ticks_of[n]
-        if ticks <= 0:
-            out.append(None)
-            continue
-        shares = float(ticks) if whole else ticks / QTY_TICKS
-        lim = limits[i]
-        limit_ticks, exponent, limit_price, _ = lim if lim is not None else market.limit(i, buy)
-        # the notional at the limit in integer cents: (qty × limit).quantize(CENT, against
-        # us) without Decimal, as ticks × limit ticks over a power of ten (_CENTS_SHIFT)
-        m = ticks * limit_ticks
-        shift = _CENTS_SHIFT[whole][exponent]
-        if shift >= 0:
-            notional_cents = m * shift
-        else:
-            notional_cents = -(-m // -shift) if buy else m // -shift
-        cost = cost_dollars(
-            shares, limit_price, commission, bps, half_spread[i], impact, sigmas[i], advs[i]
-        )
-        y = cost * 100
-        if 0.0 < y < 1e15:  # exact_ticks.ceil_ticks, inlined
-            c = round(y)
-            if abs(y - c) > y * 4.5e-16 + 1e-9:
-                c = math.ceil(y)
-            elif cost > c / 100:
-                c += 1
-        else:
-            c = int(to_cents_up(cost).scaleb(2))
-        out.append(_new(Emitted, (d, ticks, None, notional_cents, c, shares)))
-    return out
+    ``to_cents_up``), for all drafts at once (``order_columns``)."""
+    live = [
+        (d, k)
+        for d, k in zip(drafts, [d[3] for d in drafts] if ticks_of is None else ticks_of, strict=True)
+        if k > 0
+    ]
+    if not live:
+        return [None] * len(drafts)
+    rows = [d[2] for d, _ in live]
+    ticks = [k for _, k in live]
+    whole = [d[4] for d, _ in live]
+    limit_ticks, exponents, prices = limit_columns(market, rows, buy)
+    shares_a = share_floats(ticks, whole)
+    if shares_a is None:  # too many ticks for a float: share by share
+        shares_a = np.array([float(k) if w else k / QTY_TICKS for k, w in zip(ticks, whole, strict=True)])
+    _, costs = costs_up(market, rows, shares_a, prices)
+    notional = notional_cents(ticks, whole, limit_ticks, exponents, buy)
+    made = iter(
+        [
+            _new(Emitted, (d, k, None, n, c, q))
+            for (d, k), n, c, q in zip(live, notional, costs, shares_a.tolist(), strict=True)
+        ]
+    )
+    if len(live) == len(drafts):
+        return list(made)
+    all_ticks = [d[3] for d in drafts] if ticks_of is None else ticks_of
+    return [next(made) if k > 0 else None for k in all_ticks]
 
 
 def planned_orders(
@@ -273,11 +260,15 @@ def planned_orders(
     figures and reason built when first read (``records.LazyOrder``, ``order_figures``)."""
     limit_orders = not config.planner.market_orders
     out: list[PlannedOrder] = []
-    lazy = lazy_order
+    new, set_symbol, set_side, set_build = _LAZY_PARTS  # ``lazy_order``, inlined
     for side, part in ((Side.SELL, emitted[:n_sells]), (Side.BUY, emitted[n_sells:])):
         buy = side is Side.BUY
         for o in part:
-            out.append(lazy(o.draft.symbol, side, order_figures, market, o, buy, limit_orders, value))
+            p = new()
+            set_symbol(p, o[0][1])  # o.draft.symbol
+            set_side(p, side)
+            set_build(p, (order_figures, market, o, buy, limit_orders, value))
+            out.append(p)
     return out
 
 
@@ -422,20 +413,17 @@ def _buy_price(market: Market, i: int) -> float:
 
 
 def _guess(market: Market, buys: Sequence[Draft]) -> float:
-    """What the buys need (limit notional + cost), in floats."""
-    t = market.tables
-    commission, bps, impact = t.commission, t.bps, t.impact
-    half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
-    guess = 0.0
-    limits = market.limits(True)
-    for d in buys:
-        i, ticks = d.row, d.ticks
-        q = float(ticks) if d.whole else ticks / QTY_TICKS
-        lim = limits[i]
-        _, _, px, _ = lim if lim is not None else market.limit(i, True)
-        cost = cost_dollars(q, px, commission, bps, half_spread[i], impact, sigmas[i], advs[i])
-        guess += q * px + cost
-    return guess
+    """What the buys need (limit notional + cost), in floats: Σ ``q × px + cost`` in the
+    buys' order (a sequential ``cumsum``, as a loop adds them)."""
+    if not buys:
+        return 0.0
+    rows = [d[2] for d in buys]
+    _, _, prices = limit_columns(market, rows, True)
+    q = share_floats([d[3] for d in buys], [d[4] for d in buys])
+    if q is None:
+        q = np.array([float(d.ticks) if d.whole else d.ticks / QTY_TICKS for d in buys])
+    cost, _ = costs_up(market, rows, q, prices)
+    return float(np.cumsum(q * prices + cost)[-1])
 
 
 def fund_buys(
