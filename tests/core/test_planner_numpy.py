@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from daemon.core.model import Side
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array
+from daemon.core.planning.drafting import draft_rows, drafts
 from daemon.core.planning.market_rows import Market
-from daemon.core.planning.plan import PlannedOrder
+from daemon.core.planning.plan import PlannedOrder, SkippedSymbol
 from daemon.core.planning.planner import plan_rebalance
 from daemon.core.planning.records import LazyOrder
 from daemon.core.planning.tables import tables_for
@@ -122,3 +123,26 @@ def test_the_plain_order_still_prints_and_compares_as_a_dataclass() -> None:
     )
     assert a == dataclasses.replace(a) and a != dataclasses.replace(a, qty=D(2))
     assert a != ("VTI",) and {a: 1}[dataclasses.replace(a)] == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 300), st.integers(0, 10**6), st.sampled_from([0.0, 0.001]),
+    st.sampled_from([0.0, 0.0001, 0.05]),
+)  # fmt: skip
+def test_drafts_in_numpy_are_the_per_row_rule(n: int, seed: int, offset: float, cap: float) -> None:
+    market, trades = _market(n, seed, offset)
+    config, _, _ = build(n, seed)
+    config = dataclasses.replace(
+        config, planner=dataclasses.replace(config.planner, participation_cap=cap)
+    )
+    value = sum(r.value for r in market.rows) * 1.02
+    deferred: dict[str, D] = {}
+    skipped: list[SkippedSymbol] = []
+    sells, buys = drafts(config, market, value, trades, deferred, skipped)
+    ref_deferred: dict[str, D] = {}
+    ref_skipped: list[SkippedSymbol] = []
+    ref = draft_rows(config, market, value, trades, ref_deferred, ref_skipped)
+    assert sells == sorted(d for d in ref if d is not None and trades[d.row] < 0)
+    assert buys == sorted(d for d in ref if d is not None and trades[d.row] > 0)
+    assert (deferred, skipped) == (ref_deferred, ref_skipped)

@@ -117,6 +117,8 @@ def cost_dollars(
 
 
 Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+Bools = NDArray[np.bool_]
 
 
 def cost_dollars_array(

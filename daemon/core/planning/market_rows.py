@@ -22,9 +22,17 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from daemon.core.model import Side
-from daemon.core.planning.costs import Floats, cost_dollars, cost_dollars_array, to_cents_up
+from daemon.core.planning.costs import (
+    Bools,
+    Floats,
+    Ints,
+    cost_dollars,
+    cost_dollars_array,
+    to_cents_up,
+)
 from daemon.core.planning.rounding import marketable_limit_ticks, ticks_price
 from daemon.core.planning.tables import PlanTables
 from daemon.core.planning.valuation import Row
@@ -33,6 +41,7 @@ Limit = tuple[int, int, float, Decimal]
 """A marketable limit price: (ticks, exponent, float price, Decimal price), the price being
 ``ticks × 10**exponent`` dollars. A plain tuple (one per row and side, built in the sizing
 loop: a NamedTuple costs twice as much to build); callers unpack it."""
+RowColumns = tuple[Bools, Bools, Floats, Floats, Floats, NDArray[np.object_]]
 _CENT = Decimal("1E-2")
 _TICK = {-2: Decimal("1E-2"), -4: Decimal("1E-4"), 0: Decimal(1)}
 
@@ -41,8 +50,8 @@ class Market:
     """Float parameters per tradable row; see the module docstring."""
 
     __slots__ = (
-        "_arrays", "_asks", "_bids", "_buy", "_buy_fast", "_sell", "_sell_fast", "adv",
-        "half_spread", "prices", "rows", "sigma", "tables",
+        "_arrays", "_asks", "_bids", "_buy", "_buy_fast", "_fast_arrays", "_row_arrays",
+        "_sell", "_sell_fast", "adv", "half_spread", "prices", "rows", "sigma", "tables",
     )  # fmt: skip
 
     def __init__(self, tables: PlanTables, rows: Sequence[Row]) -> None:
@@ -101,6 +110,23 @@ class Market:
         # else -1
         self._buy_fast: list[int] = []
         self._sell_fast: list[int] = []
+        self._fast_arrays: tuple[Ints, Ints] | None = None
+        self._row_arrays: RowColumns | None = None
+
+    def row_columns(self) -> RowColumns:
+        """(whole shares, to liquidate, sellable shares, value, target, symbol) per row,
+        arrays (the symbols as objects)."""
+        if self._row_arrays is None:
+            rows = self.rows
+            self._row_arrays = (
+                np.array([r.asset is not None and not r.asset.fractional for r in rows], dtype=bool),
+                np.array([r.liquidate for r in rows], dtype=bool),
+                np.array([r.sellable_f for r in rows], dtype=np.float64),
+                np.array([r.value for r in rows], dtype=np.float64),
+                np.array([r.target for r in rows], dtype=np.float64),
+                np.array([r.symbol for r in rows], dtype=object),
+            )
+        return self._row_arrays
 
     def columns(self) -> tuple[Floats, Floats, Floats, Floats, Floats, Floats]:
         """(prices, half-spreads, σ, ADV (NaN: none), buy limits, sell limits) as arrays;
@@ -128,21 +154,26 @@ class Market:
         n = len(self.rows)
         if t.offset == 0.0 or n == 0:  # no fast path: ``limit`` decides every row
             self._buy_fast, self._sell_fast = [-1] * n, [-1] * n
+            none = np.full(n, -1, dtype=np.int64)
+            self._fast_arrays = (none, none)
             nan = np.full(n, math.nan)
             return nan, nan.copy()
         ask = np.array(self._asks, dtype=np.float64)
         bid = np.array(self._bids, dtype=np.float64)
         out: list[Floats] = []
+        fast: list[Ints] = []
         for px, factor, buy in ((ask, t.up, True), (bid, t.down, False)):
             y = px * factor * 100
             ok = (y >= 100.0 + 1e-7) & (y < 1e15) & (np.abs(y - np.rint(y)) > y * 1e-14 + 1e-9)
             k = np.where(ok, np.ceil(y) if buy else np.floor(y), -1.0)
-            ticks: list[int] = k.astype(np.int64).tolist()
+            fast.append(k.astype(np.int64))
+            ticks: list[int] = fast[-1].tolist()
             if buy:
                 self._buy_fast = ticks
             else:
                 self._sell_fast = ticks
             out.append(np.where(ok, k / 100, math.nan))
+        self._fast_arrays = (fast[0], fast[1])
         return out[0], out[1]
 
     def limit(self, i: int, buy: bool) -> Limit:
@@ -181,6 +212,12 @@ class Market:
     def limits(self, buy: bool) -> list[Limit | None]:
         """The cache behind ``limit`` (None where not computed yet)."""
         return self._buy if buy else self._sell
+
+    def fast_ticks_array(self, buy: bool) -> Ints:
+        """``fast_ticks`` as an array."""
+        self.columns()
+        assert self._fast_arrays is not None
+        return self._fast_arrays[0 if buy else 1]
 
     def fast_ticks(self, buy: bool) -> list[int]:
         """Per row, the limit's tick count in cents where a float decides it (what

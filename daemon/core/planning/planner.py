@@ -43,6 +43,7 @@ from daemon.core.config.values import Config, Leftover
 from daemon.core.model import CASH, Holdings, Quote
 from daemon.core.planning.benefit import Covariance, MarketCovariance, benefit_parts, to_cents_down
 from daemon.core.planning.costs import sigma_for
+from daemon.core.planning.drafting import drafts
 from daemon.core.planning.market_rows import Market
 from daemon.core.planning.plan import UNBALANCEABLE, Plan, PlannedOrder, SkippedSymbol
 from daemon.core.planning.rounding import CENT, to_decimal
@@ -50,7 +51,6 @@ from daemon.core.planning.sizing import (
     Emitted,
     build_sells,
     dollars,
-    drafts,
     fund_buys,
     money,
     need,

@@ -23,7 +23,7 @@ from daemon.core.model import Side
 from daemon.core.planning.exact_ticks import scaled_floor
 from daemon.core.planning.market_rows import Market
 from daemon.core.planning.order_columns import costs_up, limit_columns, notional_cents, share_floats
-from daemon.core.planning.plan import UNBALANCEABLE, PlannedOrder, SkippedSymbol
+from daemon.core.planning.plan import PlannedOrder, SkippedSymbol
 from daemon.core.planning.records import OrderFigures, lazy_order_parts
 from daemon.core.planning.rounding import (
     CENT,
@@ -32,7 +32,6 @@ from daemon.core.planning.rounding import (
     qty_ticks,
     round_notional,
     round_qty,
-    round_qty_ticks,
     to_decimal,
 )
 
@@ -123,84 +122,13 @@ _new = tuple.__new__
 # list.sort compares plain tuples natively, NamedTuples generically (1.6× slower): sort drafts
 # on a plain (−deviation, symbol) key, the same order (symbols are unique)
 _by_deviation = itemgetter(0, 1)
+
+
+def sort_drafts(drafts: list[Draft]) -> None:
+    """Largest deviation first, then symbol (see ``Draft``), in place."""
+    drafts.sort(key=_by_deviation)
+
 _LAZY_PARTS = lazy_order_parts()
-
-
-def drafts(
-    config: Config,
-    market: Market,
-    value: float,
-    trades: Sequence[float],
-    deferred: dict[str, Decimal],
-    skipped: list[SkippedSymbol],
-) -> tuple[list[Draft], list[Draft]]:
-    """Shares per order: fractional shares rounded down (``round_qty_ticks``, inlined), whole
-    shares to the nearest count (the least tracking error: 0.6 share is 1, 0.4 is 0), within
-    the holding, within the participation cap. Sells and buys, each sorted (see ``Draft``)."""
-    cap = config.planner.participation_cap
-    rows, prices, advs = market.rows, market.prices, market.adv
-    buy_fast, sell_fast = market.fast_ticks(True), market.fast_ticks(False)
-    sells: list[Draft] = []
-    buys: list[Draft] = []
-    for i, t in enumerate(trades):
-        if t == 0.0:
-            continue
-        r = rows[i]
-        price = prices[i]
-        buy = t > 0
-        a = r.asset
-        whole = a is not None and not a.fractional
-        per = 1 if whole else QTY_TICKS
-        if buy or not r.liquidate:
-            q = t / price if buy else -t / price
-            y = q * per
-            if 0.0 < y < 1e15:  # exact_ticks.floor_ticks, inlined
-                k = round(y)
-                if abs(y - k) > y * 4.5e-16 + 1e-9:
-                    k = math.floor(y)
-                elif q < k / per:
-                    k -= 1
-            else:
-                k = round_qty_ticks(q, whole=whole)
-            if whole and q - k > 0.5:  # the nearest whole share count
-                k += 1
-            if not buy and not k / per <= r.sellable_f * (1.0 - 1e-15):
-                # not surely within the holding: compare exactly
-                k = min(k, qty_ticks(round_qty(r.sellable, whole=whole), whole=whole))
-        else:
-            k = qty_ticks(round_qty(r.sellable, whole=whole), whole=whole)
-        adv = advs[i]
-        if adv is not None and cap > 0 and not k / per <= cap * adv * (1.0 - 1e-15):
-            cap_k = round_qty_ticks(cap * adv, whole=whole)
-            if k > cap_k:
-                over = qty_decimal(k, whole=whole) - qty_decimal(cap_k, whole=whole)
-                deferred[r.symbol] = (over * to_decimal(price)).quantize(CENT, ROUND_FLOOR)
-                k = cap_k
-        floor_k = k
-        if whole and not r.liquidate and q < k:
-            floor_k = k - 1
-        if k <= 0:
-            why = "nearest whole share count is 0" if whole else "order below minimum"
-            if whole and price > (r.high - r.low) * value:
-                why = (
-                    f"{UNBALANCEABLE}: one share is {price / value:.1%} "
-                    f"of the value, wider than its band {r.low:.1%}–{r.high:.1%}"
-                )
-            if r.symbol in deferred:
-                why = f"participation cap {cap:.1%} of ADV leaves nothing to trade"
-            skipped.append(SkippedSymbol(r.symbol, why))
-            continue
-        limit_ticks = buy_fast[i] if buy else sell_fast[i]
-        if limit_ticks < 0:  # not decided by a float: the exact limit
-            limit_ticks = market.limit(i, buy)[0]
-        if limit_ticks <= 0:
-            skipped.append(SkippedSymbol(r.symbol, "price too low to place a limit order"))
-            continue
-        dev = (r.value / value) if r.liquidate else abs(r.value / value - r.target)
-        (buys if buy else sells).append(_new(Draft, (-dev, r.symbol, i, k, whole, floor_k)))
-    sells.sort(key=_by_deviation)
-    buys.sort(key=_by_deviation)
-    return sells, buys
 
 
 def _emit_notional(market: Market, d: Draft, scale: Decimal) -> Emitted | None:
