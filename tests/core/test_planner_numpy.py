@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.model import Side
+from daemon.core.planning.arrays import seq_sum
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array
 from daemon.core.planning.drafting import draft_rows, drafts
 from daemon.core.planning.market_rows import Market
@@ -146,3 +147,9 @@ def test_drafts_in_numpy_are_the_per_row_rule(n: int, seed: int, offset: float, 
     assert sells == sorted(d for d in ref if d is not None and trades[d.row] < 0)
     assert buys == sorted(d for d in ref if d is not None and trades[d.row] > 0)
     assert (deferred, skipped) == (ref_deferred, ref_skipped)
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), max_size=60))
+def test_seq_sum_adds_as_python_does(xs: list[float]) -> None:
+    got, want = seq_sum(np.array(xs, dtype=np.float64)), sum(xs)
+    assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want)

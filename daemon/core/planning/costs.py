@@ -31,10 +31,10 @@ from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import Final
 
 import numpy as np
-from numpy.typing import NDArray
 
 from daemon.core.config.values import AssetConfig, Config
 from daemon.core.model import Quote, Side
+from daemon.core.planning.arrays import Floats
 from daemon.core.planning.exact_ticks import ceil_ticks
 
 CENT = Decimal("0.01")
@@ -114,11 +114,6 @@ def cost_dollars(
     if adv is not None and adv > 0:
         cost += impact * sigma * math.sqrt(shares / adv) * notional
     return cost
-
-
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
 
 
 def cost_dollars_array(

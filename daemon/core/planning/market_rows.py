@@ -25,14 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from daemon.core.model import Side
-from daemon.core.planning.costs import (
-    Bools,
-    Floats,
-    Ints,
-    cost_dollars,
-    cost_dollars_array,
-    to_cents_up,
-)
+from daemon.core.planning.arrays import Bools, Floats, Ints, seq_sum
+from daemon.core.planning.costs import cost_dollars, cost_dollars_array, to_cents_up
 from daemon.core.planning.rounding import marketable_limit_ticks, ticks_price
 from daemon.core.planning.tables import PlanTables
 from daemon.core.planning.valuation import Row
@@ -266,7 +260,7 @@ class Market:
         terms = np.empty(2 * active.size)
         terms[0::2] = shares * np.abs(limit - prices) + 0.01
         terms[1::2] = cost
-        return float(np.cumsum(terms)[-1])
+        return seq_sum(terms)
 
     def friction_loop(self, trades: Sequence[float]) -> float:
         """``friction`` in plain Python, one row at a time: the reference it is tested

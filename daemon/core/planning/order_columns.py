@@ -23,7 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from daemon.core.planning.costs import Floats, cost_dollars_array, to_cents_up
+from daemon.core.planning.arrays import Floats
+from daemon.core.planning.costs import cost_dollars_array, to_cents_up
 from daemon.core.planning.market_rows import Market
 
 _EXACT = 2.0**53  # below it an int64 tick count is exactly a float

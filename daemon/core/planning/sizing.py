@@ -20,6 +20,7 @@ import numpy as np
 
 from daemon.core.config.values import Config
 from daemon.core.model import Side
+from daemon.core.planning.arrays import seq_sum
 from daemon.core.planning.exact_ticks import scaled_floor
 from daemon.core.planning.market_rows import Market
 from daemon.core.planning.order_columns import costs_up, limit_columns, notional_cents, share_floats
@@ -351,7 +352,7 @@ def _guess(market: Market, buys: Sequence[Draft]) -> float:
     if q is None:
         q = np.array([float(d.ticks) if d.whole else d.ticks / QTY_TICKS for d in buys])
     cost, _ = costs_up(market, rows, q, prices)
-    return float(np.cumsum(q * prices + cost)[-1])
+    return seq_sum(q * prices + cost)
 
 
 def fund_buys(
