@@ -149,7 +149,7 @@ def test_drafts_in_numpy_are_the_per_row_rule(n: int, seed: int, offset: float, 
     assert (deferred, skipped) == (ref_deferred, ref_skipped)
 
 
-@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), max_size=60))
+@given(st.lists(st.floats(-1e300, 1e300), max_size=60))
 def test_seq_sum_adds_as_python_does(xs: list[float]) -> None:
     got, want = seq_sum(np.array(xs, dtype=np.float64)), sum(xs)
     assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
