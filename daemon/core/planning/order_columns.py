@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from daemon.core.planning.arrays import Floats
+from daemon.core.planning.arrays import Floats, Ints
 from daemon.core.planning.costs import cost_dollars_array, to_cents_up
 from daemon.core.planning.market_rows import Market
 
@@ -37,15 +37,18 @@ CENTS_SHIFT = {
 }
 
 
-def limit_columns(market: Market, rows: Sequence[int], buy: bool) -> tuple[list[int], list[int], Floats]:
+def limit_columns(
+    market: Market, rows: Sequence[int], buy: bool
+) -> tuple[Ints, Ints, Floats]:
     """The rows' limit prices for one side: (ticks, exponents, float prices)."""
-    fast = market.fast_ticks(buy)
-    ticks = [fast[i] for i in rows]
-    exponents = [-2] * len(rows)
-    prices = market.columns()[4 if buy else 5][np.asarray(rows, dtype=np.intp)]
-    for k, i in enumerate(rows):
-        if ticks[k] < 0:  # not decided by a float
-            ticks[k], exponents[k], prices[k], _ = market.limit(i, buy)
+    idx = np.asarray(rows, dtype=np.intp)
+    ticks = market.fast_ticks_array(buy)[idx]
+    exponents = np.full(len(rows), -2, dtype=np.int64)
+    prices = market.columns()[4 if buy else 5][idx]
+    undecided = np.flatnonzero(ticks < 0)
+    if undecided.size:
+        for k in undecided.tolist():  # not decided by a float
+            ticks[k], exponents[k], prices[k], _ = market.limit(rows[k], buy)
     return ticks, exponents, prices
 
 
@@ -81,27 +84,25 @@ def costs_up(
 
 
 def notional_cents(
-    ticks: Sequence[int],
-    whole: Sequence[bool],
-    limit_ticks: Sequence[int],
-    exponents: Sequence[int],
-    buy: bool,
+    ticks: Sequence[int], whole: Sequence[bool], limit_ticks: Ints, exponents: Ints, buy: bool
 ) -> list[int]:
     """``(qty × limit).quantize(CENT)``, up for a buy and down for a sell, in cents."""
-    shifts = [CENTS_SHIFT[w][e] for w, e in zip(whole, exponents, strict=True)]
-    if ticks and max(ticks) * max(limit_ticks) * 100 < _INT64_SAFE:
-        m = np.array(ticks, dtype=np.int64) * np.array(limit_ticks, dtype=np.int64)
-        s = np.array(shifts, dtype=np.int64)
-        times = np.where(s >= 0, s, 1)
-        div = np.where(s < 0, -s, 1)
-        m = m * times
+    w = np.array(whole, dtype=bool)
+    e = exponents
+    shift = np.where(
+        w,
+        np.where(e == 0, 100, np.where(e == -2, 1, -100)),
+        np.where(e == 0, -(10**7), np.where(e == -2, -(10**9), -(10**11))),
+    ).astype(np.int64)  # CENTS_SHIFT, for every order
+    top = max(ticks) if ticks else 0
+    if top * int(np.max(limit_ticks, initial=0)) * 100 < _INT64_SAFE:
+        m = np.array(ticks, dtype=np.int64) * limit_ticks
+        m = m * np.where(shift >= 0, shift, 1)
+        div = np.where(shift < 0, -shift, 1)
         out: list[int] = (-((-m) // div) if buy else m // div).tolist()
         return out
     cents = []
-    for k, lt, shift in zip(ticks, limit_ticks, shifts, strict=True):
+    for k, lt, sh in zip(ticks, limit_ticks.tolist(), shift.tolist(), strict=True):
         m_ = k * lt
-        if shift >= 0:
-            cents.append(m_ * shift)
-        else:
-            cents.append(-(-m_ // -shift) if buy else m_ // -shift)
+        cents.append(m_ * sh if sh >= 0 else (-(-m_ // -sh) if buy else m_ // -sh))
     return cents

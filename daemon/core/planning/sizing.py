@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from itertools import repeat
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -154,32 +155,30 @@ def _emit(
     where the shares round to nothing: the quantity, the notional at the limit price (rounded
     against us), and the estimated cost (``costs.order_cost``: ``cost_dollars`` then
     ``to_cents_up``), for all drafts at once (``order_columns``)."""
-    live = [
-        (d, k)
-        for d, k in zip(drafts, [d[3] for d in drafts] if ticks_of is None else ticks_of, strict=True)
-        if k > 0
-    ]
+    all_ticks = [d[3] for d in drafts] if ticks_of is None else list(ticks_of)
+    if all(k > 0 for k in all_ticks):
+        live, ticks = list(drafts), all_ticks
+    else:
+        live = [d for d, k in zip(drafts, all_ticks, strict=True) if k > 0]
+        ticks = [k for k in all_ticks if k > 0]
     if not live:
         return [None] * len(drafts)
-    rows = [d[2] for d, _ in live]
-    ticks = [k for _, k in live]
-    whole = [d[4] for d, _ in live]
+    rows = [d[2] for d in live]
+    whole = [d[4] for d in live]
     limit_ticks, exponents, prices = limit_columns(market, rows, buy)
     shares_a = share_floats(ticks, whole)
     if shares_a is None:  # too many ticks for a float: share by share
         shares_a = np.array([float(k) if w else k / QTY_TICKS for k, w in zip(ticks, whole, strict=True)])
     _, costs = costs_up(market, rows, shares_a, prices)
     notional = notional_cents(ticks, whole, limit_ticks, exponents, buy)
-    made = iter(
-        [
-            _new(Emitted, (d, k, None, n, c, q))
-            for (d, k), n, c, q in zip(live, notional, costs, shares_a.tolist(), strict=True)
-        ]
+    # a thousand tuples built in C (map over zip): Emitted(d, ticks, None, cents, cost, shares)
+    made: list[Emitted | None] = list(
+        map(_new, repeat(Emitted), zip(live, ticks, repeat(None), notional, costs, shares_a.tolist()))
     )
     if len(live) == len(drafts):
-        return list(made)
-    all_ticks = [d[3] for d in drafts] if ticks_of is None else ticks_of
-    return [next(made) if k > 0 else None for k in all_ticks]
+        return made
+    it = iter(made)
+    return [next(it) if k > 0 else None for k in all_ticks]
 
 
 def planned_orders(
