@@ -45,12 +45,16 @@ class Market:
 
     __slots__ = (
         "_arrays", "_asks", "_bids", "_buy", "_buy_fast", "_fast_arrays", "_row_arrays",
-        "_sell", "_sell_fast", "adv", "half_spread", "prices", "rows", "sigma", "tables",
+        "_sell", "_sell_fast", "adv", "half_spread", "pf_index", "prices", "rows", "sigma", "tables",
     )  # fmt: skip
 
-    def __init__(self, tables: PlanTables, rows: Sequence[Row]) -> None:
+    def __init__(
+        self, tables: PlanTables, rows: Sequence[Row], pf_index: Sequence[int] | None = None
+    ) -> None:
         self.tables = tables
         self.rows = rows
+        # each row's index in the portfolio's rows (the planner trades a subset of them)
+        self.pf_index = range(len(rows)) if pf_index is None else pf_index
         n = len(rows)
         self._buy: list[Limit | None] = [None] * n
         self._sell: list[Limit | None] = [None] * n

@@ -39,8 +39,11 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+import numpy as np
+
 from daemon.core.config.values import Config, Leftover
 from daemon.core.model import CASH, Holdings, Quote
+from daemon.core.planning.arrays import Floats, seq_sum
 from daemon.core.planning.benefit import Covariance, MarketCovariance, benefit_parts, to_cents_down
 from daemon.core.planning.costs import sigma_for
 from daemon.core.planning.drafting import drafts
@@ -130,8 +133,9 @@ def plan_rebalance(
         )
     current = {s: w.current for s, w in weights.items()}
 
-    rows = [r for r in pf.rows if r.problem is None and r.price is not None]
-    market = Market(tables_for(config), rows)
+    where = [k for k, r in enumerate(pf.rows) if r.problem is None and r.price is not None]
+    rows = [pf.rows[k] for k in where]
+    market = Market(tables_for(config), rows, where)
     spread: list[str] = []
     trades, sizing_value = _sized_trades(config, pf, market, spread)
     for sym in spread:
@@ -187,9 +191,9 @@ def plan_rebalance(
             round_buys = fund_buys(config, market, buys, pf.cash - target_floor, [], round_room)
     emitted = sell_orders + buy_orders
 
-    after = _after_weights(pf, market, emitted, len(sell_orders))
+    after, after_w = _after_weights(pf, market, emitted, len(sell_orders))
     est_cost = dollars(sum(e.cost_cents for e in emitted), emitted)
-    risk, cash_gain = _benefit(config, pf, market, current, after, covariance)
+    risk, cash_gain = _benefit(config, pf, market, current, after, after_w, covariance)
     est_benefit = to_cents_down(risk + cash_gain)
     gate_on = gate and config.cost.gate
     est_tax, tax_note = ZERO, ""
@@ -285,23 +289,24 @@ def _benefit(
     market: Market,
     current: Mapping[str, float],
     after: Mapping[str, float],
+    after_w: Floats,
     covariance: MarketCovariance | None,
 ) -> tuple[float, float]:
-    """(risk, cash drag) gains of moving from ``current`` to ``after`` (``benefit``)."""
+    """(risk, cash drag) gains of moving from ``current`` to ``after`` (``benefit``);
+    ``after_w``: the weights after, per row of ``pf``. The rows that count in drift, as
+    arrays (d = w − t, e = w' − t: the same float operations row by row)."""
     sigmas = dict(zip([r.symbol for r in market.rows], market.sigma, strict=True))
-    symbols: list[str] = []
-    d: list[float] = []
-    e: list[float] = []
-    for r in pf.rows:
-        if not r.counts_in_drift or r.price is None:
-            continue
-        sym = r.symbol
+    rows = pf.rows
+    idx = [k for k, r in enumerate(rows) if r.counts_in_drift and r.price is not None]
+    symbols = [rows[k].symbol for k in idx]
+    for k, sym in zip(idx, symbols, strict=True):
         if sym not in sigmas:
+            r = rows[k]
             sigmas[sym] = sigma_for(config, sym, r.quote, r.asset)
-        symbols.append(sym)
-        target = 0.0 if r.liquidate else r.target
-        d.append(current[sym] - target)
-        e.append(after.get(sym, current[sym]) - target)
+    values = np.array([rows[k].value for k in idx], dtype=np.float64)
+    target = np.array([0.0 if rows[k].liquidate else rows[k].target for k in idx], dtype=np.float64)
+    d = values / pf.value - target  # current[sym] − target
+    e = after_w[np.asarray(idx, dtype=np.intp)] - target
     cov = Covariance(config, sigmas, covariance)
     cash = (current[CASH], after.get(CASH, current[CASH]))
     mean = market.tables.mean_return
@@ -426,31 +431,35 @@ def _sized_trades(
 
 def _after_weights(
     pf: Portfolio, market: Market, orders: Sequence[Emitted], n_sells: int
-) -> dict[str, float]:
+) -> tuple[dict[str, float], Floats]:
     """Expected weights once every order fills at its limit price (a notional buy: at the
     ask), with estimated costs taken from cash; positions valued at the valuation price.
-    ``orders`` are the sells, then the buys."""
-    delta: dict[str, float] = {}
-    cents = 0
-    for k, o in enumerate(orders):
-        sym = o.draft.symbol
-        if k >= n_sells:
-            cents -= o.notional_cents + o.cost_cents
-            delta[sym] = delta.get(sym, 0.0) + o.shares
-        else:
-            cents += o.notional_cents - o.cost_cents
-            delta[sym] = delta.get(sym, 0.0) - o.shares
+    ``orders`` are the sells, then the buys. Also the weights per row of ``pf``, an array.
+    In numpy: each row's shares added in order from 0 (``np.add.at``), the total summed
+    one by one (``seq_sum``), as the loop over a dict did."""
+    sells, buys = orders[:n_sells], orders[n_sells:]
+    cents = sum([o.notional_cents - o.cost_cents for o in sells]) - sum(
+        [o.notional_cents + o.cost_cents for o in buys]
+    )
     cash = float(pf.weight_cash_dec + dollars(cents, orders))
-    values: dict[str, float] = {}
-    for r in pf.rows:
-        sym = r.symbol
-        if sym in delta and r.price is not None:
-            values[sym] = r.value + delta[sym] * r.price
-        else:
-            values[sym] = r.value
-    total = cash + sum(values.values())
+    rows = pf.rows
+    values = np.array([r.value for r in rows], dtype=np.float64)
+    if orders:
+        where = market.pf_index
+        at = np.array([where[o.draft.row] for o in orders], dtype=np.intp)
+        shares = np.array([o.shares for o in orders], dtype=np.float64)
+        shares[:n_sells] = -shares[:n_sells]  # 0.0 − shares: the same float as −shares
+        delta = np.zeros(len(rows))
+        np.add.at(delta, at, shares)
+        price = np.array([0.0 if r.price is None else r.price for r in rows], dtype=np.float64)
+        moved = np.zeros(len(rows), dtype=bool)
+        moved[at] = True
+        values = np.where(moved, values + delta * price, values)
+    total = cash + seq_sum(values)
+    symbols = [r.symbol for r in rows]
     if total <= 0:
-        return {**{s: 0.0 for s in values}, CASH: 0.0}
-    out = {s: v / total for s, v in values.items()}
+        return {**dict.fromkeys(symbols, 0.0), CASH: 0.0}, np.zeros(len(rows))
+    weights = values / total
+    out = dict(zip(symbols, weights.tolist(), strict=True))
     out[CASH] = cash / total
-    return out
+    return out, weights
