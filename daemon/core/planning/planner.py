@@ -192,7 +192,7 @@ def plan_rebalance(
     emitted = sell_orders + buy_orders
 
     after, after_w = _after_weights(pf, market, emitted, len(sell_orders))
-    est_cost = dollars(sum(e.cost_cents for e in emitted), emitted)
+    est_cost = dollars(sum([e.cost_cents for e in emitted]), emitted)
     risk, cash_gain = _benefit(config, pf, market, current, after, after_w, covariance)
     est_benefit = to_cents_down(risk + cash_gain)
     gate_on = gate and config.cost.gate
@@ -222,7 +222,7 @@ def plan_rebalance(
             config.cost.min_trade_dollars,
             to_decimal(config.cost.min_trade_percent * pf.value).quantize(CENT),
         )
-        traded = dollars(sum(e.notional_cents for e in emitted), emitted)
+        traded = dollars(sum([e.notional_cents for e in emitted]), emitted)
         if traded < minimum:
             notes.append(f"below minimum trade: total {money(traded)} < {money(minimum)}")
             emitted, after, deferred, round_buys = [], current, {}, None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from daemon.core.model import Side
@@ -132,4 +133,4 @@ def lazy_order(
 def lazy_order_parts() -> tuple[Callable[[], LazyOrder], Any, Any, Any]:
     """What ``lazy_order`` does, as (new, set symbol, set side, set builder tuple), for a
     loop that makes a thousand (a call less per order)."""
-    return lambda: _new(LazyOrder), _o[0], _o[1], _set_build
+    return partial(_new, LazyOrder), _o[0], _o[1], _set_build

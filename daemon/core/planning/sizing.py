@@ -156,7 +156,7 @@ def _emit(
     against us), and the estimated cost (``costs.order_cost``: ``cost_dollars`` then
     ``to_cents_up``), for all drafts at once (``order_columns``)."""
     all_ticks = [d[3] for d in drafts] if ticks_of is None else list(ticks_of)
-    if all(k > 0 for k in all_ticks):
+    if not all_ticks or min(all_ticks) > 0:
         live, ticks = list(drafts), all_ticks
     else:
         live = [d for d, k in zip(drafts, all_ticks, strict=True) if k > 0]

@@ -219,7 +219,7 @@ def value_portfolio(
             weight_cash_dec += row.proceeds
         rows.append(row)
     weight_cash = float(weight_cash_dec)
-    value_total = weight_cash + sum(r.value for r in rows)
+    value_total = weight_cash + sum([r.value for r in rows])
     magnitude += abs(weight_cash)
     return Portfolio(rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude)
 
