@@ -27,9 +27,12 @@ The steps (each rule is documented where it lives):
 
 Orders come out sells first, then buys, each by largest deviation first, then symbol.
 
-Speed (1,000 assets in a few ms, ``tests/bench/bench_planner``): sizing is in floats, shares
-are exact integer ticks (``planner_orders``), ``Decimal`` is built only for emitted orders, and
-the per-row cost and limit parameters live in ``planner_market``.
+Speed (``tests/bench/bench_planner``): sizing is in floats, shares are exact integer ticks,
+the float passes over the rows run in numpy on columns (``targets.book_trades``,
+``market_rows.Market.friction``, ``drafting``, ``order_columns``, ``after_trade``), each
+bit for bit its per-row rule (``arrays``); an order's ``Decimal`` figures and reason are
+built when first read (``records.LazyOrder``).
+``tests/core/test_planner_frozen.py`` holds every field of ~1,500 plans to their record.
 """
 
 from __future__ import annotations
@@ -39,13 +42,10 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-import numpy as np
-
 from daemon.core.config.values import Config, Leftover
-from daemon.core.model import CASH, Holdings, Quote
-from daemon.core.planning.arrays import Floats, seq_sum
-from daemon.core.planning.benefit import Covariance, MarketCovariance, benefit_parts, to_cents_down
-from daemon.core.planning.costs import sigma_for
+from daemon.core.model import Holdings, Quote
+from daemon.core.planning.after_trade import benefit_of_plan, weights_after
+from daemon.core.planning.benefit import MarketCovariance, to_cents_down
 from daemon.core.planning.drafting import drafts
 from daemon.core.planning.market_rows import Market
 from daemon.core.planning.plan import UNBALANCEABLE, Plan, PlannedOrder, SkippedSymbol
@@ -191,9 +191,9 @@ def plan_rebalance(
             round_buys = fund_buys(config, market, buys, pf.cash - target_floor, [], round_room)
     emitted = sell_orders + buy_orders
 
-    after, after_w = _after_weights(pf, market, emitted, len(sell_orders))
+    after, after_w = weights_after(pf, market, emitted, len(sell_orders))
     est_cost = dollars(sum([e.cost_cents for e in emitted]), emitted)
-    risk, cash_gain = _benefit(config, pf, market, current, after, after_w, covariance)
+    risk, cash_gain = benefit_of_plan(config, pf, market, current, after, after_w, covariance)
     est_benefit = to_cents_down(risk + cash_gain)
     gate_on = gate and config.cost.gate
     est_tax, tax_note = ZERO, ""
@@ -281,36 +281,6 @@ def _cents(x: float) -> Decimal:
     if not math.isfinite(x):
         return ZERO
     return Decimal(repr(x)).quantize(CENT, rounding=ROUND_FLOOR)
-
-
-def _benefit(
-    config: Config,
-    pf: Portfolio,
-    market: Market,
-    current: Mapping[str, float],
-    after: Mapping[str, float],
-    after_w: Floats,
-    covariance: MarketCovariance | None,
-) -> tuple[float, float]:
-    """(risk, cash drag) gains of moving from ``current`` to ``after`` (``benefit``);
-    ``after_w``: the weights after, per row of ``pf``. The rows that count in drift, as
-    arrays (d = w − t, e = w' − t: the same float operations row by row)."""
-    sigmas = dict(zip([r.symbol for r in market.rows], market.sigma, strict=True))
-    rows = pf.rows
-    idx = [k for k, r in enumerate(rows) if r.counts_in_drift and r.price is not None]
-    symbols = [rows[k].symbol for k in idx]
-    for k, sym in zip(idx, symbols, strict=True):
-        if sym not in sigmas:
-            r = rows[k]
-            sigmas[sym] = sigma_for(config, sym, r.quote, r.asset)
-    values = np.array([rows[k].value for k in idx], dtype=np.float64)
-    target = np.array([0.0 if rows[k].liquidate else rows[k].target for k in idx], dtype=np.float64)
-    d = values / pf.value - target  # current[sym] − target
-    e = after_w[np.asarray(idx, dtype=np.intp)] - target
-    cov = Covariance(config, sigmas, covariance)
-    cash = (current[CASH], after.get(CASH, current[CASH]))
-    mean = market.tables.mean_return
-    return benefit_parts(config, symbols, d, e, cash, pf.value, cov, mean)
 
 
 def _no_stranded_sells(
@@ -427,39 +397,3 @@ def _sized_trades(
         sizing = new_sizing
         trades = book_trades(book, pf.weight_cash, pf.value, config, sizing_value=sizing)
     return trades, sizing
-
-
-def _after_weights(
-    pf: Portfolio, market: Market, orders: Sequence[Emitted], n_sells: int
-) -> tuple[dict[str, float], Floats]:
-    """Expected weights once every order fills at its limit price (a notional buy: at the
-    ask), with estimated costs taken from cash; positions valued at the valuation price.
-    ``orders`` are the sells, then the buys. Also the weights per row of ``pf``, an array.
-    In numpy: each row's shares added in order from 0 (``np.add.at``), the total summed
-    one by one (``seq_sum``), as the loop over a dict did."""
-    sells, buys = orders[:n_sells], orders[n_sells:]
-    cents = sum([o.notional_cents - o.cost_cents for o in sells]) - sum(
-        [o.notional_cents + o.cost_cents for o in buys]
-    )
-    cash = float(pf.weight_cash_dec + dollars(cents, orders))
-    rows = pf.rows
-    values = np.array([r.value for r in rows], dtype=np.float64)
-    if orders:
-        where = market.pf_index
-        at = np.array([where[o.draft.row] for o in orders], dtype=np.intp)
-        shares = np.array([o.shares for o in orders], dtype=np.float64)
-        shares[:n_sells] = -shares[:n_sells]  # 0.0 − shares: the same float as −shares
-        delta = np.zeros(len(rows))
-        np.add.at(delta, at, shares)
-        price = np.array([0.0 if r.price is None else r.price for r in rows], dtype=np.float64)
-        moved = np.zeros(len(rows), dtype=bool)
-        moved[at] = True
-        values = np.where(moved, values + delta * price, values)
-    total = cash + seq_sum(values)
-    symbols = [r.symbol for r in rows]
-    if total <= 0:
-        return {**dict.fromkeys(symbols, 0.0), CASH: 0.0}, np.zeros(len(rows))
-    weights = values / total
-    out = dict(zip(symbols, weights.tolist(), strict=True))
-    out[CASH] = cash / total
-    return out, weights
