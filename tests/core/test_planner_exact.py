@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR
 from decimal import Decimal as D
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -93,7 +94,8 @@ def test_portfolio_value_is_the_exact_sum(case: Case) -> None:
 def test_inlined_landing_rule_is_landing_weight(
     raw: list[tuple[float, float, float, bool]], mode: TargetMode, scope: Scope, shrink: float
 ) -> None:
-    """``book_trades`` inlines ``landing_weight``; the trades must be bit-for-bit its own."""
+    """``book_trades`` evaluates ``landing_weight`` for all positions at once in numpy; the
+    trades must be bit-for-bit its own."""
     positions = [
         Position(f"S{i}", v, t, max(0.0, t - w), min(1.0, t + w), liq)
         for i, (v, t, w, liq) in enumerate(raw)
@@ -104,8 +106,8 @@ def test_inlined_landing_rule_is_landing_weight(
         PortfolioConfig(assets=(AssetConfig("S0", 1.0),)),
         planner=PlannerConfig(target_mode=mode, scope=scope),
     )
-    trades = [0.0] * len(positions)
-    _landing_trades(Book.of(positions), trades, range(len(positions)), value, vd, config)
+    allowed = np.ones(len(positions), dtype=bool)
+    trades = _landing_trades(Book.of(positions), allowed, value, vd, config).tolist()
     for p, t in zip(positions, trades, strict=True):
         land = landing_weight(p, p.value / value, config)
         assert t == (0.0 if land is None else land * vd - p.value)

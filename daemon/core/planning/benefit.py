@@ -35,7 +35,10 @@ import math
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_FLOOR, Decimal
 
+import numpy as np
+
 from daemon.core.config.values import Config
+from daemon.core.planning.arrays import Floats, seq_sum
 
 TRADING_DAYS_PER_YEAR = 252.0
 CENT = Decimal("0.01")
@@ -125,17 +128,18 @@ class Covariance:
 
 
 def quadratic_gain(
-    cov: Covariance, symbols: Sequence[str], d: Sequence[float], e: Sequence[float]
+    cov: Covariance, symbols: Sequence[str], d: Sequence[float] | Floats, e: Sequence[float] | Floats
 ) -> float:
     """dᵀΣd − eᵀΣe for the daily Σ (dimensionless, per trading day)."""
-    total = 0.0
-    if not cov.has_entries:  # σ² on the diagonal only (the common case, inlined)
+    if not cov.has_entries:  # σ² on the diagonal only (the common case), in numpy: the
+        # same float operations per symbol, summed one by one (``seq_sum``)
         sigmas = cov.sigmas
-        for k, s in enumerate(symbols):
-            dk, ek = d[k], e[k]
-            sg = sigmas.get(s, 0.0)
-            total += (dk * dk - ek * ek) * sg * sg
-        return total
+        sg = np.array([sigmas.get(s, 0.0) for s in symbols], dtype=np.float64)
+        da, ea = np.asarray(d, dtype=np.float64), np.asarray(e, dtype=np.float64)
+        return seq_sum((da * da - ea * ea) * sg * sg)
+    d = d.tolist() if isinstance(d, np.ndarray) else d
+    e = e.tolist() if isinstance(e, np.ndarray) else e
+    total = 0.0
     for k, s in enumerate(symbols):
         dk, ek = d[k], e[k]
         if dk != ek or dk != 0.0:
@@ -200,8 +204,8 @@ def cash_drag_gain(
 def benefit_parts(
     config: Config,
     symbols: Sequence[str],
-    d: Sequence[float],
-    e: Sequence[float],
+    d: Sequence[float] | Floats,
+    e: Sequence[float] | Floats,
     cash: tuple[float, float],
     value: float,
     cov: Covariance,

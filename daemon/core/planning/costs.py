@@ -18,8 +18,10 @@ Cost of one order, in dollars, for ``Q`` shares at price ``P`` (notional ``N = Q
 The result is rounded **up** to the cent: costs are never underestimated.
 
 One float evaluation, ``cost_dollars``, serves every float caller (``cost_float``,
-``order_cost``, the planner's sizing and orders); ``cost_exact`` is the same formula in
-``Decimal``, the reference it is tested against.
+``order_cost``, the planner's sizing and orders); ``cost_dollars_array`` is the same
+evaluation over numpy arrays (the planner's sizing passes), the same IEEE operations in the
+same order, so bit for bit the same figures (``tests/core/test_planner_numpy.py``);
+``cost_exact`` is the formula in ``Decimal``, the reference both are tested against.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ import math
 from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import Final
 
+import numpy as np
+
 from daemon.core.config.values import AssetConfig, Config
 from daemon.core.model import Quote, Side
+from daemon.core.planning.arrays import Floats
 from daemon.core.planning.exact_ticks import ceil_ticks
 
 CENT = Decimal("0.01")
@@ -109,6 +114,31 @@ def cost_dollars(
     if adv is not None and adv > 0:
         cost += impact * sigma * math.sqrt(shares / adv) * notional
     return cost
+
+
+def cost_dollars_array(
+    shares: Floats,
+    price: Floats,
+    commission: float,
+    bps: float,
+    half_spread: Floats,
+    impact: float,
+    sigma: Floats,
+    adv: Floats,
+) -> Floats:
+    """``cost_dollars`` element by element (``adv`` NaN where there is none): the same
+    operations in the same order (numpy's float64 ufuncs round as Python's floats do, and
+    ``np.sqrt`` is correctly rounded like ``math.sqrt``), so each element equals the scalar
+    evaluation exactly."""
+    notional = shares * price
+    cost = commission + bps * notional
+    cost = cost + half_spread * notional
+    has_adv = adv > 0  # False for NaN
+    safe_adv = np.where(has_adv, adv, 1.0)
+    with np.errstate(invalid="ignore"):
+        impacted = cost + impact * sigma * np.sqrt(shares / safe_adv) * notional
+    cost = np.where(has_adv, impacted, cost)
+    return np.where((shares > 0) & (price > 0), cost, 0.0)
 
 
 def cost_float(

@@ -32,8 +32,12 @@ class WeightRow:
         return self.low <= self.current <= self.high
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class PlannedOrder:
+    """One order of a plan. The planner makes its orders as ``records.LazyOrder`` (this class,
+    its figures and reason computed on first read); equality, hash and repr are written out
+    here (the dataclass's own, by field) so both kinds compare equal and print alike."""
+
     symbol: str
     side: Side
     qty: Decimal | None  # shares (≤ 9 dp); None for a notional order
@@ -42,6 +46,28 @@ class PlannedOrder:
     est_cost: Decimal  # commission + half-spread + impact, dollars
     reason: str  # e.g. "overweight 31.2% > 30.0%", "deploy cash", "liquidate: not in targets"
     est_notional: Decimal = Decimal(0)  # dollars at the limit price (or notional)
+
+    def _fields(self) -> tuple[object, ...]:
+        return (
+            self.symbol, self.side, self.qty, self.notional, self.limit_price, self.est_cost,
+            self.reason, self.est_notional,
+        )  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PlannedOrder):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"PlannedOrder(symbol={self.symbol!r}, side={self.side!r}, qty={self.qty!r}, "
+            f"notional={self.notional!r}, limit_price={self.limit_price!r}, "
+            f"est_cost={self.est_cost!r}, reason={self.reason!r}, "
+            f"est_notional={self.est_notional!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)

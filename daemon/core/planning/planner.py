@@ -27,9 +27,12 @@ The steps (each rule is documented where it lives):
 
 Orders come out sells first, then buys, each by largest deviation first, then symbol.
 
-Speed (1,000 assets in a few ms, ``tests/bench/bench_planner``): sizing is in floats, shares
-are exact integer ticks (``planner_orders``), ``Decimal`` is built only for emitted orders, and
-the per-row cost and limit parameters live in ``planner_market``.
+Speed (``tests/bench/bench_planner``): sizing is in floats, shares are exact integer ticks,
+the float passes over the rows run in numpy on columns (``targets.book_trades``,
+``market_rows.Market.friction``, ``drafting``, ``order_columns``, ``after_trade``), each
+bit for bit its per-row rule (``arrays``); an order's ``Decimal`` figures and reason are
+built when first read (``records.LazyOrder``).
+``tests/core/test_planner_frozen.py`` holds every field of ~1,500 plans to their record.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from daemon.core.config.values import Config, Leftover
-from daemon.core.model import CASH, Holdings, Quote
-from daemon.core.planning.benefit import Covariance, MarketCovariance, benefit_parts, to_cents_down
-from daemon.core.planning.costs import sigma_for
+from daemon.core.model import Holdings, Quote
+from daemon.core.planning.after_trade import benefit_of_plan, weights_after
+from daemon.core.planning.benefit import MarketCovariance, to_cents_down
+from daemon.core.planning.drafting import drafts
 from daemon.core.planning.market_rows import Market
 from daemon.core.planning.plan import UNBALANCEABLE, Plan, PlannedOrder, SkippedSymbol
 from daemon.core.planning.rounding import CENT, to_decimal
@@ -50,7 +54,6 @@ from daemon.core.planning.sizing import (
     Emitted,
     build_sells,
     dollars,
-    drafts,
     fund_buys,
     money,
     need,
@@ -130,8 +133,9 @@ def plan_rebalance(
         )
     current = {s: w.current for s, w in weights.items()}
 
-    rows = [r for r in pf.rows if r.problem is None and r.price is not None]
-    market = Market(tables_for(config), rows)
+    where = [k for k, r in enumerate(pf.rows) if r.problem is None and r.price is not None]
+    rows = [pf.rows[k] for k in where]
+    market = Market(tables_for(config), rows, where)
     spread: list[str] = []
     trades, sizing_value = _sized_trades(config, pf, market, spread)
     for sym in spread:
@@ -187,9 +191,9 @@ def plan_rebalance(
             round_buys = fund_buys(config, market, buys, pf.cash - target_floor, [], round_room)
     emitted = sell_orders + buy_orders
 
-    after = _after_weights(pf, market, emitted, len(sell_orders))
-    est_cost = dollars(sum(e.cost_cents for e in emitted), emitted)
-    risk, cash_gain = _benefit(config, pf, market, current, after, covariance)
+    after, after_w = weights_after(pf, market, emitted, len(sell_orders))
+    est_cost = dollars(sum([e.cost_cents for e in emitted]), emitted)
+    risk, cash_gain = benefit_of_plan(config, pf, market, current, after, after_w, covariance)
     est_benefit = to_cents_down(risk + cash_gain)
     gate_on = gate and config.cost.gate
     est_tax, tax_note = ZERO, ""
@@ -218,7 +222,7 @@ def plan_rebalance(
             config.cost.min_trade_dollars,
             to_decimal(config.cost.min_trade_percent * pf.value).quantize(CENT),
         )
-        traded = dollars(sum(e.notional_cents for e in emitted), emitted)
+        traded = dollars(sum([e.notional_cents for e in emitted]), emitted)
         if traded < minimum:
             notes.append(f"below minimum trade: total {money(traded)} < {money(minimum)}")
             emitted, after, deferred, round_buys = [], current, {}, None
@@ -277,35 +281,6 @@ def _cents(x: float) -> Decimal:
     if not math.isfinite(x):
         return ZERO
     return Decimal(repr(x)).quantize(CENT, rounding=ROUND_FLOOR)
-
-
-def _benefit(
-    config: Config,
-    pf: Portfolio,
-    market: Market,
-    current: Mapping[str, float],
-    after: Mapping[str, float],
-    covariance: MarketCovariance | None,
-) -> tuple[float, float]:
-    """(risk, cash drag) gains of moving from ``current`` to ``after`` (``benefit``)."""
-    sigmas = dict(zip([r.symbol for r in market.rows], market.sigma, strict=True))
-    symbols: list[str] = []
-    d: list[float] = []
-    e: list[float] = []
-    for r in pf.rows:
-        if not r.counts_in_drift or r.price is None:
-            continue
-        sym = r.symbol
-        if sym not in sigmas:
-            sigmas[sym] = sigma_for(config, sym, r.quote, r.asset)
-        symbols.append(sym)
-        target = 0.0 if r.liquidate else r.target
-        d.append(current[sym] - target)
-        e.append(after.get(sym, current[sym]) - target)
-    cov = Covariance(config, sigmas, covariance)
-    cash = (current[CASH], after.get(CASH, current[CASH]))
-    mean = market.tables.mean_return
-    return benefit_parts(config, symbols, d, e, cash, pf.value, cov, mean)
 
 
 def _no_stranded_sells(
@@ -422,35 +397,3 @@ def _sized_trades(
         sizing = new_sizing
         trades = book_trades(book, pf.weight_cash, pf.value, config, sizing_value=sizing)
     return trades, sizing
-
-
-def _after_weights(
-    pf: Portfolio, market: Market, orders: Sequence[Emitted], n_sells: int
-) -> dict[str, float]:
-    """Expected weights once every order fills at its limit price (a notional buy: at the
-    ask), with estimated costs taken from cash; positions valued at the valuation price.
-    ``orders`` are the sells, then the buys."""
-    delta: dict[str, float] = {}
-    cents = 0
-    for k, o in enumerate(orders):
-        sym = o.draft.symbol
-        if k >= n_sells:
-            cents -= o.notional_cents + o.cost_cents
-            delta[sym] = delta.get(sym, 0.0) + o.shares
-        else:
-            cents += o.notional_cents - o.cost_cents
-            delta[sym] = delta.get(sym, 0.0) - o.shares
-    cash = float(pf.weight_cash_dec + dollars(cents, orders))
-    values: dict[str, float] = {}
-    for r in pf.rows:
-        sym = r.symbol
-        if sym in delta and r.price is not None:
-            values[sym] = r.value + delta[sym] * r.price
-        else:
-            values[sym] = r.value
-    total = cash + sum(values.values())
-    if total <= 0:
-        return {**{s: 0.0 for s in values}, CASH: 0.0}
-    out = {s: v / total for s, v in values.items()}
-    out[CASH] = cash / total
-    return out

@@ -13,16 +13,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from itertools import repeat
 from operator import itemgetter
 from typing import NamedTuple
 
+import numpy as np
+
 from daemon.core.config.values import Config
 from daemon.core.model import Side
-from daemon.core.planning.costs import cost_dollars, to_cents_up
+from daemon.core.planning.arrays import seq_sum
 from daemon.core.planning.exact_ticks import scaled_floor
 from daemon.core.planning.market_rows import Market
-from daemon.core.planning.plan import UNBALANCEABLE, PlannedOrder, SkippedSymbol
-from daemon.core.planning.records import planned_order
+from daemon.core.planning.order_columns import costs_up, limit_columns, notional_cents, share_floats
+from daemon.core.planning.plan import PlannedOrder, SkippedSymbol
+from daemon.core.planning.records import OrderFigures, lazy_order_parts
 from daemon.core.planning.rounding import (
     CENT,
     QTY_TICKS,
@@ -30,7 +34,6 @@ from daemon.core.planning.rounding import (
     qty_ticks,
     round_notional,
     round_qty,
-    round_qty_ticks,
     to_decimal,
 )
 
@@ -115,13 +118,7 @@ def _cents_ceil(x: Decimal) -> int:
     return int(x.scaleb(2).to_integral_value(ROUND_CEILING))
 
 
-# cents per (share tick × limit tick), by (whole shares, limit exponent): ≥ 0 a multiplier,
-# < 0 minus a divisor. A share tick is 1 or 1e-9 share, a limit tick 10**exponent dollars.
 _E9 = Decimal("1E-9")
-_CENTS_SHIFT = {
-    True: {0: 100, -2: 1, -4: -100},
-    False: {0: -10**7, -2: -10**9, -4: -10**11},
-}
 # a NamedTuple's own __new__ is a Python function (0.6 µs a call); the tuple's is not
 _new = tuple.__new__
 # list.sort compares plain tuples natively, NamedTuples generically (1.6× slower): sort drafts
@@ -129,80 +126,11 @@ _new = tuple.__new__
 _by_deviation = itemgetter(0, 1)
 
 
-def drafts(
-    config: Config,
-    market: Market,
-    value: float,
-    trades: Sequence[float],
-    deferred: dict[str, Decimal],
-    skipped: list[SkippedSymbol],
-) -> tuple[list[Draft], list[Draft]]:
-    """Shares per order: fractional shares rounded down (``round_qty_ticks``, inlined), whole
-    shares to the nearest count (the least tracking error: 0.6 share is 1, 0.4 is 0), within
-    the holding, within the participation cap. Sells and buys, each sorted (see ``Draft``)."""
-    cap = config.planner.participation_cap
-    rows, prices, advs = market.rows, market.prices, market.adv
-    buy_limits, sell_limits = market.limits(True), market.limits(False)
-    sells: list[Draft] = []
-    buys: list[Draft] = []
-    for i, t in enumerate(trades):
-        if t == 0.0:
-            continue
-        r = rows[i]
-        price = prices[i]
-        buy = t > 0
-        a = r.asset
-        whole = a is not None and not a.fractional
-        per = 1 if whole else QTY_TICKS
-        if buy or not r.liquidate:
-            q = t / price if buy else -t / price
-            y = q * per
-            if 0.0 < y < 1e15:  # exact_ticks.floor_ticks, inlined
-                k = round(y)
-                if abs(y - k) > y * 4.5e-16 + 1e-9:
-                    k = math.floor(y)
-                elif q < k / per:
-                    k -= 1
-            else:
-                k = round_qty_ticks(q, whole=whole)
-            if whole and q - k > 0.5:  # the nearest whole share count
-                k += 1
-            if not buy and not k / per <= r.sellable_f * (1.0 - 1e-15):
-                # not surely within the holding: compare exactly
-                k = min(k, qty_ticks(round_qty(r.sellable, whole=whole), whole=whole))
-        else:
-            k = qty_ticks(round_qty(r.sellable, whole=whole), whole=whole)
-        adv = advs[i]
-        if adv is not None and cap > 0 and not k / per <= cap * adv * (1.0 - 1e-15):
-            cap_k = round_qty_ticks(cap * adv, whole=whole)
-            if k > cap_k:
-                over = qty_decimal(k, whole=whole) - qty_decimal(cap_k, whole=whole)
-                deferred[r.symbol] = (over * to_decimal(price)).quantize(CENT, ROUND_FLOOR)
-                k = cap_k
-        floor_k = k
-        if whole and not r.liquidate and q < k:
-            floor_k = k - 1
-        if k <= 0:
-            why = "nearest whole share count is 0" if whole else "order below minimum"
-            if whole and price > (r.high - r.low) * value:
-                why = (
-                    f"{UNBALANCEABLE}: one share is {price / value:.1%} "
-                    f"of the value, wider than its band {r.low:.1%}–{r.high:.1%}"
-                )
-            if r.symbol in deferred:
-                why = f"participation cap {cap:.1%} of ADV leaves nothing to trade"
-            skipped.append(SkippedSymbol(r.symbol, why))
-            continue
-        lim = buy_limits[i] if buy else sell_limits[i]
-        limit_ticks, _, _, _ = lim if lim is not None else market.limit(i, buy)
-        if limit_ticks <= 0:
-            skipped.append(SkippedSymbol(r.symbol, "price too low to place a limit order"))
-            continue
-        dev = (r.value / value) if r.liquidate else abs(r.value / value - r.target)
-        (buys if buy else sells).append(_new(Draft, (-dev, r.symbol, i, k, whole, floor_k)))
-    sells.sort(key=_by_deviation)
-    buys.sort(key=_by_deviation)
-    return sells, buys
+def sort_drafts(drafts: list[Draft]) -> None:
+    """Largest deviation first, then symbol (see ``Draft``), in place."""
+    drafts.sort(key=_by_deviation)
+
+_LAZY_PARTS = lazy_order_parts()
 
 
 def _emit_notional(market: Market, d: Draft, scale: Decimal) -> Emitted | None:
@@ -226,97 +154,84 @@ def _emit(
     """Orders for the drafts at ``ticks_of`` shares each (None: the drafts' own shares), None
     where the shares round to nothing: the quantity, the notional at the limit price (rounded
     against us), and the estimated cost (``costs.order_cost``: ``cost_dollars`` then
-    ``to_cents_up``, inlined)."""
-    t = market.tables
-    commission, bps, impact = t.commission, t.bps, t.impact
-    half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
-    limits = market.limits(buy)
-    out: list[Emitted | None] = []
-    for n, d in enumerate(drafts):
-        i, whole = d.row, d.whole
-        ticks = d.ticks if ticks_of is None else ticks_of[n]
-        if ticks <= 0:
-            out.append(None)
-            continue
-        shares = float(ticks) if whole else ticks / QTY_TICKS
-        lim = limits[i]
-        limit_ticks, exponent, limit_price, _ = lim if lim is not None else market.limit(i, buy)
-        # the notional at the limit in integer cents: (qty × limit).quantize(CENT, against
-        # us) without Decimal, as ticks × limit ticks over a power of ten (_CENTS_SHIFT)
-        m = ticks * limit_ticks
-        shift = _CENTS_SHIFT[whole][exponent]
-        if shift >= 0:
-            notional_cents = m * shift
-        else:
-            notional_cents = -(-m // -shift) if buy else m // -shift
-        cost = cost_dollars(
-            shares, limit_price, commission, bps, half_spread[i], impact, sigmas[i], advs[i]
-        )
-        y = cost * 100
-        if 0.0 < y < 1e15:  # exact_ticks.ceil_ticks, inlined
-            c = round(y)
-            if abs(y - c) > y * 4.5e-16 + 1e-9:
-                c = math.ceil(y)
-            elif cost > c / 100:
-                c += 1
-        else:
-            c = int(to_cents_up(cost).scaleb(2))
-        out.append(_new(Emitted, (d, ticks, None, notional_cents, c, shares)))
-    return out
+    ``to_cents_up``), for all drafts at once (``order_columns``)."""
+    all_ticks = [d[3] for d in drafts] if ticks_of is None else list(ticks_of)
+    if not all_ticks or min(all_ticks) > 0:
+        live, ticks = list(drafts), all_ticks
+    else:
+        live = [d for d, k in zip(drafts, all_ticks, strict=True) if k > 0]
+        ticks = [k for k in all_ticks if k > 0]
+    if not live:
+        return [None] * len(drafts)
+    rows = [d[2] for d in live]
+    whole = [d[4] for d in live]
+    limit_ticks, exponents, prices = limit_columns(market, rows, buy)
+    shares_a = share_floats(ticks, whole)
+    if shares_a is None:  # too many ticks for a float: share by share
+        shares_a = np.array([float(k) if w else k / QTY_TICKS for k, w in zip(ticks, whole, strict=True)])
+    _, costs = costs_up(market, rows, shares_a, prices)
+    notional = notional_cents(ticks, whole, limit_ticks, exponents, buy)
+    # a thousand tuples built in C (map over zip): Emitted(d, ticks, None, cents, cost, shares)
+    made: list[Emitted | None] = list(
+        map(_new, repeat(Emitted), zip(live, ticks, repeat(None), notional, costs, shares_a.tolist()))
+    )
+    if len(live) == len(drafts):
+        return made
+    it = iter(made)
+    return [next(it) if k > 0 else None for k in all_ticks]
 
 
 def planned_orders(
     config: Config, market: Market, emitted: Sequence[Emitted], n_sells: int, value: float
 ) -> list[PlannedOrder]:
-    """The ``PlannedOrder`` of each emitted order (the first ``n_sells`` are sells), with its
-    reason: the band it breached, or its move toward target (percentages of band edges and
-    targets formatted once per config)."""
-    infos = market.tables.assets
-    rows = market.rows
+    """The ``PlannedOrder`` of each emitted order (the first ``n_sells`` are sells), its
+    figures and reason built when first read (``records.LazyOrder``, ``order_figures``)."""
     limit_orders = not config.planner.market_orders
     out: list[PlannedOrder] = []
+    new, set_symbol, set_side, set_build = _LAZY_PARTS  # ``lazy_order``, inlined
     for side, part in ((Side.SELL, emitted[:n_sells]), (Side.BUY, emitted[n_sells:])):
         buy = side is Side.BUY
-        limits = market.limits(buy)
-        toward = "buy toward" if buy else "sell toward"
         for o in part:
-            d, notional = o.draft, o.notional
-            sym, i = d.symbol, d.row
-            row = rows[i]
-            qty = limit = None
-            if notional is None:
-                ticks = o.ticks
-                qty = Decimal(ticks) if d.whole else Decimal(ticks) * _E9  # ``Emitted.qty``
-                if limit_orders:
-                    lim = limits[i]
-                    _, _, _, limit = lim if lim is not None else market.limit(i, buy)
-            if row.liquidate:
-                reason = "liquidate: not in targets" if row.asset is None else "target 0 %: sell all"
-            else:
-                info = infos.get(sym)
-                w = row.value / value
-                if w > row.high:
-                    high = info.high_pct if info is not None else f"{row.high:.1%}"
-                    reason = f"overweight {w:.1%} > {high}"
-                elif w < row.low:
-                    low = info.low_pct if info is not None else f"{row.low:.1%}"
-                    reason = f"underweight {w:.1%} < {low}"
-                else:
-                    target = info.target_pct if info is not None else f"{row.target:.1%}"
-                    reason = f"{toward} target {target} (now {w:.1%})"
-            out.append(
-                planned_order(
-                    sym,
-                    side,
-                    qty,
-                    notional,
-                    limit,
-                    Decimal(o.cost_cents) * CENT,
-                    reason,
-                    Decimal(o.notional_cents) * CENT,
-                )
-            )
+            p = new()
+            set_symbol(p, o[0][1])  # o.draft.symbol
+            set_side(p, side)
+            set_build(p, (order_figures, market, o, buy, limit_orders, value))
+            out.append(p)
     return out
+
+
+def order_figures(
+    market: Market, o: Emitted, buy: bool, limit_orders: bool, value: float
+) -> OrderFigures:
+    """An emitted order's Decimals and reason: (qty, notional, limit price, est. cost,
+    reason, est. notional). The reason is the band it breached, or its move toward target
+    (percentages of band edges and targets formatted once per config)."""
+    d, notional = o.draft, o.notional
+    i = d.row
+    row = market.rows[i]
+    qty = limit = None
+    if notional is None:
+        ticks = o.ticks
+        qty = Decimal(ticks) if d.whole else Decimal(ticks) * _E9  # ``Emitted.qty``
+        if limit_orders:
+            _, _, _, limit = market.limit(i, buy)
+    if row.liquidate:
+        reason = "liquidate: not in targets" if row.asset is None else "target 0 %: sell all"
+    else:
+        info = market.tables.assets.get(d.symbol)
+        w = row.value / value
+        if w > row.high:
+            high = info.high_pct if info is not None else f"{row.high:.1%}"
+            reason = f"overweight {w:.1%} > {high}"
+        elif w < row.low:
+            low = info.low_pct if info is not None else f"{row.low:.1%}"
+            reason = f"underweight {w:.1%} < {low}"
+        else:
+            target = info.target_pct if info is not None else f"{row.target:.1%}"
+            toward = "buy toward" if buy else "sell toward"
+            reason = f"{toward} target {target} (now {w:.1%})"
+    cost, est = Decimal(o.cost_cents) * CENT, Decimal(o.notional_cents) * CENT
+    return qty, notional, limit, cost, reason, est
 
 
 def build_sells(
@@ -426,20 +341,17 @@ def _buy_price(market: Market, i: int) -> float:
 
 
 def _guess(market: Market, buys: Sequence[Draft]) -> float:
-    """What the buys need (limit notional + cost), in floats."""
-    t = market.tables
-    commission, bps, impact = t.commission, t.bps, t.impact
-    half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
-    guess = 0.0
-    limits = market.limits(True)
-    for d in buys:
-        i, ticks = d.row, d.ticks
-        q = float(ticks) if d.whole else ticks / QTY_TICKS
-        lim = limits[i]
-        _, _, px, _ = lim if lim is not None else market.limit(i, True)
-        cost = cost_dollars(q, px, commission, bps, half_spread[i], impact, sigmas[i], advs[i])
-        guess += q * px + cost
-    return guess
+    """What the buys need (limit notional + cost), in floats: Σ ``q × px + cost`` in the
+    buys' order (a sequential ``cumsum``, as a loop adds them)."""
+    if not buys:
+        return 0.0
+    rows = [d[2] for d in buys]
+    _, _, prices = limit_columns(market, rows, True)
+    q = share_floats([d[3] for d in buys], [d[4] for d in buys])
+    if q is None:
+        q = np.array([float(d.ticks) if d.whole else d.ticks / QTY_TICKS for d in buys])
+    cost, _ = costs_up(market, rows, q, prices)
+    return seq_sum(q * prices + cost)
 
 
 def fund_buys(

@@ -31,7 +31,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from daemon.core.config.values import Config, Scope, TargetMode
+from daemon.core.planning.arrays import Bools, Floats, seq_sum
 from daemon.core.triggers.bands import cash_limits
 
 EDGE_MARGIN = 0.0001  # 0.01 weight points inside the band edge
@@ -103,6 +106,7 @@ class Book:
     lows: list[float]
     highs: list[float]
     liquidate: list[bool]
+    _arrays: tuple[Floats, Floats, Floats, Floats, Bools] | None = None
 
     @classmethod
     def of(cls, positions: Sequence[Position]) -> Book:
@@ -114,6 +118,17 @@ class Book:
             [p.high for p in positions],
             [p.liquidate for p in positions],
         )
+
+    def arrays(self) -> tuple[Floats, Floats, Floats, Floats, Bools]:
+        """(values, targets, lows, highs, liquidate) as numpy arrays (built once)."""
+        if self._arrays is None:
+            f = np.float64
+            self._arrays = (
+                np.array(self.values, dtype=f), np.array(self.targets, dtype=f),
+                np.array(self.lows, dtype=f), np.array(self.highs, dtype=f),
+                np.array(self.liquidate, dtype=bool),
+            )  # fmt: skip
+        return self._arrays
 
 
 def desired_trades(
@@ -149,9 +164,8 @@ def book_trades(
     if value <= 0:
         return trades
     top_k = config.planner.top_k
-    if top_k is None or top_k >= n:
-        allowed: list[int] = list(range(n))
-    else:
+    allowed = np.ones(n, dtype=bool)
+    if top_k is not None and top_k < n:
         positions = [
             Position(s, v, t, lo, hi, liq)
             for s, v, t, lo, hi, liq in zip(
@@ -164,82 +178,65 @@ def book_trades(
                 strict=True,
             )
         ]
-        allowed = eligible(positions, value, top_k)
-    _landing_trades(book, trades, allowed, value, vd, config)
+        allowed[:] = False
+        allowed[eligible(positions, value, top_k)] = True
+    out = _landing_trades(book, allowed, value, vd, config)
 
     cash_goal = pf.cash_target * vd
     friction = value - vd
-    cash_after = cash - sum(trades) - friction  # the frictions are paid from cash
+    cash_after = cash - seq_sum(out) - friction  # the frictions are paid from cash
     cash_low = cash_limits(config)[0] * value
-    buys = sum(t for t in trades if t > 0)
+    buys = seq_sum(out[out > 0])
     if cash_after > (pf.cash_target + pf.cash_buffer) * vd:
-        _spread(book, trades, allowed, cash_after - cash_goal, vd, buy=True)
+        _spread(book, out, allowed, cash_after - cash_goal, vd, buy=True)
     elif cash < cash_low and cash_after < cash_goal:  # cash below its band: back to target
-        _spread(book, trades, allowed, cash_goal - cash_after, vd, buy=False)
+        _spread(book, out, allowed, cash_goal - cash_after, vd, buy=False)
     elif buys > 0:  # cash in its band: only what the buys and their frictions take
         short = min(cash_goal - cash_after, buys + friction)
         if short > 0:
-            _spread(book, trades, allowed, short, vd, buy=False)
+            _spread(book, out, allowed, short, vd, buy=False)
+    trades_out: list[float] = out.tolist()
+    return trades_out
+
+
+def _landing_trades(book: Book, allowed: Bools, value: float, vd: float, config: Config) -> Floats:
+    """``landing_weight × vd − value`` for every allowed position that trades, 0 for the rest
+    (``landing_weight``'s rules for all positions at once: the same float operations)."""
+    values, targets, lows, highs, liquidate = book.arrays()
+    mode = config.planner.target_mode
+    zero = np.zeros(len(values))
+    if mode is TargetMode.TARGET and config.planner.scope is Scope.ALL:
+        land = np.where(liquidate, 0.0, targets)
+        return np.where(allowed, land * vd - values, zero)
+    current = values / value
+    above, below = current > highs, current < lows
+    if mode is TargetMode.TARGET:
+        land = targets
+    else:
+        edge = np.where(above, highs, lows)
+        if mode is TargetMode.HALFWAY:
+            land = (edge + targets) / 2.0
+        else:
+            width = (highs - lows) / 20.0
+            margin = np.where(width < EDGE_MARGIN, width, EDGE_MARGIN)  # min(EDGE_MARGIN, w)
+            inside = np.where(above, edge - margin, edge + margin)
+            land = np.where(inside > 0.0, inside, 0.0)  # max(0.0, inside)
+    land = np.where(liquidate, 0.0, land)
+    trades = np.where(allowed & (liquidate | above | below), land * vd - values, zero)
     return trades
 
 
-def _landing_trades(
-    book: Book, trades: list[float], allowed: Sequence[int], value: float, vd: float, config: Config
-) -> None:
-    """``landing_weight × vd − value`` for every allowed position that trades (inlined)."""
-    values, targets, liquidate = book.values, book.targets, book.liquidate
-    mode = config.planner.target_mode
-    if mode is TargetMode.TARGET and config.planner.scope is Scope.ALL:
-        for i in allowed:
-            land = 0.0 if liquidate[i] else targets[i]
-            trades[i] = land * vd - values[i]
-        return
-    lows, highs = book.lows, book.highs
-    for i in allowed:
-        v = values[i]
-        if liquidate[i]:
-            trades[i] = 0.0 * vd - v
-            continue
-        current = v / value
-        high, low = highs[i], lows[i]
-        above, below = current > high, current < low
-        if not (above or below):
-            continue
-        if mode is TargetMode.TARGET:
-            land = targets[i]
-        else:
-            edge = high if above else low
-            if mode is TargetMode.HALFWAY:
-                land = (edge + targets[i]) / 2.0
-            else:
-                margin = min(EDGE_MARGIN, (high - low) / 20.0)
-                land = max(0.0, edge - margin if above else edge + margin)
-        trades[i] = land * vd - v
-
-
-def _spread(
-    book: Book,
-    trades: list[float],
-    allowed: Sequence[int],
-    amount: float,
-    vd: float,
-    *,
-    buy: bool,
-) -> None:
+def _spread(book: Book, trades: Floats, allowed: Bools, amount: float, vd: float, *, buy: bool) -> None:
     """Add buys (``buy``) or sells of up to ``amount`` dollars across the eligible positions,
-    proportionally to their room toward target. Never crosses a target."""
-    values, targets, liquidate = book.values, book.targets, book.liquidate
-    rooms: list[tuple[int, float]] = []
-    for i in allowed:
-        if liquidate[i]:
-            continue
-        after = values[i] + trades[i]
-        room = targets[i] * vd - after if buy else after - targets[i] * vd
-        if room > 0:
-            rooms.append((i, room))
-    total = sum(r for _, r in rooms)
+    proportionally to their room toward target. Never crosses a target. In place."""
+    values, targets, _, _, liquidate = book.arrays()
+    after = values + trades
+    room = targets * vd - after if buy else after - targets * vd
+    has = allowed & ~liquidate & (room > 0)
+    total = seq_sum(room[has])
     if total <= 0 or amount <= 0:
         return
-    frac = min(1.0, amount / total)
-    for i, room in rooms:
-        trades[i] += room * frac if buy else -room * frac
+    ratio = amount / total
+    frac = ratio if ratio < 1.0 else 1.0  # min(1.0, ratio)
+    step = room[has] * frac
+    trades[has] = trades[has] + step if buy else trades[has] + -step

@@ -1,0 +1,155 @@
+"""The planner's numpy evaluations give exactly the figures of their one-row-at-a-time
+Python references (one formula, two evaluations), and its lazy orders are plain
+``PlannedOrder``s to everything that reads them."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import pickle
+import random
+from decimal import Decimal as D
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from daemon.core.model import Side
+from daemon.core.planning.arrays import seq_sum
+from daemon.core.planning.costs import cost_dollars, cost_dollars_array
+from daemon.core.planning.drafting import draft_rows, drafts
+from daemon.core.planning.market_rows import Market
+from daemon.core.planning.plan import PlannedOrder, SkippedSymbol
+from daemon.core.planning.planner import plan_rebalance
+from daemon.core.planning.records import LazyOrder
+from daemon.core.planning.tables import tables_for
+from daemon.core.planning.valuation import value_portfolio
+from tests.bench.bench_planner import NOW, build
+
+positive = st.floats(1e-9, 1e9, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.just(0.0), positive), st.one_of(st.just(0.0), positive),
+            st.floats(0, 0.05), st.floats(0, 0.2), st.one_of(st.none(), positive),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.floats(0, 10),
+    st.floats(0, 1e-3),
+    st.floats(0, 2),
+)
+def test_the_cost_array_is_the_scalar_cost_bit_for_bit(
+    rows: list[tuple[float, float, float, float, float | None]],
+    commission: float,
+    bps: float,
+    impact: float,
+) -> None:
+    shares, price, hs, sigma, adv = zip(*rows, strict=True)
+    advs = np.array([math.nan if a is None else a for a in adv])
+    got = cost_dollars_array(
+        np.array(shares), np.array(price), commission, bps, np.array(hs), impact,
+        np.array(sigma), advs,
+    )  # fmt: skip
+    want = [cost_dollars(q, p, commission, bps, h, impact, s, a) for q, p, h, s, a in rows]
+    assert got.tolist() == want  # == on floats: the same bits (none is NaN)
+
+
+def _market(n: int, seed: int, offset: float) -> tuple[Market, list[float]]:
+    config, holdings, quotes = build(n, seed)
+    config = dataclasses.replace(
+        config, planner=dataclasses.replace(config.planner, limit_offset=offset)
+    )
+    pf = value_portfolio(config, holdings, quotes, NOW)
+    rows = [r for r in pf.rows if r.problem is None and r.price is not None]
+    rng = random.Random(seed)
+    trades = [rng.choice([0.0, rng.uniform(-5e4, 5e4), rng.uniform(-10, 10)]) for _ in rows]
+    return Market(tables_for(config), rows), trades
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(0, 10**6), st.sampled_from([0.0, 0.001, 0.005]))
+def test_friction_in_numpy_is_the_python_loop_exactly(n: int, seed: int, offset: float) -> None:
+    fast, trades = _market(n, seed, offset)
+    slow, _ = _market(n, seed, offset)
+    assert fast.friction(trades) == slow.friction_loop(trades)
+    # and every limit price the arrays decided is the exact one ``limit`` computes
+    for buy in (True, False):
+        ticks = fast.fast_ticks(buy)
+        for i in range(len(ticks)):
+            exact = Market(fast.tables, fast.rows).limit(i, buy)
+            assert fast.limit(i, buy) == exact
+            assert ticks[i] in (-1, exact[0])
+
+
+def _a_lazy_order() -> PlannedOrder:
+    config, holdings, quotes = build(20)
+    plan = plan_rebalance(config, holdings, quotes, NOW)
+    o = plan.orders[0]
+    assert isinstance(o, LazyOrder)
+    return o
+
+
+def test_a_lazy_order_is_the_constructed_order() -> None:
+    lazy = _a_lazy_order()
+    assert LazyOrder.__dict__["_build"].__get__(lazy) is not None  # nothing built yet
+    plain = PlannedOrder(*(getattr(lazy, f.name) for f in dataclasses.fields(PlannedOrder)))
+    assert LazyOrder.__dict__["_build"].__get__(lazy) is None  # built once, builder let go
+    assert lazy == plain and plain == lazy and hash(lazy) == hash(plain)
+    assert repr(lazy) == repr(plain) and repr(plain).startswith("PlannedOrder(symbol=")
+    assert dataclasses.asdict(lazy) == dataclasses.asdict(plain)
+    assert pickle.loads(pickle.dumps(lazy)) == plain and copy.deepcopy(lazy) == plain
+    assert dataclasses.replace(lazy, reason="x") == dataclasses.replace(plain, reason="x")
+    assert lazy != dataclasses.replace(plain, est_cost=plain.est_cost + D("0.01"))
+
+
+def test_every_field_of_a_fresh_lazy_order_reads_as_built() -> None:
+    for name in ("qty", "notional", "limit_price", "est_cost", "reason", "est_notional"):
+        lazy, again = _a_lazy_order(), _a_lazy_order()
+        assert getattr(lazy, name) == getattr(again, name)
+        assert lazy == again and lazy.side in (Side.BUY, Side.SELL)
+
+
+def test_the_plain_order_still_prints_and_compares_as_a_dataclass() -> None:
+    a = PlannedOrder("VTI", Side.BUY, D(1), None, D("2.00"), D("0.01"), "why", D("2.00"))
+    assert repr(a) == (
+        "PlannedOrder(symbol='VTI', side=<Side.BUY: 'buy'>, qty=Decimal('1'), notional=None, "
+        "limit_price=Decimal('2.00'), est_cost=Decimal('0.01'), reason='why', "
+        "est_notional=Decimal('2.00'))"
+    )
+    assert a == dataclasses.replace(a) and a != dataclasses.replace(a, qty=D(2))
+    assert a != ("VTI",) and {a: 1}[dataclasses.replace(a)] == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 300), st.integers(0, 10**6), st.sampled_from([0.0, 0.001]),
+    st.sampled_from([0.0, 0.0001, 0.05]),
+)  # fmt: skip
+def test_drafts_in_numpy_are_the_per_row_rule(n: int, seed: int, offset: float, cap: float) -> None:
+    market, trades = _market(n, seed, offset)
+    config, _, _ = build(n, seed)
+    config = dataclasses.replace(
+        config, planner=dataclasses.replace(config.planner, participation_cap=cap)
+    )
+    value = sum(r.value for r in market.rows) * 1.02
+    deferred: dict[str, D] = {}
+    skipped: list[SkippedSymbol] = []
+    sells, buys = drafts(config, market, value, trades, deferred, skipped)
+    ref_deferred: dict[str, D] = {}
+    ref_skipped: list[SkippedSymbol] = []
+    ref = draft_rows(config, market, value, trades, ref_deferred, ref_skipped)
+    assert sells == sorted(d for d in ref if d is not None and trades[d.row] < 0)
+    assert buys == sorted(d for d in ref if d is not None and trades[d.row] > 0)
+    assert (deferred, skipped) == (ref_deferred, ref_skipped)
+
+
+@given(st.lists(st.floats(-1e300, 1e300), max_size=60))
+def test_seq_sum_adds_as_python_does(xs: list[float]) -> None:
+    got, want = seq_sum(np.array(xs, dtype=np.float64)), sum(xs)
+    assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
