@@ -67,7 +67,7 @@ from adapters.store.journal_paths import (
 )
 from adapters.store.ops import JournalError
 from adapters.store.pending_quotes import PendingQuotes
-from adapters.store.writer import Op, WriterThread
+from adapters.store.writer import Op, Outbox, WriterThread
 from daemon.core.commands import Command, PlaceOrder, RecordDecision
 from daemon.core.config.tax import TaxConfig
 from daemon.core.events import Event, OrderFilled, QuoteBatch, QuoteUpdated
@@ -111,6 +111,7 @@ class SqliteJournal:
         self._quotes = quotes
         self._clock = clock
         self._pending_quotes = PendingQuotes()
+        self._outbox = Outbox(writer)
         self._group = GroupCommit(intent_log, self._put, self._journaled_bodies)
         self._closed = False
 
@@ -170,6 +171,7 @@ class SqliteJournal:
             return
         self._drain_quotes()
         self._closed = True
+        self._outbox.hand_over()
         with self._read_lock:
             self._reader.close()
         await self._writer.stop()
@@ -207,7 +209,7 @@ class SqliteJournal:
     @property
     def backlog(self) -> int:
         """Ops queued for the writer and not yet taken."""
-        return self._writer.backlog()
+        return self._writer.backlog() + len(self._outbox)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -218,7 +220,7 @@ class SqliteJournal:
             raise JournalError(f"journal {self.path}: the writer thread has stopped")
         if self._pending_quotes:
             self._drain_quotes()
-        self._writer.put(op)
+        self._outbox.put(op)
 
     async def _put_and_wait(self, op: Op) -> None:
         op.waiter = asyncio.get_running_loop().create_future()
@@ -237,7 +239,7 @@ class SqliteJournal:
         if events:
             recorded_at = self._now()
             for e in events:
-                self._writer.put(ops.event_op(e, recorded_at))
+                self._outbox.put(ops.event_op(e, recorded_at))
 
     def record_event(self, event: Event) -> None:
         """Journal one consumed event (non-blocking). Quotes follow the ``quotes`` policy."""
@@ -250,7 +252,7 @@ class SqliteJournal:
                 if first:
                     recorded_at = self._now()
                     for e in first:
-                        self._writer.put(ops.event_op(e, recorded_at))
+                        self._outbox.put(ops.event_op(e, recorded_at))
                 return
             if self._quotes == "none":
                 return

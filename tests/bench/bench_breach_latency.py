@@ -161,6 +161,16 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
             d.feed._handle = timed_handle  # type: ignore[method-assign]
             svc.consumer.handle = timed_consume  # type: ignore[method-assign]
             d.journal.record_intents = timed_intents  # type: ignore[method-assign]
+            log = d.journal._group.log
+            sync = log._sync
+            syncs: list[float] = []
+
+            def timed_sync(fd: int) -> None:
+                t = time.perf_counter()
+                sync(fd)
+                syncs.append(time.perf_counter() - t)
+
+            log._sync = timed_sync
             svc.dispatcher.dispatch = timed_dispatch  # type: ignore[method-assign]
             q0 = d.quotes_seen
             t0 = time.monotonic()
@@ -225,6 +235,7 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
     )
     for name, values in stages.items():
         print(f"  {name:<42} {percentiles(values)}")
+    print(f"  {'intent log fdatasync':<42} {percentiles(syncs[WARMUP:])}")
     print(f"  load average at end {load_average()}")
     total = sorted(stages["quote sent → gateway called"])
     if total:

@@ -38,6 +38,7 @@ from tests.bench.daemon_harness import (
     rss_mb,
     running_daemon,
 )
+from tests.bench.lag_profile import LagProfiler
 from tests.bench.summary import result
 from tests.bench.ws_feed import FeedSpec, start_feed
 
@@ -76,6 +77,8 @@ async def soak(args: argparse.Namespace) -> None:
         async with running_daemon(feed.url, config, args.symbols) as d:
             lags: list[float] = []
             lag_task = asyncio.create_task(_loop_lag(lags))
+            profiler = LagProfiler() if args.profile_lag else None
+            prof_task = asyncio.create_task(profiler.run()) if profiler else None
             t0 = time.monotonic()
             q0 = d.quotes_seen
             samples: list[tuple[float, float]] = []
@@ -93,6 +96,8 @@ async def soak(args: argparse.Namespace) -> None:
                     break
                 await asyncio.sleep(min(args.sample, args.seconds - elapsed + 0.01))
             lag_task.cancel()
+            if prof_task is not None:
+                prof_task.cancel()
             quotes = d.quotes_seen - q0
             dropped = d.quotes_dropped
             conflated = d.quotes_conflated
@@ -119,6 +124,8 @@ async def soak(args: argparse.Namespace) -> None:
     print(f"  loop lag ms: p50 {_quantile(lags, 0.5) * 1e3:.2f}  p99 {lag_p99:.2f}  "
           f"max {max(lags, default=0.0) * 1e3:.2f} ({len(lags):,} samples); "
           f"{conflated:,} quotes conflated under backlog")  # fmt: skip
+    if profiler is not None:
+        print("\n".join(profiler.report()))
     load = load_average()
     print(f"  gc counts {gc.get_count()}; load average at end {load}")
     figure = (f"{args.symbols:,} symbols at {args.rate / 1e3:,.0f} k/s for {samples[-1][0]:.0f} s: "
@@ -160,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         default=10.0,
         help="seconds between breaching quotes (0: none)",
     )
+    p.add_argument("--profile-lag", action="store_true",
+                   help="sample where the loop thread is whenever the loop is held > 5 ms")
     p.add_argument(
         "--no-pin",
         dest="pin",
