@@ -89,6 +89,7 @@ class AlpacaMarketData:
         self._held: dict[str, wire.StreamQuote] = {}  # read, not yet emitted: newest per symbol
         self._held_count = 0
         self._flush_soon = False
+        self._busy: Callable[[], bool] | None = None  # the consumer has quotes still to take
         self._emit: Emit = _no_emit
         self.errors: dict[int, int] = {}
 
@@ -100,6 +101,20 @@ class AlpacaMarketData:
         ``max_refusals`` in a row raise ``StreamUnavailable``."""
         symbols = list(dict.fromkeys(symbols))
         await self.supervisor.run(lambda: self._session(symbols, emit), emit)
+
+    def hold_quotes_while(self, busy: Callable[[], bool]) -> Callable[[], None]:
+        """Backpressure from the consumer: while ``busy()`` (the quotes it was handed last
+        are not taken yet) the quotes read stay held here, each symbol's newest, as decoded
+        structs (cheaper than building events to conflate downstream); a trading status
+        or a disconnect still emits them at once, in order. Call the returned function
+        when the consumer takes its quotes: what is held goes out then."""
+        self._busy = busy
+        return self._resume
+
+    def _resume(self) -> None:
+        if self._held and not self._flush_soon:
+            self._flush_soon = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     def stats(self) -> FeedStats:
         return self.supervisor.stats(self.messages, self.malformed)
@@ -204,7 +219,7 @@ class AlpacaMarketData:
                     await asyncio.sleep(0)
                     since = loop.time()
         finally:
-            self._flush()  # the newest quotes read before the socket broke
+            self._flush(force=True)  # the newest quotes read before the socket broke
 
     # --- decoding ----------------------------------------------------------------------------
 
@@ -255,7 +270,7 @@ class AlpacaMarketData:
                 self._held_count += n_quotes
                 self.quotes += n_quotes
                 n_quotes = 0
-                self._flush()
+                self._flush(force=True)
                 held = self._held
                 ev: TradingStatusChanged | None = parse.status_event(m)
                 if ev is not None:
@@ -279,15 +294,17 @@ class AlpacaMarketData:
         if n_quotes or others:
             self.supervisor.backoff.reset()
 
-    def _flush(self) -> None:
+    def _flush(self, force: bool = False) -> None:
         """The quotes held, as one ``QuoteBatch``: one frame's when the consumer keeps up;
-        under backlog (frames read back to back without yielding) the newest quote per
-        symbol of all of them, the rest counted in ``conflated``. Quote events are built
-        for the quotes kept only."""
+        under backlog (frames read back to back without yielding, or the consumer still
+        busy: ``hold_quotes_while``) the newest quote per symbol of all of them, the rest
+        counted in ``conflated``. Quote events are built for the quotes kept only."""
         self._flush_soon = False
         held = self._held
         if not held:
             return
+        if not force and self._busy is not None and self._busy():
+            return  # held until the consumer takes its quotes (``_resume``)
         self._held = {}
         make, utc = parse.make_quote, parse.utc
         quotes = tuple([make(utc(m.t), m.S, m.bp, m.ap, m.bs, m.as_) for m in held.values()])

@@ -57,6 +57,7 @@ class EventQueue:
         self._tasks = tasks
         self.quotes_dropped = 0
         self.tail: QuoteBacklog | None = None
+        self.on_taken: Callable[[], None] | None = None  # the feed may emit what it held
 
     def emit(self, event: Any) -> None:
         if type(event) is ev.QuoteBatch:
@@ -85,6 +86,8 @@ class EventQueue:
         """The consumer took ``backlog`` off the queue: it closes, as engine calls."""
         if self.tail is backlog:
             self.tail = None
+            if self.on_taken is not None:
+                self.on_taken()
         return backlog.batches()
 
 

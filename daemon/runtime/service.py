@@ -99,6 +99,9 @@ class Service:
                                      now=self.clock.now, dry_run=dry_run)
         self.consumer = Consumer(self.events, journal, self.dispatcher, self.observer,
                                  metrics, self.notifier)
+        hold = getattr(venue.market_data, "hold_quotes_while", None)
+        if hold is not None:  # backpressure: a feed that can conflate while the consumer is busy
+            self.events.on_taken = hold(lambda: self.events.tail is not None)
         self.consumer.reactions.update({ev.ShutdownRequested: self._begin_drain,
                                         ev.ConfigReloaded: self._adopt_config})
         self.gauges = Gauges(metrics)
