@@ -87,8 +87,10 @@ class AlpacaMarketData:
         self.catchup_failures = 0
         self.conflated = 0  # quotes a newer one of the same symbol replaced before emitting
         self._held: dict[str, wire.StreamQuote] = {}  # read, not yet emitted: newest per symbol
-        self._held_count = 0
+        self._held_count = 0  # quotes read since the held ones were last all emitted
+        self._held_out = 0  # … of which emitted (a flush of many symbols goes out in parts)
         self._flush_soon = False
+        self._ws: ClientConnection | None = None
         self._busy: Callable[[], bool] | None = None  # the consumer has quotes still to take
         self._emit: Emit = _no_emit
         self.errors: dict[int, int] = {}
@@ -116,6 +118,12 @@ class AlpacaMarketData:
             self._flush_soon = True
             asyncio.get_running_loop().call_soon(self._flush)
 
+    def buffered(self) -> tuple[int, int]:
+        """(frames received, not yet read; quotes held): what waits in the reader."""
+        messages = getattr(self._ws, "recv_messages", None)
+        frames = getattr(messages, "frames", ())
+        return len(frames), len(self._held)
+
     def stats(self) -> FeedStats:
         return self.supervisor.stats(self.messages, self.malformed)
 
@@ -126,6 +134,7 @@ class AlpacaMarketData:
             additional_headers={"Content-Type": "application/msgpack"},
             **self.connect_options,
         ) as ws:
+            self._ws = ws
             early = await self._handshake(ws, symbols)
             self.supervisor.handshaken()
             await self._catch_up(symbols, emit)
@@ -305,11 +314,25 @@ class AlpacaMarketData:
             return
         if not force and self._busy is not None and self._busy():
             return  # held until the consumer takes its quotes (``_resume``)
-        self._held = {}
+        kept = list(held.values())
+        if len(kept) > MAX_HELD and not force:
+            # at most MAX_HELD events built per step (~1.5 µs each: 5,000 SIP symbols
+            # would hold the loop ~8 ms); the rest stays held, conflating, for the next
+            rest = kept[MAX_HELD:]
+            kept = kept[:MAX_HELD]
+            self._held = {m.S: m for m in rest}
+            self._flush_soon = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            self._held = {}
         make, utc = parse.make_quote, parse.utc
-        quotes = tuple([make(utc(m.t), m.S, m.bp, m.ap, m.bs, m.as_) for m in held.values()])
-        conflated = self._held_count - len(quotes)
-        self._held_count = 0
+        quotes = tuple([make(utc(m.t), m.S, m.bp, m.ap, m.bs, m.as_) for m in kept])
+        if self._held:  # more parts to come: what was left out is counted with the last
+            self._held_out += len(quotes)
+            conflated = 0
+        else:
+            conflated = self._held_count - self._held_out - len(quotes)
+            self._held_count = self._held_out = 0
         self.conflated += conflated
         self._emit(QuoteBatch(_newest(quotes), quotes, conflated))
 

@@ -75,6 +75,16 @@ async def soak(args: argparse.Namespace) -> None:
             flush=True,
         )
         async with running_daemon(feed.url, config, args.symbols) as d:
+            gc_pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+            gc_started = [0.0]
+
+            def gc_timer(phase: str, info: dict[str, int]) -> None:
+                if phase == "start":
+                    gc_started[0] = time.perf_counter()
+                else:
+                    gc_pauses[info["generation"]].append(time.perf_counter() - gc_started[0])
+
+            gc.callbacks.append(gc_timer)
             lags: list[float] = []
             lag_task = asyncio.create_task(_loop_lag(lags))
             profiler = LagProfiler() if args.profile_lag else None
@@ -89,13 +99,16 @@ async def soak(args: argparse.Namespace) -> None:
                 print(
                     f"  t={elapsed:7.0f} s  rss={mb:7.1f} MB  quotes={d.quotes_seen - q0:,}  "
                     f"dropped={d.quotes_dropped:,}  orders={len(d.gateway.submitted):,}  "
-                    f"queue={d.service.queue.qsize()}  load={load_average()}",
+                    f"queue={d.service.queue.qsize()}  waiting: frames={d.feed.buffered()[0]} "
+                    f"held={d.feed.buffered()[1]} tail={len(d.service.events.tail or ())} "
+                    f"journal={d.journal.backlog}  load={load_average()}",
                     flush=True,
                 )
                 if elapsed >= args.seconds:
                     break
                 await asyncio.sleep(min(args.sample, args.seconds - elapsed + 0.01))
             lag_task.cancel()
+            gc.callbacks.remove(gc_timer)
             if prof_task is not None:
                 prof_task.cancel()
             quotes = d.quotes_seen - q0
@@ -124,6 +137,8 @@ async def soak(args: argparse.Namespace) -> None:
     print(f"  loop lag ms: p50 {_quantile(lags, 0.5) * 1e3:.2f}  p99 {lag_p99:.2f}  "
           f"max {max(lags, default=0.0) * 1e3:.2f} ({len(lags):,} samples); "
           f"{conflated:,} quotes conflated under backlog")  # fmt: skip
+    print("  gc pauses: " + ", ".join(
+        f"gen{g} {len(v):,}× max {max(v, default=0.0) * 1e3:.1f} ms" for g, v in gc_pauses.items()))
     if profiler is not None:
         print("\n".join(profiler.report()))
     load = load_average()

@@ -45,6 +45,7 @@ class LagProfiler:
             if time.monotonic() - self._beat < self.threshold:
                 continue
             frame = sys._current_frames().get(self._thread_id)
+            inner = f"{frame.f_code.co_filename.split('/')[-1]}:{frame.f_code.co_name}" if frame else ""
             where: list[str] = []
             while frame is not None and len(where) < 3:
                 path = frame.f_code.co_filename
@@ -52,7 +53,7 @@ class LagProfiler:
                     short = path.split("/")[-1]
                     where.append(f"{short}:{frame.f_code.co_name}")
                 frame = frame.f_back
-            self.samples[" < ".join(where) or "(outside our code)"] += 1
+            self.samples[f"{inner} | {' < '.join(where)}"] += 1
             self.taken += 1
 
     def report(self, top: int = 8) -> list[str]:

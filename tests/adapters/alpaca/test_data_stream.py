@@ -326,6 +326,28 @@ async def test_while_the_consumer_is_busy_quotes_stay_held_and_go_out_when_it_ta
     assert [(q.symbol, q.bid) for q in events[2].quotes] == [("AAPL", 5.0)]
 
 
+async def test_many_held_symbols_go_out_in_parts_one_loop_step_each(
+    creds: Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most ``MAX_HELD`` quote events are built per loop step (the loop's lag stays
+    low with thousands of symbols); the rest stays held and conflating, and what was left
+    out is counted once, with the last part."""
+    from adapters.alpaca import data_stream
+
+    monkeypatch.setattr(data_stream, "MAX_HELD", 2)
+    md = feed("ws://127.0.0.1:9", creds)
+    events: list[Event] = []
+    md._handle(mp([quote(s, 1.0, 1.1) for s in ("A", "B", "C", "D", "E")]), events.append)
+    assert len(events) == 1  # two of them at once (held reached MAX_HELD)
+    md._handle(mp([quote("E", 2.0, 2.1)]), events.append)  # conflates into the held E
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    batches = [e for e in events if isinstance(e, QuoteBatch)]
+    assert [[q.symbol for q in b.quotes] for b in batches] == [["A", "B"], ["C", "D"], ["E"]]
+    assert batches[2].quotes[0].bid == 2.0
+    assert [b.conflated for b in batches] == [0, 0, 1] and md.conflated == 1
+
+
 async def test_quotes_held_before_an_error_in_their_frame_are_counted(creds: Credentials) -> None:
     """A frame's quotes are held as they are read; an error later in the frame (a 406)
     ends the session and the held quotes go out when the session ends: they were read, so
