@@ -90,6 +90,7 @@ async def soak(args: argparse.Namespace) -> None:
             profiler = LagProfiler() if args.profile_lag else None
             prof_task = asyncio.create_task(profiler.run()) if profiler else None
             t0 = time.monotonic()
+            cpu0 = time.process_time()
             q0 = d.quotes_seen
             samples: list[tuple[float, float]] = []
             while True:
@@ -112,6 +113,7 @@ async def soak(args: argparse.Namespace) -> None:
             if prof_task is not None:
                 prof_task.cancel()
             quotes = d.quotes_seen - q0
+            cpu = time.process_time() - cpu0
             dropped = d.quotes_dropped
             conflated = d.quotes_conflated
             orders = len(d.gateway.submitted)
@@ -133,6 +135,8 @@ async def soak(args: argparse.Namespace) -> None:
         f"dropped {dropped:,}; feed sent {stats['quotes']:,} quotes, "
         f"{stats['breaches']:,} breaches; decisions {decisions:,}, orders {orders:,}"
     )
+    print(f"  daemon CPU {cpu:.1f} s of {samples[-1][0]:.0f} s (all threads): "
+          f"{cpu / max(quotes, 1) * 1e6:.2f} µs per quote consumed")
     lag_p99 = _quantile(lags, 0.99) * 1e3
     print(f"  loop lag ms: p50 {_quantile(lags, 0.5) * 1e3:.2f}  p99 {lag_p99:.2f}  "
           f"max {max(lags, default=0.0) * 1e3:.2f} ({len(lags):,} samples); "
