@@ -154,16 +154,15 @@ class SqliteJournal:
 
     async def _recover_logged(self, logged: list[tuple[PlaceOrder, str]]) -> None:
         """Intents the log made durable that SQLite may not hold yet (a crash or power cut
-        before the writer's commit): journal them (a no-op for those it holds), then the
-        log starts again."""
-        if not logged:
-            return
+        before the writer's commit): journal them, durably (a no-op for those it holds).
+        The file is not written here (another process may be appending to it: a CLI
+        opening a running daemon's journal): this journal's first group overwrites it
+        from offset 0, and records left behind are re-recorded, as no-ops, by later opens."""
         for order, recorded_at in logged:
             try:
                 await self._put_and_wait(ops.intent_op(order, recorded_at))
             except JournalError as exc:  # the same id journaled with other contents
                 log.error("journal: an intent from the intent log was not recorded: %s", exc)
-        self._group.log.reset()
 
     async def close(self) -> None:
         """Flush everything, stop the writer and close both connections. Idempotent."""

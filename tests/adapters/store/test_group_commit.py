@@ -60,7 +60,8 @@ async def test_a_group_of_intents_costs_one_sync_and_is_durable_when_the_call_re
 
 async def test_intents_only_the_log_holds_are_journaled_on_open(tmp_path: Path) -> None:
     """A crash after the log's sync, before the writer's commit: the next open records the
-    logged intents in SQLite (recovery then resolves them) and the log starts again. A torn
+    logged intents in SQLite (recovery then resolves them), without writing the log (another
+    process may be appending to it); the next group overwrites it from offset 0. A torn
     record at the log's end (a write that never finished: its order was never sent) ends
     the read."""
     path = tmp_path / "j.sqlite3"
@@ -74,11 +75,15 @@ async def test_intents_only_the_log_holds_are_journaled_on_open(tmp_path: Path) 
                 encode(order(0), "2026-01-02T14:00:00+00:00"),  # journaled already: no-op
                 encode(order(2), "2026-01-02T15:00:00+00:00"), torn])
     log.close()
+    for _ in range(2):  # opened again: the records left in the log change nothing
+        j = await SqliteJournal.open(path, clock=StepClock())
+        assert [i.client_order_id for i in j.unresolved_intents()] == [
+            order(k).client_order_id for k in (0, 1, 2)
+        ]
+        await j.close()
     j = await SqliteJournal.open(path, clock=StepClock())
-    assert [i.client_order_id for i in j.unresolved_intents()] == [
-        order(k).client_order_id for k in (0, 1, 2)
-    ]
-    assert decode_all(log_path(path).read_bytes()) == []
+    await asyncio.gather(*j.record_intents([order(4)]))  # a new group starts at offset 0
+    assert decode_all(log_path(path).read_bytes())[0][0] == order(4)
     await j.close()
 
 
