@@ -75,14 +75,17 @@ async def soak(args: argparse.Namespace) -> None:
             flush=True,
         )
         async with running_daemon(feed.url, config, args.symbols) as d:
-            gc_pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
-            gc_started = [0.0]
+            # per collection: (wall, CPU of the loop thread) seconds; under load the wall
+            # clock includes the time other processes had the core
+            gc_pauses: dict[int, list[tuple[float, float]]] = {0: [], 1: [], 2: []}
+            gc_started = [0.0, 0.0]
 
             def gc_timer(phase: str, info: dict[str, int]) -> None:
                 if phase == "start":
-                    gc_started[0] = time.perf_counter()
+                    gc_started[:] = [time.perf_counter(), time.thread_time()]
                 else:
-                    gc_pauses[info["generation"]].append(time.perf_counter() - gc_started[0])
+                    gc_pauses[info["generation"]].append(
+                        (time.perf_counter() - gc_started[0], time.thread_time() - gc_started[1]))
 
             gc.callbacks.append(gc_timer)
             lags: list[float] = []
@@ -141,8 +144,10 @@ async def soak(args: argparse.Namespace) -> None:
     print(f"  loop lag ms: p50 {_quantile(lags, 0.5) * 1e3:.2f}  p99 {lag_p99:.2f}  "
           f"max {max(lags, default=0.0) * 1e3:.2f} ({len(lags):,} samples); "
           f"{conflated:,} quotes conflated under backlog")  # fmt: skip
-    print("  gc pauses: " + ", ".join(
-        f"gen{g} {len(v):,}× max {max(v, default=0.0) * 1e3:.1f} ms" for g, v in gc_pauses.items()))
+    print("  gc pauses (wall / CPU): " + ", ".join(
+        f"gen{g} {len(v):,}× max {max((w for w, _ in v), default=0.0) * 1e3:.1f} / "
+        f"{max((c for _, c in v), default=0.0) * 1e3:.1f} ms, total CPU "
+        f"{sum(c for _, c in v):.2f} s" for g, v in gc_pauses.items()))
     if profiler is not None:
         print("\n".join(profiler.report()))
     load = load_average()
