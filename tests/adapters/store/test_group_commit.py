@@ -6,6 +6,7 @@ records them). The writer's SQL trace is the record of what SQLite was asked to 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -143,4 +144,26 @@ async def test_the_barrier_syncs_intents_a_batch_before_it_committed(tmp_path: P
     before = wal.stat().st_size
     await j.flush()  # the group's barrier, alone in its batch
     assert wal.stat().st_size > before, "the barrier wrote no WAL frame: no fsync"
+    await j.close()
+
+
+async def test_writes_reach_the_writer_thread_two_loop_steps_later_in_order(
+    tmp_path: Path,
+) -> None:
+    """The outbox: ops made in one loop step go to the writer thread together two steps
+    later (after the tasks that step started, e.g. a POST), never reordered; ``flush``
+    and ``close`` still see them."""
+    sql: list[str] = []
+    j = await SqliteJournal.open(tmp_path / "j.sqlite3", trace=sql.append, clock=StepClock())
+    j.record("note", {"k": 1})
+    j.record("note", {"k": 2})
+    assert len(j._outbox) == 2
+    await asyncio.sleep(0)
+    assert len(j._outbox) == 2  # the first hop
+    await asyncio.sleep(0)
+    assert len(j._outbox) == 0  # handed over
+    j.record("note", {"k": 3})
+    await j.flush()
+    rows = j._read("SELECT payload FROM records WHERE kind = 'note' ORDER BY seq")
+    assert [json.loads(p)["k"] for (p,) in rows] == [1, 2, 3]
     await j.close()
