@@ -87,8 +87,11 @@ class AlpacaMarketData:
         self.catchup_failures = 0
         self.conflated = 0  # quotes a newer one of the same symbol replaced before emitting
         self._held: dict[str, wire.StreamQuote] = {}  # read, not yet emitted: newest per symbol
-        self._held_count = 0
+        self._held_count = 0  # quotes read since the held ones were last all emitted
+        self._held_out = 0  # … of which emitted (a flush of many symbols goes out in parts)
         self._flush_soon = False
+        self._ws: ClientConnection | None = None
+        self._busy: Callable[[], bool] | None = None  # the consumer has quotes still to take
         self._emit: Emit = _no_emit
         self.errors: dict[int, int] = {}
 
@@ -101,6 +104,26 @@ class AlpacaMarketData:
         symbols = list(dict.fromkeys(symbols))
         await self.supervisor.run(lambda: self._session(symbols, emit), emit)
 
+    def hold_quotes_while(self, busy: Callable[[], bool]) -> Callable[[], None]:
+        """Backpressure from the consumer: while ``busy()`` (the quotes it was handed last
+        are not taken yet) the quotes read stay held here, each symbol's newest, as decoded
+        structs (cheaper than building events to conflate downstream); a trading status
+        or a disconnect still emits them at once, in order. Call the returned function
+        when the consumer takes its quotes: what is held goes out then."""
+        self._busy = busy
+        return self._resume
+
+    def _resume(self) -> None:
+        if self._held and not self._flush_soon:
+            self._flush_soon = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def buffered(self) -> tuple[int, int]:
+        """(frames received, not yet read; quotes held): what waits in the reader."""
+        messages = getattr(self._ws, "recv_messages", None)
+        frames = getattr(messages, "frames", ())
+        return len(frames), len(self._held)
+
     def stats(self) -> FeedStats:
         return self.supervisor.stats(self.messages, self.malformed)
 
@@ -111,6 +134,7 @@ class AlpacaMarketData:
             additional_headers={"Content-Type": "application/msgpack"},
             **self.connect_options,
         ) as ws:
+            self._ws = ws
             early = await self._handshake(ws, symbols)
             self.supervisor.handshaken()
             await self._catch_up(symbols, emit)
@@ -204,7 +228,7 @@ class AlpacaMarketData:
                     await asyncio.sleep(0)
                     since = loop.time()
         finally:
-            self._flush()  # the newest quotes read before the socket broke
+            self._flush(force=True)  # the newest quotes read before the socket broke
 
     # --- decoding ----------------------------------------------------------------------------
 
@@ -255,7 +279,7 @@ class AlpacaMarketData:
                 self._held_count += n_quotes
                 self.quotes += n_quotes
                 n_quotes = 0
-                self._flush()
+                self._flush(force=True)
                 held = self._held
                 ev: TradingStatusChanged | None = parse.status_event(m)
                 if ev is not None:
@@ -279,20 +303,36 @@ class AlpacaMarketData:
         if n_quotes or others:
             self.supervisor.backoff.reset()
 
-    def _flush(self) -> None:
+    def _flush(self, force: bool = False) -> None:
         """The quotes held, as one ``QuoteBatch``: one frame's when the consumer keeps up;
-        under backlog (frames read back to back without yielding) the newest quote per
-        symbol of all of them, the rest counted in ``conflated``. Quote events are built
-        for the quotes kept only."""
+        under backlog (frames read back to back without yielding, or the consumer still
+        busy: ``hold_quotes_while``) the newest quote per symbol of all of them, the rest
+        counted in ``conflated``. Quote events are built for the quotes kept only."""
         self._flush_soon = False
         held = self._held
         if not held:
             return
-        self._held = {}
+        if not force and self._busy is not None and self._busy():
+            return  # held until the consumer takes its quotes (``_resume``)
+        kept = list(held.values())
+        if len(kept) > MAX_HELD and not force:
+            # at most MAX_HELD events built per step (~1.5 µs each: 5,000 SIP symbols
+            # would hold the loop ~8 ms); the rest stays held, conflating, for the next
+            rest = kept[MAX_HELD:]
+            kept = kept[:MAX_HELD]
+            self._held = {m.S: m for m in rest}
+            self._flush_soon = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            self._held = {}
         make, utc = parse.make_quote, parse.utc
-        quotes = tuple([make(utc(m.t), m.S, m.bp, m.ap, m.bs, m.as_) for m in held.values()])
-        conflated = self._held_count - len(quotes)
-        self._held_count = 0
+        quotes = tuple([make(utc(m.t), m.S, m.bp, m.ap, m.bs, m.as_) for m in kept])
+        if self._held:  # more parts to come: what was left out is counted with the last
+            self._held_out += len(quotes)
+            conflated = 0
+        else:
+            conflated = self._held_count - self._held_out - len(quotes)
+            self._held_count = self._held_out = 0
         self.conflated += conflated
         self._emit(QuoteBatch(_newest(quotes), quotes, conflated))
 

@@ -274,6 +274,39 @@ class WriterThread:
         log.warning("journal: writes succeed again (%d failed writes in all)", self.write_errors)
 
 
+class Outbox:
+    """The loop's side of the writer: ops put during a loop step are handed to the thread
+    together two steps later (after the tasks that step started, e.g. an order's POST,
+    have run): the thread is not woken in the middle of the order path, where it would
+    take the GIL back from the loop at every SQLite call of its transaction and write the
+    WAL while the intent log syncs. Order is kept. Outside a running loop (a one-shot CLI),
+    ops go to the thread at once."""
+
+    __slots__ = ("_ops", "_writer")
+
+    def __init__(self, writer: WriterThread) -> None:
+        self._writer = writer
+        self._ops: list[Op] = []
+
+    def put(self, op: Op) -> None:
+        if not self._ops:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._writer.put(op)
+                return
+            loop.call_soon(loop.call_soon, self.hand_over)
+        self._ops.append(op)
+
+    def hand_over(self) -> None:
+        ops, self._ops = self._ops, []
+        for op in ops:
+            self._writer.put(op)
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+
 def _resolve(waiter: asyncio.Future[None] | None, error: BaseException | None) -> None:
     if waiter is None:
         return

@@ -4,9 +4,10 @@ Producers (streams, timers, order tasks, the ticker) call ``emit``, which never 
 full queue drops quotes (counted) and parks anything else in a task until there is room, so
 no order event is lost. The consumer journals each event, lets the observer count it,
 calls ``Engine.handle`` and hands the commands to the dispatcher. Quotes take a lean path:
-one ``QuoteBatch`` per websocket frame, no per-quote metric; behind the feed, the batches
-queued back to back merge to each symbol's newest quote (``ingest.merge_backlog``); the
-journal conflates them in memory and replays exactly.
+one ``QuoteBatch`` per websocket frame, no per-quote metric; behind the feed, the frames
+merge into the queue's open tail, each symbol's newest quote (``ingest.QuoteBacklog``),
+handed to the engine ``ingest.MAX_QUOTES`` at a time; the journal conflates them in
+memory and replays exactly.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from daemon.core.commands import Command
 from daemon.core.engine.kernel import Engine
 from daemon.runtime.books import book_correction
 from daemon.runtime.dispatch import Dispatcher
-from daemon.runtime.ingest import merge_backlog
+from daemon.runtime.ingest import QuoteBacklog
 from daemon.runtime.metrics import Metrics
 from daemon.runtime.observe import Observer
 from daemon.runtime.order_tasks import OrderTasks, TaskKind
@@ -48,24 +49,46 @@ ORDER_EVENTS = (ev.OrderAccepted, ev.OrderFilled, ev.OrderCanceled, ev.OrderReje
 
 
 class EventQueue:
-    """The producers' side: ``emit`` (see the module docstring) and the quotes it dropped."""
+    """The producers' side: ``emit`` (see the module docstring) and the quotes it dropped.
+    ``tail``: the backlog quote batches merge into while it is the last item queued."""
 
     def __init__(self, size: int, tasks: OrderTasks) -> None:
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
         self._tasks = tasks
         self.quotes_dropped = 0
+        self.tail: QuoteBacklog | None = None
+        self.on_taken: Callable[[], None] | None = None  # the feed may emit what it held
 
     def emit(self, event: Any) -> None:
+        if type(event) is ev.QuoteBatch:
+            tail = self.tail
+            if tail is not None:  # behind the feed: conflate into the last item queued
+                tail.add(event)
+                return
+            tail = QuoteBacklog(event)
+            try:
+                self.queue.put_nowait(tail)
+            except asyncio.QueueFull:
+                self.quotes_dropped += len(event.quotes)
+                return
+            self.tail = tail
+            return
+        self.tail = None  # anything else closes the tail: quotes after it queue behind it
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
-            if type(event) is ev.QuoteBatch:
-                self.quotes_dropped += len(event.quotes)
-                return
             if type(event) is ev.QuoteUpdated:
                 self.quotes_dropped += 1
                 return
             self._tasks.spawn(self.queue.put(event), TaskKind.ENQUEUE)
+
+    def take(self, backlog: QuoteBacklog) -> list[ev.QuoteBatch]:
+        """The consumer took ``backlog`` off the queue: it closes, as engine calls."""
+        if self.tail is backlog:
+            self.tail = None
+            if self.on_taken is not None:
+                self.on_taken()
+        return backlog.batches()
 
 
 class Consumer:
@@ -75,6 +98,7 @@ class Consumer:
     def __init__(self, events: EventQueue, journal: Journal, dispatcher: Dispatcher,
                  observer: Observer, metrics: Metrics, notifier: Notifier) -> None:
         self.queue = events.queue
+        self._events = events
         self.engine: Engine | None = None
         self.dispatcher = dispatcher
         self.reactions: dict[type, Callable[[Any], None]] = {}
@@ -91,11 +115,12 @@ class Consumer:
 
     async def run(self, done: Callable[[], bool]) -> None:
         """Consume until ``done()`` (checked at least every 0.25 s), yielding to other tasks
-        after ``SLICE`` seconds of work (loop lag stays low). Quotes come a frame (or a
-        conflated run of frames) per item and a backlog is merged, so the producers cannot
-        outrun the queue meanwhile."""
+        after ``SLICE`` seconds of work (loop lag stays low) and as soon as orders were
+        placed (their POSTs go out now). Quotes come a frame, or a backlog of each symbol's
+        newest, per item, so the producers cannot outrun the queue meanwhile."""
         queue = self.queue
         loop = asyncio.get_running_loop()
+        dispatcher = self.dispatcher
         while not done():
             try:
                 async with asyncio.timeout(0.25):
@@ -104,20 +129,26 @@ class Consumer:
                 self.last_progress = time.monotonic()
                 continue
             since = loop.time()
+            rest: list[ev.QuoteBatch] = []  # a backlog's further engine calls, last first
             while True:
-                after = None
-                if type(item) is ev.QuoteBatch and queue.qsize():  # behind the feed
-                    item, _, after = merge_backlog(item, queue)
+                if type(item) is QuoteBacklog:
+                    rest = self._events.take(item)
+                    rest.reverse()
+                    item = rest.pop()
+                spawned = dispatcher.orders_spawned
                 self.handle(item)
-                if after is not None:  # a trade, status or timer: right after, in its place
-                    self.handle(after)
-                if loop.time() - since >= SLICE:
+                # orders just placed (their intents durable): let their submit tasks POST
+                # now, not after the rest of this slice's backlog
+                if dispatcher.orders_spawned != spawned or loop.time() - since >= SLICE:
                     await asyncio.sleep(0)
                     since = loop.time()
                     self.last_progress = time.monotonic()
                     if done():  # a backlog may never empty the queue: stop on time,
                         self._rest_but_quotes()  # after the events queued (fills …)
                         return
+                if rest:
+                    item = rest.pop()
+                    continue
                 try:
                     item = queue.get_nowait()
                 except asyncio.QueueEmpty:
@@ -133,7 +164,9 @@ class Consumer:
                 item = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            if type(item) is not ev.QuoteBatch and type(item) is not ev.QuoteUpdated:
+            if type(item) is QuoteBacklog:
+                self._events.take(item)
+            elif type(item) is not ev.QuoteBatch and type(item) is not ev.QuoteUpdated:
                 self.handle(item)
 
     def handle(self, item: Any) -> None:
@@ -147,6 +180,10 @@ class Consumer:
             commands = engine.handle(item)
             if commands:
                 self.dispatcher.dispatch(commands, item)
+            return
+        if type(item) is QuoteBacklog:  # (run takes these apart: a direct call)
+            for batch in self._events.take(item):
+                self.handle(batch)
             return
         if type(item) is ev.QuoteUpdated:
             self.quotes_seen += 1

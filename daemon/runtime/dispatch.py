@@ -50,6 +50,7 @@ class Dispatcher:
         self._now = now
         self._dry_run = dry_run
         self.engine_quote: Callable[[str], ev.QuoteUpdated | None] = lambda symbol: None
+        self.orders_spawned = 0  # submit tasks started (the consumer yields to new ones)
         self.handlers: dict[type, Handler] = {
             cmds.PlaceOrder: self._place,
             cmds.CancelOrder: self._cancel,
@@ -99,6 +100,7 @@ class Dispatcher:
         coid = cmd.client_order_id
         self._tasks.spawn(self._calls.submit(cmd, batch.ranks[coid], batch.intents.get(coid)),
                           TaskKind.SUBMIT, coid)
+        self.orders_spawned += 1
 
     def _cancel(self, cmd: cmds.CancelOrder, batch: Batch) -> None:
         self._tasks.spawn(self._calls.cancel(cmd), TaskKind.CANCEL, cmd.client_order_id)
@@ -120,8 +122,9 @@ class Dispatcher:
         if batch.trigger is not None:
             latency = max(0.0, (self._now() - batch.trigger.at).total_seconds())
         # the canonical log line (~0.2 ms to render and write) waits until the submit
-        # tasks spawned here have taken their first step
-        asyncio.get_running_loop().call_soon(self._observer.decision, cmd, latency)
+        # tasks spawned after it have taken their first step (the POST): two hops
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, self._observer.decision, cmd, latency)
 
     def _trading_state(self, cmd: cmds.TradingStateChanged, batch: Batch) -> None:
         self._metrics.set_trading_state(cmd.state.value)

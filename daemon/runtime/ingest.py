@@ -1,65 +1,71 @@
-"""The consumer's side of the batch path: conflation under backlog.
+"""The batch path's conflation under backlog: the queue's open tail.
 
-Each websocket frame is one ``QuoteBatch`` on the queue. When the consumer takes a batch
-while more items wait behind it (it is behind the feed), it merges the batches queued right
-behind into one, keeping each symbol's newest quote: only the newest matters for drift, and
-the engine then updates and decides once for all of them. The first item that is not a
-batch (a trade update, a trading status, a timer, a snapshot …) ends the merge and is handed
-back to be consumed right after, in its place: those are never conflated or reordered.
-The quotes left out are counted (``rebalanced_quotes_conflated_total``).
+Each websocket frame is one ``QuoteBatch``. ``EventQueue.emit`` puts the first one on the
+queue as a ``QuoteBacklog`` and, while that item is still the last one queued (nothing
+else emitted behind it, the consumer has not taken it), merges every later batch into it:
+each symbol's newest quote wins, the rest is counted. So a consumer behind the feed never
+lets the queue (or memory) grow with quotes: what waits is at most one quote per symbol,
+and the engine updates drift once per symbol, however many quotes came. Anything else
+emitted (a trade update, a trading status, a timer, a snapshot, a lone ``QuoteUpdated``)
+closes the tail: the quotes after it go into a new backlog behind it, so those events are
+never conflated or reordered against the quotes around them.
+
+When the consumer takes a backlog it hands the engine at most ``MAX_QUOTES`` quotes per
+call (``batches``): one engine call, and so the loop's lag, stays bounded with thousands
+of symbols (SIP). The quotes left out are counted (``rebalanced_quotes_conflated_total``).
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from datetime import datetime
 
 from daemon.core.events import QuoteBatch, QuoteUpdated
 
-MAX_FRAMES = 64
-"""Most frames merged into one batch: bounds the merge when the queue holds a long run."""
-MAX_QUOTES = 2000
-"""A merge stops once it holds this many symbols: bounds one engine call (and so the loop
-lag) when many symbols are quoted (SIP: thousands)."""
+MAX_QUOTES = 1000
+"""Most quotes per engine call when a backlog is consumed (the loop's lag stays low)."""
 
 
-def merge_backlog(
-    first: QuoteBatch, queue: asyncio.Queue[Any]
-) -> tuple[QuoteBatch, int, Any | None]:
-    """``first`` and the batches queued right behind it (at most ``MAX_FRAMES`` in all,
-    stopping once ``MAX_QUOTES`` symbols are held) as
-    one batch of each symbol's newest quote, at the newest batch's time. Returns the batch,
-    how many quotes the merge left out (the batch's ``conflated`` adds those the adapter
-    left out before), and the non-batch item taken off the queue (None: none)."""
-    latest: dict[str, QuoteUpdated] | None = None
-    total = len(first.quotes)
-    before = first.conflated
-    at = first.at
-    after: Any | None = None
-    frames = 1
-    get = queue.get_nowait
-    while frames < MAX_FRAMES and (latest is None or len(latest) < MAX_QUOTES):
-        try:
-            item = get()
-        except asyncio.QueueEmpty:
-            break
-        if type(item) is not QuoteBatch:
-            after = item
-            break
-        if latest is None:
-            latest = {q.symbol: q for q in first.quotes}
-        # a dict of the frame, then one update: both run in C (a Python loop of stores
-        # per quote costs about twice as much); the last quote of a symbol wins
-        latest.update({q.symbol: q for q in item.quotes})
-        total += len(item.quotes)
-        before += item.conflated
-        if item.at > at:
-            at = item.at
-        frames += 1
-    if latest is None:  # nothing behind it to merge: the frame as it came
-        return first, 0, after
-    conflated = total - len(latest)
-    return QuoteBatch(at, tuple(latest.values()), before + conflated), conflated, after
+class QuoteBacklog:
+    """The quotes emitted since the tail opened; see the module docstring."""
+
+    __slots__ = ("_first", "_quotes", "at", "conflated", "received")
+
+    def __init__(self, first: QuoteBatch) -> None:
+        self._first: QuoteBatch | None = first  # alone so far: handed on as it came
+        self._quotes: dict[str, QuoteUpdated] = {}
+        self.at: datetime = first.at
+        self.received = len(first.quotes)  # quotes merged in (not those the adapter left out)
+        self.conflated = first.conflated  # left out before (the adapter, under backlog)
+
+    def add(self, batch: QuoteBatch) -> None:
+        first = self._first
+        if first is not None:
+            self._first = None
+            self._quotes = {q.symbol: q for q in first.quotes}
+        # a dict of the frame, then one update: both in C (a Python loop of stores per
+        # quote costs about twice as much); a symbol keeps its first place
+        self._quotes.update({q.symbol: q for q in batch.quotes})
+        self.received += len(batch.quotes)
+        self.conflated += batch.conflated
+        if batch.at > self.at:
+            self.at = batch.at
+
+    def batches(self, most: int = MAX_QUOTES) -> list[QuoteBatch]:
+        """The backlog as engine calls: each symbol's newest quote, at most ``most`` a
+        batch, all at the newest quote's time; the first carries the conflated count."""
+        if self._first is not None:
+            first = self._first
+            if len(first.quotes) <= most:
+                return [first]
+            quotes = first.quotes
+        else:
+            quotes = tuple(self._quotes.values())
+        left_out = self.conflated + self.received - len(quotes)
+        return [QuoteBatch(self.at, quotes[k:k + most], left_out if k == 0 else 0)
+                for k in range(0, len(quotes), most)]
+
+    def __len__(self) -> int:
+        return len(self._first.quotes) if self._first is not None else len(self._quotes)
 
 
-__all__ = ["MAX_FRAMES", "MAX_QUOTES", "merge_backlog"]
+__all__ = ["MAX_QUOTES", "QuoteBacklog"]

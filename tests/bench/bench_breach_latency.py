@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.alpaca import wire
+from daemon.core import events as ev
 from daemon.core.commands import PlaceOrder
 from tests.bench.daemon_harness import (
     bench_config,
@@ -76,6 +77,10 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
         cpu=1 - args.cpu,
     )
     read_at: dict[datetime, float] = {}  # breach quote's t → when its frame was read
+    queued_at: dict[datetime, float] = {}  # … → when the batch holding it was queued
+    taken_at: dict[datetime, float] = {}  # … → when the consumer took that batch
+    durable_at: dict[str, float] = {}  # client order id → when its intent was durable
+    decided_at: dict[str, float] = {}  # … → when the engine returned its commands
     dispatched: dict[str, tuple[datetime, float]] = {}  # client order id → (quote t, time)
     with tempfile.TemporaryDirectory(prefix="bench-breach-") as tmp, start_feed(spec) as feed:
         logf = quiet_logging(Path(tmp) / "daemon.log")
@@ -93,17 +98,52 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
             handle_frame = d.feed._handle
             decode = wire.STREAM_BATCH_MSGPACK.decode
 
+            def breach_in(item: Any) -> datetime | None:
+                if type(item) is ev.QuoteBatch and read_at:
+                    for q in item.quotes:
+                        if q.at in read_at:
+                            return q.at
+                return None
+
+            emit_to_queue = svc.emit
+
+            def timed_emit(item: Any) -> None:
+                t = breach_in(item)
+                if t is not None and t not in queued_at:
+                    queued_at[t] = time.time()
+                emit_to_queue(item)
+
             def timed_handle(frame: bytes | str, emit: Any) -> None:
                 now = time.time()
                 if len(frame) < 200:  # a single-quote frame: a breach
                     for m in decode(frame) if isinstance(frame, bytes) else ():
                         if type(m) is wire.StreamQuote:
                             read_at[m.t] = now
-                handle_frame(frame, emit)
+                handle_frame(frame, timed_emit)
+
+            consume = svc.consumer.handle
+
+            def timed_consume(item: Any) -> None:
+                t = breach_in(item)
+                if t is not None and t not in taken_at:
+                    taken_at[t] = time.time()
+                consume(item)
+
+            record_intents = d.journal.record_intents
+
+            async def timed_durable(durable: Any, coid: str) -> None:
+                await durable
+                durable_at[coid] = time.time()
+
+            def timed_intents(orders: Any) -> list[Any]:
+                out = record_intents(orders)
+                return [timed_durable(a, o.client_order_id)
+                        for a, o in zip(out, orders, strict=True)]
 
             dispatch = svc.dispatcher.dispatch
 
             def timed_dispatch(commands: list[Any], trigger: Any) -> None:
+                decided = time.time()
                 dispatch(commands, trigger)
                 now = time.time()
                 if trigger is not None:
@@ -116,8 +156,21 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
                     for c in commands:
                         if isinstance(c, PlaceOrder):
                             dispatched[c.client_order_id] = (quote_t, now)
+                            decided_at[c.client_order_id] = decided
 
             d.feed._handle = timed_handle  # type: ignore[method-assign]
+            svc.consumer.handle = timed_consume  # type: ignore[method-assign]
+            d.journal.record_intents = timed_intents  # type: ignore[method-assign]
+            log = d.journal._group.log
+            sync = log._sync
+            syncs: list[float] = []
+
+            def timed_sync(fd: int) -> None:
+                t = time.perf_counter()
+                sync(fd)
+                syncs.append(time.perf_counter() - t)
+
+            log._sync = timed_sync
             svc.dispatcher.dispatch = timed_dispatch  # type: ignore[method-assign]
             q0 = d.quotes_seen
             t0 = time.monotonic()
@@ -134,26 +187,44 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
         stats = feed.stats()
 
     stages: dict[str, list[float]] = {
+        "frame read → batch queued": [],
+        "batch queued → consumer took it": [],
+        "consumer took it → engine decided": [],
+        "engine decided → PlaceOrder dispatched": [],
         "frame read → PlaceOrder dispatched": [],
         "quote sent → PlaceOrder dispatched": [],
+        "PlaceOrder dispatched → intent durable": [],
+        "intent durable → gateway called": [],
         "PlaceOrder dispatched → gateway called": [],
         "quote sent → gateway called": [],
     }
-    firsts: dict[datetime, tuple[float, float]] = {}  # one (dispatch, gateway) per breach
+    # one (dispatch, gateway, order id) per breach
+    firsts: dict[datetime, tuple[float, float, str]] = {}
     for at_gateway, order in submitted:
         seen = dispatched.get(order.client_order_id)
         if seen is None:
             continue
         quote_t, at_dispatch = seen
         if quote_t not in firsts or at_dispatch < firsts[quote_t][0]:
-            firsts[quote_t] = (at_dispatch, at_gateway)
-    for i, (quote_t, (at_dispatch, at_gateway)) in enumerate(sorted(firsts.items())):
+            firsts[quote_t] = (at_dispatch, at_gateway, order.client_order_id)
+    for i, (quote_t, (at_dispatch, at_gateway, coid)) in enumerate(sorted(firsts.items())):
         if i < WARMUP:
             continue
         sent = quote_t.timestamp()
         read = read_at.get(quote_t)
+        queued, taken = queued_at.get(quote_t), taken_at.get(quote_t)
+        if read is not None and queued is not None and taken is not None:
+            stages["frame read → batch queued"].append(queued - read)
+            stages["batch queued → consumer took it"].append(taken - queued)
+            stages["consumer took it → engine decided"].append(decided_at[coid] - taken)
+            stages["engine decided → PlaceOrder dispatched"].append(
+                at_dispatch - decided_at[coid])
         if read is not None:
             stages["frame read → PlaceOrder dispatched"].append(at_dispatch - read)
+        durable = durable_at.get(coid)
+        if durable is not None:
+            stages["PlaceOrder dispatched → intent durable"].append(durable - at_dispatch)
+            stages["intent durable → gateway called"].append(at_gateway - durable)
         stages["quote sent → PlaceOrder dispatched"].append(at_dispatch - sent)
         stages["PlaceOrder dispatched → gateway called"].append(at_gateway - at_dispatch)
         stages["quote sent → gateway called"].append(at_gateway - sent)
@@ -163,7 +234,8 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
         f"background {quotes / elapsed:,.0f} quotes/s consumed, {dropped:,} dropped"
     )
     for name, values in stages.items():
-        print(f"  {name:<40} {percentiles(values)}")
+        print(f"  {name:<42} {percentiles(values)}")
+    print(f"  {'intent log fdatasync':<42} {percentiles(syncs[WARMUP:])}")
     print(f"  load average at end {load_average()}")
     total = sorted(stages["quote sent → gateway called"])
     if total:

@@ -38,6 +38,7 @@ from tests.bench.daemon_harness import (
     rss_mb,
     running_daemon,
 )
+from tests.bench.lag_profile import LagProfiler
 from tests.bench.summary import result
 from tests.bench.ws_feed import FeedSpec, start_feed
 
@@ -74,9 +75,25 @@ async def soak(args: argparse.Namespace) -> None:
             flush=True,
         )
         async with running_daemon(feed.url, config, args.symbols) as d:
+            # per collection: (wall, CPU of the loop thread) seconds; under load the wall
+            # clock includes the time other processes had the core
+            gc_pauses: dict[int, list[tuple[float, float]]] = {0: [], 1: [], 2: []}
+            gc_started = [0.0, 0.0]
+
+            def gc_timer(phase: str, info: dict[str, int]) -> None:
+                if phase == "start":
+                    gc_started[:] = [time.perf_counter(), time.thread_time()]
+                else:
+                    gc_pauses[info["generation"]].append(
+                        (time.perf_counter() - gc_started[0], time.thread_time() - gc_started[1]))
+
+            gc.callbacks.append(gc_timer)
             lags: list[float] = []
             lag_task = asyncio.create_task(_loop_lag(lags))
+            profiler = LagProfiler() if args.profile_lag else None
+            prof_task = asyncio.create_task(profiler.run()) if profiler else None
             t0 = time.monotonic()
+            cpu0 = time.process_time()
             q0 = d.quotes_seen
             samples: list[tuple[float, float]] = []
             while True:
@@ -86,14 +103,20 @@ async def soak(args: argparse.Namespace) -> None:
                 print(
                     f"  t={elapsed:7.0f} s  rss={mb:7.1f} MB  quotes={d.quotes_seen - q0:,}  "
                     f"dropped={d.quotes_dropped:,}  orders={len(d.gateway.submitted):,}  "
-                    f"queue={d.service.queue.qsize()}  load={load_average()}",
+                    f"queue={d.service.queue.qsize()}  waiting: frames={d.feed.buffered()[0]} "
+                    f"held={d.feed.buffered()[1]} tail={len(d.service.events.tail or ())} "
+                    f"journal={d.journal.backlog}  load={load_average()}",
                     flush=True,
                 )
                 if elapsed >= args.seconds:
                     break
                 await asyncio.sleep(min(args.sample, args.seconds - elapsed + 0.01))
             lag_task.cancel()
+            gc.callbacks.remove(gc_timer)
+            if prof_task is not None:
+                prof_task.cancel()
             quotes = d.quotes_seen - q0
+            cpu = time.process_time() - cpu0
             dropped = d.quotes_dropped
             conflated = d.quotes_conflated
             orders = len(d.gateway.submitted)
@@ -115,10 +138,18 @@ async def soak(args: argparse.Namespace) -> None:
         f"dropped {dropped:,}; feed sent {stats['quotes']:,} quotes, "
         f"{stats['breaches']:,} breaches; decisions {decisions:,}, orders {orders:,}"
     )
+    print(f"  daemon CPU {cpu:.1f} s of {samples[-1][0]:.0f} s (all threads): "
+          f"{cpu / max(quotes, 1) * 1e6:.2f} µs per quote consumed")
     lag_p99 = _quantile(lags, 0.99) * 1e3
     print(f"  loop lag ms: p50 {_quantile(lags, 0.5) * 1e3:.2f}  p99 {lag_p99:.2f}  "
           f"max {max(lags, default=0.0) * 1e3:.2f} ({len(lags):,} samples); "
           f"{conflated:,} quotes conflated under backlog")  # fmt: skip
+    print("  gc pauses (wall / CPU): " + ", ".join(
+        f"gen{g} {len(v):,}× max {max((w for w, _ in v), default=0.0) * 1e3:.1f} / "
+        f"{max((c for _, c in v), default=0.0) * 1e3:.1f} ms, total CPU "
+        f"{sum(c for _, c in v):.2f} s" for g, v in gc_pauses.items()))
+    if profiler is not None:
+        print("\n".join(profiler.report()))
     load = load_average()
     print(f"  gc counts {gc.get_count()}; load average at end {load}")
     figure = (f"{args.symbols:,} symbols at {args.rate / 1e3:,.0f} k/s for {samples[-1][0]:.0f} s: "
@@ -160,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
         default=10.0,
         help="seconds between breaching quotes (0: none)",
     )
+    p.add_argument("--profile-lag", action="store_true",
+                   help="sample where the loop thread is whenever the loop is held > 5 ms")
     p.add_argument(
         "--no-pin",
         dest="pin",

@@ -104,6 +104,7 @@ async def test_5xx_after_accept_ends_in_exactly_one_order(tmp_path: Path) -> Non
         at_sim = [o for o in _orders(d) if o["client_order_id"] == coid]
         assert len(at_sim) == 1 and at_sim[0]["status"] == "filled", at_sim
         assert (await d.posts())[coid] == 1
+        await d.journal.flush()  # reads see committed writes only
         states = [s for s, _ in d.journal.order_states(coid)]
         assert states[0] == "UNKNOWN" and states[-1] == "FILLED", states
         await d.assert_matches_sim()

@@ -1,17 +1,21 @@
-"""Conflation under backlog (``daemon/runtime/ingest.merge_backlog``): the batches queued
-right behind the one being consumed merge into one of each symbol's newest quote; anything
-else ends the merge and keeps its place; what was left out is counted. Then the same
-through the running daemon: frames emitted faster than the consumer takes them."""
+"""Conflation under backlog (``daemon/runtime/ingest.QuoteBacklog``): frames emitted while
+the last item queued is a backlog merge into it, each symbol's newest quote; anything else
+closes it and keeps its place; what was left out is counted, and a big backlog reaches the
+engine ``MAX_QUOTES`` at a time. Then the same through the running daemon: frames emitted
+faster than the consumer takes them."""
 
 from __future__ import annotations
 
 import asyncio
+import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from daemon.core import events as ev
-from daemon.runtime.ingest import MAX_FRAMES, merge_backlog
+from daemon.runtime.consumer import EventQueue
+from daemon.runtime.ingest import MAX_QUOTES, QuoteBacklog
+from daemon.runtime.order_tasks import OrderTasks
 from tests.runtime.e2e_support import live_daemon, metric, wait_until
 
 T = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -22,44 +26,80 @@ def batch(k: int, *quotes: tuple[str, float]) -> ev.QuoteBatch:
     return ev.QuoteBatch(at, tuple(ev.QuoteUpdated(at, s, p, p + 0.01) for s, p in quotes))
 
 
-def queue_of(*items: Any) -> asyncio.Queue[Any]:
-    q: asyncio.Queue[Any] = asyncio.Queue()
-    for i in items:
-        q.put_nowait(i)
-    return q
+def events_queue() -> EventQueue:
+    return EventQueue(100, OrderTasks())
 
 
-async def test_queued_batches_merge_to_the_newest_quote_per_symbol() -> None:
-    first = batch(0, ("VTI", 1.0), ("BND", 2.0))
-    q = queue_of(batch(1, ("VTI", 3.0), ("VTI", 4.0)), batch(2, ("VXUS", 5.0)))
-    merged, conflated, after = merge_backlog(first, q)
+def taken(q: EventQueue) -> list[Any]:
+    """Everything queued, as the consumer takes it (a backlog as its engine calls)."""
+    out: list[Any] = []
+    while not q.queue.empty():
+        item = q.queue.get_nowait()
+        out.extend(q.take(item) if isinstance(item, QuoteBacklog) else [item])
+    return out
+
+
+async def test_batches_emitted_behind_the_feed_merge_to_the_newest_quote_per_symbol() -> None:
+    q = events_queue()
+    for b in (batch(0, ("VTI", 1.0), ("BND", 2.0)), batch(1, ("VTI", 3.0), ("VTI", 4.0)),
+              batch(2, ("VXUS", 5.0))):
+        q.emit(b)
+    assert q.queue.qsize() == 1  # one item, however many frames
+    (merged,) = taken(q)
     assert {x.symbol: x.bid for x in merged.quotes} == {"VTI": 4.0, "BND": 2.0, "VXUS": 5.0}
-    assert conflated == 2  # VTI 1.0 and VTI 3.0
+    assert merged.conflated == 2  # VTI 1.0 and VTI 3.0
     assert merged.at == T + timedelta(milliseconds=2)
-    assert after is None and q.empty()
 
 
-async def test_a_status_or_a_fill_ends_the_merge_and_keeps_its_place() -> None:
+async def test_a_status_or_a_fill_closes_the_tail_and_keeps_its_place() -> None:
+    q = events_queue()
     halt = ev.TradingStatusChanged(T, "VTI", True)
-    later = batch(3, ("VTI", 9.0))
-    q = queue_of(batch(1, ("VTI", 3.0)), halt, later)
-    merged, conflated, after = merge_backlog(batch(0, ("VTI", 1.0)), q)
-    assert [x.bid for x in merged.quotes] == [3.0] and conflated == 1
-    assert after is halt  # consumed next, before the quote that came after it
-    assert q.get_nowait() is later
+    q.emit(batch(0, ("VTI", 1.0)))
+    q.emit(batch(1, ("VTI", 3.0)))
+    q.emit(halt)
+    q.emit(batch(3, ("VTI", 9.0)))  # after the halt: not merged into the quotes before it
+    first, status, later = taken(q)
+    assert [x.bid for x in first.quotes] == [3.0] and first.conflated == 1
+    assert status is halt
+    assert [x.bid for x in later.quotes] == [9.0] and later.conflated == 0
 
 
-async def test_a_lone_batch_is_left_as_it_came() -> None:
+async def test_a_taken_backlog_closes_and_later_frames_queue_behind_it() -> None:
+    q = events_queue()
+    q.emit(batch(0, ("VTI", 1.0)))
+    calls = q.take(q.queue.get_nowait())  # as the consumer does, in the step it gets it
+    q.emit(batch(1, ("VTI", 2.0)))  # the consumer took the tail: this one queues anew
+    assert [b.quotes[0].bid for b in calls] == [1.0]
+    assert [b.quotes[0].bid for b in taken(q)] == [2.0]
+
+
+async def test_a_lone_batch_is_handed_on_as_it_came() -> None:
+    q = events_queue()
     first = batch(0, ("VTI", 1.0), ("VTI", 2.0))  # two of one symbol in one frame: kept
-    merged, conflated, after = merge_backlog(first, queue_of())
-    assert merged is first and conflated == 0 and after is None
+    q.emit(first)
+    assert taken(q) == [first]
 
 
-async def test_a_merge_takes_at_most_max_frames() -> None:
-    q = queue_of(*(batch(k, ("VTI", float(k))) for k in range(1, MAX_FRAMES + 10)))
-    merged, conflated, _ = merge_backlog(batch(0, ("VTI", 0.5)), q)
-    assert conflated == MAX_FRAMES - 1 and q.qsize() == 10
-    assert merged.quotes[0].bid == float(MAX_FRAMES - 1)
+async def test_a_big_backlog_goes_to_the_engine_max_quotes_at_a_time() -> None:
+    q = events_queue()
+    n = MAX_QUOTES * 2 + 7
+    q.emit(batch(0, *((f"S{k}", 1.0) for k in range(n))))
+    q.emit(batch(1, ("S0", 2.0)))
+    calls = taken(q)
+    assert [len(c.quotes) for c in calls] == [MAX_QUOTES, MAX_QUOTES, 7]
+    assert [c.conflated for c in calls] == [1, 0, 0]  # counted once: S0 1.0
+    assert {c.at for c in calls} == {T + timedelta(milliseconds=1)}
+    assert calls[0].quotes[0].bid == 2.0
+
+
+async def test_memory_stays_one_quote_per_symbol_however_long_the_backlog() -> None:
+    q = events_queue()
+    for k in range(10_000):
+        q.emit(batch(k, (f"S{k % 50}", float(k))))
+    assert q.queue.qsize() == 1 and len(q.tail or ()) == 50
+    (merged,) = taken(q)
+    assert len(merged.quotes) == 50 and merged.conflated == 10_000 - 50
+    assert q.quotes_dropped == 0
 
 
 async def test_the_daemon_conflates_a_backlog_and_counts_it(tmp_path: Path) -> None:
@@ -78,7 +118,7 @@ async def test_the_daemon_conflates_a_backlog_and_counts_it(tmp_path: Path) -> N
         assert newest is not None and abs(newest.bid - (mid * (1 + 0.0001 * (n - 1)) - 0.01)) < 1e-9
         svc.refresh_gauges()
         m = await d.metrics()
-        assert metric(m, "rebalanced_quotes_conflated_total") >= n - MAX_FRAMES
+        assert metric(m, "rebalanced_quotes_conflated_total") >= 1
         assert metric(m, "rebalanced_quotes_conflated_total") == svc.consumer.quotes_conflated > 0
         assert await d.stop() == 0
 
@@ -89,8 +129,7 @@ async def test_the_consumer_stops_when_done_though_the_queue_never_empties() -> 
     stop waits for the feed to pause."""
     import time as _time
 
-    from daemon.runtime.consumer import Consumer, EventQueue
-    from daemon.runtime.order_tasks import OrderTasks
+    from daemon.runtime.consumer import Consumer
 
     class Engine:
         def handle(self, item: Any) -> list[Any]:
@@ -104,7 +143,8 @@ async def test_the_consumer_stops_when_done_though_the_queue_never_empties() -> 
             pass
 
     events = EventQueue(100_000, OrderTasks())
-    c = Consumer(events, Journal(), None, None, None, None)  # type: ignore[arg-type]
+    placed = types.SimpleNamespace(orders_spawned=0)  # a dispatcher that never places
+    c = Consumer(events, Journal(), placed, None, None, None)  # type: ignore[arg-type]
     c.engine = Engine()  # type: ignore[assignment]
     stop = [False]
 

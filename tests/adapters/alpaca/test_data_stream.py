@@ -294,6 +294,60 @@ async def test_frames_read_back_to_back_go_out_as_one_conflated_batch(creds: Cre
     assert [q.bid for q in events[1].quotes] == [3.0] and events[1].conflated == 0
 
 
+async def test_while_the_consumer_is_busy_quotes_stay_held_and_go_out_when_it_takes(
+    creds: Credentials,
+) -> None:
+    """Backpressure (``hold_quotes_while``): while the consumer has not taken the quotes it
+    was handed, frames are conflated in the reader (each symbol's newest); a trading status
+    still goes out at once, after the quotes before it; when the consumer takes its quotes
+    (the returned callable) what is held goes out."""
+    md = feed("ws://127.0.0.1:9", creds)
+    busy = [True]
+    resume = md.hold_quotes_while(lambda: busy[0])
+    events: list[Event] = []
+    md._handle(mp([quote("AAPL", 1.0, 1.1), quote("SPY", 2.0, 2.1)]), events.append)
+    md._handle(mp([quote("AAPL", 3.0, 3.1)]), events.append)
+    await asyncio.sleep(0)
+    assert events == []  # the consumer is busy: held, conflated
+    halt = {"T": "s", "S": "SPY", "sc": "H", "sm": "Trading Halt", "rc": "", "rm": "",
+            "z": "C", "t": payloads.timestamp("2024-07-24T13:31:00Z")}  # fmt: skip
+    md._handle(mp([quote("QQQ", 4.0, 4.1), halt, quote("AAPL", 5.0, 5.1)]), events.append)
+    assert [type(e) for e in events] == [QuoteBatch, TradingStatusChanged]
+    first = events[0]
+    assert isinstance(first, QuoteBatch)
+    assert {q.symbol: q.bid for q in first.quotes} == {"AAPL": 3.0, "SPY": 2.0, "QQQ": 4.0}
+    assert first.conflated == 1
+    await asyncio.sleep(0)
+    assert len(events) == 2  # AAPL 5.0 waits for the consumer
+    busy[0] = False
+    resume()
+    await asyncio.sleep(0)
+    assert len(events) == 3 and isinstance(events[2], QuoteBatch)
+    assert [(q.symbol, q.bid) for q in events[2].quotes] == [("AAPL", 5.0)]
+
+
+async def test_many_held_symbols_go_out_in_parts_one_loop_step_each(
+    creds: Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most ``MAX_HELD`` quote events are built per loop step (the loop's lag stays
+    low with thousands of symbols); the rest stays held and conflating, and what was left
+    out is counted once, with the last part."""
+    from adapters.alpaca import data_stream
+
+    monkeypatch.setattr(data_stream, "MAX_HELD", 2)
+    md = feed("ws://127.0.0.1:9", creds)
+    events: list[Event] = []
+    md._handle(mp([quote(s, 1.0, 1.1) for s in ("A", "B", "C", "D", "E")]), events.append)
+    assert len(events) == 1  # two of them at once (held reached MAX_HELD)
+    md._handle(mp([quote("E", 2.0, 2.1)]), events.append)  # conflates into the held E
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    batches = [e for e in events if isinstance(e, QuoteBatch)]
+    assert [[q.symbol for q in b.quotes] for b in batches] == [["A", "B"], ["C", "D"], ["E"]]
+    assert batches[2].quotes[0].bid == 2.0
+    assert [b.conflated for b in batches] == [0, 0, 1] and md.conflated == 1
+
+
 async def test_quotes_held_before_an_error_in_their_frame_are_counted(creds: Credentials) -> None:
     """A frame's quotes are held as they are read; an error later in the frame (a 406)
     ends the session and the held quotes go out when the session ends: they were read, so
