@@ -51,26 +51,38 @@ class Quoting(Deciding):
 
     def _on_batch(self, e: ev.QuoteBatch) -> list[Command]:
         cmds: list[Command] = []
-        # ``_take`` inlined, with its lookups hoisted out of the loop: a call and five
-        # attribute loads per quote were a third of the batch's cost (every quote of a
-        # frame passes here); keep the two in step
+        qs = e.quotes
+        # two passes, each a tight loop with its lookups hoisted (every quote of every frame
+        # passes here): the split check against each symbol's previous quote event, then the
+        # drift in one call (``DriftTracker.update_quotes``), split outside the jumps, whose
+        # breach never counts (``_take``: a jump updates the drift in ``_price_jump``)
         quotes = self._quotes
         get = quotes.get
         split = self._split_suspect
-        update = self._drift.update_quote
-        breached = False
-        for q in e.quotes:
-            sym, bid, ask = q.symbol, q.bid, q.ask
+        jumps: list[tuple[int, float]] = []  # (position, ratio): rare
+        for k, q in enumerate(qs):
+            sym = q.symbol
             prev = get(sym)
             quotes[sym] = q
             if prev is not None:
+                bid, ask = q.bid, q.ask
                 now_sum, prev_sum = bid + ask, prev.bid + prev.ask
                 if (now_sum > prev_sum * split or prev_sum > now_sum * split) and (
                     bid > 0 and ask > 0 and prev.bid > 0 and prev.ask > 0
                 ):
-                    cmds.extend(self._price_jump(q, now_sum / prev_sum))
-                    continue
-            if update(sym, bid, ask):
+                    jumps.append((k, now_sum / prev_sum))
+        drift = self._drift
+        if not jumps:
+            breached = drift.update_quotes(qs)
+        else:
+            breached = False
+            start = 0
+            for k, ratio in jumps:
+                if drift.update_quotes(qs[start:k]):
+                    breached = True
+                cmds.extend(self._price_jump(qs[k], ratio))
+                start = k + 1
+            if drift.update_quotes(qs[start:]):
                 breached = True
         if breached and self._run is None and self._config.trigger.mode in THRESHOLD_MODES:
             cmds.extend(self._decide(e.at, force=False))

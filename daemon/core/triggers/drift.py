@@ -22,13 +22,14 @@ A held symbol with no good quote yet is valued at 0 and reported by ``missing_pr
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Protocol
 
 from daemon.core.config.values import Config
 from daemon.core.model import CASH, Holdings
-from daemon.core.planning.plan import WeightRow
 from daemon.core.triggers.bands import asset_limits, cash_limits
+from daemon.core.triggers.drift_queries import DriftQueries
 
 INF = math.inf
 _RESUM_MIN = 4096  # exact re-sum of V at least this many updates apart (per slot: 8)
@@ -43,7 +44,18 @@ def _interval(mv: float, inv_lo: float, inv_hi: float, zero_b: float) -> tuple[f
     return INF, -INF  # a short position is never inside a band (weights below 0)
 
 
-class DriftTracker:
+class BidAsk(Protocol):
+    """A quote as ``update_quotes`` reads it (``events.QuoteUpdated`` is one)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def bid(self) -> float: ...
+    @property
+    def ask(self) -> float: ...
+
+
+class DriftTracker(DriftQueries):
     """Current weights and band breaches of one portfolio; see the module docstring."""
 
     __slots__ = (
@@ -122,8 +134,7 @@ class DriftTracker:
         self._hmin = INF
         self._hmin_i = 0
         self._out = False
-        self._ops = 0
-        self._resum_every = _RESUM_MIN
+        self._ops = 0  # (_resum_every: set by _add_slot)
         if prices:
             for symbol, mid in prices.items():
                 if symbol != CASH and mid > 0.0 and math.isfinite(mid):
@@ -322,98 +333,101 @@ class DriftTracker:
             return True
         return a_old <= v_old <= b_old and not na <= v <= nb
 
-    # -- queries ----------------------------------------------------------------------------
-
-    def price(self, symbol: str) -> float | None:
-        """The last good mid, or None if no good quote has arrived."""
-        i = self._index.get(symbol)
-        if i is None:
-            return None
-        p = self._px[i]
-        return p if p > 0.0 else None
-
-    def prices(self) -> dict[str, float]:
-        """Every known mid (to carry over into a tracker built for a reloaded config)."""
-        ci = self._cash_i
-        return {s: self._px[i] for s, i in self._index.items() if i != ci and self._px[i] > 0.0}
-
-    @property
-    def portfolio_value(self) -> float:
-        """Cash plus every position (targets, excluded and untargeted), at last mids."""
-        return self._value
-
-    @property
-    def cash(self) -> Decimal:
-        return self._cash
-
-    def quantity(self, symbol: str) -> Decimal:
-        return self._qty_dec.get(symbol, Decimal(0))
-
-    def market_value(self, symbol: str) -> float:
-        if symbol == CASH:
-            return self._mv[self._cash_i]
-        i = self._index.get(symbol)
-        return 0.0 if i is None else self._mv[i]
-
-    @property
-    def any_out_of_band(self) -> bool:
-        """O(1): is any target (or cash) outside its band right now?"""
-        return self._out
-
-    @property
-    def target_symbols(self) -> tuple[str, ...]:
-        return tuple(self._symbols[: self._n_targets])
-
-    def missing_prices(self) -> list[str]:
-        """Held symbols (nonzero quantity) with no good quote yet, valued at 0; sorted."""
-        ci = self._cash_i
-        return sorted(
-            s
-            for s, i in self._index.items()
-            if i != ci and self._qty[i] != 0.0 and self._px[i] <= 0.0
-        )
-
-    def _exact_value(self) -> float:
-        return math.fsum(self._mv)
-
-    def weight(self, symbol: str) -> float:
-        """Current weight of ``symbol`` ("CASH" for cash); 0 when unknown or V ≤ 0."""
+    def update_quotes(self, quotes: Iterable[BidAsk]) -> bool:
+        """``update_quote`` for each quote in order, in one call: the same state after
+        every quote, the same float operations in the same order (so the same value of V
+        bit for bit); True iff any of those calls would have returned True."""
+        # update_quote inlined, with every attribute hoisted into a local: the calls and
+        # ~20 attribute loads per quote were half the cost of a frame (every quote of every
+        # frame passes here). Keep the two in step (tests/core/test_drift_batches.py)
+        index = self._index
+        get = index.get
+        px = self._px
+        qty = self._qty
+        mvs = self._mv
+        banded = self._banded
+        a_list = self._a
+        b_list = self._b
+        inv_hi = self._inv_hi
+        inv_lo = self._inv_lo
         v = self._value
-        if v <= 0.0:
-            return 0.0
-        return self.market_value(symbol) / v
-
-    def _banded_slots(self) -> list[int]:
-        return [*range(self._n_targets), self._cash_i]
-
-    def out_of_band(self) -> list[str]:
-        """Exactly the targets (and "CASH") outside their bands, largest |w − target| first
-        (ties by symbol). O(n)."""
-        v = self._exact_value()
-        if v <= 0.0:
-            return []
-        found: list[tuple[float, str]] = []
-        for i in self._banded_slots():
-            w = self._mv[i] / v
-            if w < self._lo[i] or w > self._hi[i]:
-                found.append((-abs(w - self._target[i]), self._symbols[i]))
-        found.sort()
-        return [s for _, s in found]
-
-    def portfolio_drift(self) -> float:
-        """Σ|w − target| / 2 over the targets and cash (0 when V ≤ 0). O(n)."""
-        v = self._exact_value()
-        if v <= 0.0:
-            return 0.0
-        return math.fsum(abs(self._mv[i] / v - self._target[i]) for i in self._banded_slots()) / 2
-
-    def rows(self) -> dict[str, WeightRow]:
-        """A ``WeightRow`` for every target and for "CASH". O(n)."""
-        v = self._exact_value()
-        out: dict[str, WeightRow] = {}
-        for i in self._banded_slots():
-            w = self._mv[i] / v if v > 0.0 else 0.0
-            out[self._symbols[i]] = WeightRow(
-                current=w, target=self._target[i], low=self._lo[i], high=self._hi[i]
-            )
-        return out
+        ops = self._ops
+        every = self._resum_every
+        lmax = self._lmax
+        lmax_i = self._lmax_i
+        hmin = self._hmin
+        hmin_i = self._hmin_i
+        out = self._out
+        breached = False
+        was_inside = False  # the quote's symbol inside its band before it (read while out)
+        for q in quotes:
+            bid = q.bid
+            ask = q.ask
+            mid = (bid + ask) * 0.5
+            i = get(q.symbol)
+            if i is None:
+                if not (0.0 < bid <= ask < INF):
+                    continue
+                i = self._slot(q.symbol)  # appends to the same lists
+                every = self._resum_every
+            elif mid == px[i] or not (0.0 < bid <= ask < INF):
+                # the same mid again (most quotes move sizes only; a bad quote with that
+                # mid is ignored too, so either test may come first) or a bad quote
+                continue
+            px[i] = mid
+            held = qty[i]
+            if held == 0.0:
+                continue
+            new = held * mid
+            v_old = v
+            v = v_old + (new - mvs[i])
+            mvs[i] = new
+            ops += 1
+            if ops >= every:
+                v = math.fsum(mvs)
+                ops = 0
+            if not banded[i]:
+                now = v > 0.0 and (v < lmax or v > hmin)
+                if now and not out:
+                    breached = True
+                out = now
+                continue
+            if out:
+                was_inside = a_list[i] <= v_old <= b_list[i]
+            if new > 0.0:
+                na = new * inv_hi[i]
+                nb = new * inv_lo[i]
+            elif new == 0.0:
+                na = 0.0
+                nb = self._zero_b[i]
+            else:
+                na = INF
+                nb = -INF
+            a_list[i] = na
+            b_list[i] = nb
+            if na >= lmax:
+                lmax = na
+                lmax_i = i
+            elif i == lmax_i:
+                lmax = max(a_list)
+                lmax_i = a_list.index(lmax)
+            if nb <= hmin:
+                hmin = nb
+                hmin_i = i
+            elif i == hmin_i:
+                hmin = min(b_list)
+                hmin_i = b_list.index(hmin)
+            if v > 0.0 and (v < lmax or v > hmin):
+                if not out or (was_inside and not na <= v <= nb):
+                    breached = True
+                out = True
+            else:
+                out = False
+        self._value = v
+        self._ops = ops
+        self._lmax = lmax
+        self._lmax_i = lmax_i
+        self._hmin = hmin
+        self._hmin_i = hmin_i
+        self._out = out
+        return breached

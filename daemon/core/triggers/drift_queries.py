@@ -1,0 +1,129 @@
+"""The read side of the drift tracker (``drift.DriftTracker``): prices, values, weights and
+the exact band queries. ``DriftQueries`` is its base and holds no state of its own; the
+tracker's slots and the algorithm are in ``drift``.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+from daemon.core.model import CASH
+from daemon.core.planning.plan import WeightRow
+
+
+class DriftQueries:
+    __slots__ = ()
+    # the tracker's state (slots of ``DriftTracker``), read here
+    _symbols: list[str]
+    _index: dict[str, int]
+    _qty: list[float]
+    _px: list[float]
+    _mv: list[float]
+    _target: list[float]
+    _lo: list[float]
+    _hi: list[float]
+    _qty_dec: dict[str, Decimal]
+    _n_targets: int
+    _cash_i: int
+    _cash: Decimal
+    _value: float
+    _out: bool
+
+
+    def price(self, symbol: str) -> float | None:
+        """The last good mid, or None if no good quote has arrived."""
+        i = self._index.get(symbol)
+        if i is None:
+            return None
+        p = self._px[i]
+        return p if p > 0.0 else None
+
+    def prices(self) -> dict[str, float]:
+        """Every known mid (to carry over into a tracker built for a reloaded config)."""
+        ci = self._cash_i
+        return {s: self._px[i] for s, i in self._index.items() if i != ci and self._px[i] > 0.0}
+
+    @property
+    def portfolio_value(self) -> float:
+        """Cash plus every position (targets, excluded and untargeted), at last mids."""
+        return self._value
+
+    @property
+    def cash(self) -> Decimal:
+        return self._cash
+
+    def quantity(self, symbol: str) -> Decimal:
+        return self._qty_dec.get(symbol, Decimal(0))
+
+    def market_value(self, symbol: str) -> float:
+        if symbol == CASH:
+            return self._mv[self._cash_i]
+        i = self._index.get(symbol)
+        return 0.0 if i is None else self._mv[i]
+
+    @property
+    def any_out_of_band(self) -> bool:
+        """O(1): is any target (or cash) outside its band right now?"""
+        return self._out
+
+    @property
+    def target_symbols(self) -> tuple[str, ...]:
+        return tuple(self._symbols[: self._n_targets])
+
+    def missing_prices(self) -> list[str]:
+        """Held symbols (nonzero quantity) with no good quote yet, valued at 0; sorted."""
+        ci = self._cash_i
+        return sorted(
+            s
+            for s, i in self._index.items()
+            if i != ci and self._qty[i] != 0.0 and self._px[i] <= 0.0
+        )
+
+    def _exact_value(self) -> float:
+        return math.fsum(self._mv)
+
+    def weight(self, symbol: str) -> float:
+        """Current weight of ``symbol`` ("CASH" for cash); 0 when unknown or V ≤ 0."""
+        v = self._value
+        if v <= 0.0:
+            return 0.0
+        return self.market_value(symbol) / v
+
+    def _banded_slots(self) -> list[int]:
+        return [*range(self._n_targets), self._cash_i]
+
+    def out_of_band(self) -> list[str]:
+        """Exactly the targets (and "CASH") outside their bands, largest |w − target| first
+        (ties by symbol). O(n)."""
+        v = self._exact_value()
+        if v <= 0.0:
+            return []
+        found: list[tuple[float, str]] = []
+        for i in self._banded_slots():
+            w = self._mv[i] / v
+            if w < self._lo[i] or w > self._hi[i]:
+                found.append((-abs(w - self._target[i]), self._symbols[i]))
+        found.sort()
+        return [s for _, s in found]
+
+    def portfolio_drift(self) -> float:
+        """Σ|w − target| / 2 over the targets and cash (0 when V ≤ 0). O(n)."""
+        v = self._exact_value()
+        if v <= 0.0:
+            return 0.0
+        return math.fsum(abs(self._mv[i] / v - self._target[i]) for i in self._banded_slots()) / 2
+
+    def rows(self) -> dict[str, WeightRow]:
+        """A ``WeightRow`` for every target and for "CASH". O(n)."""
+        v = self._exact_value()
+        out: dict[str, WeightRow] = {}
+        for i in self._banded_slots():
+            w = self._mv[i] / v if v > 0.0 else 0.0
+            out[self._symbols[i]] = WeightRow(
+                current=w, target=self._target[i], low=self._lo[i], high=self._hi[i]
+            )
+        return out
+
+
+__all__ = ["DriftQueries"]
