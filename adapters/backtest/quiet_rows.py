@@ -44,8 +44,8 @@ paths over a grid of configs).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
 
@@ -86,12 +86,16 @@ def wake_rows(
 
 
 def timer_row(
-    timers: Mapping[str, datetime], moments: Sequence[datetime], book: OrderBook
+    timers: dict[str, datetime], moments: Sequence[datetime], book: OrderBook
 ) -> int:
-    """The first row on which a wakeup that may matter falls due (``len(moments)``: none)."""
+    """The first row on which a wakeup that may matter falls due (``len(moments)``: none).
+    The ``ignored`` ones are dropped from ``timers`` on the way (they would be when due)."""
     at: datetime | None = None
-    for key, when in timers.items():
-        if key == CHECK or ignored(key, book):
+    for key, when in list(timers.items()):
+        if key == CHECK:
+            continue
+        if ignored(key, book):
+            del timers[key]  # its heap entry is stale now: never fired
             continue
         if at is None or when < at:
             at = when
@@ -111,16 +115,19 @@ def ignored(key: str, book: OrderBook) -> bool:
 
 @dataclass(slots=True)
 class Bands:
-    """Targets and band edges per column (symbols, then cash), as the records use them."""
+    """Targets and band edges per column (symbols, then cash), as the records use them,
+    and the band less ``MARGIN`` on each side (``near_low``, ``near_high``: a zero lower
+    edge stays 0, a weight being below it only when negative, exactly as the engine sees)."""
 
     target: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    near_low: np.ndarray = field(init=False)
+    near_high: np.ndarray = field(init=False)
 
-    def narrowed(self) -> tuple[np.ndarray, np.ndarray]:
-        """The band less ``MARGIN`` on each side; a zero lower edge stays 0 (a weight is
-        below it only when negative, exactly as the engine sees it)."""
-        return np.where(self.low > 0, self.low + MARGIN, self.low), self.high - MARGIN
+    def __post_init__(self) -> None:
+        self.near_low = np.where(self.low > 0, self.low + MARGIN, self.low)
+        self.near_high = self.high - MARGIN
 
 
 def record_quiet(
@@ -130,17 +137,20 @@ def record_quiet(
     """Write the records of rows ``i`` … up to the first that may matter (a weight near or
     outside its band when ``watch_bands``, a dividend in ``dividends``: rows × the held
     symbols' columns), at most ``stop``; returns that row (``stop`` when none)."""
-    low, high = bands.narrowed()
+    low, high = bands.near_low, bands.near_high
     j = i
     while j < stop:
         b = min(stop, j + BLOCK)
         w, total = value_rows(closes[j:b], qty, cash)
-        flag = np.zeros(b - j, dtype=bool)
-        if watch_bands:
-            flag |= np.any((w < low) | (w > high), axis=1)
-        if dividends is not None:
-            flag |= np.any(dividends[j:b] > 0, axis=1)
-        end = j + int(np.argmax(flag)) if flag.any() else b
+        end = b
+        if watch_bands or dividends is not None:
+            flag = np.zeros(b - j, dtype=bool)
+            if watch_bands:
+                flag |= np.any((w < low) | (w > high), axis=1)
+            if dividends is not None:
+                flag |= np.any(dividends[j:b] > 0, axis=1)
+            if flag.any():
+                end = j + int(np.argmax(flag))
         k = end - j
         if k:
             w, total = w[:k], total[:k]

@@ -56,6 +56,7 @@ def config_of(
     check: float = 60,
     timeout: float = 120,
     at: str = "10:00",
+    pacing: tuple[int, float, int] = (10, 120, 10),  # burst, orders per minute, in flight
 ) -> Config:
     targets = {"S0": 40.0, "S1": 30.0, "S2": 18.0, "S3": 100.0 - 88.0 - cash}
     data: dict[str, Any] = {
@@ -76,7 +77,8 @@ def config_of(
             "min_trade_dollars": min_trade,
         },
         "planner": {"participation_cap": cap, "market_orders": market_orders},
-        "execution": {"order_timeout_seconds": timeout},
+        "execution": {"order_timeout_seconds": timeout, "burst": pacing[0],
+                      "orders_per_minute": pacing[1], "max_in_flight": pacing[2]},
     }
     if mode != "threshold":
         calendar: dict[str, Any] = {"frequency": frequency, "time": at}
@@ -187,6 +189,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str, float]] = [
      45_000),
     ("hybrid, short order timeout", {"timeout": 1, "cap": 2},
      {"volume": 5_000.0}, "none", 1e6),
+    ("hybrid, paced one order at a time", {"pacing": (1, 1, 1), "cap": 3},
+     {"volume": 4_000.0}, "deposits", 1e6),
     ("hybrid, calendar at the window's end", {"at": "15:45"}, {}, "none", 1e6),
     ("taxable (every row)", {"commission": (0, 1)}, {"vol": 0.02}, "mixed", 1e6),
     ("check interval a day", {"check": 86_400}, {}, "none", 1e6),
@@ -229,18 +233,19 @@ def test_skipping_quiet_rows_changes_no_record(
     flows=st.sampled_from(["none", "deposits", "mixed"]),
     taxable=st.booleans(),
     vol=st.sampled_from([0.012, 0.025]),
+    pacing=st.sampled_from([(10, 120, 10), (2, 30, 3), (1, 1, 1)]),
     seed=st.integers(0, 10_000),
 )
 def test_any_combination_gives_the_same_records(
     mode: str, frequency: str, cooldown: float, gate: bool, half_spread: float,
     commission: tuple[float, float], market_orders: bool, whole: bool, cash: float,
     volume: float | None, cap: float, dividends: bool, flows: str, taxable: bool,
-    vol: float, seed: int,
+    vol: float, pacing: tuple[int, float, int], seed: int,
 ) -> None:  # fmt: skip
     config = config_of(
         mode=mode, frequency=frequency, day=3, cooldown=cooldown, gate=gate,
         half_spread=half_spread, commission=commission, market_orders=market_orders,
-        whole=whole, cash=cash, cap=cap, taxable=taxable,
+        whole=whole, cash=cash, cap=cap, taxable=taxable, pacing=pacing,
     )  # fmt: skip
     series = series_with(seed, volume=volume, dividends=dividends, vol=vol, rows=260)
     every, quiet = both(config, series, Decimal(1_000_000), cash_flows=flows_of(series, flows))
