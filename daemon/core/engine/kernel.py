@@ -421,6 +421,10 @@ class Engine(Quoting):
         return cmds
 
     def _on_config(self, e: ev.ConfigReloaded) -> list[Command]:
+        if not self._follow_lots and e.config.tax.taxable:  # its lots were never kept
+            return [Alert("critical", "config reload refused: it makes the account taxable, "
+                          "but this engine keeps no lot ledger (follow_lots=False); the "
+                          "old config stays")]
         self._rebase(e.config)
         self._split_suspect = _split_factor(e.config)
         self._desk.retune(e.config)

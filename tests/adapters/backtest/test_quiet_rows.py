@@ -9,7 +9,7 @@ Hypothesis search of their combinations."""
 from __future__ import annotations
 
 from dataclasses import fields, replace
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,10 +23,11 @@ from adapters.backtest.feeder import BacktestRun, Feeder, RowRecord
 from adapters.backtest.market import utc_times
 from adapters.backtest.metrics import summary
 from adapters.backtest.prices import PriceSeries
-from daemon.core.commands import ScheduleWakeup
+from daemon.core.commands import Alert, ScheduleWakeup
 from daemon.core.config.reader import parse_config
 from daemon.core.config.values import Config
 from daemon.core.engine.kernel import Engine
+from daemon.core.events import ConfigReloaded
 from daemon.core.triggers.market_hours import local_at
 from tests.adapters.backtest.series import random_prices, series_of
 
@@ -277,3 +278,12 @@ def test_an_engine_without_lots_refuses_a_taxable_account() -> None:
     with pytest.raises(ValueError, match="tax-deferred"):
         Engine(config_of(taxable=True), "backtest", follow_lots=False)
     assert Engine(config_of(), "backtest", follow_lots=False).at_rest
+
+
+def test_an_engine_without_lots_refuses_a_reload_into_a_taxable_account() -> None:
+    engine = Engine(config_of(), "backtest", follow_lots=False)
+    taxable = config_of(taxable=True)
+    cmds = engine.handle(ConfigReloaded(datetime(2024, 1, 2, 15, tzinfo=UTC), taxable))
+    assert [type(c) for c in cmds] == [Alert]
+    assert isinstance(cmds[0], Alert) and "reload refused" in cmds[0].message
+    assert not engine.config.tax.taxable  # the old config stays
