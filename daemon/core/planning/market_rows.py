@@ -63,27 +63,18 @@ class Market:
             tables.default_sigma,
             tables.default_adv,
         )
-        prices: list[float] = []
-        half_spread: list[float] = []
-        sigmas: list[float] = []
-        advs: list[float | None] = []
-        bids: list[float] = []
-        asks: list[float] = []
+        per_row: list[tuple[float, float, float, float | None, float, float]] = []
+        append = per_row.append  # one tuple a row, transposed below (not six appends a row)
         for r in rows:
             # costs.half_spread, sigma_for and adv_for: the quote's, else the asset's, else
             # the config's default
             q, a = r.quote, r.asset
-            prices.append(r.price if r.price is not None else 0.0)
             sigma: float | None = None
             adv: float | None = None
             hs = default_hs
-            if q is None:
-                bids.append(0.0)
-                asks.append(0.0)
-            else:
+            bid = ask = 0.0
+            if q is not None:
                 bid, ask = q.bid, q.ask
-                bids.append(bid)
-                asks.append(ask)
                 if bid > 0 and ask >= bid:
                     hs = (ask - bid) / 2.0 / ((bid + ask) / 2.0)
                 if q.sigma is not None and q.sigma >= 0:
@@ -95,14 +86,13 @@ class Market:
                     sigma = a.sigma
                 if adv is None and a.adv is not None and a.adv > 0:
                     adv = a.adv
-            half_spread.append(hs)
-            sigmas.append(default_sigma if sigma is None else sigma)
-            advs.append(default_adv if adv is None else adv)
-        self.prices = prices
-        self.half_spread = half_spread
-        self.sigma = sigmas
-        self.adv = advs
-        self._bids, self._asks = bids, asks
+            append((
+                r.price if r.price is not None else 0.0, hs,
+                default_sigma if sigma is None else sigma, default_adv if adv is None else adv,
+                bid, ask,
+            ))  # fmt: skip
+        columns = [list(c) for c in zip(*per_row, strict=True)] if per_row else [[]] * 6
+        self.prices, self.half_spread, self.sigma, self.adv, self._bids, self._asks = columns
         self._arrays: tuple[Floats, Floats, Floats, Floats, Floats, Floats] | None = None
         # per row, the tick count of the limit where a float decides it (``_fast_limits``),
         # else -1
