@@ -4,22 +4,27 @@ Python references (one formula, two evaluations), and its lazy orders are plain
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
 import pickle
 import random
+from collections.abc import Iterator
 from decimal import Decimal as D
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.model import Side
+from daemon.core.planning import drafting, market_rows, order_columns
 from daemon.core.planning.arrays import seq_sum
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array
 from daemon.core.planning.drafting import draft_rows, drafts
 from daemon.core.planning.market_rows import Market
+from daemon.core.planning.order_columns import figures_rows, need_rows
 from daemon.core.planning.plan import PlannedOrder, SkippedSymbol
 from daemon.core.planning.planner import plan_rebalance
 from daemon.core.planning.records import LazyOrder
@@ -77,7 +82,8 @@ def _market(n: int, seed: int, offset: float) -> tuple[Market, list[float]]:
 def test_friction_in_numpy_is_the_python_loop_exactly(n: int, seed: int, offset: float) -> None:
     fast, trades = _market(n, seed, offset)
     slow, _ = _market(n, seed, offset)
-    assert fast.friction(trades) == slow.friction_loop(trades)
+    with _columns_always():
+        assert fast.friction(trades) == slow.friction_loop(trades)
     # and every limit price the arrays decided is the exact one ``limit`` computes
     for buy in (True, False):
         ticks = fast.fast_ticks(buy)
@@ -140,7 +146,8 @@ def test_drafts_in_numpy_are_the_per_row_rule(n: int, seed: int, offset: float, 
     value = sum(r.value for r in market.rows) * 1.02
     deferred: dict[str, D] = {}
     skipped: list[SkippedSymbol] = []
-    sells, buys = drafts(config, market, value, trades, deferred, skipped)
+    with _columns_always():
+        sells, buys = drafts(config, market, value, trades, deferred, skipped)
     ref_deferred: dict[str, D] = {}
     ref_skipped: list[SkippedSymbol] = []
     ref = draft_rows(config, market, value, trades, ref_deferred, ref_skipped)
@@ -153,3 +160,48 @@ def test_drafts_in_numpy_are_the_per_row_rule(n: int, seed: int, offset: float, 
 def test_seq_sum_adds_as_python_does(xs: list[float]) -> None:
     got, want = seq_sum(np.array(xs, dtype=np.float64)), sum(xs)
     assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 300), st.integers(0, 10**6), st.sampled_from([0.0, 0.001, 0.005]),
+    st.booleans(),
+)  # fmt: skip
+def test_order_figures_in_numpy_are_the_order_by_order_figures(
+    n: int, seed: int, offset: float, buy: bool
+) -> None:
+    market, _ = _market(n, seed, offset)
+    rng = random.Random(seed)
+    rows = list(range(len(market.rows)))
+    ticks = [rng.choice([1, 7, 10**9, rng.randint(1, 10**13)]) for _ in rows]
+    whole = [rng.random() < 0.3 for _ in rows]
+    ticks = [min(k, 10**6) if w else k for k, w in zip(ticks, whole, strict=True)]
+    fresh, _ = _market(n, seed, offset)
+    assert figures_rows(fresh, rows, ticks, whole, buy) == _columns_figures(market, rows, ticks, whole, buy)
+    if buy:
+        assert need_rows(fresh, rows, ticks, whole) == _columns_need(market, rows, ticks, whole)
+
+
+def _columns_figures(market: Market, *args: Any) -> object:
+    """``figures`` on its numpy path whatever the count."""
+    with _columns_always():
+        return order_columns.figures(market, *args)
+
+
+def _columns_need(market: Market, *args: Any) -> float:
+    with _columns_always():
+        return order_columns.need(market, *args)
+
+
+@contextlib.contextmanager
+def _columns_always() -> Iterator[None]:
+    """Every pass on its numpy path, however few rows (``arrays.COLUMNS_FROM``)."""
+    modules = (order_columns, drafting, market_rows)
+    saved = [m.COLUMNS_FROM for m in modules]
+    for m in modules:
+        m.COLUMNS_FROM = 0  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for m, v in zip(modules, saved, strict=True):
+            m.COLUMNS_FROM = v  # type: ignore[attr-defined]

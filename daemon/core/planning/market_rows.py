@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from daemon.core.model import Side
-from daemon.core.planning.arrays import Bools, Floats, Ints, seq_sum
+from daemon.core.planning.arrays import COLUMNS_FROM, Bools, Floats, Ints, seq_sum
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array, to_cents_up
 from daemon.core.planning.rounding import marketable_limit_ticks, ticks_price
 from daemon.core.planning.tables import PlanTables
@@ -235,6 +235,8 @@ class Market:
         """Dollars the trades lose to limit prices and costs: per order the distance from the
         mid to the limit price, a cent of rounding and the estimated cost (in numpy, exact:
         see the module docstring; ``friction_loop`` is the same sum, one row at a time)."""
+        if len(trades) < COLUMNS_FROM:
+            return self.friction_loop(trades)
         t = self.tables
         prices, half_spread, sigma, adv, buy_px, sell_px = self.columns()
         trade = np.array(trades, dtype=np.float64)
@@ -257,8 +259,8 @@ class Market:
         return seq_sum(terms)
 
     def friction_loop(self, trades: Sequence[float]) -> float:
-        """``friction`` in plain Python, one row at a time: the reference it is tested
-        against (the same formula; the planner calls ``friction``)."""
+        """``friction`` in plain Python, one row at a time (the same formula, tested equal:
+        ``friction`` takes it below ``COLUMNS_FROM`` rows)."""
         t = self.tables
         commission, bps, impact = t.commission, t.bps, t.impact
         friction = 0.0
