@@ -19,8 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.model import Side
-from daemon.core.planning import drafting, market_rows, order_columns
+from daemon.core.planning import benefit, drafting, market_rows, order_columns
 from daemon.core.planning.arrays import seq_sum
+from daemon.core.planning.benefit import Covariance
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array
 from daemon.core.planning.drafting import draft_rows, drafts
 from daemon.core.planning.market_rows import Market
@@ -196,7 +197,7 @@ def _columns_need(market: Market, *args: Any) -> float:
 @contextlib.contextmanager
 def _columns_always() -> Iterator[None]:
     """Every pass on its numpy path, however few rows (``arrays.COLUMNS_FROM``)."""
-    modules = (order_columns, drafting, market_rows)
+    modules = (order_columns, drafting, market_rows, benefit)
     saved = [m.COLUMNS_FROM for m in modules]
     for m in modules:
         m.COLUMNS_FROM = 0  # type: ignore[attr-defined]
@@ -205,3 +206,28 @@ def _columns_always() -> Iterator[None]:
     finally:
         for m, v in zip(modules, saved, strict=True):
             m.COLUMNS_FROM = v  # type: ignore[attr-defined]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 200), st.integers(0, 10**6))
+def test_market_covariance_pairs_in_numpy_are_the_pair_by_pair_sum(n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    symbols = [f"S{k}" for k in range(n)]
+    known = [s for s in symbols if rng.random() < 0.9] + ["OTHER"]
+    rng.shuffle(known)
+    sigma = [rng.uniform(0.005, 0.03) for _ in known]
+    matrix = tuple(
+        tuple(
+            rng.choice([a * b * 0.3, 0.0, math.nan, -a * b * 0.1, a * b * 0.3])
+            for b in sigma
+        )
+        for a in sigma
+    )
+    config, _, _ = build(2)
+    cov = Covariance(config, {}, (tuple(known), matrix))
+    d = [rng.uniform(-0.01, 0.01) for _ in symbols]
+    e = [x * rng.choice([0.0, 0.1, 1.0]) for x in d]
+    total = rng.choice([0.0, 1e-6])
+    with _columns_always():
+        fast = benefit._market_pairs(cov, symbols, d, e, total)
+    assert repr(fast) == repr(benefit._market_pairs_rows(cov, symbols, d, e, total))
