@@ -38,7 +38,7 @@ from decimal import ROUND_FLOOR, Decimal
 import numpy as np
 
 from daemon.core.config.values import Config
-from daemon.core.planning.arrays import COLUMNS_FROM, Floats, seq_sum
+from daemon.core.planning.arrays import COLUMNS_FROM, Bools, Floats, Ints, seq_sum
 
 TRADING_DAYS_PER_YEAR = 252.0
 CENT = Decimal("0.01")
@@ -151,22 +151,26 @@ def quadratic_gain(
     return total
 
 
-_BLOCK = 64  # rows of the matrix per numpy block (64 × n floats at a time)
-_matrices: dict[int, tuple[object, Floats]] = {}
+_BLOCK_ROWS = 128  # rows of the symbols' submatrix per numpy block (the part right of it)
+_subs: dict[tuple[int, bytes], tuple[object, Floats, Bools]] = {}
 
 
-def _matrix_array(matrix: Sequence[Sequence[float]]) -> Floats:
-    """The market matrix as an array, converted once per matrix (by identity, holding the
-    matrix so its id is not reused: the engine hands the same estimate to every plan until
-    a new one arrives)."""
-    hit = _matrices.get(id(matrix))
+def _submatrix(matrix: Sequence[Sequence[float]], at: Ints) -> tuple[Floats, Bools]:
+    """The market matrix's rows and columns ``at`` (the plan's symbols, in order), and where
+    an entry counts (not zero, finite); built once per matrix and symbol set, by identity
+    (holding the matrix so its id is not reused: the engine hands the same estimate to
+    every plan until a new one arrives, and its plans have the same symbols)."""
+    key = (id(matrix), at.tobytes())
+    hit = _subs.get(key)
     if hit is not None and hit[0] is matrix:
-        return hit[1]
-    array = np.array(matrix, dtype=np.float64)
-    if len(_matrices) >= 2:
-        del _matrices[next(iter(_matrices))]
-    _matrices[id(matrix)] = (matrix, array)
-    return array
+        return hit[1], hit[2]
+    m = np.array(matrix, dtype=np.float64)
+    sub = m[at[:, None], at[None, :]]
+    counts = (sub != 0.0) & np.isfinite(sub)
+    if len(_subs) >= 2:
+        del _subs[next(iter(_subs))]
+    _subs[key] = (matrix, sub, counts)
+    return sub, counts
 
 
 def _market_pairs(
@@ -188,15 +192,16 @@ def _market_pairs(
     at = np.array([index[symbols[k]] for k in keep], dtype=np.intp)
     da = np.array([d[k] for k in keep], dtype=np.float64)
     ea = np.array([e[k] for k in keep], dtype=np.float64)
-    m = _matrix_array(cov.market_matrix)
-    cols = np.arange(n)
+    sub, counts = _submatrix(cov.market_matrix, at)
     parts: list[Floats] = [np.array([total], dtype=np.float64)]
-    for lo in range(0, n - 1, _BLOCK):
-        hi = min(lo + _BLOCK, n - 1)
-        v = m[at[lo:hi, None], at[None, :]]  # rows lo..hi of the symbols' submatrix
-        terms = 2.0 * (da[lo:hi, None] * da[None, :] - ea[lo:hi, None] * ea[None, :]) * v
-        upper = cols[None, :] > np.arange(lo, hi)[:, None]
-        parts.append(terms[upper & (v != 0.0) & np.isfinite(v)])  # row-major: i, then j
+    for lo in range(0, n - 1, _BLOCK_ROWS):
+        hi = min(lo + _BLOCK_ROWS, n - 1)
+        # rows lo..hi, columns from lo + 1 (j > i lies right of the diagonal)
+        v = sub[lo:hi, lo + 1 :]
+        dj, ej = da[None, lo + 1 :], ea[None, lo + 1 :]
+        terms = 2.0 * (da[lo:hi, None] * dj - ea[lo:hi, None] * ej) * v
+        upper = np.arange(lo + 1, n)[None, :] > np.arange(lo, hi)[:, None]
+        parts.append(terms[upper & counts[lo:hi, lo + 1 :]])  # row-major: i, then j
     return float(np.cumsum(np.concatenate(parts))[-1])
 
 
