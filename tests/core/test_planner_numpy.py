@@ -10,7 +10,9 @@ import dataclasses
 import math
 import pickle
 import random
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal as D
 from typing import Any
 
@@ -231,3 +233,25 @@ def test_market_covariance_pairs_in_numpy_are_the_pair_by_pair_sum(n: int, seed:
     with _columns_always():
         fast = benefit._market_pairs(cov, symbols, d, e, total)
     assert repr(fast) == repr(benefit._market_pairs_rows(cov, symbols, d, e, total))
+
+
+def test_lazy_orders_read_from_two_threads_at_once_are_the_same() -> None:
+    """The journal's writer thread encodes a plan while the engine reads its orders."""
+    config, holdings, quotes = build(300)
+    reference = [dataclasses.astuple(o) for o in plan_rebalance(config, holdings, quotes, NOW).orders]
+    for _ in range(5):
+        orders = plan_rebalance(config, holdings, quotes, NOW).orders
+        start = threading.Barrier(2)
+        with ThreadPoolExecutor(2) as pool:
+            a = pool.submit(_read_all, orders, start, False)
+            b = pool.submit(_read_all, orders, start, True)
+            assert a.result() == b.result() == reference
+
+
+def _read_all(
+    orders: tuple[PlannedOrder, ...], start: threading.Barrier, backwards: bool
+) -> list[tuple[object, ...]]:
+    start.wait()
+    seq = orders[::-1] if backwards else orders
+    got = [dataclasses.astuple(o) for o in seq]
+    return got[::-1] if backwards else got
