@@ -4,22 +4,30 @@ Python references (one formula, two evaluations), and its lazy orders are plain
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
 import pickle
 import random
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal as D
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.model import Side
+from daemon.core.planning import benefit, drafting, market_rows, order_columns
 from daemon.core.planning.arrays import seq_sum
+from daemon.core.planning.benefit import Covariance
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array
 from daemon.core.planning.drafting import draft_rows, drafts
 from daemon.core.planning.market_rows import Market
+from daemon.core.planning.order_columns import figures_rows, need_rows
 from daemon.core.planning.plan import PlannedOrder, SkippedSymbol
 from daemon.core.planning.planner import plan_rebalance
 from daemon.core.planning.records import LazyOrder
@@ -77,7 +85,8 @@ def _market(n: int, seed: int, offset: float) -> tuple[Market, list[float]]:
 def test_friction_in_numpy_is_the_python_loop_exactly(n: int, seed: int, offset: float) -> None:
     fast, trades = _market(n, seed, offset)
     slow, _ = _market(n, seed, offset)
-    assert fast.friction(trades) == slow.friction_loop(trades)
+    with _columns_always():
+        assert fast.friction(trades) == slow.friction_loop(trades)
     # and every limit price the arrays decided is the exact one ``limit`` computes
     for buy in (True, False):
         ticks = fast.fast_ticks(buy)
@@ -140,7 +149,8 @@ def test_drafts_in_numpy_are_the_per_row_rule(n: int, seed: int, offset: float, 
     value = sum(r.value for r in market.rows) * 1.02
     deferred: dict[str, D] = {}
     skipped: list[SkippedSymbol] = []
-    sells, buys = drafts(config, market, value, trades, deferred, skipped)
+    with _columns_always():
+        sells, buys = drafts(config, market, value, trades, deferred, skipped)
     ref_deferred: dict[str, D] = {}
     ref_skipped: list[SkippedSymbol] = []
     ref = draft_rows(config, market, value, trades, ref_deferred, ref_skipped)
@@ -153,3 +163,95 @@ def test_drafts_in_numpy_are_the_per_row_rule(n: int, seed: int, offset: float, 
 def test_seq_sum_adds_as_python_does(xs: list[float]) -> None:
     got, want = seq_sum(np.array(xs, dtype=np.float64)), sum(xs)
     assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 300), st.integers(0, 10**6), st.sampled_from([0.0, 0.001, 0.005]),
+    st.booleans(),
+)  # fmt: skip
+def test_order_figures_in_numpy_are_the_order_by_order_figures(
+    n: int, seed: int, offset: float, buy: bool
+) -> None:
+    market, _ = _market(n, seed, offset)
+    rng = random.Random(seed)
+    rows = list(range(len(market.rows)))
+    ticks = [rng.choice([1, 7, 10**9, rng.randint(1, 10**13)]) for _ in rows]
+    whole = [rng.random() < 0.3 for _ in rows]
+    ticks = [min(k, 10**6) if w else k for k, w in zip(ticks, whole, strict=True)]
+    fresh, _ = _market(n, seed, offset)
+    assert figures_rows(fresh, rows, ticks, whole, buy) == _columns_figures(market, rows, ticks, whole, buy)
+    if buy:
+        assert need_rows(fresh, rows, ticks, whole) == _columns_need(market, rows, ticks, whole)
+
+
+def _columns_figures(market: Market, *args: Any) -> object:
+    """``figures`` on its numpy path whatever the count."""
+    with _columns_always():
+        return order_columns.figures(market, *args)
+
+
+def _columns_need(market: Market, *args: Any) -> float:
+    with _columns_always():
+        return order_columns.need(market, *args)
+
+
+@contextlib.contextmanager
+def _columns_always() -> Iterator[None]:
+    """Every pass on its numpy path, however few rows (``arrays.COLUMNS_FROM``)."""
+    modules = (order_columns, drafting, market_rows, benefit)
+    saved = [m.COLUMNS_FROM for m in modules]
+    for m in modules:
+        m.COLUMNS_FROM = 0  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for m, v in zip(modules, saved, strict=True):
+            m.COLUMNS_FROM = v  # type: ignore[attr-defined]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 200), st.integers(0, 10**6))
+def test_market_covariance_pairs_in_numpy_are_the_pair_by_pair_sum(n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    symbols = [f"S{k}" for k in range(n)]
+    known = [s for s in symbols if rng.random() < 0.9] + ["OTHER"]
+    rng.shuffle(known)
+    sigma = [rng.uniform(0.005, 0.03) for _ in known]
+    matrix = tuple(
+        tuple(
+            rng.choice([a * b * 0.3, 0.0, math.nan, -a * b * 0.1, a * b * 0.3])
+            for b in sigma
+        )
+        for a in sigma
+    )
+    config, _, _ = build(2)
+    cov = Covariance(config, {}, (tuple(known), matrix))
+    d = [rng.uniform(-0.01, 0.01) for _ in symbols]
+    e = [x * rng.choice([0.0, 0.1, 1.0]) for x in d]
+    total = rng.choice([0.0, 1e-6])
+    with _columns_always():
+        fast = benefit._market_pairs(cov, symbols, d, e, total)
+    assert repr(fast) == repr(benefit._market_pairs_rows(cov, symbols, d, e, total))
+
+
+def test_lazy_orders_read_from_two_threads_at_once_are_the_same() -> None:
+    """The journal's writer thread encodes a plan while the engine reads its orders."""
+    config, holdings, quotes = build(300)
+    reference = [dataclasses.astuple(o) for o in plan_rebalance(config, holdings, quotes, NOW).orders]
+    for _ in range(5):
+        orders = plan_rebalance(config, holdings, quotes, NOW).orders
+        start = threading.Barrier(2)
+        with ThreadPoolExecutor(2) as pool:
+            a = pool.submit(_read_all, orders, start, False)
+            b = pool.submit(_read_all, orders, start, True)
+            assert a.result() == b.result() == reference
+
+
+def _read_all(
+    orders: tuple[PlannedOrder, ...], start: threading.Barrier, backwards: bool
+) -> list[tuple[object, ...]]:
+    start.wait()
+    seq = orders[::-1] if backwards else orders
+    got = [dataclasses.astuple(o) for o in seq]
+    return got[::-1] if backwards else got

@@ -17,6 +17,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+COLUMNS_FROM = 64
+"""Rows (or orders) from which a pass runs in numpy: below it numpy's per-call overhead
+(a microsecond or two per ufunc) outweighs the loop, and the pass runs its per-row
+evaluation of the same formula (each pair tested equal in ``tests/core/test_planner_numpy.py``)."""
+
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]

@@ -25,6 +25,7 @@ from itertools import repeat
 import numpy as np
 
 from daemon.core.config.values import Config
+from daemon.core.planning.arrays import COLUMNS_FROM
 from daemon.core.planning.market_rows import Market
 from daemon.core.planning.plan import UNBALANCEABLE, SkippedSymbol
 from daemon.core.planning.rounding import (
@@ -53,6 +54,13 @@ def drafts(
     sells: list[Draft] = []
     buys: list[Draft] = []
     cap = config.planner.participation_cap
+    if len(trades) < COLUMNS_FROM:  # few rows: the per-row rule for each (see ``arrays``)
+        for i, d in enumerate(draft_rows(config, market, value, trades, deferred, skipped)):
+            if d is not None:
+                (buys if trades[i] > 0 else sells).append(d)
+        sort_drafts(sells)
+        sort_drafts(buys)
+        return sells, buys
     cols = market.columns()
     trade = np.array(trades, dtype=np.float64)
     active = np.flatnonzero(trade != 0.0)
@@ -168,8 +176,8 @@ def draft_rows(
     deferred: dict[str, Decimal],
     skipped: list[SkippedSymbol],
 ) -> list[Draft | None]:
-    """Every row's draft by the per-row rule alone (``_draft_row``): the reference the
-    numpy path of ``drafts`` is tested against."""
+    """Every row's draft by the per-row rule alone (``_draft_row``): what ``drafts`` does
+    below ``COLUMNS_FROM`` rows, tested equal to its numpy path."""
     cap = config.planner.participation_cap
     return [
         None if t == 0.0 else _draft_row(market, i, t, cap, value, deferred, skipped)

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from daemon.core.model import Side
-from daemon.core.planning.arrays import Bools, Floats, Ints, seq_sum
+from daemon.core.planning.arrays import COLUMNS_FROM, Bools, Floats, Ints, seq_sum
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array, to_cents_up
 from daemon.core.planning.rounding import marketable_limit_ticks, ticks_price
 from daemon.core.planning.tables import PlanTables
@@ -63,27 +63,18 @@ class Market:
             tables.default_sigma,
             tables.default_adv,
         )
-        prices: list[float] = []
-        half_spread: list[float] = []
-        sigmas: list[float] = []
-        advs: list[float | None] = []
-        bids: list[float] = []
-        asks: list[float] = []
+        per_row: list[tuple[float, float, float, float | None, float, float]] = []
+        append = per_row.append  # one tuple a row, transposed below (not six appends a row)
         for r in rows:
             # costs.half_spread, sigma_for and adv_for: the quote's, else the asset's, else
             # the config's default
             q, a = r.quote, r.asset
-            prices.append(r.price if r.price is not None else 0.0)
             sigma: float | None = None
             adv: float | None = None
             hs = default_hs
-            if q is None:
-                bids.append(0.0)
-                asks.append(0.0)
-            else:
+            bid = ask = 0.0
+            if q is not None:
                 bid, ask = q.bid, q.ask
-                bids.append(bid)
-                asks.append(ask)
                 if bid > 0 and ask >= bid:
                     hs = (ask - bid) / 2.0 / ((bid + ask) / 2.0)
                 if q.sigma is not None and q.sigma >= 0:
@@ -95,14 +86,13 @@ class Market:
                     sigma = a.sigma
                 if adv is None and a.adv is not None and a.adv > 0:
                     adv = a.adv
-            half_spread.append(hs)
-            sigmas.append(default_sigma if sigma is None else sigma)
-            advs.append(default_adv if adv is None else adv)
-        self.prices = prices
-        self.half_spread = half_spread
-        self.sigma = sigmas
-        self.adv = advs
-        self._bids, self._asks = bids, asks
+            append((
+                r.price if r.price is not None else 0.0, hs,
+                default_sigma if sigma is None else sigma, default_adv if adv is None else adv,
+                bid, ask,
+            ))  # fmt: skip
+        columns = [list(c) for c in zip(*per_row, strict=True)] if per_row else [[]] * 6
+        self.prices, self.half_spread, self.sigma, self.adv, self._bids, self._asks = columns
         self._arrays: tuple[Floats, Floats, Floats, Floats, Floats, Floats] | None = None
         # per row, the tick count of the limit where a float decides it (``_fast_limits``),
         # else -1
@@ -245,6 +235,8 @@ class Market:
         """Dollars the trades lose to limit prices and costs: per order the distance from the
         mid to the limit price, a cent of rounding and the estimated cost (in numpy, exact:
         see the module docstring; ``friction_loop`` is the same sum, one row at a time)."""
+        if len(trades) < COLUMNS_FROM:
+            return self.friction_loop(trades)
         t = self.tables
         prices, half_spread, sigma, adv, buy_px, sell_px = self.columns()
         trade = np.array(trades, dtype=np.float64)
@@ -267,8 +259,8 @@ class Market:
         return seq_sum(terms)
 
     def friction_loop(self, trades: Sequence[float]) -> float:
-        """``friction`` in plain Python, one row at a time: the reference it is tested
-        against (the same formula; the planner calls ``friction``)."""
+        """``friction`` in plain Python, one row at a time (the same formula, tested equal:
+        ``friction`` takes it below ``COLUMNS_FROM`` rows)."""
         t = self.tables
         commission, bps, impact = t.commission, t.bps, t.impact
         friction = 0.0

@@ -14,18 +14,23 @@ again while funding is short). Each figure is the one the order-by-order rule gi
   ``exact_ticks.ceil_ticks`` decides it (the float where it is clear of a cent, else the
   comparison with the cent; ``to_cents_up`` where neither decides).
 
-``tests/core/test_planner_frozen.py`` holds the planner to the plans it gave order by order.
+``figures`` and ``need`` take this path from ``COLUMNS_FROM`` orders on; below it numpy's
+per-call overhead outweighs the loop, and ``figures_rows`` and ``need_rows`` evaluate the
+same formulas order by order (``tests/core/test_planner_numpy.py`` checks both paths give
+the same figures). ``tests/core/test_planner_frozen.py`` holds the planner to its plans.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from daemon.core.planning.arrays import Floats, Ints
-from daemon.core.planning.costs import cost_dollars_array, to_cents_up
+from daemon.core.planning.arrays import COLUMNS_FROM, Floats, Ints, seq_sum
+from daemon.core.planning.costs import cost_dollars, cost_dollars_array, to_cents_up
 from daemon.core.planning.market_rows import Market
+from daemon.core.planning.rounding import QTY_TICKS
 
 _EXACT = 2.0**53  # below it an int64 tick count is exactly a float
 _INT64_SAFE = 2**62
@@ -106,3 +111,80 @@ def notional_cents(
         m_ = k * lt
         cents.append(m_ * sh if sh >= 0 else (-(-m_ // -sh) if buy else m_ // -sh))
     return cents
+
+
+Figures = tuple[list[int], list[int], list[float]]
+"""Per order: (notional cents at the limit, cost cents, shares as a float)."""
+
+
+def figures(
+    market: Market, rows: Sequence[int], ticks: Sequence[int], whole: Sequence[bool], buy: bool
+) -> Figures:
+    """The orders' figures (``ticks`` > 0 each), the path picked by their number."""
+    if len(rows) < COLUMNS_FROM:
+        return figures_rows(market, rows, ticks, whole, buy)
+    limit_ticks, exponents, prices = limit_columns(market, rows, buy)
+    shares = share_floats(ticks, whole)
+    if shares is None:  # too many ticks for a float: share by share
+        shares = np.array([float(k) if w else k / QTY_TICKS for k, w in zip(ticks, whole, strict=True)])
+    _, costs = costs_up(market, rows, shares, prices)
+    return notional_cents(ticks, whole, limit_ticks, exponents, buy), costs, shares.tolist()
+
+
+def figures_rows(
+    market: Market, rows: Sequence[int], ticks: Sequence[int], whole: Sequence[bool], buy: bool
+) -> Figures:
+    """``figures`` order by order (``costs.order_cost``: ``cost_dollars`` then
+    ``to_cents_up``, inlined)."""
+    t = market.tables
+    commission, bps, impact = t.commission, t.bps, t.impact
+    half_spread, sigmas, advs = market.half_spread, market.sigma, market.adv
+    notional: list[int] = []
+    costs: list[int] = []
+    shares: list[float] = []
+    for i, k, w in zip(rows, ticks, whole, strict=True):
+        q = float(k) if w else k / QTY_TICKS
+        limit_ticks, exponent, limit_price, _ = market.limit(i, buy)
+        m = k * limit_ticks
+        shift = CENTS_SHIFT[w][exponent]
+        notional.append(m * shift if shift >= 0 else (-(-m // -shift) if buy else m // -shift))
+        cost = cost_dollars(q, limit_price, commission, bps, half_spread[i], impact, sigmas[i], advs[i])
+        y = cost * 100
+        if 0.0 < y < 1e15:  # exact_ticks.ceil_ticks, inlined
+            c = round(y)
+            if abs(y - c) > y * 4.5e-16 + 1e-9:
+                c = math.ceil(y)
+            elif cost > c / 100:
+                c += 1
+        else:
+            c = int(to_cents_up(cost).scaleb(2))
+        costs.append(c)
+        shares.append(q)
+    return notional, costs, shares
+
+
+def need(market: Market, rows: Sequence[int], ticks: Sequence[int], whole: Sequence[bool]) -> float:
+    """What buys take in floats: Σ ``q × px + cost`` in their order, one by one."""
+    if len(rows) < COLUMNS_FROM:
+        return need_rows(market, rows, ticks, whole)
+    _, _, prices = limit_columns(market, rows, True)
+    q = share_floats(ticks, whole)
+    if q is None:
+        q = np.array([float(k) if w else k / QTY_TICKS for k, w in zip(ticks, whole, strict=True)])
+    cost, _ = costs_up(market, rows, q, prices)
+    return seq_sum(q * prices + cost)
+
+
+def need_rows(market: Market, rows: Sequence[int], ticks: Sequence[int], whole: Sequence[bool]) -> float:
+    """``need`` buy by buy."""
+    t = market.tables
+    guess = 0.0
+    for i, k, w in zip(rows, ticks, whole, strict=True):
+        q = float(k) if w else k / QTY_TICKS
+        _, _, px, _ = market.limit(i, True)
+        cost = cost_dollars(
+            q, px, t.commission, t.bps, market.half_spread[i], t.impact, market.sigma[i],
+            market.adv[i],
+        )  # fmt: skip
+        guess += q * px + cost
+    return guess

@@ -13,7 +13,8 @@ plan of a thousand orders builds its Decimals and formats its reasons only for t
 something reads (the engine sends ten at a time; the journal reads them all, later, in the
 shell). Reading any of those fields runs the order's builder once and stores every field in
 its slot (an unset slot falls back to ``__getattr__``), after which it is a plain
-``PlannedOrder``: equal to, hashed and printed as the one the constructor makes.
+``PlannedOrder``: equal to, hashed and printed as the one the constructor makes. The builder
+is pure, so two threads reading a fresh order at once both get the same figures.
 """
 
 from __future__ import annotations
@@ -105,12 +106,14 @@ class LazyOrder(PlannedOrder):
         if name not in _LAZY:
             raise AttributeError(name)
         build = _get_build(self)
-        if build is None:
-            raise AttributeError(name)
-        _set_build(self, None)  # the builder (and the plan's market it holds) is let go
-        for setter, value in zip(_o_lazy, build[0](*build[1:]), strict=True):
-            setter(self, value)
-        return getattr(self, name)
+        if build is not None:
+            for setter, value in zip(_o_lazy, build[0](*build[1:]), strict=True):
+                setter(self, value)
+            # let the builder (and the plan's market it holds) go only once every field is
+            # set: a reader in another thread (the journal's writer encodes the plan while
+            # the engine reads its orders) finds them set, or builds the same values too
+            _set_build(self, None)
+        return object.__getattribute__(self, name)
 
 
 _LAZY = frozenset(_ORDER_FIELDS[2:])

@@ -17,19 +17,16 @@ from itertools import repeat
 from operator import itemgetter
 from typing import NamedTuple
 
-import numpy as np
-
 from daemon.core.config.values import Config
 from daemon.core.model import Side
-from daemon.core.planning.arrays import seq_sum
 from daemon.core.planning.exact_ticks import scaled_floor
 from daemon.core.planning.market_rows import Market
-from daemon.core.planning.order_columns import costs_up, limit_columns, notional_cents, share_floats
+from daemon.core.planning.order_columns import figures
+from daemon.core.planning.order_columns import need as need_floats
 from daemon.core.planning.plan import PlannedOrder, SkippedSymbol
 from daemon.core.planning.records import OrderFigures, lazy_order_parts
 from daemon.core.planning.rounding import (
     CENT,
-    QTY_TICKS,
     qty_decimal,
     qty_ticks,
     round_notional,
@@ -154,7 +151,7 @@ def _emit(
     """Orders for the drafts at ``ticks_of`` shares each (None: the drafts' own shares), None
     where the shares round to nothing: the quantity, the notional at the limit price (rounded
     against us), and the estimated cost (``costs.order_cost``: ``cost_dollars`` then
-    ``to_cents_up``), for all drafts at once (``order_columns``)."""
+    ``to_cents_up``), for all drafts at once (``order_columns.figures``)."""
     all_ticks = [d[3] for d in drafts] if ticks_of is None else list(ticks_of)
     if not all_ticks or min(all_ticks) > 0:
         live, ticks = list(drafts), all_ticks
@@ -163,17 +160,10 @@ def _emit(
         ticks = [k for k in all_ticks if k > 0]
     if not live:
         return [None] * len(drafts)
-    rows = [d[2] for d in live]
-    whole = [d[4] for d in live]
-    limit_ticks, exponents, prices = limit_columns(market, rows, buy)
-    shares_a = share_floats(ticks, whole)
-    if shares_a is None:  # too many ticks for a float: share by share
-        shares_a = np.array([float(k) if w else k / QTY_TICKS for k, w in zip(ticks, whole, strict=True)])
-    _, costs = costs_up(market, rows, shares_a, prices)
-    notional = notional_cents(ticks, whole, limit_ticks, exponents, buy)
+    notional, costs, shares = figures(market, [d[2] for d in live], ticks, [d[4] for d in live], buy)
     # a thousand tuples built in C (map over zip): Emitted(d, ticks, None, cents, cost, shares)
     made: list[Emitted | None] = list(
-        map(_new, repeat(Emitted), zip(live, ticks, repeat(None), notional, costs, shares_a.tolist()))
+        map(_new, repeat(Emitted), zip(live, ticks, repeat(None), notional, costs, shares))
     )
     if len(live) == len(drafts):
         return made
@@ -341,17 +331,10 @@ def _buy_price(market: Market, i: int) -> float:
 
 
 def _guess(market: Market, buys: Sequence[Draft]) -> float:
-    """What the buys need (limit notional + cost), in floats: Σ ``q × px + cost`` in the
-    buys' order (a sequential ``cumsum``, as a loop adds them)."""
+    """What the buys need (limit notional + cost), in floats (``order_columns.need``)."""
     if not buys:
         return 0.0
-    rows = [d[2] for d in buys]
-    _, _, prices = limit_columns(market, rows, True)
-    q = share_floats([d[3] for d in buys], [d[4] for d in buys])
-    if q is None:
-        q = np.array([float(d.ticks) if d.whole else d.ticks / QTY_TICKS for d in buys])
-    cost, _ = costs_up(market, rows, q, prices)
-    return seq_sum(q * prices + cost)
+    return need_floats(market, [d[2] for d in buys], [d[3] for d in buys], [d[4] for d in buys])
 
 
 def fund_buys(
