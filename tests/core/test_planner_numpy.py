@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from daemon.core.model import Side
 from daemon.core.planning import benefit, drafting, market_rows, order_columns
-from daemon.core.planning.arrays import seq_sum
+from daemon.core.planning.arrays import seq_add, seq_sum
 from daemon.core.planning.benefit import Covariance
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array
 from daemon.core.planning.drafting import draft_rows, drafts
@@ -160,9 +160,12 @@ def test_drafts_in_numpy_are_the_per_row_rule(n: int, seed: int, offset: float, 
 
 
 @given(st.lists(st.floats(-1e300, 1e300), max_size=60))
-def test_seq_sum_adds_as_python_does(xs: list[float]) -> None:
-    got, want = seq_sum(np.array(xs, dtype=np.float64)), sum(xs)
-    assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
+def test_seq_sum_and_seq_add_add_one_by_one_from_zero(xs: list[float]) -> None:
+    want = 0.0
+    for x in xs:  # the definition, on every Python version (``sum`` is compensated from 3.12)
+        want += x
+    for got in (seq_sum(np.array(xs, dtype=np.float64)), seq_add(xs), seq_add(iter(xs))):
+        assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
 
 
 @settings(max_examples=40, deadline=None)

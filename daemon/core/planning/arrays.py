@@ -8,11 +8,17 @@ purity test still holds) already a dependency of the daemon.
 Exactness: an element-wise float64 ufunc rounds exactly as the same Python float operation
 (IEEE 754 double, round to nearest; ``np.sqrt`` is correctly rounded like ``math.sqrt``;
 numpy does not fuse a multiply and an add). A sum is not element-wise: ``np.sum`` adds
-pairwise, Python 3.11's ``sum`` and ``+=`` one by one from 0, so the planner sums with
-``seq_sum`` (a cumulative sum from 0: the same additions in the same order).
+pairwise, ``+=`` one by one from 0, so the planner sums a column with ``seq_sum`` (a
+cumulative sum from 0: the same additions in the same order) and a list of floats with
+``seq_add``, never with the built-in ``sum``: Python 3.12 made ``sum`` of floats compensated
+(Neumaier), so a plan would depend on the interpreter's version.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import reduce
+from operator import add
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,8 +33,14 @@ Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
 
 
+def seq_add(xs: Iterable[float]) -> float:
+    """Floats added from 0.0 one at a time, in order, on every Python (``sum`` of floats is
+    compensated from 3.12 on; it was this up to 3.11)."""
+    return float(reduce(add, xs, 0.0))
+
+
 def seq_sum(x: Floats) -> float:
-    """``sum(x.tolist())`` as Python 3.11 adds it: from 0, one element at a time, in order."""
+    """``seq_add(x.tolist())``: from 0, one element at a time, in order."""
     if x.size == 0:
         return 0.0
     return float(np.cumsum(np.concatenate((np.zeros(1), x)))[-1])

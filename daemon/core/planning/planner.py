@@ -45,6 +45,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from daemon.core.config.values import Config, Leftover
 from daemon.core.model import Holdings, Quote
 from daemon.core.planning.after_trade import benefit_of_plan, weights_after
+from daemon.core.planning.arrays import seq_add
 from daemon.core.planning.benefit import MarketCovariance, to_cents_down
 from daemon.core.planning.drafting import drafts
 from daemon.core.planning.market_rows import Market
@@ -167,7 +168,7 @@ def plan_rebalance(
         # inside its band the sells raise only what the buys take), within its band and at
         # most its target, so the buys are not starved to top cash up first; cash on hand
         # alone (this round's buys) still keeps the target
-        intended = float(pf.cash) - sum(trades) - (float(pf.value) - sizing_value)
+        intended = float(pf.cash) - seq_add(trades) - (float(pf.value) - sizing_value)
         floor = min(target_floor, max(low, to_decimal(intended).quantize(CENT, ROUND_CEILING)))
         base = pf.cash - floor
         room = max(ZERO, floor - low)
@@ -308,7 +309,7 @@ def _no_stranded_sells(
     raised = proceeds(sells)
     t = market.tables
     # what rounding may leave: up to a share of each whole-share buy, half the cash band
-    share = sum(market.prices[o.draft.row] for o in buys if o.draft.whole)
+    share = seq_add(market.prices[o.draft.row] for o in buys if o.draft.whole)
     slack = max(1.0, share, 0.5 * (t.cash_high - config.portfolio.cash_target) * pf.value)
     if float(raised - keep) <= slack:
         return sells
@@ -360,8 +361,10 @@ def _targets(config: Config, pf: Portfolio, rows: Sequence[Row], spread: list[st
         and r.price > (r.high - r.low) * v
         and r.target * v < r.price / 2
     ]
-    left = sum(targets[k] for k in unbuyable)
-    rest = sum(t for k, t in enumerate(targets) if k not in unbuyable and not rows[k].liquidate)
+    left = seq_add(targets[k] for k in unbuyable)
+    rest = seq_add(
+        t for k, t in enumerate(targets) if k not in unbuyable and not rows[k].liquidate
+    )
     if left <= 0 or rest <= 0:
         return targets
     scale = (rest + left) / rest

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from daemon.core.config.values import AssetConfig, Config, NotInTargets
 from daemon.core.model import CASH, Holdings, Quote
+from daemon.core.planning.arrays import seq_add
 from daemon.core.planning.plan import WeightRow
 from daemon.core.planning.quote_checks import quote_problem, valuation_price
 from daemon.core.planning.records import weight_row
@@ -219,7 +220,7 @@ def value_portfolio(
             weight_cash_dec += row.proceeds
         rows.append(row)
     weight_cash = float(weight_cash_dec)
-    value_total = weight_cash + sum([r.value for r in rows])
+    value_total = weight_cash + seq_add([r.value for r in rows])
     magnitude += abs(weight_cash)
     return Portfolio(rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude)
 
