@@ -50,40 +50,14 @@ class Quoting(Deciding):
         return jump
 
     def _on_batch(self, e: ev.QuoteBatch) -> list[Command]:
+        # one pass over the frame (``DriftTracker.take_quotes``): the quote events kept, the
+        # split check against each symbol's previous quote event, the drift; then the
+        # suspected splits in order (``_price_jump`` without its drift update)
+        jumps: list[tuple[ev.QuoteUpdated, float]] = []
+        breached = self._drift.take_quotes(e.quotes, self._quotes, self._split_suspect, jumps)
         cmds: list[Command] = []
-        qs = e.quotes
-        # two passes, each a tight loop with its lookups hoisted (every quote of every frame
-        # passes here): the split check against each symbol's previous quote event, then the
-        # drift in one call (``DriftTracker.update_quotes``), split outside the jumps, whose
-        # breach never counts (``_take``: a jump updates the drift in ``_price_jump``)
-        quotes = self._quotes
-        get = quotes.get
-        split = self._split_suspect
-        jumps: list[tuple[int, float]] = []  # (position, ratio): rare
-        for k, q in enumerate(qs):
-            sym = q.symbol
-            prev = get(sym)
-            quotes[sym] = q
-            if prev is not None:
-                bid, ask = q.bid, q.ask
-                now_sum, prev_sum = bid + ask, prev.bid + prev.ask
-                if (now_sum > prev_sum * split or prev_sum > now_sum * split) and (
-                    bid > 0 and ask > 0 and prev.bid > 0 and prev.ask > 0
-                ):
-                    jumps.append((k, now_sum / prev_sum))
-        drift = self._drift
-        if not jumps:
-            breached = drift.update_quotes(qs)
-        else:
-            breached = False
-            start = 0
-            for k, ratio in jumps:
-                if drift.update_quotes(qs[start:k]):
-                    breached = True
-                cmds.extend(self._price_jump(qs[k], ratio))
-                start = k + 1
-            if drift.update_quotes(qs[start:]):
-                breached = True
+        for q, ratio in jumps:
+            cmds.extend(self._suspect_split(q, ratio))
         if breached and self._run is None and self._config.trigger.mode in THRESHOLD_MODES:
             cmds.extend(self._decide(e.at, force=False))
         return cmds
@@ -107,6 +81,9 @@ class Quoting(Deciding):
 
     def _price_jump(self, e: ev.QuoteUpdated, ratio: float) -> list[Command]:
         self._drift.update_quote(e.symbol, e.bid, e.ask)
+        return self._suspect_split(e, ratio)
+
+    def _suspect_split(self, e: ev.QuoteUpdated, ratio: float) -> list[Command]:
         if not self._holds.suspect_split(e.symbol, ratio, self._positions.get(e.symbol, _ZERO)):
             return []
         why = f"{e.symbol} moved x{ratio:.3g} in one quote (a split?): {HOLD_UNTIL}"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from daemon.core.config.values import Config
 from daemon.core.model import CASH, Holdings
@@ -53,6 +53,9 @@ class BidAsk(Protocol):
     def bid(self) -> float: ...
     @property
     def ask(self) -> float: ...
+
+
+Q = TypeVar("Q", bound=BidAsk)
 
 
 class DriftTracker(DriftQueries):
@@ -337,9 +340,20 @@ class DriftTracker(DriftQueries):
         """``update_quote`` for each quote in order, in one call: the same state after
         every quote, the same float operations in the same order (so the same value of V
         bit for bit); True iff any of those calls would have returned True."""
-        # update_quote inlined, with every attribute hoisted into a local: the calls and
-        # ~20 attribute loads per quote were half the cost of a frame (every quote of every
-        # frame passes here). Keep the two in step (tests/core/test_drift_batches.py)
+        return self.take_quotes(quotes, {}, INF, [])
+
+    def take_quotes(
+        self, quotes: Iterable[Q], last: dict[str, Q], jump: float, jumps: list[tuple[Q, float]]
+    ) -> bool:
+        """``update_quotes``, and for the engine in the same pass (``engine/quotes.py``):
+        each quote becomes ``last[symbol]``; a quote whose bid + ask is ``jump`` times the
+        previous ``last`` quote's or more, or as much less (all four prices positive), is
+        appended to ``jumps`` with that ratio (a suspected split): it updates the drift like
+        any other, but its own breach is not counted."""
+        # update_quote inlined, with every attribute hoisted into a local, and the engine's
+        # previous-quote check folded in: the calls, ~20 attribute loads per quote and a
+        # second pass over the frame were ~35 % of a frame's cost (every quote of every
+        # frame passes here). Keep it in step with update_quote (test_drift_batches.py)
         index = self._index
         get = index.get
         px = self._px
@@ -358,17 +372,35 @@ class DriftTracker(DriftQueries):
         hmin = self._hmin
         hmin_i = self._hmin_i
         out = self._out
+        last_get = last.get
         breached = False
         was_inside = False  # the quote's symbol inside its band before it (read while out)
         for q in quotes:
+            sym = q.symbol
             bid = q.bid
             ask = q.ask
-            mid = (bid + ask) * 0.5
-            i = get(q.symbol)
+            prev = last_get(sym)
+            last[sym] = q
+            both = bid + ask
+            if prev is not None:
+                before = prev.bid + prev.ask
+                if (both > before * jump or before > both * jump) and (
+                    bid > 0 and ask > 0 and prev.bid > 0 and prev.ask > 0
+                ):
+                    jumps.append((q, both / before))
+                    # rare: through update_quote, its answer dropped, the locals around it
+                    self._value, self._ops, self._out = v, ops, out
+                    self._lmax, self._lmax_i, self._hmin, self._hmin_i = lmax, lmax_i, hmin, hmin_i
+                    self.update_quote(sym, bid, ask)
+                    v, ops, every, out = self._value, self._ops, self._resum_every, self._out
+                    lmax, lmax_i, hmin, hmin_i = self._lmax, self._lmax_i, self._hmin, self._hmin_i
+                    continue
+            mid = both * 0.5
+            i = get(sym)
             if i is None:
                 if not (0.0 < bid <= ask < INF):
                     continue
-                i = self._slot(q.symbol)  # appends to the same lists
+                i = self._slot(sym)  # appends to the same lists
                 every = self._resum_every
             elif mid == px[i] or not (0.0 < bid <= ask < INF):
                 # the same mid again (most quotes move sizes only; a bad quote with that
