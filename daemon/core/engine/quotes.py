@@ -1,17 +1,19 @@
 """The quote half of the Engine: prices and drift per quote, a decision per breach.
 
 ``QuoteUpdated`` is one quote; ``QuoteBatch`` is the quotes of one websocket frame. Both
-take every quote the same way (``_take``): keep the quote event itself (``Quote`` objects
-are built only to plan), suspect a split on a one-quote move of ``planner.split_suspect_ratio``
-(``engine_holds``), else update the drift tracker in O(1). A breach (``DriftTracker.update_quote``
-returns True) decides in threshold and hybrid modes while no run is in progress: a single
-quote decides at its own time; a batch decides at most once, after its last quote, at the
-batch's ``at``, so a frame of a hundred quotes plans once, with all of its prices.
+take every quote the same way: keep the quote event itself (``Quote`` objects are built only
+to plan), suspect a split on a one-quote move of ``planner.split_suspect_ratio``
+(``engine_holds``), update the drift tracker in O(1). A single quote goes through ``_take``;
+a batch in one pass of ``DriftTracker.take_quotes`` (the same steps, inlined). A breach
+(``DriftTracker.update_quote`` returns True; never on a suspected split) decides in
+threshold and hybrid modes while no run is in progress: a single quote decides at its own
+time; a batch decides at most once, after its last quote, at the batch's ``at``, so a frame
+of a hundred quotes plans once, with all of its prices.
 
-Precisely (``tests/core/test_engine_batches.py``): after a batch the engine is in the state
-the same quotes one by one leave it in, with the same split alerts in the same order; it
-then decides iff one of its quotes breached with no run in progress, as ``_decide`` at
-``at`` would on that state.
+Precisely (``tests/core/test_engine_batches.py``, ``tests/core/test_drift_batches.py``):
+after a batch the engine is in the state the same quotes one by one leave it in (the drift
+bit for bit), with the same split alerts in the same order; it then decides iff one of its
+quotes breached with no run in progress, as ``_decide`` at ``at`` would on that state.
 
 ``Quoting`` is a base of ``Engine``; the attributes it reads are the engine's.
 """
