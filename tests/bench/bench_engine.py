@@ -12,12 +12,20 @@
 4. events/s replaying a recorded two-round scenario into a fresh engine.
 
 Times are CPU time (``time.process_time``): on a shared machine wall time counts the other
-processes too.
+processes too. ``--count`` prints instead the instructions per quote of figure 2 under
+valgrind's callgrind (needs ``valgrind``; about a minute), a figure load does not move:
+two runs, with and without the timed frames after the same set-up and warm-up, differenced.
+To compare with another tree, run this file against it:
+``PYTHONPATH=<tree> python <this file> --count`` (figures 1 and 2 run there too).
 """
 
 from __future__ import annotations
 
+import os
 import random
+import re
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -146,7 +154,42 @@ def bench_replay() -> float:
     return rate
 
 
-if __name__ == "__main__":
+def _count_inner(n: int, size: int, count: int, same: float, run: bool) -> None:
+    engine, targets, prices = _ready(n)
+    frames = _frames(targets, prices, count, size, same)
+    warm = len(frames) // 4
+    for f in frames[:warm] if not run else frames:
+        engine.handle(f)
+
+
+def count_batches(n: int = 5000, size: int = 50, count: int = 40_000) -> None:
+    for same in (0.0, 0.6):
+        totals = []
+        for run in (False, True):
+            cmd = [
+                "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                sys.executable, __file__, "--inner",
+                str(n), str(size), str(count), str(same), str(int(run)),
+            ]  # fmt: skip
+            env = {**os.environ, "PYTHONHASHSEED": "0"}
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+            found = re.search(r"Collected : (\d+)", out.stderr)
+            if found is None:
+                raise SystemExit(f"no instruction count in valgrind's output:\n{out.stderr[-2000:]}")
+            totals.append(int(found.group(1)))
+        timed = count - count // size // 4 * size
+        print(
+            f"instructions per quote through Engine.handle(QuoteBatch), frames of {size}, "
+            f"{n:,} assets, {same:.0%} repeating their mid: {(totals[1] - totals[0]) / timed:,.0f}"
+        )
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--inner"]:
+    a = sys.argv[2:]
+    _count_inner(int(a[0]), int(a[1]), int(a[2]), float(a[3]), a[4] == "1")
+elif __name__ == "__main__" and sys.argv[1:2] == ["--count"]:
+    count_batches()
+elif __name__ == "__main__":
     bench_quotes()
     bench_batches()
     bench_decision()

@@ -1,17 +1,19 @@
 """The quote half of the Engine: prices and drift per quote, a decision per breach.
 
 ``QuoteUpdated`` is one quote; ``QuoteBatch`` is the quotes of one websocket frame. Both
-take every quote the same way (``_take``): keep the quote event itself (``Quote`` objects
-are built only to plan), suspect a split on a one-quote move of ``planner.split_suspect_ratio``
-(``engine_holds``), else update the drift tracker in O(1). A breach (``DriftTracker.update_quote``
-returns True) decides in threshold and hybrid modes while no run is in progress: a single
-quote decides at its own time; a batch decides at most once, after its last quote, at the
-batch's ``at``, so a frame of a hundred quotes plans once, with all of its prices.
+take every quote the same way: keep the quote event itself (``Quote`` objects are built only
+to plan), suspect a split on a one-quote move of ``planner.split_suspect_ratio``
+(``engine_holds``), update the drift tracker in O(1). A single quote goes through ``_take``;
+a batch in one pass of ``DriftTracker.take_quotes`` (the same steps, inlined). A breach
+(``DriftTracker.update_quote`` returns True; never on a suspected split) decides in
+threshold and hybrid modes while no run is in progress: a single quote decides at its own
+time; a batch decides at most once, after its last quote, at the batch's ``at``, so a frame
+of a hundred quotes plans once, with all of its prices.
 
-Precisely (``tests/core/test_engine_batches.py``): after a batch the engine is in the state
-the same quotes one by one leave it in, with the same split alerts in the same order; it
-then decides iff one of its quotes breached with no run in progress, as ``_decide`` at
-``at`` would on that state.
+Precisely (``tests/core/test_engine_batches.py``, ``tests/core/test_drift_batches.py``):
+after a batch the engine is in the state the same quotes one by one leave it in (the drift
+bit for bit), with the same split alerts in the same order; it then decides iff one of its
+quotes breached with no run in progress, as ``_decide`` at ``at`` would on that state.
 
 ``Quoting`` is a base of ``Engine``; the attributes it reads are the engine's.
 """
@@ -50,40 +52,14 @@ class Quoting(Deciding):
         return jump
 
     def _on_batch(self, e: ev.QuoteBatch) -> list[Command]:
+        # one pass over the frame (``DriftTracker.take_quotes``): the quote events kept, the
+        # split check against each symbol's previous quote event, the drift; then the
+        # suspected splits in order (``_price_jump`` without its drift update)
+        jumps: list[tuple[ev.QuoteUpdated, float]] = []
+        breached = self._drift.take_quotes(e.quotes, self._quotes, self._split_suspect, jumps)
         cmds: list[Command] = []
-        qs = e.quotes
-        # two passes, each a tight loop with its lookups hoisted (every quote of every frame
-        # passes here): the split check against each symbol's previous quote event, then the
-        # drift in one call (``DriftTracker.update_quotes``), split outside the jumps, whose
-        # breach never counts (``_take``: a jump updates the drift in ``_price_jump``)
-        quotes = self._quotes
-        get = quotes.get
-        split = self._split_suspect
-        jumps: list[tuple[int, float]] = []  # (position, ratio): rare
-        for k, q in enumerate(qs):
-            sym = q.symbol
-            prev = get(sym)
-            quotes[sym] = q
-            if prev is not None:
-                bid, ask = q.bid, q.ask
-                now_sum, prev_sum = bid + ask, prev.bid + prev.ask
-                if (now_sum > prev_sum * split or prev_sum > now_sum * split) and (
-                    bid > 0 and ask > 0 and prev.bid > 0 and prev.ask > 0
-                ):
-                    jumps.append((k, now_sum / prev_sum))
-        drift = self._drift
-        if not jumps:
-            breached = drift.update_quotes(qs)
-        else:
-            breached = False
-            start = 0
-            for k, ratio in jumps:
-                if drift.update_quotes(qs[start:k]):
-                    breached = True
-                cmds.extend(self._price_jump(qs[k], ratio))
-                start = k + 1
-            if drift.update_quotes(qs[start:]):
-                breached = True
+        for q, ratio in jumps:
+            cmds.extend(self._suspect_split(q, ratio))
         if breached and self._run is None and self._config.trigger.mode in THRESHOLD_MODES:
             cmds.extend(self._decide(e.at, force=False))
         return cmds
@@ -107,6 +83,9 @@ class Quoting(Deciding):
 
     def _price_jump(self, e: ev.QuoteUpdated, ratio: float) -> list[Command]:
         self._drift.update_quote(e.symbol, e.bid, e.ask)
+        return self._suspect_split(e, ratio)
+
+    def _suspect_split(self, e: ev.QuoteUpdated, ratio: float) -> list[Command]:
         if not self._holds.suspect_split(e.symbol, ratio, self._positions.get(e.symbol, _ZERO)):
             return []
         why = f"{e.symbol} moved x{ratio:.3g} in one quote (a split?): {HOLD_UNTIL}"

@@ -22,16 +22,15 @@ A held symbol with no good quote yet is valued at 0 and reported by ``missing_pr
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Protocol
 
 from daemon.core.config.values import Config
 from daemon.core.model import CASH, Holdings
 from daemon.core.triggers.bands import asset_limits, cash_limits
-from daemon.core.triggers.drift_queries import DriftQueries
+from daemon.core.triggers.drift_batch import DriftBatches
 
-INF = math.inf
+INF = math.inf  # (drift_batch's too)
 _RESUM_MIN = 4096  # exact re-sum of V at least this many updates apart (per slot: 8)
 
 
@@ -44,49 +43,10 @@ def _interval(mv: float, inv_lo: float, inv_hi: float, zero_b: float) -> tuple[f
     return INF, -INF  # a short position is never inside a band (weights below 0)
 
 
-class BidAsk(Protocol):
-    """A quote as ``update_quotes`` reads it (``events.QuoteUpdated`` is one)."""
-
-    @property
-    def symbol(self) -> str: ...
-    @property
-    def bid(self) -> float: ...
-    @property
-    def ask(self) -> float: ...
-
-
-class DriftTracker(DriftQueries):
+class DriftTracker(DriftBatches):
     """Current weights and band breaches of one portfolio; see the module docstring."""
 
-    __slots__ = (
-        "_a",
-        "_b",
-        "_banded",
-        "_cash",
-        "_cash_i",
-        "_config",
-        "_hi",
-        "_hmin",
-        "_hmin_i",
-        "_index",
-        "_inv_hi",
-        "_inv_lo",
-        "_lmax",
-        "_lmax_i",
-        "_lo",
-        "_mv",
-        "_n_targets",
-        "_ops",
-        "_out",
-        "_px",
-        "_qty",
-        "_qty_dec",
-        "_resum_every",
-        "_symbols",
-        "_target",
-        "_value",
-        "_zero_b",
-    )
+    __slots__ = ()  # the state is declared in drift_queries.DriftQueries
 
     def __init__(
         self, config: Config, holdings: Holdings, prices: Mapping[str, float] | None = None
@@ -332,102 +292,3 @@ class DriftTracker(DriftQueries):
         if not was:
             return True
         return a_old <= v_old <= b_old and not na <= v <= nb
-
-    def update_quotes(self, quotes: Iterable[BidAsk]) -> bool:
-        """``update_quote`` for each quote in order, in one call: the same state after
-        every quote, the same float operations in the same order (so the same value of V
-        bit for bit); True iff any of those calls would have returned True."""
-        # update_quote inlined, with every attribute hoisted into a local: the calls and
-        # ~20 attribute loads per quote were half the cost of a frame (every quote of every
-        # frame passes here). Keep the two in step (tests/core/test_drift_batches.py)
-        index = self._index
-        get = index.get
-        px = self._px
-        qty = self._qty
-        mvs = self._mv
-        banded = self._banded
-        a_list = self._a
-        b_list = self._b
-        inv_hi = self._inv_hi
-        inv_lo = self._inv_lo
-        v = self._value
-        ops = self._ops
-        every = self._resum_every
-        lmax = self._lmax
-        lmax_i = self._lmax_i
-        hmin = self._hmin
-        hmin_i = self._hmin_i
-        out = self._out
-        breached = False
-        was_inside = False  # the quote's symbol inside its band before it (read while out)
-        for q in quotes:
-            bid = q.bid
-            ask = q.ask
-            mid = (bid + ask) * 0.5
-            i = get(q.symbol)
-            if i is None:
-                if not (0.0 < bid <= ask < INF):
-                    continue
-                i = self._slot(q.symbol)  # appends to the same lists
-                every = self._resum_every
-            elif mid == px[i] or not (0.0 < bid <= ask < INF):
-                # the same mid again (most quotes move sizes only; a bad quote with that
-                # mid is ignored too, so either test may come first) or a bad quote
-                continue
-            px[i] = mid
-            held = qty[i]
-            if held == 0.0:
-                continue
-            new = held * mid
-            v_old = v
-            v = v_old + (new - mvs[i])
-            mvs[i] = new
-            ops += 1
-            if ops >= every:
-                v = math.fsum(mvs)
-                ops = 0
-            if not banded[i]:
-                now = v > 0.0 and (v < lmax or v > hmin)
-                if now and not out:
-                    breached = True
-                out = now
-                continue
-            if out:
-                was_inside = a_list[i] <= v_old <= b_list[i]
-            if new > 0.0:
-                na = new * inv_hi[i]
-                nb = new * inv_lo[i]
-            elif new == 0.0:
-                na = 0.0
-                nb = self._zero_b[i]
-            else:
-                na = INF
-                nb = -INF
-            a_list[i] = na
-            b_list[i] = nb
-            if na >= lmax:
-                lmax = na
-                lmax_i = i
-            elif i == lmax_i:
-                lmax = max(a_list)
-                lmax_i = a_list.index(lmax)
-            if nb <= hmin:
-                hmin = nb
-                hmin_i = i
-            elif i == hmin_i:
-                hmin = min(b_list)
-                hmin_i = b_list.index(hmin)
-            if v > 0.0 and (v < lmax or v > hmin):
-                if not out or (was_inside and not na <= v <= nb):
-                    breached = True
-                out = True
-            else:
-                out = False
-        self._value = v
-        self._ops = ops
-        self._lmax = lmax
-        self._lmax_i = lmax_i
-        self._hmin = hmin
-        self._hmin_i = hmin_i
-        self._out = out
-        return breached

@@ -1,6 +1,6 @@
 """The read side of the drift tracker (``drift.DriftTracker``): prices, values, weights and
-the exact band queries. ``DriftQueries`` is its base and holds no state of its own; the
-tracker's slots and the algorithm are in ``drift``.
+the exact band queries. ``DriftQueries`` is its root base: it declares the tracker's slots
+(the state itself is built and kept up to date in ``drift`` and ``drift_batch``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,37 @@ from daemon.core.planning.plan import WeightRow
 
 
 class DriftQueries:
-    __slots__ = ()
-    # the tracker's state (slots of ``DriftTracker``), read here
+    # the tracker's state, declared here, at the root, so that every part may assign it
+    __slots__ = (
+        "_a",
+        "_b",
+        "_banded",
+        "_cash",
+        "_cash_i",
+        "_config",
+        "_hi",
+        "_hmin",
+        "_hmin_i",
+        "_index",
+        "_inv_hi",
+        "_inv_lo",
+        "_lmax",
+        "_lmax_i",
+        "_lo",
+        "_mv",
+        "_n_targets",
+        "_ops",
+        "_out",
+        "_px",
+        "_qty",
+        "_qty_dec",
+        "_resum_every",
+        "_symbols",
+        "_target",
+        "_value",
+        "_zero_b",
+    )
+    # its types, for those read here (the rest in drift_batch and drift)
     _symbols: list[str]
     _index: dict[str, int]
     _qty: list[float]
