@@ -42,6 +42,7 @@ from daemon.core.config.values import (
     TargetMode,
 )
 from daemon.core.model import Holdings, Quote
+from daemon.core.planning.arrays import seq_add
 from daemon.core.planning.plan import Plan
 from daemon.core.planning.planner import plan_rebalance
 from daemon.core.tax.ledger import LotsOpened, replay
@@ -76,11 +77,11 @@ def random_case(seed: int) -> Planned:
     syms = [f"S{i:02d}" for i in range(n)]
     cash_target = c([0.0, 0.0, 0.02, 0.05])
     raw = [rng.randint(0 if rng.random() < 0.1 else 1, 100) for _ in syms]
-    if sum(raw) == 0:
+    if seq_add(raw) == 0:
         raw[0] = 1
-    scale = (1 - cash_target) / sum(raw)
+    scale = (1 - cash_target) / seq_add(raw)
     targets = [r * scale for r in raw]
-    targets[-1] = max(0.0, 1 - cash_target - sum(targets[:-1]))
+    targets[-1] = max(0.0, 1 - cash_target - seq_add(targets[:-1]))  # not sum: 3.12's is compensated
     assets = tuple(
         AssetConfig(
             s,
