@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from adapters.store import codec, ops
 from adapters.store.intent_log import IntentLog, encode
@@ -19,7 +20,7 @@ from adapters.store.ops import JournalError
 from adapters.store.writer import Op
 from daemon.core.commands import PlaceOrder
 
-ReadBodies = Callable[[Sequence[str]], dict[str, str]]
+Read = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:
@@ -28,10 +29,10 @@ def _retrieve(future: asyncio.Future[None]) -> None:
 
 
 class GroupCommit:
-    def __init__(self, log: IntentLog, put: Callable[[Op], None], committed: ReadBodies) -> None:
+    def __init__(self, log: IntentLog, put: Callable[[Op], None], read: Read) -> None:
         self.log = log
         self._put = put
-        self._committed = committed  # client order id → body, of the intents SQLite holds
+        self._read = read  # a query on the journal's read connection (committed rows)
         self._logged: dict[str, str] = {}  # logged since the last reset: id → body
         self._lost = 0  # intent writes to SQLite that failed: the log keeps them (no reset)
         self.resets = 0
@@ -78,6 +79,17 @@ class GroupCommit:
             if not done.done():
                 done.set_result(None)  # durable: in the log, or journaled before
         return results
+
+    def _committed(self, ids: Sequence[str]) -> dict[str, str]:
+        """Client order id → body, of those of ``ids`` SQLite holds (committed)."""
+        out: dict[str, str] = {}
+        for k in range(0, len(ids), 500):
+            chunk = tuple(ids[k:k + 500])
+            marks = ",".join("?" * len(chunk))
+            out.update(self._read(
+                f"SELECT client_order_id, body FROM intents WHERE client_order_id IN ({marks})",
+                chunk))
+        return out
 
     def _intent_written(self, future: asyncio.Future[None]) -> None:
         if future.cancelled() or future.exception() is not None:

@@ -112,7 +112,7 @@ class SqliteJournal:
         self._clock = clock
         self._pending_quotes = PendingQuotes()
         self._outbox = Outbox(writer)
-        self._group = GroupCommit(intent_log, self._put, self._journaled_bodies)
+        self._group = GroupCommit(intent_log, self._put, self._read)
         self._closed = False
 
     @classmethod
@@ -296,16 +296,6 @@ class SqliteJournal:
         if not self._writer.alive:
             raise JournalError(f"journal {self.path}: the writer thread has stopped")
         return self._group.record(orders, self._now())
-
-    def _journaled_bodies(self, ids: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for k in range(0, len(ids), 500):
-            chunk = ids[k:k + 500]
-            marks = ",".join("?" * len(chunk))
-            out.update(self._read(
-                f"SELECT client_order_id, body FROM intents WHERE client_order_id IN ({marks})",
-                tuple(chunk)))
-        return out
 
     def record_order_state(
         self,

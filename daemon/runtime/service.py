@@ -110,7 +110,7 @@ class Service:
         self.market_stats: MarketStatsTask | None = None
         self.model_targets: ModelTargetsTask | None = None
         self._ready = False
-        self._gc_frozen = False
+        self._gc_frozen = 0  # times the start-up heap was frozen (at ready, first beat)
         self._stopping = False
         self._stop_deadline: float | None = None
         self._signals = 0
@@ -178,6 +178,8 @@ class Service:
                     loop.remove_signal_handler(sig)
             with contextlib.suppress(Exception):
                 await self.journal.flush()
+            if self._gc_frozen:  # what the daemon held may be collected again
+                gc.unfreeze()
         if self._forced:
             return EXIT_FORCED
         return EXIT_OK if self._drained() else EXIT_DRAIN_TIMEOUT
@@ -268,6 +270,7 @@ class Service:
             while not self._stopping:
                 if health.ready_to_trade(self._snapshot(), self.venue.stream_stats()):
                     self._ready = True
+                    self._freeze_heap()
                     self.metrics.up_ready.set(1)
                     self.notifier.ready("ready: reconciled, streams up")
                     log.info("ready",
@@ -281,12 +284,15 @@ class Service:
         self.emit(TICK)
         self.refresh_gauges()
         self.journal_watch.check(self.journal, self.emit, self.clock.now)
-        if self._ready and not self._gc_frozen:
-            # once started (engine, books, a gauge per symbol built): what exists now lives
-            # as long as the daemon, and a full collection walking it held the loop up to
-            # 0.3 s at SIP scale; frozen, collections walk only what came after
-            gc.freeze()
-            self._gc_frozen = True
+        if self._ready and self._gc_frozen < 2:
+            self._freeze_heap()  # again after the first beat: its gauge children too
+
+    def _freeze_heap(self) -> None:
+        """Once started (engine, books, a gauge per symbol built) what exists lives as long
+        as the daemon, and a full collection walking it took ~80 ms of CPU at SIP scale
+        (5,000 symbols); frozen, collections walk only what came after (~7–10 ms)."""
+        gc.freeze()
+        self._gc_frozen += 1
 
     def refresh_gauges(self) -> None:
         snap = self._snapshot()

@@ -86,13 +86,18 @@ async def soak(args: argparse.Namespace) -> None:
                 else:
                     gc_pauses[info["generation"]].append(
                         (time.perf_counter() - gc_started[0], time.thread_time() - gc_started[1]))
+                    if info["generation"] == 2:
+                        full.append((time.monotonic() - t0, time.thread_time() - gc_started[1],
+                                     gc.get_freeze_count()))
 
-            gc.callbacks.append(gc_timer)
+            full: list[tuple[float, float, int]] = []  # (s into the run, CPU s, frozen)
+
             lags: list[float] = []
             lag_task = asyncio.create_task(_loop_lag(lags))
             profiler = LagProfiler() if args.profile_lag else None
             prof_task = asyncio.create_task(profiler.run()) if profiler else None
             t0 = time.monotonic()
+            gc.callbacks.append(gc_timer)
             cpu0 = time.process_time()
             q0 = d.quotes_seen
             samples: list[tuple[float, float]] = []
@@ -144,6 +149,9 @@ async def soak(args: argparse.Namespace) -> None:
     print(f"  loop lag ms: p50 {_quantile(lags, 0.5) * 1e3:.2f}  p99 {lag_p99:.2f}  "
           f"max {max(lags, default=0.0) * 1e3:.2f} ({len(lags):,} samples); "
           f"{conflated:,} quotes conflated under backlog")  # fmt: skip
+    worst = sorted(full, key=lambda f: -f[1])[:3]
+    print("  longest full collections: " + ", ".join(
+        f"{c * 1e3:.1f} ms CPU at {t:.0f} s ({n:,} objects frozen)" for t, c, n in worst))
     print("  gc pauses (wall / CPU): " + ", ".join(
         f"gen{g} {len(v):,}× max {max((w for w, _ in v), default=0.0) * 1e3:.1f} / "
         f"{max((c for _, c in v), default=0.0) * 1e3:.1f} ms, total CPU "
