@@ -17,9 +17,10 @@ Timer keys (answered by the shell with ``TimerFired(key=…)``):
   overdue (``/readyz`` not ready) and ``LookupOrder`` (again, doubling the wait, until it
   resolves); see ``OrderDesk.deadline_passed``.
 
-Runs and rounds (one gate per run, follow-up rounds): ``engine_deciding``.
-Quotes and batches of quotes (one decision per frame): ``engine_quotes``.
-Suspected splits and what is reported once: ``engine_holds``.
+Runs and rounds (one gate per run, follow-up rounds): ``engine/deciding.py``.
+Quotes and batches of quotes (one decision per frame): ``engine/quotes.py``.
+Order events (fills, cancels, rejects, submit outcomes): ``engine/order_events.py``.
+Suspected splits and what is reported once: ``engine/holds.py``.
 
 No ``PlaceOrder`` while (``blockers()``): shutting down, HALTED, no account snapshot, a feed
 is lost, a reconcile is awaited after the trade-updates feed came back, no market clock, the
@@ -49,23 +50,21 @@ from daemon.core.commands import (
 )
 from daemon.core.config.values import Config
 from daemon.core.engine.deciding import Run
-from daemon.core.engine.desk import CANCELABLE, RESOLVE, THROTTLE, TIMEOUT, OrderDesk
+from daemon.core.engine.desk import RESOLVE, THROTTLE, TIMEOUT, OrderDesk
 from daemon.core.engine.holds import Holds
 from daemon.core.engine.market_data import TRADE_UPDATES, Gates, MarketData
-from daemon.core.engine.quotes import Quoting
+from daemon.core.engine.order_events import LOOKUP, OrderEvents
 from daemon.core.engine.target_swap import swap_targets
 from daemon.core.engine.view import DecisionInfo, EngineSnapshot, build_snapshot
-from daemon.core.model import Holdings, Quote, Side, TradingState
+from daemon.core.model import Holdings, Quote, TradingState
 from daemon.core.orders.ids import validate_run_id as _validate_run_id
-from daemon.core.orders.lifecycle import OrderBook, OrderEventKind, OrderState, TrackedOrder
-from daemon.core.tax.live_lots import LiveLots, SeedLots, lot_fill
+from daemon.core.orders.lifecycle import OrderBook, OrderState
+from daemon.core.tax.live_lots import LiveLots, SeedLots
 from daemon.core.triggers.drift import DriftTracker
 from daemon.core.triggers.rules import TriggerState, next_wakeup
 
 CHECK = "check"
-LOOKUP = "lookup:"
 _ZERO = Decimal(0)
-_MAX_LOOKUP_BACKOFF = 32
 
 
 def _split_factor(config: Config) -> float:
@@ -74,7 +73,7 @@ def _split_factor(config: Config) -> float:
     return ratio if ratio > 0 else math.inf
 
 
-class Engine(Quoting):
+class Engine(OrderEvents):
     def __init__(
         self, config: Config, run_id: str, *, trading_state: TradingState = TradingState.ACTIVE,
         lots: SeedLots | None = None, follow_lots: bool = True,
@@ -247,105 +246,6 @@ class Engine(Quoting):
         cmds.extend(self._pump(e.at))
         cmds.extend(self._settle_run(e.at))
         return cmds
-
-    def _apply_to_holdings(self, order: TrackedOrder, qty: Decimal, price: Decimal) -> None:
-        if self._cash is None:
-            return
-        signed = qty if order.side is Side.BUY else -qty
-        cash_delta = -signed * price
-        self._positions[order.symbol] = self._positions.get(order.symbol, Decimal(0)) + signed
-        self._cash += cash_delta
-        self._drift.apply_fill(order.symbol, signed, cash_delta)
-
-    # -- order events -----------------------------------------------------------------------
-
-    def _on_accepted(self, e: ev.OrderAccepted) -> list[Command]:
-        order = self._book.transition(e.client_order_id, OrderEventKind.ACCEPTED)
-        if order is None:
-            return []
-        if e.broker_order_id:
-            order.broker_order_id = e.broker_order_id
-        if order.cancel_wanted and order.state in CANCELABLE:
-            return self._desk.cancel(order)
-        return []
-
-    def _on_filled(self, e: ev.OrderFilled) -> list[Command]:
-        applied = self._book.apply_fill(e)
-        lot_alert = (
-            lot_fill(self._lots, self._book.get(e.client_order_id), e, self._config.tax)
-            if self._follow_lots
-            else []
-        )
-        if applied is None:
-            return lot_alert
-        if applied.to_holdings:
-            self._apply_to_holdings(applied.order, applied.qty, applied.price)
-        run = self._run
-        if run is not None and e.client_order_id in run.members:
-            run.had_fills = True
-        cmds: list[Command] = lot_alert
-        if applied.order.cancel_wanted and applied.order.state in CANCELABLE:
-            cmds.extend(self._desk.cancel(applied.order))
-        if applied.order.state.terminal:
-            cmds.extend(self._after_terminal(e.at))
-        return cmds
-
-    def _on_canceled(self, e: ev.OrderCanceled) -> list[Command]:
-        if self._book.transition(e.client_order_id, OrderEventKind.CANCELED) is None:
-            return []
-        return self._after_terminal(e.at)
-
-    def _on_rejected(self, e: ev.OrderRejected) -> list[Command]:
-        order = self._book.transition(e.client_order_id, OrderEventKind.REJECTED)
-        if order is None:
-            return []
-        if self._run is not None and e.client_order_id in self._run.members:
-            self._run.rejected.add(order.symbol)
-        alert = Alert(
-            "warning",
-            f"order {order.client_order_id} ({order.side.value} "
-            f"{order.symbol}) rejected: {e.reason}; not retried in this run",
-        )
-        return [alert, *self._after_terminal(e.at)]
-
-    def _on_submit_failed(self, e: ev.OrderSubmitFailed) -> list[Command]:
-        if e.outcome is ev.SubmitOutcome.NOT_SENT:
-            order = self._book.transition(e.client_order_id, OrderEventKind.SUBMIT_NOT_SENT)
-            if order is None:
-                return []
-            alert = Alert(
-                "warning",
-                f"order {order.client_order_id} ({order.side.value} "
-                f"{order.symbol}) was not sent: {e.reason}",
-            )
-            return [alert, *self._after_terminal(e.at)]
-        order = self._book.transition(e.client_order_id, OrderEventKind.SUBMIT_UNKNOWN)
-        if order is None:
-            return []
-        return [self._lookup_wakeup(order, e.at)]
-
-    def _lookup_wakeup(self, order: TrackedOrder, now: datetime) -> ScheduleWakeup:
-        factor = min(2**order.lookups, _MAX_LOOKUP_BACKOFF)
-        delay = timedelta(seconds=self._config.execution.lookup_delay_seconds * factor)
-        return ScheduleWakeup(now + delay, LOOKUP + order.client_order_id)
-
-    def _on_not_found(self, e: ev.OrderNotFound) -> list[Command]:
-        order = self._book.transition(e.client_order_id, OrderEventKind.NOT_FOUND)
-        if order is None:
-            return []
-        alert = Alert(
-            "info",
-            f"order {order.client_order_id} never reached the broker "
-            "(lookup found nothing): marked failed",
-        )
-        return [alert, *self._after_terminal(e.at)]
-
-    def _on_cancel_failed(self, e: ev.OrderCancelFailed) -> list[Command]:
-        order = self._book.get(e.client_order_id)
-        return [] if order is None else self._desk.cancel_failed(order)
-
-    def _after_terminal(self, now: datetime) -> list[Command]:
-        return [*self._pump(now), *self._settle_run(now)]
 
     # -- timers -----------------------------------------------------------------------------
 
