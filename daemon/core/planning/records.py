@@ -60,31 +60,6 @@ _w = _setters(WeightRow, _WEIGHT_FIELDS)
 _new = object.__new__
 
 
-def planned_order(
-    symbol: str,
-    side: Side,
-    qty: Decimal | None,
-    notional: Decimal | None,
-    limit_price: Decimal | None,
-    est_cost: Decimal,
-    reason: str,
-    est_notional: Decimal,
-) -> PlannedOrder:
-    """``PlannedOrder(symbol, side, qty, notional, limit_price, est_cost, reason,
-    est_notional)``, quicker."""
-    s = _o
-    o: PlannedOrder = _new(PlannedOrder)
-    s[0](o, symbol)
-    s[1](o, side)
-    s[2](o, qty)
-    s[3](o, notional)
-    s[4](o, limit_price)
-    s[5](o, est_cost)
-    s[6](o, reason)
-    s[7](o, est_notional)
-    return o
-
-
 def weight_row(current: float, target: float, low: float, high: float) -> WeightRow:
     """``WeightRow(current, target, low, high)``, quicker."""
     s = _w
