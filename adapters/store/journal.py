@@ -68,7 +68,7 @@ from adapters.store.journal_paths import (
 from adapters.store.ops import JournalError
 from adapters.store.pending_quotes import PendingQuotes
 from adapters.store.writer import Op, Outbox, WriterThread
-from daemon.core.commands import Command, PlaceOrder, RecordDecision
+from daemon.core.commands import Command, PlaceOrder
 from daemon.core.config.tax import TaxConfig
 from daemon.core.events import Event, OrderFilled, QuoteBatch, QuoteUpdated
 from daemon.core.model import TradingState
@@ -262,10 +262,6 @@ class SqliteJournal:
         also fills the ``decisions`` table."""
         recorded_at = self._now()
         self._put(ops.command_op(command, recorded_at))
-
-    def record_decision(self, decision: RecordDecision) -> None:
-        """Same as ``record_command(decision)``."""
-        self.record_command(decision)
 
     def record(self, kind: str, payload: dict[str, Any]) -> None:
         """A free-form record (reconcile results, alerts, notes). Non-blocking."""

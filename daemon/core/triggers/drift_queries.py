@@ -96,10 +96,6 @@ class DriftQueries:
         """O(1): is any target (or cash) outside its band right now?"""
         return self._out
 
-    @property
-    def target_symbols(self) -> tuple[str, ...]:
-        return tuple(self._symbols[: self._n_targets])
-
     def missing_prices(self) -> list[str]:
         """Held symbols (nonzero quantity) with no good quote yet, valued at 0; sorted."""
         ci = self._cash_i
