@@ -61,12 +61,12 @@ def benefit_of_plan(
     config: Config,
     pf: Portfolio,
     market: Market,
-    current: Mapping[str, float],
     after: Mapping[str, float],
     after_w: Floats,
     covariance: MarketCovariance | None,
 ) -> tuple[float, float]:
-    """(risk, cash drag) gains of moving from ``current`` to ``after`` (``benefit``);
+    """(risk, cash drag) gains of moving from the current weights (``pf``'s, value > 0) to
+    ``after`` (``benefit``);
     ``after_w``: the weights after, per row of ``pf``. The rows that count in drift, as
     arrays (d = w − t, e = w' − t: the same float operations row by row)."""
     sigmas = dict(zip([r.symbol for r in market.rows], market.sigma, strict=True))
@@ -82,6 +82,7 @@ def benefit_of_plan(
     d = values / pf.value - target  # current[sym] − target
     e = after_w[np.asarray(idx, dtype=np.intp)] - target
     cov = Covariance(config, sigmas, covariance)
-    cash = (current[CASH], after.get(CASH, current[CASH]))
+    now = pf.weight_cash / pf.value  # Plan.weights[CASH].current
+    cash = (now, after.get(CASH, now))
     mean = market.tables.mean_return
     return benefit_parts(config, symbols, d, e, cash, pf.value, cov, mean)

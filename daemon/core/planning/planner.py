@@ -129,10 +129,9 @@ def plan_rebalance(
             value,
             weights,
             skipped=tuple(skipped),
-            after={s: w.current for s, w in weights.items()},
+            after=pf.current(),
             portfolio_drift=drift,
         )
-    current = {s: w.current for s, w in weights.items()}
 
     where = [k for k, r in enumerate(pf.rows) if r.problem is None and r.price is not None]
     rows = [pf.rows[k] for k in where]
@@ -194,7 +193,7 @@ def plan_rebalance(
 
     after, after_w = weights_after(pf, market, emitted, len(sell_orders))
     est_cost = dollars(sum([e.cost_cents for e in emitted]), emitted)
-    risk, cash_gain = benefit_of_plan(config, pf, market, current, after, after_w, covariance)
+    risk, cash_gain = benefit_of_plan(config, pf, market, after, after_w, covariance)
     est_benefit = to_cents_down(risk + cash_gain)
     gate_on = gate and config.cost.gate
     est_tax, tax_note = ZERO, ""
@@ -215,7 +214,7 @@ def plan_rebalance(
                 f"cost gate on: est. cost {money(est_cost)}{tax_note} > benefit "
                 f"{money(est_benefit)} (risk {_signed(risk)}, cash {_signed(cash_gain)}): no trade"
             )
-            emitted, after, deferred, round_buys = [], current, {}, None
+            emitted, after, deferred, round_buys = [], pf.current(), {}, None
         else:
             notes.append(f"cost gate on: {figures}: trade")
     if gate and emitted:
@@ -226,7 +225,7 @@ def plan_rebalance(
         traded = dollars(sum([e.notional_cents for e in emitted]), emitted)
         if traded < minimum:
             notes.append(f"below minimum trade: total {money(traded)} < {money(minimum)}")
-            emitted, after, deferred, round_buys = [], current, {}, None
+            emitted, after, deferred, round_buys = [], pf.current(), {}, None
     n_sells = len(sell_orders) if emitted else 0
     orders = planned_orders(config, market, emitted, n_sells, pf.value)
     run_orders: list[PlannedOrder] = []

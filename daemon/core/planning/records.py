@@ -1,4 +1,5 @@
-"""``PlannedOrder`` and ``WeightRow`` built at the planner's rate (a thousand a plan).
+"""``PlannedOrder`` and ``WeightRow`` built at the planner's rate (a thousand a plan), and
+``Plan.weights`` built when first read (``LazyWeights``).
 
 Both are frozen slotted dataclasses, whose generated ``__init__`` stores each field through
 ``object.__setattr__(self, name, value)``: about a microsecond per order. These builders
@@ -20,7 +21,7 @@ is pure, so two threads reading a fresh order at once both get the same figures.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -112,3 +113,66 @@ def lazy_order_parts() -> tuple[Callable[[], LazyOrder], Any, Any, Any]:
     """What ``lazy_order`` does, as (new, set symbol, set side, set builder tuple), for a
     loop that makes a thousand (a call less per order)."""
     return partial(_new, LazyOrder), _o[0], _o[1], _set_build
+
+
+class LazyWeights(Mapping[str, WeightRow]):
+    """``Plan.weights``: symbol → ``WeightRow``, the rows built on first read. A plan of
+    1,000 assets holds 1,001 rows and the planner reads none of them (the journal, the
+    ``plan`` command and tests do, later): ``build(*args)`` makes the plain dict the
+    planner used to return, once, on the first read of anything; from then on this is that
+    dict's read-only view (equal to it and to any mapping of the same items, printed and
+    iterated as it). ``build`` is pure, so two threads reading a fresh one at once build
+    equal dicts (either is kept)."""
+
+    __slots__ = ("_args", "_rows")
+
+    def __init__(self, build: Callable[..., dict[str, WeightRow]], *args: Any) -> None:
+        self._args: tuple[Any, ...] = (build, *args)
+        self._rows: dict[str, WeightRow] | None = None
+
+    def rows(self) -> dict[str, WeightRow]:
+        """The dict itself (built now if not yet)."""
+        rows = self._rows
+        if rows is None:
+            build = self._args
+            rows = self._rows = build[0](*build[1:])
+        return rows
+
+    def __getitem__(self, symbol: str) -> WeightRow:
+        return self.rows()[symbol]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows())
+
+    def __len__(self) -> int:
+        return len(self.rows())
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self.rows()
+
+    # the dict's own views (quicker than Mapping's, which look every key up again)
+    def keys(self) -> KeysView[str]:
+        return self.rows().keys()
+
+    def items(self) -> ItemsView[str, WeightRow]:
+        return self.rows().items()
+
+    def values(self) -> ValuesView[WeightRow]:
+        return self.rows().values()
+
+    def get(self, symbol: str, default: Any = None) -> Any:
+        return self.rows().get(symbol, default)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyWeights):
+            return self.rows() == other.rows()
+        if isinstance(other, dict):
+            return self.rows() == other
+        if isinstance(other, Mapping):
+            return self.rows() == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # a mapping, like dict
+
+    def __repr__(self) -> str:
+        return repr(self.rows())

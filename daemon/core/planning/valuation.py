@@ -19,12 +19,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+import numpy as np
+
 from daemon.core.config.values import AssetConfig, Config, NotInTargets
 from daemon.core.model import CASH, Holdings, Quote
 from daemon.core.planning.arrays import seq_add
 from daemon.core.planning.plan import WeightRow
 from daemon.core.planning.quote_checks import quote_problem, valuation_price
-from daemon.core.planning.records import weight_row
+from daemon.core.planning.records import LazyWeights, weight_row
 from daemon.core.planning.rounding import CENT, to_decimal
 from daemon.core.planning.tables import AssetInfo, tables_for
 
@@ -95,16 +97,24 @@ class Portfolio:
                 return Decimal(lo).scaleb(-2)
         return self.value_dec.quantize(CENT)
 
-    def weights(self, config: Config) -> dict[str, WeightRow]:
-        v = self.value
-        new = weight_row
-        if v > 0:
-            out = {r.symbol: new(r.value / v, r.target, r.low, r.high) for r in self.rows}
-        else:
-            out = {r.symbol: new(0.0, r.target, r.low, r.high) for r in self.rows}
+    def weights(self, config: Config) -> Mapping[str, WeightRow]:
+        """``Plan.weights``: every row's and cash's ``WeightRow``, built on first read
+        (``records.LazyWeights``, ``weight_rows``)."""
         t = tables_for(config)
-        cw = self.weight_cash / v if v > 0 else 0.0
-        out[CASH] = new(cw, config.portfolio.cash_target, t.cash_low, t.cash_high)
+        cash = (config.portfolio.cash_target, t.cash_low, t.cash_high)
+        return LazyWeights(weight_rows, self.rows, self.value, self.weight_cash, cash)
+
+    def current(self) -> dict[str, float]:
+        """Each row's current weight and cash's: ``weight_rows``' ``current`` figures (the
+        same divisions, in numpy), by symbol."""
+        v = self.value
+        rows = self.rows
+        symbols = [r.symbol for r in rows]
+        if v > 0:
+            out = dict(zip(symbols, (np.array([r.value for r in rows], dtype=np.float64) / v).tolist(), strict=True))
+        else:
+            out = dict.fromkeys(symbols, 0.0)
+        out[CASH] = self.weight_cash / v if v > 0 else 0.0
         return out
 
     def drift(self, config: Config) -> float:
@@ -116,6 +126,21 @@ class Portfolio:
             if r.counts_in_drift:
                 total += abs(r.value / v - r.target)
         return total / 2.0
+
+
+def weight_rows(
+    rows: list[Row], v: float, weight_cash: float, cash: tuple[float, float, float]
+) -> dict[str, WeightRow]:
+    """Every row's ``WeightRow`` (its weight of the value ``v``, target and band), then
+    cash's (``cash``: target, low, high)."""
+    new = weight_row
+    if v > 0:
+        out = {r.symbol: new(r.value / v, r.target, r.low, r.high) for r in rows}
+    else:
+        out = {r.symbol: new(0.0, r.target, r.low, r.high) for r in rows}
+    cw = weight_cash / v if v > 0 else 0.0
+    out[CASH] = new(cw, *cash)
+    return out
 
 
 def _fresh_from(now: datetime, max_age: float) -> datetime | None:
