@@ -386,9 +386,9 @@ class Feeder:
         if isinstance(c, PlaceOrder):
             self._orders += 1
             bid = f"bt-{self._orders}"
-            self._open[c.client_order_id] = OpenOrder(c, bid)
+            o = self._open[c.client_order_id] = OpenOrder(c, bid)
             self._put(ev.OrderAccepted(t, c.client_order_id, bid))
-            self._try_fill(c.client_order_id)
+            self._try_fill(c.client_order_id, o)
         elif isinstance(c, CancelOrder):
             if self._open.pop(c.client_order_id, None) is not None:
                 self._put(ev.OrderCanceled(t, c.client_order_id, "canceled"))
@@ -414,8 +414,9 @@ class Feeder:
                 self._alerts.append(f"{t.date().isoformat()}: {c.message}")
         # TradingStateChanged, Halt: nothing to carry out in a backtest
 
-    def _try_fill(self, coid: str) -> None:
-        o = self._open[coid]
+    def _try_fill(self, coid: str, o: OpenOrder | None = None) -> None:
+        if o is None:
+            o = self._open[coid]
         sym = o.order.symbol
         j = self._column.get(sym, -1)
         if j < 0:
@@ -433,7 +434,7 @@ class Feeder:
         self.ledger.apply(sym, o.order.side, f)
         self._qty[j] = float(self.ledger.positions[sym])
         self._trades += 1
-        self._traded += float(f.qty * f.price)
+        self._traded += float(f.notional)
         if f.commission:
             self._row_commission = True
         self._exec += 1

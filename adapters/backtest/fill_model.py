@@ -94,6 +94,7 @@ class Fill(NamedTuple):  # one per fill: a tuple is built several times faster
     commission: Decimal
     spread_cost: float
     impact_cost: float
+    notional: Decimal  # qty × price, exact (the ledger and the feeder's turnover reuse it)
 
 
 @dataclass(slots=True)
@@ -104,9 +105,13 @@ class Ledger:
     positions: dict[str, Decimal] = field(default_factory=dict)
 
     def apply(self, symbol: str, side: Side, fill: Fill) -> None:
-        signed = fill.qty if side is Side.BUY else -fill.qty
-        self.positions[symbol] = self.positions.get(symbol, ZERO) + signed
-        self.cash -= signed * fill.price + fill.commission
+        # (-q) × p is exactly -(q × p) in Decimal: the fill's notional, not a second product
+        if side is Side.BUY:
+            self.positions[symbol] = self.positions.get(symbol, ZERO) + fill.qty
+            self.cash -= fill.notional + fill.commission
+        else:
+            self.positions[symbol] = self.positions.get(symbol, ZERO) - fill.qty
+            self.cash -= -fill.notional + fill.commission
 
 
 class FillModel:
@@ -178,7 +183,7 @@ class FillModel:
         open_order.commissioned = True
         open_order.filled += qty
         open_order.paid += notional
-        return Fill(qty, price, commission, spread_cost, impact_cost)
+        return Fill(qty, price, commission, spread_cost, impact_cost, notional)
 
 
 __all__ = ["Costs", "Fill", "FillModel", "Ledger", "OpenOrder", "Quote"]
