@@ -12,7 +12,7 @@ from typing import Any
 from adapters.sim.ledger import Holding, dstr
 from adapters.sim.market_calendar import MarketCalendar, to_new_york
 from adapters.sim.prices import Tick
-from adapters.sim.sim_config import SymbolConfig
+from adapters.sim.symbol_config import SymbolConfig
 
 TAPES = {"NYSE": "A", "ARCA": "B", "NYSEARCA": "B", "AMEX": "B", "BATS": "B", "NASDAQ": "C"}
 CENT = Decimal("0.01")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from adapters.sim.market_calendar import NEW_YORK, MarketCalendar, local_day
-from adapters.sim.sim_config import SymbolConfig
+from adapters.sim.symbol_config import SymbolConfig
 
 __all__ = ["ADJUSTMENTS", "CorporateAction", "DailyBar", "DailyHistory", "bar_time"]
 

@@ -31,8 +31,9 @@ from adapters.sim.order_desk import (
 from adapters.sim.orders_json import SimOrder
 from adapters.sim.prices import PricePath, Tick, make_path, rng_from_state, rng_state
 from adapters.sim.sim_clock import SimClock
-from adapters.sim.sim_config import ExchangeFaults, SimConfig, SymbolConfig
+from adapters.sim.sim_config import ExchangeFaults, SimConfig
 from adapters.sim.sim_errors import SimAPIError
+from adapters.sim.symbol_config import SymbolConfig
 
 __all__ = ["SimAPIError", "SimExchange"]
 

@@ -30,8 +30,9 @@ from adapters.sim.order_validation import (
 from adapters.sim.orders_json import SimOrder
 from adapters.sim.prices import PricePath, Tick
 from adapters.sim.sim_clock import SimClock
-from adapters.sim.sim_config import ExchangeFaults, SymbolConfig
+from adapters.sim.sim_config import ExchangeFaults
 from adapters.sim.sim_errors import SimAPIError
+from adapters.sim.symbol_config import SymbolConfig
 
 TradeListener = Callable[[dict[str, Any]], None]
 MarketListener = Callable[[list[dict[str, Any]]], None]
