@@ -131,7 +131,7 @@ class Journal(Protocol):
 
     async def record_intent(self, order: PlaceOrder) -> None: ...
 
-    def record_intents(self, orders: Sequence[PlaceOrder]) -> list[Awaitable[None]]:
+    def record_intents(self, orders: Sequence[PlaceOrder]) -> Sequence[Awaitable[None]]:
         """Group commit: one fsync for orders released together; await an order's
         awaitable before its POST (``SqliteJournal.record_intents``)."""
         ...

@@ -37,7 +37,7 @@ class GroupCommit:
         self._lost = 0  # intent writes to SQLite that failed: the log keeps them (no reset)
         self.resets = 0
 
-    def record(self, orders: Sequence[PlaceOrder], recorded_at: str) -> list[Awaitable[None]]:
+    def record(self, orders: Sequence[PlaceOrder], recorded_at: str) -> Sequence[Awaitable[None]]:
         loop = asyncio.get_running_loop()
         bodies = [codec.dumps(o) for o in orders]
         known = dict(self._committed([o.client_order_id for o in orders

@@ -277,7 +277,7 @@ class SqliteJournal:
             raise JournalError(f"record_intent takes a PlaceOrder, not {type(order).__name__}")
         await self._put_and_wait(ops.intent_op(order, self._now()))
 
-    def record_intents(self, orders: Sequence[PlaceOrder]) -> list[Awaitable[None]]:
+    def record_intents(self, orders: Sequence[PlaceOrder]) -> Sequence[Awaitable[None]]:
         """Group commit (``group_commit.py``): the intents of orders released together (a
         round's first orders, a throttle release) made durable with one ``fdatasync`` of
         the intent log before this returns, then queued for SQLite. Returns, per order, an
