@@ -404,11 +404,11 @@ class Feeder:
         elif isinstance(c, RequestReconcile):
             self._put(self._snapshot(t))
         elif isinstance(c, LookupOrder):
-            o = self._open.get(c.client_order_id)
-            if o is None:
+            found = self._open.get(c.client_order_id)
+            if found is None:
                 self._put(ev.OrderNotFound(t, c.client_order_id))
             else:
-                self._put(ev.OrderAccepted(t, c.client_order_id, o.broker_id))
+                self._put(ev.OrderAccepted(t, c.client_order_id, found.broker_id))
         elif isinstance(c, Alert):
             if c.severity != "info":
                 self._alerts.append(f"{t.date().isoformat()}: {c.message}")
