@@ -62,6 +62,7 @@ def utc_times(days: tuple[date, ...], at: time, tz: str) -> list[datetime]:
     for d in days:
         wall = datetime.combine(d, at)
         off = z.utcoffset(wall)
+        assert off is not None  # a ZoneInfo always has an offset (tzinfo's API allows None)
         out.append((wall - off).replace(tzinfo=UTC))
     return out
 
