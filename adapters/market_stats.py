@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import numpy as np
+from numpy.typing import NDArray
 
 from adapters.ports import DailyBar
 from daemon.core.events import CovarianceEstimated, Event, MarketStatsUpdated
@@ -64,8 +65,8 @@ def _clean(bars: Sequence[DailyBar], before: date | None) -> tuple[list[DailyBar
     return [by_day[d] for d in sorted(by_day)], bad
 
 
-def simple_returns(closes: Sequence[float]) -> np.ndarray:
-    c = np.asarray(closes, dtype=float)
+def simple_returns(closes: Sequence[float]) -> NDArray[np.float64]:
+    c = np.asarray(closes, dtype=np.float64)
     return c[1:] / c[:-1] - 1.0
 
 
