@@ -52,9 +52,9 @@ def summary(config: Config) -> str:
         f"broker {b.kind}" + (" paper" if b.paper else " LIVE") + f" ({b.feed} feed)",
     ]
     if config.tax.taxable:
-        t = config.tax
-        parts.append(f"taxable account ({t.relief_method.value} lots, bands x"
-                     f"{t.band_multiplier:g}" + (", harvesting" if t.harvest.enabled else "")
+        tax = config.tax
+        parts.append(f"taxable account ({tax.relief_method.value} lots, bands x"
+                     f"{tax.band_multiplier:g}" + (", harvesting" if tax.harvest.enabled else "")
                      + ")")
     m = config.targets_model
     if m.kind != "static":
