@@ -124,6 +124,7 @@ def walk_forward(
 
 def _metric(result: dict[str, Any], metric: str) -> float | None:
     if metric == "costs":
-        return round(sum(result["costs"].values()), 2)
+        costs: dict[str, float] = result["costs"]
+        return round(sum(costs.values()), 2)
     v = result.get(metric)
     return None if v is None else round(float(v), 6)
