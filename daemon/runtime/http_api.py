@@ -50,13 +50,14 @@ class HttpApi:
         ])
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        runner = self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
         await site.start()
-        server = site._server
-        if self.port == 0 and server is not None and server.sockets:  # type: ignore[union-attr]
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        # the runner's one site: its sockets' names, so the port the OS picked for port 0
+        addresses = runner.addresses
+        if self.port == 0 and addresses:
+            self.port = addresses[0][1]
 
     async def stop(self) -> None:
         if self._runner is not None:
