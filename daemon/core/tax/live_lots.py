@@ -196,6 +196,15 @@ class LiveLots:
         return self.ledger.lots(symbol)
 
     @property
+    def untrusted(self) -> str | None:
+        """Why tax-aware decisions must not trust these lots (None: they may): the ledger
+        stopped following the account. The planner then makes no tax-aware cuts and the
+        harvester harvests nothing (``tax.policy``, ``engine.harvesting``)."""
+        if self.out_of_sync is not None:
+            return f"the lot ledger is out of sync with the account ({self.out_of_sync})"
+        return None
+
+    @property
     def date_unknown(self) -> list[Lot]:
         """Lots opened from a broker position: their term is unknown (flag them)."""
         return [lot for lot in self.ledger.lots() if lot.date_unknown]
