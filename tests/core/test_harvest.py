@@ -210,3 +210,26 @@ def test_the_return_waits_while_the_substitutes_loss_would_be_washed() -> None:
     # at a gain the substitute's sale has no loss to wash: the return goes ahead
     assert find_return(config(), ira, {"VTI": D(90), "ITOT": D("50.5")}, day, swaps) == (
         "VTI", "ITOT")
+
+
+def test_no_return_while_the_lots_were_seeded_from_positions() -> None:
+    """After a restart whose journal did not rebuild the lots, the ledger is seeded from the
+    positions and has forgotten VTI's loss sale: the return's window check would see no
+    loss and buy VTI back at once, inside the window (washing the harvested loss)."""
+    engine = Engine(config(), RUN, lots=SeedLots(replay([]), False, rebuild_failed="unfit"))
+    feed(engine, [ev.AccountSnapshot(at(0), D(200), {"ITOT": D(120), "BND": D(38)},
+                                     avg_entry_prices={"ITOT": D(50), "BND": D(100)}),
+                  clock(at(0)), *quotes(at(0), {"VTI": 100.0, "BND": 100.0, "ITOT": 50.0})])
+    assert engine.config.symbols == ("VTI", "ITOT", "BND")  # the swap, derived
+    assert engine.lots.untrusted is not None
+    cmds = engine.handle(check(at(1)))
+    assert not any(isinstance(c, RecordDecision) and "harvest over" in c.plan.reasons[0]
+                   for c in cmds)
+    assert not any(isinstance(c, PlaceOrder) and c.symbol == "VTI" and c.side is Side.BUY
+                   for c in cmds)
+    trusted = Engine(config(), RUN, lots=SeedLots(replay([]), False))  # the same, trusted:
+    feed(trusted, [ev.AccountSnapshot(at(0), D(200), {"ITOT": D(120), "BND": D(38)},
+                                      avg_entry_prices={"ITOT": D(50), "BND": D(100)}),
+                   clock(at(0)), *quotes(at(0), {"VTI": 100.0, "BND": 100.0, "ITOT": 50.0})])
+    assert any(isinstance(c, RecordDecision) and "harvest over" in c.plan.reasons[0]
+               for c in trusted.handle(check(at(1))))  # (what the fallback would have done)
