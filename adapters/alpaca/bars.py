@@ -44,10 +44,11 @@ async def bars_between(
     feed: str,
     *,
     page_limit: int = 10_000,
-    max_pages: int = 200,
+    max_pages: int | None = None,
 ) -> dict[str, list[DailyBar]]:
     """Every session's adjusted (``adjustment=all``) bar from ``first`` to ``last``
-    (inclusive, New York session days), every page; a symbol without bars is absent."""
+    (inclusive, New York session days), every page until the host says there is no next
+    one (``max_pages``: a cap, none by default); a symbol without bars is absent."""
     start = datetime.combine(first, time(0), NEW_YORK)
     end = datetime.combine(last + timedelta(days=1), time(0), NEW_YORK) - timedelta(seconds=1)
     raw = await rest.stock_bars(

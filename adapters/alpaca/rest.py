@@ -336,12 +336,15 @@ class AlpacaRest:
         timeframe: str = "1Day",
         adjustment: str = "all",
         page_limit: int = 10_000,
-        max_pages: int = 200,
+        max_pages: int | None = None,
     ) -> dict[str, list[wire.RestBar]]:
         """Historical bars for ``symbols`` in ``[start, end]`` (inclusive), every page
-        (``next_page_token``) through the data host's rate limiter at read priority.
-        A page limit counts bars over all symbols. Raises ``AlpacaHTTPError`` /
-        ``AlpacaTransportError`` as any read; ``RuntimeError`` past ``max_pages``."""
+        (``next_page_token``, until it is null) through the data host's rate limiter at read
+        priority. A page limit counts bars over all symbols, so a long window of many
+        symbols takes many pages (20 years × 500 symbols at 10,000 a page: ~250); there is
+        no cap unless ``max_pages`` asks for one. Raises ``AlpacaHTTPError`` /
+        ``AlpacaTransportError`` as any read; ``RuntimeError`` past ``max_pages``, or when
+        the host hands back a token it gave before (it would page for ever)."""
         params = {
             "symbols": ",".join(symbols),
             "timeframe": timeframe,
@@ -352,19 +355,30 @@ class AlpacaRest:
             "limit": str(page_limit),
         }
         out: dict[str, list[wire.RestBar]] = {}
-        for _ in range(max_pages):
+        seen: set[str] = set()
+        pages = 0
+        while True:
             page: wire.BarsPage = await self._get(
                 "/v2/stocks/bars", wire.BARS_PAGE, params=params, data_host=True
             )
+            pages += 1
             for symbol, bars in (page.bars or {}).items():
                 out.setdefault(symbol, []).extend(bars)
-            if not page.next_page_token:
+            token = page.next_page_token
+            if not token:
                 return out
-            params = {**params, "page_token": page.next_page_token}
-        raise RuntimeError(
-            f"GET /v2/stocks/bars: still more pages after {max_pages}; "
-            "ask for fewer symbols or a shorter window"
-        )
+            if token in seen:
+                raise RuntimeError(
+                    f"GET /v2/stocks/bars: page {pages} repeats the next_page_token of an "
+                    "earlier page; stopped rather than page for ever"
+                )
+            if max_pages is not None and pages >= max_pages:
+                raise RuntimeError(
+                    f"GET /v2/stocks/bars: still more pages after {max_pages}; "
+                    "ask for fewer symbols or a shorter window"
+                )
+            seen.add(token)
+            params = {**params, "page_token": token}
 
     async def split_actions(
         self,

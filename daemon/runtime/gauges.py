@@ -51,6 +51,7 @@ class Gauges:
         m.overdue_orders.set(snap.overdue_count)
         m.market_open.set(1 if snap.market_open else 0)
         m.set_trading_state(snap.trading_state.value)
+        m.set_lot_ledger_state(snap.lots_state)
 
 
 async def heartbeat(period: float, metrics: Metrics, beat: Callable[[], None]) -> None:

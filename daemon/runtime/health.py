@@ -5,6 +5,9 @@
 - ready: reconciled with quotes for every symbol, both streams up, journal writes working,
   feeds not lost, no order unresolved past its deadline, and no reconciliation the engine
   waits for overdue by more than ``BOOKS_UNCONFIRMED_SECONDS`` (the books may be wrong).
+
+A taxable account's lots that tax decisions do not trust are named in the detail
+(``lot_ledger``) but leave it ready: the daemon still rebalances, without tax-aware cuts.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ def readiness(*, stopping: bool, ready: bool, streams: Mapping[str, FeedStats],
     if snap is not None:
         detail["market_open"] = snap.market_open
         detail["trading_state"] = snap.trading_state.value
+        if snap.lots_untrusted is not None:  # trading goes on (not a reason), tax-blind
+            detail["lot_ledger"] = snap.lots_untrusted
         if not snap.feeds_ok:
             reasons.append("feeds lost: " + ", ".join(snap.feeds_lost))
         if snap.overdue_count:

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from adapters.ports import FeedStats
 from daemon import __version__
+from daemon.core.tax.live_lots import LOT_STATES
 
 TRADING_STATES = ("active", "reducing", "halted")
 STREAMS = ("market_data", "trade_updates")
@@ -180,6 +181,12 @@ class Metrics:
                                    "1 for the current trading state", ["state"], registry=r)
         self.market_open = Gauge("rebalanced_market_open", "1 while the market is open",
                                  registry=r)
+        self.lot_ledger_state = Gauge(
+            "rebalanced_lot_ledger_state",
+            "1 for the state of a taxable account's lot ledger: ok; out_of_sync (a fill it "
+            "could not apply); seeded_from_positions (the journal's fills did not rebuild it "
+            "at start-up: average cost, dates and realised sales unknown). Not ok: tax "
+            "decisions do not trust the lots (import them and restart)", ["state"], registry=r)
         self.journal_errors = Counter("rebalanced_journal_write_errors_total",
                                       "Journal writes that failed", registry=r)
         self.reconciliations = Counter("rebalanced_reconciliations_total",
@@ -197,6 +204,7 @@ class Metrics:
         self.rl_429.inc(0)
         for st in TRADING_STATES:
             self.trading_state.labels(st).set(1 if st == "active" else 0)
+        self.set_lot_ledger_state("ok")
         self.journal_errors.inc(0)
         self.market_stats_failures.inc(0)
         for reason in MODEL_FAILURE_REASONS:
@@ -223,6 +231,10 @@ class Metrics:
     def set_trading_state(self, state: str) -> None:
         for st in TRADING_STATES:
             self.trading_state.labels(st).set(1 if st == state else 0)
+
+    def set_lot_ledger_state(self, state: str) -> None:
+        for st in LOT_STATES:
+            self.lot_ledger_state.labels(st).set(1 if st == state else 0)
 
     def observe_weights(self, rows: Mapping[str, tuple[float, float, float, float]]) -> None:
         """rows: symbol → (current, target, low, high)."""

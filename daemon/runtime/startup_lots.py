@@ -49,24 +49,25 @@ def linked_buys(path: str | None, now: datetime) -> list[LinkedPurchase]:
             "again") from e
 
 
-async def seed_lots(journal: Journal, tax: TaxConfig, now: datetime) -> SeedLots | None:
-    """The lots rebuilt from the journal (flushed first, so the intents' lookups count);
-    when the journal's fills do not fit, None (the engine seeds from the broker's
-    positions), or only the linked buys when there are any. Raises :class:`LinkedBuysError` for an unusable linked-buys file."""
+async def seed_lots(journal: Journal, tax: TaxConfig, now: datetime) -> SeedLots:
+    """The lots rebuilt from the journal (flushed first, so the intents' lookups count).
+    When the journal's fills do not fit: an unseeded ledger holding only the linked buys
+    (the engine seeds it from the broker's positions at the first snapshot) marked
+    ``rebuild_failed`` with the reason, so the engine does not trust it for tax decisions
+    and says so (plan notes, an Alert, ``rebalanced_lot_ledger_state``, ``/readyz``).
+    Raises :class:`LinkedBuysError` for an unusable linked-buys file."""
     linked = linked_buys(tax.linked_buys_file, now)
     await journal.flush()
     try:
         seed = journal.seed_lots(tax, linked)
     except LotJournalError as e:
         log.warning("lot ledger not rebuilt", reason=str(e))
-        if not linked:
-            return None
         # the engine seeds from the broker's positions, but the linked buys stay in the
         # wash-sale guard (without them a repurchase in the IRA would go unseen)
         ledger = LotLedger(tax.relief_method, dict(tax.wash_sale_groups))
         for buy in sorted(linked, key=lambda b: b.day):
             ledger.apply(buy)
-        return SeedLots(ledger, seeded=False)
+        return SeedLots(ledger, seeded=False, rebuild_failed=str(e))
     for note in seed.notes:
         log.info("lot ledger", note=note)
     return seed

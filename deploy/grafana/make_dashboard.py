@@ -310,6 +310,12 @@ def build() -> dict[str, Any]:
     L.add(series("systemd watchdog pings", targets(
         (f"sum(rate({sel('rebalanced_watchdog_pings_total')}[{RI}]))", "pings/s")), "reqps",
         description="WATCHDOG=1 notifications; they stop when the consumer loop stalls"), 8, 6)
+    L.add(stat("Lot ledger", targets(
+        (f"max by (state) ({sel('rebalanced_lot_ledger_state')}) == 1", "{{state}}")),
+        text_mode="name",
+        description="A taxable account's lots: ok, or out_of_sync / seeded_from_positions "
+                    "(tax decisions do not trust them: import the lots and restart; "
+                    "RebalancedLotsUntrusted)"), 8, 6)
 
     return {
         "__requires": [

@@ -15,8 +15,8 @@ from daemon.core.config.tax import AccountKind, HarvestConfig, TaxConfig
 from daemon.core.config.values import Config
 from daemon.core.engine.kernel import Engine
 from daemon.core.model import Side, TradingSession
-from daemon.core.tax.harvest import derive_swaps, find_harvest, swapped
-from daemon.core.tax.ledger import LotsOpened, replay
+from daemon.core.tax.harvest import derive_swaps, find_harvest, find_return, swapped
+from daemon.core.tax.ledger import Bought, LinkedPurchase, LotLedger, LotsOpened, Sold, replay
 from daemon.core.tax.live_lots import SeedLots
 from daemon.core.tax.lots import Lot
 from tests.core.engine_scenario import RUN, at, check, clock, feed, fill_all, make_config, quotes
@@ -176,3 +176,60 @@ def test_no_harvest_while_the_lots_do_not_follow_the_account() -> None:
     reasons = [r for c in cmds if isinstance(c, RecordDecision) for r in c.plan.reasons]
     assert not any(r.startswith("tax-loss harvest") for r in reasons)
     assert not any(isinstance(c, PlaceOrder) and c.symbol == "ITOT" for c in cmds)
+
+
+def _swapped_ledger(*more: object) -> LotLedger:
+    """VTI harvested on 2026-10-01 (a $1,200 loss, not washed) into 120 ITOT at $50; the
+    entries in ``more`` follow."""
+    groups = {"VTI": "us", "ITOT": "us2", "SCHB": "us2"}
+    entries: list[object] = [
+        LotsOpened((Lot("VTI-a", "VTI", BOUGHT, D(60), D(7200)),)),
+        Sold(date(2026, 10, 1), "VTI", D(60), D(100)),
+        Bought(date(2026, 10, 1), "ITOT", D(120), D(50)),
+        *more,
+    ]
+    return replay(entries, groups=groups)  # type: ignore[arg-type]
+
+
+def test_the_return_waits_while_the_substitutes_loss_would_be_washed() -> None:
+    """IRS Pub. 550: a loss is disallowed when substantially identical stock is bought
+    within 30 days before or after the sale. The return sells the substitute: at a loss,
+    a buy of *its* group in the 30 days before (another account's, here a linked IRA's,
+    which disallows it for good; or another symbol of the group) washes that loss, so the
+    return waits until that buy is 31 days old, even though the primary's window is over."""
+    day = date(2026, 11, 20)  # 50 days after the harvest: VTI's window is long over
+    prices = {"VTI": D(90), "ITOT": D(45)}  # ITOT at a $600 loss: within any gain limit
+    swaps = {"VTI": "ITOT"}
+    assert find_return(config(), _swapped_ledger(), prices, day, swaps) == ("VTI", "ITOT")
+    ira = _swapped_ledger(LinkedPurchase(date(2026, 11, 5), "ITOT", D(10)))
+    assert find_return(config(), ira, prices, day, swaps) is None
+    assert find_return(config(), ira, prices, date(2026, 12, 6), swaps) == ("VTI", "ITOT")
+    schb = _swapped_ledger(Bought(date(2026, 11, 10), "SCHB", D(5), D(40)))  # same group
+    assert find_return(config(), schb, prices, day, swaps) is None
+    assert find_return(config(), schb, prices, date(2026, 12, 11), swaps) == ("VTI", "ITOT")
+    # at a gain the substitute's sale has no loss to wash: the return goes ahead
+    assert find_return(config(), ira, {"VTI": D(90), "ITOT": D("50.5")}, day, swaps) == (
+        "VTI", "ITOT")
+
+
+def test_no_return_while_the_lots_were_seeded_from_positions() -> None:
+    """After a restart whose journal did not rebuild the lots, the ledger is seeded from the
+    positions and has forgotten VTI's loss sale: the return's window check would see no
+    loss and buy VTI back at once, inside the window (washing the harvested loss)."""
+    engine = Engine(config(), RUN, lots=SeedLots(replay([]), False, rebuild_failed="unfit"))
+    feed(engine, [ev.AccountSnapshot(at(0), D(200), {"ITOT": D(120), "BND": D(38)},
+                                     avg_entry_prices={"ITOT": D(50), "BND": D(100)}),
+                  clock(at(0)), *quotes(at(0), {"VTI": 100.0, "BND": 100.0, "ITOT": 50.0})])
+    assert engine.config.symbols == ("VTI", "ITOT", "BND")  # the swap, derived
+    assert engine.lots.untrusted is not None
+    cmds = engine.handle(check(at(1)))
+    assert not any(isinstance(c, RecordDecision) and "harvest over" in c.plan.reasons[0]
+                   for c in cmds)
+    assert not any(isinstance(c, PlaceOrder) and c.symbol == "VTI" and c.side is Side.BUY
+                   for c in cmds)
+    trusted = Engine(config(), RUN, lots=SeedLots(replay([]), False))  # the same, trusted:
+    feed(trusted, [ev.AccountSnapshot(at(0), D(200), {"ITOT": D(120), "BND": D(38)},
+                                      avg_entry_prices={"ITOT": D(50), "BND": D(100)}),
+                   clock(at(0)), *quotes(at(0), {"VTI": 100.0, "BND": 100.0, "ITOT": 50.0})])
+    assert any(isinstance(c, RecordDecision) and "harvest over" in c.plan.reasons[0]
+               for c in trusted.handle(check(at(1))))  # (what the fallback would have done)

@@ -176,6 +176,53 @@ def test_the_engine_plans_with_its_live_lots() -> None:
     assert [o for o in run(make_config()).plan.all_orders if o.side is Side.SELL]
 
 
+def test_lots_out_of_sync_are_not_trusted_for_cuts_or_tax_and_the_plan_says_why() -> None:
+    """A ledger that stopped following the account (a sale it could not relieve) may hold
+    lots that are gone: no tax-aware cut or gate tax is computed from them, the plan's
+    notes name why and the fix; a "never realise short-term gains" user gets no sells."""
+    from daemon.core import events as ev
+    from daemon.core.commands import RecordDecision
+    from daemon.core.engine.kernel import Engine
+    from daemon.core.tax.live_lots import SeedLots
+    from tests.core.engine_scenario import RUN, at, clock, feed
+    from tests.core.engine_scenario import quotes as quote_events
+
+    lots = ledger((date(2024, 1, 2), 5, "600"), (date(2026, 6, 1), 65, "5200"))
+
+    def run(config: Config, out_of_sync: bool) -> RecordDecision:
+        engine = Engine(config, RUN, lots=SeedLots(lots.copy(), True))
+        feed(engine, [ev.AccountSnapshot(at(0), D(0), {"VTI": D(70), "BND": D(30)}),
+                      clock(at(0)), *quote_events(at(0), {"VTI": 100.0, "BND": 100.0})])
+        if out_of_sync:
+            engine.lots.out_of_sync = "a sale of 10 VTI: the lots hold only 0 shares"
+        [d] = [c for c in engine.handle(ev.RebalanceRequested(at(1), force=True))
+               if isinstance(c, RecordDecision)]
+        return d
+
+    assert sold(run(taxable(), False).plan) == D("7.5")  # in sync: cut to halfway (above)
+    d = run(taxable(), True)
+    assert sold(d.plan) == sold(run(make_config(), False).plan) > D("7.5")  # as tax-deferred
+    [note] = [r for r in d.plan.reasons if r.startswith("tax:")]
+    assert note == ("tax: sells planned without tax-aware cuts or estimated tax: the lot "
+                    "ledger is out of sync with the account (a sale of 10 VTI: the lots hold "
+                    "only 0 shares); import the lots (rebalanced lots import) and restart")
+    assert not any("est. tax $" in r for r in d.plan.reasons), d.plan.reasons
+    never = run(taxable(never_realize_short_term_gains=True), True)
+    assert sold(never.plan) == 0
+    assert any(r.startswith("tax: no sells: the lot ledger is out of sync")
+               for r in never.plan.reasons)
+    assert any(s.symbol == "VTI" and "cannot be trusted" in s.reason for s in never.plan.skipped)
+
+
+def test_the_wash_sale_guard_stays_while_the_lots_are_not_trusted() -> None:
+    lots = ledger((date(2024, 1, 2), 70, "5000"))
+    lots.apply(Sold(date(2026, 11, 2), "BND", D(10), D(90)))  # a $100 loss, 18 days ago
+    policy = tax_policy(taxable(), lots, NOW, untrusted="the lots are out of sync")
+    p = plan_rebalance(taxable(), HOLD, quotes(), NOW, tax=policy)
+    assert not [o for o in p.all_orders if o.symbol == "BND" and o.side is Side.BUY]
+    assert any(s.symbol == "BND" and "no buy before 2026-12-03" in s.reason for s in p.skipped)
+
+
 # -- properties --------------------------------------------------------------------------
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

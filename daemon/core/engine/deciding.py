@@ -171,7 +171,7 @@ class Deciding(Harvesting):
             now, reasons, self._desk.pending(self._price), rejected=rejected,
             halted=self._gates.halted_symbols, reducing=self._trading_state is TradingState.REDUCING,
             gate=gate, triggered=triggered, covariance=self._market.market_covariance(),
-            lots=self._lots.ledger,
+            lots=self._lots.ledger, lots_untrusted=self._lots.untrusted,
         )  # fmt: skip
 
     def _settle_run(self, now: datetime) -> list[Command]:

@@ -92,7 +92,7 @@ class Harvesting:
         base = self._base_config
         if not (base.tax.taxable and base.tax.harvest.enabled):
             return None
-        if self._lots.out_of_sync is not None:  # stale lots: a "loss" may not exist (alerted)
+        if self._lots.untrusted is not None:  # stale lots: a "loss" may not exist (alerted)
             return None
         prices = {
             s: (Decimal(repr(q.bid)) + Decimal(repr(q.ask))) / 2

@@ -231,11 +231,15 @@ class Engine(OrderEvents):
         self._cash = e.cash
         self._positions = {s: Decimal(q) for s, q in e.positions.items()}
         self._drift.set_holdings(Holdings(self._cash, dict(self._positions)))
+        seeding = not self._lots.seeded
         self._lots.on_snapshot(self._positions, e.avg_entry_prices, e.at)
         self._harvest_positions()
         self._gates.await_reconcile = False
         timeout = timedelta(seconds=self._config.execution.order_timeout_seconds)
         cmds, unsynced = self._desk.reconcile(e, timeout)
+        if seeding and self._lots.rebuild_failed is not None and self._config.tax.taxable:
+            cmds.append(Alert("warning", f"tax decisions do not trust the lots: "
+                                         f"{self._lots.untrusted}"))
         for sym in self._holds.on_snapshot(self._positions):
             cmds.append(Alert("info", f"the account shows the split of {sym}: trading on"))
         for u in unsynced:
@@ -403,6 +407,8 @@ class Engine(OrderEvents):
             run_round=self._run.round if self._run is not None else None,
             blockers=tuple(self.blockers(now)) if now is not None else ("no event yet",),
             counters=self._counters,
+            lots_untrusted=self._lots.untrusted if self._config.tax.taxable else None,
+            lots_state=self._lots.state if self._config.tax.taxable else "ok",
         )
 
 

@@ -38,9 +38,11 @@ def engine_plan(
     triggered: bool,
     covariance: MarketCovariance | None,
     lots: LotLedger | None = None,
+    lots_untrusted: str | None = None,
 ) -> Plan:
     """The plan for a round (``triggered``) or for a recorded non-decision. ``pending``:
-    (cash reserved by open buys, signed shares pending per symbol)."""
+    (cash reserved by open buys, signed shares pending per symbol); ``lots_untrusted``: why
+    the lots cannot be trusted (``LiveLots.untrusted``; the tax policy then cuts nothing)."""
     return plan_rebalance(
         config,
         holdings,
@@ -58,7 +60,7 @@ def engine_plan(
         fund_from_sells=False,
         gate=gate,
         covariance=covariance,
-        tax=None if lots is None else tax_policy(config, lots, now),
+        tax=None if lots is None else tax_policy(config, lots, now, lots_untrusted),
     )
 
 

@@ -95,6 +95,10 @@ class EngineSnapshot:
     blockers: tuple[str, ...]  # why no order could be placed right now (empty = could)
     counters: Mapping[str, int] = field(default_factory=dict)
     overdue_count: int = 0  # our orders still not terminal past their timeout plus grace
+    # a taxable account's lot ledger: why tax decisions do not trust it (None: they do),
+    # and its ``LOT_STATES`` name
+    lots_untrusted: str | None = None
+    lots_state: str = "ok"
 
 
 def build_snapshot(
@@ -114,6 +118,8 @@ def build_snapshot(
     run_round: int | None,
     blockers: tuple[str, ...],
     counters: Mapping[str, int],
+    lots_untrusted: str | None = None,
+    lots_state: str = "ok",
 ) -> EngineSnapshot:
     """Assemble the engine's frozen view from the parts the engine hands over (it reads
     them; changes nothing). ``run_round`` is None when no run is active; ``quoted`` holds
@@ -157,6 +163,8 @@ def build_snapshot(
         blockers=blockers,
         counters={**book.counters, **counters, "dropped_orders": desk.dropped},
         overdue_count=desk.overdue,
+        lots_untrusted=lots_untrusted,
+        lots_state=lots_state,
     )
 
 

@@ -18,7 +18,11 @@ the planner's tax policy blocks any buy of a group within 30 days after its loss
 
 **Return.** Once a buy of ``P`` no longer washes the loss (31 days after the sale) and
 selling ``S`` would realise a gain of at most ``return_max_gain_dollars`` (a loss is
-fine), the swap is undone: a run on the base config sells ``S`` (a non-target holding of
+fine, unless it would be washed itself: IRS Pub. 550 disallows a loss when substantially
+identical stock is bought within 30 days before or after the sale, so while a buy of
+``S``'s own group in the 30 days before, another symbol of it or a linked IRA's, would
+wash ``S``'s loss, the return waits; the buys after it are the planner's wash-sale guard's,
+and ``P`` is never in ``S``'s group, which the config refuses), the swap is undone: a run on the base config sells ``S`` (a non-target holding of
 target 0) and buys ``P`` back. A larger gain keeps ``S`` (it is ``P``'s stand-in for as
 long as that holds; the daemon re-derives swaps after a restart from the positions: a held
 substitute of an unheld primary).
@@ -143,7 +147,15 @@ def find_return(
         price = prices.get(sub)
         if price is None or primary not in prices:
             continue
-        gain = sum((lot.unrealised(price) for lot in ledger.lots(sub)), ZERO)
-        if gain <= limit:
-            return primary, sub
+        lots = ledger.lots(sub)
+        gain = sum((lot.unrealised(price) for lot in lots), ZERO)
+        if gain > limit:
+            continue  # the substitute stays the primary's stand-in
+        if any(lot.unrealised(price) < 0 for lot in lots):
+            # the sale realises a loss: a buy of the substitute's own group in the 30 days
+            # before it (another symbol of the group, a linked IRA's) would wash it
+            parts = preview_sale(ledger, sub, ledger.position(sub), price, day)
+            if any(p.adjustment for p in parts):
+                continue  # wait for that buy's window to pass too
+        return primary, sub
     return None

@@ -20,7 +20,12 @@ The engine keeps one :class:`LiveLots` (``Engine.lots``) and calls three narrow 
   yet waits (``SplitGuard.pending``) for the snapshot that shows it.
 
 At start-up the daemon passes the ledger rebuilt from the journal (``lot_journal``) with
-its execution ids, so the lots after a restart are the lots before it.
+its execution ids, so the lots after a restart are the lots before it. When the journal's
+fills do not rebuild them (``SeedLots.rebuild_failed``, the reason), the first snapshot
+seeds the lots from the positions as for a new account, but the journal's history is lost
+with them: the realised sales (this year's gains, the losses the wash-sale guard and the
+harvester's return wait on) and the wash-sale adjustments, and the per-lot dates and costs
+become the broker's one average. Such lots are ``untrusted`` like out-of-sync ones.
 
 A fill the ledger cannot apply (a sale of more than the lots hold: trades made outside
 rebalanced) leaves the ledger as it was and marks it ``out_of_sync`` with the reason; the
@@ -56,8 +61,9 @@ from daemon.core.tax.lots import ZERO, Lot, LotSource
 NEW_YORK = ZoneInfo("America/New_York")
 SPLIT_TOLERANCE = Decimal("1e-6")  # shares: fractional positions round at the broker
 REPEAT_DAYS = 14  # the broker lists the last 7 days' split records on every poll
+LOT_STATES = ("ok", "out_of_sync", "seeded_from_positions")  # ``LiveLots.state``
 
-__all__ = ["LiveLots", "SeedLots", "SplitGuard", "fill_delta", "lot_fill", "position_lots", "split_shows", "trade_day"]
+__all__ = ["LOT_STATES", "LiveLots", "SeedLots", "SplitGuard", "fill_delta", "lot_fill", "position_lots", "split_shows", "trade_day"]
 
 
 def fill_delta(
@@ -166,6 +172,7 @@ class SeedLots:
     execution_ids: frozenset[str] = frozenset()
     notes: tuple[str, ...] = ()
     order_fills: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    rebuild_failed: str | None = None  # why the journal's fills did not rebuild the lots
 
 
 @dataclass(slots=True)
@@ -179,6 +186,7 @@ class LiveLots:
     applied: list[LedgerEntry] | None = None  # when a list: every entry applied, in order
     # order → (shares, notional) the lots took from its fills (``fill_delta``)
     order_fills: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    rebuild_failed: str | None = None  # ``SeedLots.rebuild_failed``: seeded from positions
 
     @classmethod
     def fresh(cls, tax: TaxConfig) -> LiveLots:
@@ -188,12 +196,34 @@ class LiveLots:
     @classmethod
     def from_seed(cls, seed: SeedLots) -> LiveLots:
         return cls(seed.ledger, seed.seeded, set(seed.execution_ids),
-                   order_fills=dict(seed.order_fills))
+                   order_fills=dict(seed.order_fills), rebuild_failed=seed.rebuild_failed)
 
     # -- reading ---------------------------------------------------------------------------
 
     def lots(self, symbol: str | None = None) -> list[Lot]:
         return self.ledger.lots(symbol)
+
+    @property
+    def state(self) -> str:
+        """One of ``LOT_STATES``: ``ok``, or why the lots are ``untrusted``."""
+        if self.out_of_sync is not None:
+            return "out_of_sync"
+        return "ok" if self.rebuild_failed is None else "seeded_from_positions"
+
+    @property
+    def untrusted(self) -> str | None:
+        """Why tax-aware decisions must not trust these lots (None: they may): the ledger
+        stopped following the account, or it was seeded from the positions because the
+        journal's fills did not rebuild it. The planner then makes no tax-aware cuts and the
+        harvester harvests nothing (``tax.policy``, ``engine.harvesting``)."""
+        if self.out_of_sync is not None:
+            return f"the lot ledger is out of sync with the account ({self.out_of_sync})"
+        if self.rebuild_failed is not None:
+            return ("the lots were seeded from the broker's positions at start-up (average "
+                    "cost, dates unknown; the journal's realised sales and wash-sale "
+                    "adjustments not known) because the journal's fills did not rebuild them "
+                    f"({self.rebuild_failed})")
+        return None
 
     @property
     def date_unknown(self) -> list[Lot]:

@@ -48,6 +48,16 @@ notes say why).
 :meth:`TaxPolicy.block_buys` is the wash-sale guard on the plan's buys: no buy of a
 wash-sale group within 30 days after a loss sale of it (the loss would be disallowed).
 
+**Lots that cannot be trusted** (``untrusted``, the reason: ``LiveLots.untrusted``, e.g.
+the ledger stopped following the account after a sale it could not relieve): the cuts and
+the gate's tax would be computed from lots that may not exist, so the plan is made as a
+tax-deferred account's would be (no cuts, no tax in the gate) and its notes say why, naming
+the fix (import the lots). Refusing every sell instead would leave the portfolio drifting
+for as long as nobody imports the lots, on a guess that the sells cost tax; the one
+exception is ``never_realize_short_term_gains``, a rule the user meant absolutely: any sell
+may then realise a short-term gain, so none is made. The wash-sale guard on buys stays
+(the losses it knows were realised; blocking a buy realises nothing).
+
 Pure; reads the ledger (previews run on copies), never changes it.
 """
 
@@ -72,11 +82,14 @@ from daemon.core.tax.lots import ZERO, Disposal, Term, first_long_term_day
 __all__ = ["TaxPolicy", "drift_bound", "tax_policy", "widen_bands", "ytd_gain"]
 
 
-def tax_policy(config: Config, ledger: LotLedger, now: datetime) -> TaxPolicy | None:
-    """The policy for a plan at ``now``; ``None`` for a tax-deferred account."""
+def tax_policy(
+    config: Config, ledger: LotLedger, now: datetime, untrusted: str | None = None
+) -> TaxPolicy | None:
+    """The policy for a plan at ``now``; ``None`` for a tax-deferred account.
+    ``untrusted``: why the lots cannot be trusted (None: they can)."""
     if not config.tax.taxable:
         return None
-    return TaxPolicy(config.tax, ledger, trade_day(now))
+    return TaxPolicy(config.tax, ledger, trade_day(now), untrusted)
 
 
 def widen_bands(config: Config) -> Config:
@@ -142,6 +155,7 @@ class TaxPolicy:
     tax: TaxConfig
     ledger: LotLedger
     day: date
+    untrusted: str | None = None  # why the lots cannot be trusted (module docstring)
 
     # -- sells -----------------------------------------------------------------------------
 
@@ -150,6 +164,8 @@ class TaxPolicy:
         skipped: list[SkippedSymbol],
     ) -> list[Draft]:
         """The sell drafts cut by the rules in the module docstring (same order)."""
+        if self.untrusted is not None:
+            return self._untrusted_sells(sells, notes, skipped)
         sales: list[_Sale] = []
         for k, d in enumerate(sells):
             r = rows[d.row]
@@ -177,6 +193,20 @@ class TaxPolicy:
             out.append(d if ticks == d.ticks else
                        d._replace(ticks=ticks, floor_ticks=min(d.floor_ticks, ticks)))
         return out
+
+    def _untrusted_sells(
+        self, sells: Sequence[Draft], notes: list[str], skipped: list[SkippedSymbol]
+    ) -> list[Draft]:
+        fix = "import the lots (rebalanced lots import) and restart"
+        if not self.tax.never_realize_short_term_gains:
+            notes.append(f"tax: sells planned without tax-aware cuts or estimated tax: "
+                         f"{self.untrusted}; {fix}")
+            return list(sells)
+        notes.append(f"tax: no sells: {self.untrusted}, so any sale may realise a short-term "
+                     f"gain (never_realize_short_term_gains); {fix}")
+        skipped.extend(SkippedSymbol(d.symbol, "tax: not sold while the lots cannot be "
+                                     "trusted (see the plan's notes)") for d in sells)
+        return []
 
     def _term_cap(
         self, r: Row, parts: Sequence[Disposal], qty: Decimal, price: Decimal, value: float
@@ -241,7 +271,10 @@ class TaxPolicy:
         self, sells: Sequence[Emitted], rows: Sequence[Row], value: float
     ) -> tuple[Decimal, str]:
         """(the tax the gate adds to the plan's cost, a note with the figures): $0 when an
-        asset is outside the drift bound (:func:`drift_bound`; the note says which)."""
+        asset is outside the drift bound (:func:`drift_bound`; the note says which) or the
+        lots cannot be trusted (``untrusted``)."""
+        if self.untrusted is not None:
+            return ZERO, "est. tax not counted (the lots cannot be trusted: see the notes)"
         parts: list[Disposal] = []
         for o in sells:
             d = o[0]

@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from alpaca.data.enums import Adjustment, DataFeed
 from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame
 
-from adapters.alpaca.bars import AlpacaDailyBars, bars_window, historical_feed
+from adapters.alpaca.bars import AlpacaDailyBars, bars_between, bars_window, historical_feed
 from adapters.alpaca.credentials import Credentials, Secret
 from adapters.alpaca.errors import AlpacaHTTPError
 from adapters.alpaca.limits import RateLimiter
@@ -73,6 +75,56 @@ async def test_a_page_beyond_max_pages_is_an_error(sim: RunningSim, rest: Alpaca
     with pytest.raises(RuntimeError, match="more pages"):
         await rest.stock_bars(["SPY"], start=now - timedelta(days=90), end=now, feed="iex",
                               page_limit=10, max_pages=2)  # fmt: skip
+
+
+def fast_rest(base_url: str, key: str = "PKTEST", secret: str = "test-secret") -> AlpacaRest:
+    """A client whose data limiter never waits (hundreds of pages in a test)."""
+    return AlpacaRest(Credentials(Secret(key), Secret(secret)),
+                      base_url=base_url, data_url=base_url, limiter=RateLimiter(200),
+                      data_limiter=RateLimiter(1_000_000), timeout_seconds=5.0,
+                      backoff_base=0.01, backoff_cap=0.02)  # fmt: skip
+
+
+async def test_paging_goes_on_until_the_token_is_null(sim: RunningSim) -> None:
+    """A backtest's fetch of many symbols over many years takes more pages than any fixed
+    cap (it was 200, and raised): here ~225 sessions at one bar a page, all fetched."""
+    today = local_day(sim.clock.now())
+    first, last = today - timedelta(days=330), today - timedelta(days=10)
+    rest = fast_rest(sim.base_url, sim.key_id, sim.secret)
+    try:
+        whole = await bars_between(rest, ["SPY"], first, last, "iex")
+        n0 = len(await bars_requests(sim))
+        paged = await bars_between(rest, ["SPY"], first, last, "iex", page_limit=1)
+        pages = len(await bars_requests(sim)) - n0
+    finally:
+        await rest.close()
+    assert pages == len(whole["SPY"]) > 200
+    assert paged == whole
+
+
+async def test_a_repeated_page_token_stops_the_paging() -> None:
+    """A host that hands back a token it gave before would be paged for ever: an error."""
+    served: list[str | None] = []
+
+    async def bars(request: web.Request) -> web.Response:
+        served.append(request.query.get("page_token"))
+        token = "b" if request.query.get("page_token") == "a" else "a"  # a, b, a, b, …
+        return web.json_response({"bars": {"SPY": [{"t": "2026-01-02T05:00:00Z", "o": 1,
+                                                     "h": 1, "l": 1, "c": 1}]},
+                                  "next_page_token": token})  # fmt: skip
+
+    app = web.Application()
+    app.router.add_get("/v2/stocks/bars", bars)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    rest = fast_rest(str(server.make_url("")).rstrip("/"))
+    try:
+        with pytest.raises(RuntimeError, match="repeats the next_page_token"):
+            await bars_between(rest, ["SPY"], date(2026, 1, 2), date(2026, 1, 2), "iex")
+    finally:
+        await rest.close()
+        await server.close()
+    assert served == [None, "a", "b"]  # the third page's token "a" was the first's
 
 
 async def test_daily_bars_end_before_the_brokers_today_and_match_alpaca_py(
