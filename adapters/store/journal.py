@@ -159,6 +159,7 @@ class SqliteJournal:
         opening a running daemon's journal): this journal's first group overwrites it
         from offset 0, and records left behind are re-recorded, as no-ops, by later opens."""
         for order, recorded_at in logged:
+            self._group.note(order.client_order_id)
             try:
                 await self._put_and_wait(ops.intent_op(order, recorded_at))
             except JournalError as exc:  # the same id journaled with other contents
@@ -275,6 +276,7 @@ class SqliteJournal:
         a no-op; the same id with different contents raises ``JournalError``."""
         if not isinstance(order, PlaceOrder):
             raise JournalError(f"record_intent takes a PlaceOrder, not {type(order).__name__}")
+        self._group.note(order.client_order_id)
         await self._put_and_wait(ops.intent_op(order, self._now()))
 
     def record_intents(self, orders: Sequence[PlaceOrder]) -> Sequence[Awaitable[None]]:

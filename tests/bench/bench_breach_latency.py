@@ -21,14 +21,20 @@ Printed per stage, over every breach after the first 5 (warm-up): p50/p90/p99/ma
 - PlaceOrder dispatched → gateway called: the submit task journals the intent durably
   (SQLite, fsync) before it may send;
 - quote sent → gateway called: everything up to the moment the order would leave.
+
+Then the intent log's ``fdatasync`` alone, and how much of it the loop thread spent runnable
+but not running (Linux schedstat): on a CPU shared with other processes the thread the disk
+woke may wait its turn for several ms after the disk answered.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +54,25 @@ from tests.bench.summary import result
 from tests.bench.ws_feed import FeedSpec, start_feed
 
 WARMUP = 5
+
+
+class RunDelay:
+    """The calling thread's time spent runnable but not running so far (s; the kernel's
+    schedstat, Linux), nan elsewhere. A blocking call's wall time minus its increase is the
+    call itself: on a shared CPU the thread it woke may wait for the CPU long after the
+    disk answered (a file kept open: one pread per reading)."""
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open(
+                f"/proc/self/task/{threading.get_native_id()}/schedstat", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+
+    def __call__(self) -> float:
+        if self._fd is None:
+            return float("nan")
+        return int(os.pread(self._fd, 64, 0).split()[1]) / 1e9
 
 
 def percentiles(values: list[float]) -> str:
@@ -164,11 +189,15 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
             log = d.journal._group.log
             sync = log._sync
             syncs: list[float] = []
+            waited: list[float] = []  # of each sync: the loop thread runnable, not running
+            run_delay = RunDelay()
 
             def timed_sync(fd: int) -> None:
+                w = run_delay()
                 t = time.perf_counter()
                 sync(fd)
                 syncs.append(time.perf_counter() - t)
+                waited.append(run_delay() - w)
 
             log._sync = timed_sync
             svc.dispatcher.dispatch = timed_dispatch  # type: ignore[method-assign]
@@ -236,6 +265,8 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
     for name, values in stages.items():
         print(f"  {name:<42} {percentiles(values)}")
     print(f"  {'intent log fdatasync':<42} {percentiles(syncs[WARMUP:])}")
+    if waited and waited[-1] == waited[-1]:  # nan: no schedstat here
+        print(f"  {'… of it waiting for the CPU (run queue)':<42} {percentiles(waited[WARMUP:])}")
     print(f"  load average at end {load_average()}")
     total = sorted(stages["quote sent → gateway called"])
     if total:

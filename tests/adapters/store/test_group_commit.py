@@ -167,3 +167,52 @@ async def test_writes_reach_the_writer_thread_two_loop_steps_later_in_order(
     rows = j._read("SELECT payload FROM records WHERE kind = 'note' ORDER BY seq")
     assert [json.loads(p)["k"] for (p,) in rows] == [1, 2, 3]
     await j.close()
+
+
+async def test_a_fresh_runs_orders_go_out_without_reading_sqlite(tmp_path: Path) -> None:
+    """The id check reads SQLite once per run (is any intent of it there?), not per group:
+    the daemon's run id is fresh, so its later groups are checked in memory; an id this
+    journal wrote (in a group or alone) is read as before, and so is every id of a run
+    SQLite already held."""
+    path = tmp_path / "j.sqlite3"
+    j = await SqliteJournal.open(path, clock=StepClock())
+    await asyncio.gather(*j.record_intents([order(0)]))
+    reads = j._group.reads
+    assert reads == 1  # the run's first group: is any intent of run "run" journaled?
+    for i in range(1, 6):
+        await asyncio.gather(*j.record_intents([order(i)]))
+        await j.flush()  # committed, and the intent log reset: only memory knows them now
+    assert j._group.reads == reads
+    await j.record_intent(order(6))  # alone, committed
+    again = j.record_intents([order(6, qty="2"), order(2, qty="2"), order(7)])
+    results = await asyncio.gather(*again, return_exceptions=True)
+    assert [type(r) for r in results] == [JournalError, JournalError, type(None)]
+    assert j._group.reads == reads + 1  # ids 6 and 2 read from SQLite; 7 not
+    await j.close()
+    j = await SqliteJournal.open(path, clock=StepClock())  # the same run seen again
+    results = await asyncio.gather(*j.record_intents([order(3, qty="2"), order(8)]),
+                                   return_exceptions=True)
+    assert isinstance(results[0], JournalError) and results[1] is None
+    assert j._group.reads == 2  # the run's check (it has intents), then the ids
+    await j.close()
+
+
+async def test_a_run_prefix_that_another_runs_ids_extend_is_read_as_before(
+    tmp_path: Path,
+) -> None:
+    """Run "run-2" journaled; run "run"'s check sees rb-run-2-… under its prefix and reads
+    each id from SQLite (conservative), so a reused id still fails."""
+    path = tmp_path / "j.sqlite3"
+    j = await SqliteJournal.open(path, clock=StepClock())
+    other = PlaceOrder("rb-run-2-00000001", "VTI", Side.BUY, Decimal("1"), None, None,
+                       decision_id="d")
+    await j.record_intent(other)
+    await j.close()
+    j = await SqliteJournal.open(path, clock=StepClock())
+    await asyncio.gather(*j.record_intents([order(0)]))
+    assert j._group.reads == 2  # the prefix check found rows, then the id itself
+    clash = PlaceOrder("rb-run-2-00000001", "VTI", Side.BUY, Decimal("2"), None, None,
+                       decision_id="d")
+    (result,) = await asyncio.gather(*j.record_intents([clash]), return_exceptions=True)
+    assert isinstance(result, JournalError)
+    await j.close()
