@@ -104,6 +104,7 @@ def plan_rebalance(
         reserved_cash=reserved_cash,
         pending_qty=pending_qty,
         halted=halted,
+        for_market=triggered,
     )
     weights = pf.weights(config)
     notes = [*reasons, *pf.notes]
@@ -134,8 +135,13 @@ def plan_rebalance(
         )
 
     where = [k for k, r in enumerate(pf.rows) if r.problem is None and r.price is not None]
-    rows = [pf.rows[k] for k in where]
-    market = Market(tables_for(config), rows, where)
+    per_row = pf.market
+    if len(where) == len(pf.rows):
+        rows = pf.rows
+    else:
+        rows = [pf.rows[k] for k in where]
+        per_row = None if per_row is None else [per_row[k] for k in where]
+    market = Market(tables_for(config), rows, where, per_row)
     spread: list[str] = []
     trades, sizing_value = _sized_trades(config, pf, market, spread)
     for sym in spread:

@@ -28,7 +28,7 @@ from daemon.core.planning.plan import WeightRow
 from daemon.core.planning.quote_checks import quote_problem, valuation_price
 from daemon.core.planning.records import LazyWeights, weight_row
 from daemon.core.planning.rounding import CENT, to_decimal
-from daemon.core.planning.tables import AssetInfo, tables_for
+from daemon.core.planning.tables import AssetInfo, PlanTables, tables_for
 
 ZERO = Decimal(0)
 _new_row = tuple.__new__  # a NamedTuple's own __new__ is a Python function
@@ -65,6 +65,43 @@ class Row(NamedTuple):
         return self.problem is None
 
 
+MarketRow = tuple[float, float, float, float, float, float, bool, bool, float, float, float, str]
+"""A row's figures for ``market_rows.Market``: (price or 0, half-spread, σ, ADV (NaN:
+none), bid, ask, whole shares, to liquidate, sellable shares, value, target, symbol). The
+valuation's loop builds them as it reads each quote (``Portfolio.market``), so the market is
+not a second pass over the rows and their quotes; ``market_row`` is the rule."""
+
+
+def market_row(t: PlanTables, r: Row) -> MarketRow:
+    """``r``'s ``MarketRow``: the cost model's half-spread, σ and ADV (``costs.half_spread``,
+    ``sigma_for``, ``adv_for``: the quote's, else the asset's, else the config's default)."""
+    q, a = r.quote, r.asset
+    sigma: float | None = None
+    adv: float | None = None
+    hs = t.default_half_spread
+    bid = ask = 0.0
+    if q is not None:
+        bid, ask = q.bid, q.ask
+        if bid > 0 and ask >= bid:
+            hs = (ask - bid) / 2.0 / ((bid + ask) / 2.0)
+        if q.sigma is not None and q.sigma >= 0:
+            sigma = q.sigma
+        if q.adv is not None and q.adv > 0:
+            adv = q.adv
+    if a is not None:
+        if sigma is None:
+            sigma = a.sigma
+        if adv is None and a.adv is not None and a.adv > 0:
+            adv = a.adv
+    if adv is None:
+        adv = t.default_adv
+    return (
+        r.price if r.price is not None else 0.0, hs, t.default_sigma if sigma is None else sigma,
+        math.nan if adv is None else adv, bid, ask, a is not None and not a.fractional,
+        r.liquidate, r.sellable_f, r.value, r.target, r.symbol,
+    )  # fmt: skip
+
+
 @dataclass(slots=True)
 class Portfolio:
     rows: list[Row]
@@ -74,6 +111,7 @@ class Portfolio:
     value: float
     notes: list[str]  # e.g. "value uncertain: no price for XYZ"
     magnitude: float = 0.0  # |weight cash| + Σ |row value|: bounds the float sum's error
+    market: list[MarketRow] | None = None  # per row, when valued ``for_market``
 
     @property
     def value_dec(self) -> Decimal:
@@ -161,13 +199,16 @@ def value_portfolio(
     reserved_cash: Decimal = ZERO,
     pending_qty: Mapping[str, Decimal] | None = None,
     halted: Collection[str] | Mapping[str, str] = (),
+    for_market: bool = False,
 ) -> Portfolio:
     """Value every symbol (targets in config order, then other holdings by name).
-    ``halted``: symbols not to trade now, or a mapping symbol → why (shown in the plan)."""
+    ``halted``: symbols not to trade now, or a mapping symbol → why (shown in the plan).
+    ``for_market``: also each row's ``MarketRow`` (``Portfolio.market``), for a plan."""
     pf = config.portfolio
     pending = pending_qty or {}
     positions = holdings.positions
-    infos = tables_for(config).assets
+    tables = tables_for(config)
+    infos = tables.assets
     extra = sorted(
         {s for s, q in positions.items() if s not in infos and q != 0}
         | {s for s, q in pending.items() if s not in infos and q != 0}
@@ -181,6 +222,9 @@ def value_portfolio(
     cash = holdings.cash - reserved_cash
     weight_cash_dec = cash
     magnitude = 0.0
+    market: list[MarketRow] | None = [] if for_market else None
+    default_hs, default_sigma = tables.default_half_spread, tables.default_sigma
+    default_adv = math.nan if tables.default_adv is None else tables.default_adv
     for sym, info in infos.items():
         quote = quotes.get(sym)
         if quote is None or sym in special:
@@ -189,6 +233,8 @@ def value_portfolio(
             if row.proceeds is not None:
                 weight_cash_dec += row.proceeds
             rows.append(row)
+            if market is not None:
+                market.append(market_row(tables, row))
             continue
         # the common case, inlined: a target asset with a quote, nothing pending
         pos = positions.get(sym, ZERO)
@@ -196,8 +242,11 @@ def value_portfolio(
         bid, ask = quote.bid, quote.ask
         problem: str | None = None
         spread = info.max_spread
+        hs = default_hs
         if 0.0 < bid <= ask:
-            price: float | None = (bid + ask) / 2.0
+            mid = (bid + ask) / 2.0
+            price: float | None = mid
+            hs = (ask - bid) / 2.0 / mid  # market_row's half-spread: the same operations
             try:
                 fresh = fresh_from is not None and quote.at >= fresh_from
             except TypeError:  # naive vs aware: quote_problem reports it as it always has
@@ -216,6 +265,17 @@ def value_portfolio(
             value = qty_f * price
             magnitude += abs(value)
         held = pos > ZERO
+        liquidate = info.target <= 0.0  # a zero target is sold
+        sellable_f = qty_f if held else 0.0
+        if market is not None:  # market_row, inlined (the asset is known, its rules in info)
+            q_sigma, q_adv = quote.sigma, quote.adv
+            sigma = q_sigma if q_sigma is not None and q_sigma >= 0 else info.sigma
+            adv = q_adv if q_adv is not None and q_adv > 0 else info.adv
+            market.append((
+                0.0 if price is None else price, hs,
+                default_sigma if sigma is None else sigma, default_adv if adv is None else adv,
+                bid, ask, info.whole, liquidate, sellable_f, value, info.target, sym,
+            ))  # fmt: skip
         rows.append(
             _new_row(
                 Row,
@@ -230,10 +290,10 @@ def value_portfolio(
                     info.target,
                     info.low,
                     info.high,
-                    info.target <= 0.0,  # a zero target is sold
+                    liquidate,
                     problem,
                     True,
-                    qty_f if held else 0.0,
+                    sellable_f,
                     None,
                 ),
             )
@@ -244,10 +304,14 @@ def value_portfolio(
         if row.proceeds is not None:
             weight_cash_dec += row.proceeds
         rows.append(row)
+        if market is not None:
+            market.append(market_row(tables, row))
     weight_cash = float(weight_cash_dec)
     value_total = weight_cash + seq_add([r.value for r in rows])
     magnitude += abs(weight_cash)
-    return Portfolio(rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude)
+    return Portfolio(
+        rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude, market
+    )
 
 
 HALTED = "halted by the venue"
