@@ -47,6 +47,7 @@ from daemon.core.model import Holdings, Quote
 from daemon.core.planning.after_trade import benefit_of_plan, weights_after
 from daemon.core.planning.arrays import seq_add
 from daemon.core.planning.benefit import MarketCovariance, to_cents_down
+from daemon.core.planning.collector import collector_paused
 from daemon.core.planning.drafting import drafts
 from daemon.core.planning.market_rows import Market
 from daemon.core.planning.plan import UNBALANCEABLE, Plan, PlannedOrder, SkippedSymbol
@@ -74,6 +75,7 @@ _EMPTY: Mapping[str, Decimal] = {}
 _SIZING_PASSES = 6
 
 
+@collector_paused  # thousands of acyclic objects a plan: see ``collector``
 def plan_rebalance(
     config: Config,
     holdings: Holdings,
