@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,9 +55,10 @@ class Market:
         rows: Sequence[Row],
         pf_index: Sequence[int] | None = None,
         per_row: Sequence[MarketRow] | None = None,
+        columns: tuple[tuple[Any, ...], ...] | None = None,
     ) -> None:
         """``per_row``: the rows' ``MarketRow``s when the valuation made them (else made
-        here by ``market_row``)."""
+        here by ``market_row``); ``columns``: them transposed (``Portfolio.columns``)."""
         self.tables = tables
         self.rows = rows
         # each row's index in the portfolio's rows (the planner trades a subset of them)
@@ -64,10 +66,12 @@ class Market:
         n = len(rows)
         self._buy: list[Limit | None] = [None] * n
         self._sell: list[Limit | None] = [None] * n
-        if per_row is None:
-            per_row = [market_row(tables, r) for r in rows]
-        # transposed: one tuple per figure, index-aligned with the rows
-        cols = tuple(zip(*per_row, strict=True)) if per_row else ((),) * 12
+        cols = columns
+        if cols is None:
+            if per_row is None:
+                per_row = [market_row(tables, r) for r in rows]
+            # transposed: one tuple per figure, index-aligned with the rows
+            cols = tuple(zip(*per_row, strict=True)) if per_row else ((),) * 12
         self._cols = cols
         self.prices: Sequence[float] = cols[0]
         self.half_spread: Sequence[float] = cols[1]

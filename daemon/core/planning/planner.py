@@ -137,13 +137,12 @@ def plan_rebalance(
         )
 
     where = [k for k, r in enumerate(pf.rows) if r.problem is None and r.price is not None]
-    per_row = pf.market
-    if len(where) == len(pf.rows):
-        rows = pf.rows
+    if len(where) == len(pf.rows):  # every row trades: the valuation's columns as they are
+        market = Market(tables_for(config), pf.rows, where, columns=pf.columns())
     else:
-        rows = [pf.rows[k] for k in where]
-        per_row = None if per_row is None else [per_row[k] for k in where]
-    market = Market(tables_for(config), rows, where, per_row)
+        per_row = None if pf.market is None else [pf.market[k] for k in where]
+        market = Market(tables_for(config), [pf.rows[k] for k in where], where, per_row)
+    rows = market.rows
     spread: list[str] = []
     trades, sizing_value = _sized_trades(config, pf, market, spread)
     for sym in spread:

@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -112,6 +112,15 @@ class Portfolio:
     notes: list[str]  # e.g. "value uncertain: no price for XYZ"
     magnitude: float = 0.0  # |weight cash| + Σ |row value|: bounds the float sum's error
     market: list[MarketRow] | None = None  # per row, when valued ``for_market``
+    _columns: tuple[tuple[Any, ...], ...] | None = None
+
+    def columns(self) -> tuple[tuple[Any, ...], ...] | None:
+        """``market`` transposed (one tuple per ``MarketRow`` figure, index-aligned with
+        ``rows``), made once; None when the rows were not valued ``for_market``."""
+        cols = self._columns
+        if cols is None and self.market is not None:
+            cols = self._columns = tuple(zip(*self.market, strict=True)) if self.market else ((),) * 12
+        return cols
 
     @property
     def value_dec(self) -> Decimal:
