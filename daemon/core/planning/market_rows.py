@@ -71,7 +71,7 @@ class Market:
             if per_row is None:
                 per_row = [market_row(tables, r) for r in rows]
             # transposed: one tuple per figure, index-aligned with the rows
-            cols = tuple(zip(*per_row, strict=True)) if per_row else ((),) * 12
+            cols = tuple(zip(*per_row, strict=True)) if per_row else ((),) * 14
         self._cols = cols
         self.prices: Sequence[float] = cols[0]
         self.half_spread: Sequence[float] = cols[1]
@@ -90,6 +90,10 @@ class Market:
         self._sell_fast: list[int] = []
         self._fast_arrays: tuple[Ints, Ints] | None = None
         self._row_arrays: RowColumns | None = None
+
+    def figures(self) -> tuple[tuple[Any, ...], ...]:
+        """The rows' ``MarketRow`` figures, one tuple per figure (``valuation.MarketRow``)."""
+        return self._cols
 
     def row_columns(self) -> RowColumns:
         """(whole shares, to liquidate, sellable shares, value, target, symbol) per row,

@@ -65,9 +65,12 @@ class Row(NamedTuple):
         return self.problem is None
 
 
-MarketRow = tuple[float, float, float, float, float, float, bool, bool, float, float, float, str]
+MarketRow = tuple[
+    float, float, float, float, float, float, bool, bool, float, float, float, str, float, float
+]
 """A row's figures for ``market_rows.Market``: (price or 0, half-spread, σ, ADV (NaN:
-none), bid, ask, whole shares, to liquidate, sellable shares, value, target, symbol). The
+none), bid, ask, whole shares, to liquidate, sellable shares, value, target, symbol, band
+low, band high). The
 valuation's loop builds them as it reads each quote (``Portfolio.market``), so the market is
 not a second pass over the rows and their quotes; ``market_row`` is the rule."""
 
@@ -98,7 +101,7 @@ def market_row(t: PlanTables, r: Row) -> MarketRow:
     return (
         r.price if r.price is not None else 0.0, hs, t.default_sigma if sigma is None else sigma,
         math.nan if adv is None else adv, bid, ask, a is not None and not a.fractional,
-        r.liquidate, r.sellable_f, r.value, r.target, r.symbol,
+        r.liquidate, r.sellable_f, r.value, r.target, r.symbol, r.low, r.high,
     )  # fmt: skip
 
 
@@ -112,6 +115,7 @@ class Portfolio:
     notes: list[str]  # e.g. "value uncertain: no price for XYZ"
     magnitude: float = 0.0  # |weight cash| + Σ |row value|: bounds the float sum's error
     market: list[MarketRow] | None = None  # per row, when valued ``for_market``
+    all_tradable: bool = False  # every row may trade and has a price (none skipped)
     _columns: tuple[tuple[Any, ...], ...] | None = None
 
     def columns(self) -> tuple[tuple[Any, ...], ...] | None:
@@ -119,7 +123,7 @@ class Portfolio:
         ``rows``), made once; None when the rows were not valued ``for_market``."""
         cols = self._columns
         if cols is None and self.market is not None:
-            cols = self._columns = tuple(zip(*self.market, strict=True)) if self.market else ((),) * 12
+            cols = self._columns = tuple(zip(*self.market, strict=True)) if self.market else ((),) * 14
         return cols
 
     @property
@@ -232,6 +236,7 @@ def value_portfolio(
     weight_cash_dec = cash
     magnitude = 0.0
     market: list[MarketRow] | None = [] if for_market else None
+    untradable = 0  # rows with a problem or no price
     default_hs, default_sigma = tables.default_half_spread, tables.default_sigma
     default_adv = math.nan if tables.default_adv is None else tables.default_adv
     for sym, info in infos.items():
@@ -242,6 +247,8 @@ def value_portfolio(
             if row.proceeds is not None:
                 weight_cash_dec += row.proceeds
             rows.append(row)
+            if row.problem is not None or row.price is None:
+                untradable += 1
             if market is not None:
                 market.append(market_row(tables, row))
             continue
@@ -273,6 +280,8 @@ def value_portfolio(
         else:
             value = qty_f * price
             magnitude += abs(value)
+        if problem is not None or price is None:
+            untradable += 1
         held = pos > ZERO
         liquidate = info.target <= 0.0  # a zero target is sold
         sellable_f = qty_f if held else 0.0
@@ -283,7 +292,8 @@ def value_portfolio(
             market.append((
                 0.0 if price is None else price, hs,
                 default_sigma if sigma is None else sigma, default_adv if adv is None else adv,
-                bid, ask, info.whole, liquidate, sellable_f, value, info.target, sym,
+                bid, ask, info.whole, liquidate, sellable_f, value, info.target, sym, info.low,
+                info.high,
             ))  # fmt: skip
         rows.append(
             _new_row(
@@ -313,14 +323,17 @@ def value_portfolio(
         if row.proceeds is not None:
             weight_cash_dec += row.proceeds
         rows.append(row)
+        if row.problem is not None or row.price is None:
+            untradable += 1
         if market is not None:
             market.append(market_row(tables, row))
     weight_cash = float(weight_cash_dec)
     value_total = weight_cash + seq_add([r.value for r in rows])
     magnitude += abs(weight_cash)
     return Portfolio(
-        rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude, market
-    )
+        rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude, market,
+        untradable == 0,
+    )  # fmt: skip
 
 
 HALTED = "halted by the venue"
