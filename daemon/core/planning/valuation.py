@@ -23,7 +23,7 @@ import numpy as np
 
 from daemon.core.config.values import AssetConfig, Config, NotInTargets
 from daemon.core.model import CASH, Holdings, Quote
-from daemon.core.planning.arrays import seq_add
+from daemon.core.planning.arrays import COLUMNS_FROM, seq_add, seq_sum
 from daemon.core.planning.plan import WeightRow
 from daemon.core.planning.quote_checks import quote_problem, valuation_price
 from daemon.core.planning.records import LazyWeights, weight_row
@@ -173,6 +173,12 @@ class Portfolio:
         if v <= 0:
             return 0.0
         total = abs(self.weight_cash / v - config.portfolio.cash_target)
+        cols = self.columns()
+        if cols is not None and self.all_tradable and len(self.rows) >= COLUMNS_FROM:
+            # every row counts in drift (a target asset, or a holding to liquidate): the loop
+            # below in numpy, summed one by one (value 9, target 10)
+            terms = np.abs(np.array(cols[9], dtype=np.float64) / v - np.array(cols[10], dtype=np.float64))
+            return seq_sum(np.concatenate(((total,), terms))) / 2.0
         for r in self.rows:
             if r.counts_in_drift:
                 total += abs(r.value / v - r.target)
@@ -272,7 +278,13 @@ def value_portfolio(
         else:
             problem = quote_problem(quote, now, max_age, spread)
             price = valuation_price(quote)
-        qty_f = float(qty)
+        # float(Decimal) formats and parses a string (~0.2 µs); the engine's positions are
+        # the same Decimal objects plan after plan (their hash cached), so a lookup is quicker.
+        # Keyed on ``pos`` (``qty`` is a new object each plan): the same number unless zero,
+        # and zeros are not kept
+        qty_f = _floats.get(pos)
+        if qty_f is None:
+            qty_f = _float_of(qty)
         value = 0.0
         if price is None:
             if qty != 0:
@@ -337,6 +349,20 @@ def value_portfolio(
 
 
 HALTED = "halted by the venue"
+
+_floats: dict[Decimal, float] = {}  # Decimal → float(Decimal), for nonzero quantities
+_FLOATS_KEPT = 50_000  # entries before the memo starts over
+
+
+def _float_of(x: Decimal) -> float:
+    """``float(x)``, remembered in ``_floats`` unless ``x`` is a zero (``Decimal("-0")`` equals
+    ``Decimal("0")`` but their floats differ in sign) or not finite."""
+    f = float(x)
+    if f != 0.0 and math.isfinite(f):
+        if len(_floats) >= _FLOATS_KEPT:
+            _floats.clear()
+        _floats[x] = f
+    return f
 
 
 class _Context:
