@@ -20,7 +20,7 @@ from daemon.core.config.values import Scope
 from daemon.core.planning.planner import plan_rebalance
 from tests.bench.bench_planner import NOW, build, covariance
 
-REPS = 3
+REPS = int(os.environ.get("PLANNER_COUNT_REPS", "3"))  # more: less start-up noise per plan
 SCENARIOS = ("drifted", "out_of_band", "engine_round", "not_triggered", "covariance")
 
 

@@ -17,10 +17,11 @@ from decimal import Decimal as D
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.model import Side
+from daemon.core.model import Holdings, Quote, Side
 from daemon.core.planning import benefit, drafting, market_rows, order_columns
 from daemon.core.planning.arrays import seq_add, seq_sum
 from daemon.core.planning.benefit import Covariance
@@ -32,7 +33,7 @@ from daemon.core.planning.plan import PlannedOrder, SkippedSymbol
 from daemon.core.planning.planner import plan_rebalance
 from daemon.core.planning.records import LazyOrder
 from daemon.core.planning.tables import tables_for
-from daemon.core.planning.valuation import value_portfolio
+from daemon.core.planning.valuation import market_row, value_portfolio
 from tests.bench.bench_planner import NOW, build
 
 positive = st.floats(1e-9, 1e9, allow_nan=False)
@@ -258,3 +259,52 @@ def _read_all(
     seq = orders[::-1] if backwards else orders
     got = [dataclasses.astuple(o) for o in seq]
     return got[::-1] if backwards else got
+
+
+@pytest.mark.parametrize("n", [8, 80])
+def test_drafts_with_equal_deviations_come_out_by_symbol(n: int) -> None:
+    """Assets alike in price, holding and target deviate equally: their drafts are ordered
+    by symbol, as the per-row rule's sort orders them (numpy's argsort cannot tell them)."""
+    config, _, _ = build(n, 3)
+    pc = config.portfolio  # rows in reverse symbol order: the row order cannot pass for it
+    config = dataclasses.replace(config, portfolio=dataclasses.replace(pc, assets=pc.assets[::-1]))
+    symbols = [a.symbol for a in config.portfolio.assets]
+    quotes = {s: Quote(s, 99.99, 100.01, NOW) for s in reversed(symbols)}
+    positions = {s: D(50 if k % 2 else 150) for k, s in enumerate(symbols)}
+    pf = value_portfolio(config, Holdings(D("1000.00"), positions), quotes, NOW, for_market=True)
+    market = Market(tables_for(config), pf.rows, None, pf.market)
+    target = pf.value * 0.98 / n
+    trades = [target - r.value for r in market.rows]
+    deferred: dict[str, D] = {}
+    skipped: list[SkippedSymbol] = []
+    with _columns_always():
+        sells, buys = drafts(config, market, pf.value, trades, deferred, skipped)
+    ref = draft_rows(config, market, pf.value, trades, {}, [])
+    assert sells == sorted(d for d in ref if d is not None and trades[d.row] < 0)
+    assert buys == sorted(d for d in ref if d is not None and trades[d.row] > 0)
+    assert [d.symbol for d in sells] == sorted(d.symbol for d in sells)  # all tied
+    assert len(sells) == n // 2 and len(buys) == n // 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(0, 10**6), st.booleans())
+def test_the_valuations_market_rows_are_market_row(n: int, seed: int, pending: bool) -> None:
+    """The valuation's inlined ``MarketRow`` of each row is ``market_row``'s."""
+    config, holdings, quotes = build(n, seed)
+    rng = random.Random(seed)
+    assets = tuple(  # the asset's own σ and ADV (an ADV of 0 is none)
+        dataclasses.replace(a, sigma=rng.choice([None, 0.02]), adv=rng.choice([None, 0.0, 1e5]))
+        for a in config.portfolio.assets
+    )
+    config = dataclasses.replace(config, portfolio=dataclasses.replace(config.portfolio, assets=assets))
+    for s in list(quotes)[: n // 3]:  # no σ, no ADV, a crossed or a one-sided quote
+        q = quotes[s]
+        quotes[s] = rng.choice([
+            dataclasses.replace(q, sigma=None, adv=None), dataclasses.replace(q, bid=q.ask + 1),
+            dataclasses.replace(q, bid=0.0), dataclasses.replace(q, sigma=-1.0, adv=0.0),
+        ])  # fmt: skip
+    pend = {s: D(-1) for s in list(quotes)[n // 2 : n // 2 + 3]} if pending else {}
+    pf = value_portfolio(config, holdings, quotes, NOW, pending_qty=pend, for_market=True)
+    tables = tables_for(config)
+    assert pf.market is not None
+    assert repr(pf.market) == repr([market_row(tables, r) for r in pf.rows])

@@ -35,7 +35,11 @@ def weights_after(
     )
     cash = float(pf.weight_cash_dec + dollars(cents, orders))
     rows = pf.rows
-    values = np.array([r.value for r in rows], dtype=np.float64)
+    cols = pf.columns()  # the valuation's columns: value (9), price or 0 (0), symbol (11)
+    if cols is not None:
+        values = np.array(cols[9], dtype=np.float64)
+    else:
+        values = np.array([r.value for r in rows], dtype=np.float64)
     if orders:
         where = market.pf_index
         at = np.array([where[o.draft.row] for o in orders], dtype=np.intp)
@@ -43,12 +47,15 @@ def weights_after(
         shares[:n_sells] = -shares[:n_sells]  # 0.0 − shares: the same float as −shares
         delta = np.zeros(len(rows))
         np.add.at(delta, at, shares)
-        price = np.array([0.0 if r.price is None else r.price for r in rows], dtype=np.float64)
+        if cols is not None:
+            price = np.array(cols[0], dtype=np.float64)
+        else:
+            price = np.array([0.0 if r.price is None else r.price for r in rows], dtype=np.float64)
         moved = np.zeros(len(rows), dtype=bool)
         moved[at] = True
         values = np.where(moved, values + delta * price, values)
     total = cash + seq_sum(values)
-    symbols = [r.symbol for r in rows]
+    symbols = cols[11] if cols is not None else [r.symbol for r in rows]
     if total <= 0:
         return {**dict.fromkeys(symbols, 0.0), CASH: 0.0}, np.zeros(len(rows))
     weights = values / total
@@ -69,16 +76,24 @@ def benefit_of_plan(
     ``after`` (``benefit``);
     ``after_w``: the weights after, per row of ``pf``. The rows that count in drift, as
     arrays (d = w − t, e = w' − t: the same float operations row by row)."""
-    sigmas = dict(zip([r.symbol for r in market.rows], market.sigma, strict=True))
     rows = pf.rows
     idx = [k for k, r in enumerate(rows) if r.counts_in_drift and r.price is not None]
-    symbols = [rows[k].symbol for k in idx]
-    for k, sym in zip(idx, symbols, strict=True):
-        if sym not in sigmas:
-            r = rows[k]
-            sigmas[sym] = sigma_for(config, sym, r.quote, r.asset)
-    values = np.array([rows[k].value for k in idx], dtype=np.float64)
-    target = np.array([0.0 if rows[k].liquidate else rows[k].target for k in idx], dtype=np.float64)
+    cols = pf.columns()
+    if cols is not None and len(idx) == len(rows):  # the valuation's columns: symbol (11),
+        # σ (2, ``market_row``: ``sigma_for``'s rule), value (9), liquidate (7), target (10)
+        symbols: Sequence[str] = cols[11]
+        sigmas = dict(zip(symbols, cols[2], strict=True))
+        values = np.array(cols[9], dtype=np.float64)
+        target = np.where(np.array(cols[7], dtype=bool), 0.0, np.array(cols[10], dtype=np.float64))
+    else:
+        sigmas = dict(zip([r.symbol for r in market.rows], market.sigma, strict=True))
+        symbols = [rows[k].symbol for k in idx]
+        for k, sym in zip(idx, symbols, strict=True):
+            if sym not in sigmas:
+                r = rows[k]
+                sigmas[sym] = sigma_for(config, sym, r.quote, r.asset)
+        values = np.array([rows[k].value for k in idx], dtype=np.float64)
+        target = np.array([0.0 if rows[k].liquidate else rows[k].target for k in idx], dtype=np.float64)
     d = values / pf.value - target  # current[sym] − target
     e = after_w[np.asarray(idx, dtype=np.intp)] - target
     cov = Covariance(config, sigmas, covariance)

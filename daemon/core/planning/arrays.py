@@ -43,4 +43,7 @@ def seq_sum(x: Floats) -> float:
     """``seq_add(x.tolist())``: from 0, one element at a time, in order."""
     if x.size == 0:
         return 0.0
-    return float(np.cumsum(np.concatenate((np.zeros(1), x)))[-1])
+    # the additions from x[0] on, then + 0.0: from 0.0, x[0] is the first partial sum
+    # exactly except for −0.0, and a sum that ends at zero from +0.0 is +0.0 (x + −x is +0.0
+    # in round to nearest), which the final + 0.0 gives (−0.0 + 0.0 is +0.0)
+    return float(np.cumsum(x)[-1]) + 0.0

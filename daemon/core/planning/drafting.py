@@ -84,13 +84,22 @@ def drafts(
     clean = (y > 0) & (y < 1e15) & ~liquidate & within & ~capped & (k > 0) & (fast > 0)
     floor_k = np.where(whole & (q < k), k - 1, k)
     neg_dev = -np.abs(values_all[active] / value - targets_all[active])
+    presorted = True
     for side, out in ((clean & ~buy, sells), (clean & buy, buys)):
         sel = np.flatnonzero(side)
         if sel.size:
+            # in draft order (largest deviation first, then symbol): a stable argsort of the
+            # deviations decides it unless two are equal (or NaN), where the sort below does
+            nd = neg_dev[sel]
+            order = np.argsort(nd, kind="stable")
+            nd = nd[order]
+            if nd.size > 1 and not bool(np.all(nd[1:] > nd[:-1])):
+                presorted = False
+            sel = sel[order]
             at = active[sel]
             # a thousand tuples built in C (map over zip): the loop's draft, row for row
             out.extend(map(_new, repeat(Draft), zip(
-                neg_dev[sel].tolist(), symbols[at].tolist(), at.tolist(),
+                nd.tolist(), symbols[at].tolist(), at.tolist(),
                 k[sel].astype(np.int64).tolist(), whole[sel].tolist(),
                 floor_k[sel].astype(np.int64).tolist(), strict=True,
             )))  # fmt: skip
@@ -98,8 +107,10 @@ def drafts(
         d = _draft_row(market, i, trades[i], cap, value, deferred, skipped)
         if d is not None:
             (buys if trades[i] > 0 else sells).append(d)
-    sort_drafts(sells)
-    sort_drafts(buys)
+            presorted = False
+    if not presorted:
+        sort_drafts(sells)
+        sort_drafts(buys)
     return sells, buys
 
 

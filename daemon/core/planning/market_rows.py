@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,7 +30,7 @@ from daemon.core.planning.arrays import COLUMNS_FROM, Bools, Floats, Ints, seq_s
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array, to_cents_up
 from daemon.core.planning.rounding import marketable_limit_ticks, ticks_price
 from daemon.core.planning.tables import PlanTables
-from daemon.core.planning.valuation import Row
+from daemon.core.planning.valuation import MarketRow, Row, market_row
 
 Limit = tuple[int, int, float, Decimal]
 """A marketable limit price: (ticks, exponent, float price, Decimal price), the price being
@@ -44,13 +45,20 @@ class Market:
     """Float parameters per tradable row; see the module docstring."""
 
     __slots__ = (
-        "_arrays", "_asks", "_bids", "_buy", "_buy_fast", "_fast_arrays", "_row_arrays",
+        "_arrays", "_asks", "_bids", "_buy", "_buy_fast", "_cols", "_fast_arrays", "_row_arrays",
         "_sell", "_sell_fast", "adv", "half_spread", "pf_index", "prices", "rows", "sigma", "tables",
     )  # fmt: skip
 
     def __init__(
-        self, tables: PlanTables, rows: Sequence[Row], pf_index: Sequence[int] | None = None
+        self,
+        tables: PlanTables,
+        rows: Sequence[Row],
+        pf_index: Sequence[int] | None = None,
+        per_row: Sequence[MarketRow] | None = None,
+        columns: tuple[tuple[Any, ...], ...] | None = None,
     ) -> None:
+        """``per_row``: the rows' ``MarketRow``s when the valuation made them (else made
+        here by ``market_row``); ``columns``: them transposed (``Portfolio.columns``)."""
         self.tables = tables
         self.rows = rows
         # each row's index in the portfolio's rows (the planner trades a subset of them)
@@ -58,41 +66,23 @@ class Market:
         n = len(rows)
         self._buy: list[Limit | None] = [None] * n
         self._sell: list[Limit | None] = [None] * n
-        default_hs, default_sigma, default_adv = (
-            tables.default_half_spread,
-            tables.default_sigma,
-            tables.default_adv,
+        cols = columns
+        if cols is None:
+            if per_row is None:
+                per_row = [market_row(tables, r) for r in rows]
+            # transposed: one tuple per figure, index-aligned with the rows
+            cols = tuple(zip(*per_row, strict=True)) if per_row else ((),) * 14
+        self._cols = cols
+        self.prices: Sequence[float] = cols[0]
+        self.half_spread: Sequence[float] = cols[1]
+        self.sigma: Sequence[float] = cols[2]
+        adv = cols[3]
+        # ADV as the cost model takes it: None where there is none (NaN in the columns)
+        self.adv: Sequence[float | None] = (
+            adv if tables.default_adv is not None else [None if a != a else a for a in adv]
         )
-        per_row: list[tuple[float, float, float, float | None, float, float]] = []
-        append = per_row.append  # one tuple a row, transposed below (not six appends a row)
-        for r in rows:
-            # costs.half_spread, sigma_for and adv_for: the quote's, else the asset's, else
-            # the config's default
-            q, a = r.quote, r.asset
-            sigma: float | None = None
-            adv: float | None = None
-            hs = default_hs
-            bid = ask = 0.0
-            if q is not None:
-                bid, ask = q.bid, q.ask
-                if bid > 0 and ask >= bid:
-                    hs = (ask - bid) / 2.0 / ((bid + ask) / 2.0)
-                if q.sigma is not None and q.sigma >= 0:
-                    sigma = q.sigma
-                if q.adv is not None and q.adv > 0:
-                    adv = q.adv
-            if a is not None:
-                if sigma is None:
-                    sigma = a.sigma
-                if adv is None and a.adv is not None and a.adv > 0:
-                    adv = a.adv
-            append((
-                r.price if r.price is not None else 0.0, hs,
-                default_sigma if sigma is None else sigma, default_adv if adv is None else adv,
-                bid, ask,
-            ))  # fmt: skip
-        columns = [list(c) for c in zip(*per_row, strict=True)] if per_row else [[]] * 6
-        self.prices, self.half_spread, self.sigma, self.adv, self._bids, self._asks = columns
+        self._bids: Sequence[float] = cols[4]
+        self._asks: Sequence[float] = cols[5]
         self._arrays: tuple[Floats, Floats, Floats, Floats, Floats, Floats] | None = None
         # per row, the tick count of the limit where a float decides it (``_fast_limits``),
         # else -1
@@ -101,18 +91,22 @@ class Market:
         self._fast_arrays: tuple[Ints, Ints] | None = None
         self._row_arrays: RowColumns | None = None
 
+    def figures(self) -> tuple[tuple[Any, ...], ...]:
+        """The rows' ``MarketRow`` figures, one tuple per figure (``valuation.MarketRow``)."""
+        return self._cols
+
     def row_columns(self) -> RowColumns:
         """(whole shares, to liquidate, sellable shares, value, target, symbol) per row,
         arrays (the symbols as objects)."""
         if self._row_arrays is None:
-            rows = self.rows
+            cols = self._cols
             self._row_arrays = (
-                np.array([r.asset is not None and not r.asset.fractional for r in rows], dtype=bool),
-                np.array([r.liquidate for r in rows], dtype=bool),
-                np.array([r.sellable_f for r in rows], dtype=np.float64),
-                np.array([r.value for r in rows], dtype=np.float64),
-                np.array([r.target for r in rows], dtype=np.float64),
-                np.array([r.symbol for r in rows], dtype=object),
+                np.array(cols[6], dtype=bool),
+                np.array(cols[7], dtype=bool),
+                np.array(cols[8], dtype=np.float64),
+                np.array(cols[9], dtype=np.float64),
+                np.array(cols[10], dtype=np.float64),
+                np.array(cols[11], dtype=object),
             )
         return self._row_arrays
 
@@ -121,12 +115,12 @@ class Market:
         the limits where ``_fast_limits`` decides them, NaN elsewhere."""
         if self._arrays is None:
             buy_px, sell_px = self._fast_limits()
-            adv = [math.nan if a is None else a for a in self.adv]
+            cols = self._cols
             self._arrays = (
-                np.array(self.prices, dtype=np.float64),
-                np.array(self.half_spread, dtype=np.float64),
-                np.array(self.sigma, dtype=np.float64),
-                np.array(adv, dtype=np.float64),
+                np.array(cols[0], dtype=np.float64),
+                np.array(cols[1], dtype=np.float64),
+                np.array(cols[2], dtype=np.float64),
+                np.array(cols[3], dtype=np.float64),
                 buy_px,
                 sell_px,
             )

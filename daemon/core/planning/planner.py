@@ -42,11 +42,14 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+import numpy as np
+
 from daemon.core.config.values import Config, Leftover
 from daemon.core.model import Holdings, Quote
 from daemon.core.planning.after_trade import benefit_of_plan, weights_after
 from daemon.core.planning.arrays import seq_add
 from daemon.core.planning.benefit import MarketCovariance, to_cents_down
+from daemon.core.planning.collector import collector_paused
 from daemon.core.planning.drafting import drafts
 from daemon.core.planning.market_rows import Market
 from daemon.core.planning.plan import UNBALANCEABLE, Plan, PlannedOrder, SkippedSymbol
@@ -74,6 +77,7 @@ _EMPTY: Mapping[str, Decimal] = {}
 _SIZING_PASSES = 6
 
 
+@collector_paused  # thousands of acyclic objects a plan: see ``collector``
 def plan_rebalance(
     config: Config,
     holdings: Holdings,
@@ -104,10 +108,15 @@ def plan_rebalance(
         reserved_cash=reserved_cash,
         pending_qty=pending_qty,
         halted=halted,
+        for_market=triggered,
     )
     weights = pf.weights(config)
     notes = [*reasons, *pf.notes]
-    skipped = [SkippedSymbol(r.symbol, r.problem) for r in pf.rows if r.problem is not None]
+    skipped = (
+        []
+        if pf.all_tradable
+        else [SkippedSymbol(r.symbol, r.problem) for r in pf.rows if r.problem is not None]
+    )
     value = pf.value_cents()
     drift = pf.drift(config)
     unpriced = [r for r in pf.rows if r.price is None and r.qty != 0] if pf.notes else []
@@ -133,9 +142,17 @@ def plan_rebalance(
             portfolio_drift=drift,
         )
 
-    where = [k for k, r in enumerate(pf.rows) if r.problem is None and r.price is not None]
-    rows = [pf.rows[k] for k in where]
-    market = Market(tables_for(config), rows, where)
+    where: Sequence[int] = (
+        range(len(pf.rows))
+        if pf.all_tradable
+        else [k for k, r in enumerate(pf.rows) if r.problem is None and r.price is not None]
+    )
+    if len(where) == len(pf.rows):  # every row trades: the valuation's columns as they are
+        market = Market(tables_for(config), pf.rows, where, columns=pf.columns())
+    else:
+        per_row = None if pf.market is None else [pf.market[k] for k in where]
+        market = Market(tables_for(config), [pf.rows[k] for k in where], where, per_row)
+    rows = market.rows
     spread: list[str] = []
     trades, sizing_value = _sized_trades(config, pf, market, spread)
     for sym in spread:
@@ -341,12 +358,14 @@ def _under_target(pf: Portfolio) -> set[str]:
     return {r.symbol for r in pf.rows if not r.liquidate and r.value < r.target * v}
 
 
-def _targets(config: Config, pf: Portfolio, rows: Sequence[Row], spread: list[str]) -> list[float]:
+def _targets(
+    config: Config, pf: Portfolio, rows: Sequence[Row], spread: list[str], targets: Sequence[float]
+) -> Sequence[float]:
     """The targets to size on (``spread`` receives the symbols spread). With ``planner.whole_share_leftover = "spread"`` the target of
     a whole-share asset that cannot be bought (none held, one share wider than its band and
     the nearest count for its target 0) is spread over the other targets, pro rata; with
-    "cash" (the default) it stays in cash."""
-    targets = [r.target for r in rows]
+    "cash" (the default) it stays in cash. ``targets``: the rows' targets (returned as
+    they are when nothing is spread)."""
     if config.planner.whole_share_leftover is not Leftover.SPREAD or pf.value <= 0:
         return targets
     v = pf.value
@@ -368,6 +387,7 @@ def _targets(config: Config, pf: Portfolio, rows: Sequence[Row], spread: list[st
         return targets
     scale = (rest + left) / rest
     spread.extend(rows[k].symbol for k in unbuyable)
+    targets = list(targets)
     for k, r in enumerate(rows):
         targets[k] = 0.0 if k in unbuyable else (r.target if r.liquidate else r.target * scale)
     return targets
@@ -381,14 +401,13 @@ def _sized_trades(
     of rounding per order), so the weights after the orders land where they should. A fixed
     point: a few passes until the value moves by less than max($0.01, 1e-7 of the value)."""
     rows = market.rows
-    book = Book(
-        [r.symbol for r in rows],
-        [r.value for r in rows],
-        _targets(config, pf, rows, spread),
-        [r.low for r in rows],
-        [r.high for r in rows],
-        [r.liquidate for r in rows],
-    )
+    # the market's figures: symbol (11), value (9), target (10), low (12), high (13), liquidate (7)
+    f = market.figures()
+    targets = _targets(config, pf, rows, spread, f[10])
+    book = Book(f[11], f[9], targets, f[12], f[13], f[7])
+    if targets is f[10]:  # the market's arrays of the same figures
+        _, liq, _, values, target_a, _ = market.row_columns()
+        book.set_arrays((values, target_a, np.array(f[12]), np.array(f[13]), liq))
     sizing = pf.value
     trades = book_trades(book, pf.weight_cash, pf.value, config)
     tolerance = max(0.01, 1e-7 * pf.value)

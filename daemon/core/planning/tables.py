@@ -32,6 +32,9 @@ class AssetInfo:
     low_pct: str
     high_pct: str
     max_spread: float  # the widest quote traded on, (ask − bid) / mid
+    whole: bool  # whole shares only (not ``asset.fractional``)
+    sigma: float | None  # the asset's own σ (``asset.sigma``), None when not set
+    adv: float | None  # the asset's own ADV when positive, else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +77,14 @@ def _build(config: Config) -> PlanTables:
     for sym, a in by_symbol.items():
         low, high = asset_limits(a)
         spread = a.max_spread if a.max_spread is not None else config.planner.max_spread
+        adv = a.adv if a.adv is not None and a.adv > 0 else None
         assets[sym] = AssetInfo(
-            a, a.target, low, high, f"{a.target:.1%}", f"{low:.1%}", f"{high:.1%}", spread
-        )
+            a, a.target, low, high, f"{a.target:.1%}", f"{low:.1%}", f"{high:.1%}", spread,
+            not a.fractional, a.sigma, adv,
+        )  # fmt: skip
     cash_low, cash_high = cash_limits(config)
     cost, planner = config.cost, config.planner
-    adv = cost.default_adv
+    default_adv = cost.default_adv
     return PlanTables(
         assets=assets,
         cash_low=cash_low,
@@ -93,7 +98,7 @@ def _build(config: Config) -> PlanTables:
         bps=cost.commission_bps / 10_000.0,
         impact=cost.impact_coefficient,
         default_sigma=cost.default_sigma,
-        default_adv=adv if adv is not None and adv > 0 else None,
+        default_adv=default_adv if default_adv is not None and default_adv > 0 else None,
         default_half_spread=cost.default_half_spread_bps / 10_000.0,
         mean_return=mean_return(config),
     )

@@ -100,13 +100,17 @@ def eligible(positions: Sequence[Position], value: float, top_k: int | None) -> 
 class Book:
     """The positions as columns (what the sizing passes loop over, several times a plan)."""
 
-    symbols: list[str]
-    values: list[float]
-    targets: list[float]
-    lows: list[float]
-    highs: list[float]
-    liquidate: list[bool]
+    symbols: Sequence[str]
+    values: Sequence[float]
+    targets: Sequence[float]
+    lows: Sequence[float]
+    highs: Sequence[float]
+    liquidate: Sequence[bool]
     _arrays: tuple[Floats, Floats, Floats, Floats, Bools] | None = None
+
+    def set_arrays(self, arrays: tuple[Floats, Floats, Floats, Floats, Bools]) -> None:
+        """What ``arrays`` returns, when the caller holds them already (the same figures)."""
+        self._arrays = arrays
 
     @classmethod
     def of(cls, positions: Sequence[Position]) -> Book:

@@ -17,18 +17,18 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from daemon.core.config.values import AssetConfig, Config, NotInTargets
 from daemon.core.model import CASH, Holdings, Quote
-from daemon.core.planning.arrays import seq_add
+from daemon.core.planning.arrays import COLUMNS_FROM, seq_add, seq_sum
 from daemon.core.planning.plan import WeightRow
 from daemon.core.planning.quote_checks import quote_problem, valuation_price
 from daemon.core.planning.records import LazyWeights, weight_row
 from daemon.core.planning.rounding import CENT, to_decimal
-from daemon.core.planning.tables import AssetInfo, tables_for
+from daemon.core.planning.tables import AssetInfo, PlanTables, tables_for
 
 ZERO = Decimal(0)
 _new_row = tuple.__new__  # a NamedTuple's own __new__ is a Python function
@@ -65,6 +65,46 @@ class Row(NamedTuple):
         return self.problem is None
 
 
+MarketRow = tuple[
+    float, float, float, float, float, float, bool, bool, float, float, float, str, float, float
+]
+"""A row's figures for ``market_rows.Market``: (price or 0, half-spread, σ, ADV (NaN:
+none), bid, ask, whole shares, to liquidate, sellable shares, value, target, symbol, band
+low, band high). The
+valuation's loop builds them as it reads each quote (``Portfolio.market``), so the market is
+not a second pass over the rows and their quotes; ``market_row`` is the rule."""
+
+
+def market_row(t: PlanTables, r: Row) -> MarketRow:
+    """``r``'s ``MarketRow``: the cost model's half-spread, σ and ADV (``costs.half_spread``,
+    ``sigma_for``, ``adv_for``: the quote's, else the asset's, else the config's default)."""
+    q, a = r.quote, r.asset
+    sigma: float | None = None
+    adv: float | None = None
+    hs = t.default_half_spread
+    bid = ask = 0.0
+    if q is not None:
+        bid, ask = q.bid, q.ask
+        if bid > 0 and ask >= bid:
+            hs = (ask - bid) / 2.0 / ((bid + ask) / 2.0)
+        if q.sigma is not None and q.sigma >= 0:
+            sigma = q.sigma
+        if q.adv is not None and q.adv > 0:
+            adv = q.adv
+    if a is not None:
+        if sigma is None:
+            sigma = a.sigma
+        if adv is None and a.adv is not None and a.adv > 0:
+            adv = a.adv
+    if adv is None:
+        adv = t.default_adv
+    return (
+        r.price if r.price is not None else 0.0, hs, t.default_sigma if sigma is None else sigma,
+        math.nan if adv is None else adv, bid, ask, a is not None and not a.fractional,
+        r.liquidate, r.sellable_f, r.value, r.target, r.symbol, r.low, r.high,
+    )  # fmt: skip
+
+
 @dataclass(slots=True)
 class Portfolio:
     rows: list[Row]
@@ -74,6 +114,17 @@ class Portfolio:
     value: float
     notes: list[str]  # e.g. "value uncertain: no price for XYZ"
     magnitude: float = 0.0  # |weight cash| + Σ |row value|: bounds the float sum's error
+    market: list[MarketRow] | None = None  # per row, when valued ``for_market``
+    all_tradable: bool = False  # every row may trade and has a price (none skipped)
+    _columns: tuple[tuple[Any, ...], ...] | None = None
+
+    def columns(self) -> tuple[tuple[Any, ...], ...] | None:
+        """``market`` transposed (one tuple per ``MarketRow`` figure, index-aligned with
+        ``rows``), made once; None when the rows were not valued ``for_market``."""
+        cols = self._columns
+        if cols is None and self.market is not None:
+            cols = self._columns = tuple(zip(*self.market, strict=True)) if self.market else ((),) * 14
+        return cols
 
     @property
     def value_dec(self) -> Decimal:
@@ -122,6 +173,12 @@ class Portfolio:
         if v <= 0:
             return 0.0
         total = abs(self.weight_cash / v - config.portfolio.cash_target)
+        cols = self.columns()
+        if cols is not None and self.all_tradable and len(self.rows) >= COLUMNS_FROM:
+            # every row counts in drift (a target asset, or a holding to liquidate): the loop
+            # below in numpy, summed one by one (value 9, target 10)
+            terms = np.abs(np.array(cols[9], dtype=np.float64) / v - np.array(cols[10], dtype=np.float64))
+            return seq_sum(np.concatenate(((total,), terms))) / 2.0
         for r in self.rows:
             if r.counts_in_drift:
                 total += abs(r.value / v - r.target)
@@ -161,13 +218,16 @@ def value_portfolio(
     reserved_cash: Decimal = ZERO,
     pending_qty: Mapping[str, Decimal] | None = None,
     halted: Collection[str] | Mapping[str, str] = (),
+    for_market: bool = False,
 ) -> Portfolio:
     """Value every symbol (targets in config order, then other holdings by name).
-    ``halted``: symbols not to trade now, or a mapping symbol → why (shown in the plan)."""
+    ``halted``: symbols not to trade now, or a mapping symbol → why (shown in the plan).
+    ``for_market``: also each row's ``MarketRow`` (``Portfolio.market``), for a plan."""
     pf = config.portfolio
     pending = pending_qty or {}
     positions = holdings.positions
-    infos = tables_for(config).assets
+    tables = tables_for(config)
+    infos = tables.assets
     extra = sorted(
         {s for s, q in positions.items() if s not in infos and q != 0}
         | {s for s, q in pending.items() if s not in infos and q != 0}
@@ -181,6 +241,10 @@ def value_portfolio(
     cash = holdings.cash - reserved_cash
     weight_cash_dec = cash
     magnitude = 0.0
+    market: list[MarketRow] | None = [] if for_market else None
+    untradable = 0  # rows with a problem or no price
+    default_hs, default_sigma = tables.default_half_spread, tables.default_sigma
+    default_adv = math.nan if tables.default_adv is None else tables.default_adv
     for sym, info in infos.items():
         quote = quotes.get(sym)
         if quote is None or sym in special:
@@ -189,6 +253,10 @@ def value_portfolio(
             if row.proceeds is not None:
                 weight_cash_dec += row.proceeds
             rows.append(row)
+            if row.problem is not None or row.price is None:
+                untradable += 1
+            if market is not None:
+                market.append(market_row(tables, row))
             continue
         # the common case, inlined: a target asset with a quote, nothing pending
         pos = positions.get(sym, ZERO)
@@ -196,8 +264,11 @@ def value_portfolio(
         bid, ask = quote.bid, quote.ask
         problem: str | None = None
         spread = info.max_spread
+        hs = default_hs
         if 0.0 < bid <= ask:
-            price: float | None = (bid + ask) / 2.0
+            mid = (bid + ask) / 2.0
+            price: float | None = mid
+            hs = (ask - bid) / 2.0 / mid  # market_row's half-spread: the same operations
             try:
                 fresh = fresh_from is not None and quote.at >= fresh_from
             except TypeError:  # naive vs aware: quote_problem reports it as it always has
@@ -207,7 +278,13 @@ def value_portfolio(
         else:
             problem = quote_problem(quote, now, max_age, spread)
             price = valuation_price(quote)
-        qty_f = float(qty)
+        # float(Decimal) formats and parses a string (~0.2 µs); the engine's positions are
+        # the same Decimal objects plan after plan (their hash cached), so a lookup is quicker.
+        # Keyed on ``pos`` (``qty`` is a new object each plan): the same number unless zero,
+        # and zeros are not kept
+        qty_f = _floats.get(pos)
+        if qty_f is None:
+            qty_f = _float_of(qty)
         value = 0.0
         if price is None:
             if qty != 0:
@@ -215,7 +292,21 @@ def value_portfolio(
         else:
             value = qty_f * price
             magnitude += abs(value)
+        if problem is not None or price is None:
+            untradable += 1
         held = pos > ZERO
+        liquidate = info.target <= 0.0  # a zero target is sold
+        sellable_f = qty_f if held else 0.0
+        if market is not None:  # market_row, inlined (the asset is known, its rules in info)
+            q_sigma, q_adv = quote.sigma, quote.adv
+            sigma = q_sigma if q_sigma is not None and q_sigma >= 0 else info.sigma
+            adv = q_adv if q_adv is not None and q_adv > 0 else info.adv
+            market.append((
+                0.0 if price is None else price, hs,
+                default_sigma if sigma is None else sigma, default_adv if adv is None else adv,
+                bid, ask, info.whole, liquidate, sellable_f, value, info.target, sym, info.low,
+                info.high,
+            ))  # fmt: skip
         rows.append(
             _new_row(
                 Row,
@@ -230,10 +321,10 @@ def value_portfolio(
                     info.target,
                     info.low,
                     info.high,
-                    info.target <= 0.0,  # a zero target is sold
+                    liquidate,
                     problem,
                     True,
-                    qty_f if held else 0.0,
+                    sellable_f,
                     None,
                 ),
             )
@@ -244,13 +335,34 @@ def value_portfolio(
         if row.proceeds is not None:
             weight_cash_dec += row.proceeds
         rows.append(row)
+        if row.problem is not None or row.price is None:
+            untradable += 1
+        if market is not None:
+            market.append(market_row(tables, row))
     weight_cash = float(weight_cash_dec)
     value_total = weight_cash + seq_add([r.value for r in rows])
     magnitude += abs(weight_cash)
-    return Portfolio(rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude)
+    return Portfolio(
+        rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude, market,
+        untradable == 0,
+    )  # fmt: skip
 
 
 HALTED = "halted by the venue"
+
+_floats: dict[Decimal, float] = {}  # Decimal → float(Decimal), for nonzero quantities
+_FLOATS_KEPT = 50_000  # entries before the memo starts over
+
+
+def _float_of(x: Decimal) -> float:
+    """``float(x)``, remembered in ``_floats`` unless ``x`` is a zero (``Decimal("-0")`` equals
+    ``Decimal("0")`` but their floats differ in sign) or not finite."""
+    f = float(x)
+    if f != 0.0 and math.isfinite(f):
+        if len(_floats) >= _FLOATS_KEPT:
+            _floats.clear()
+        _floats[x] = f
+    return f
 
 
 class _Context:
