@@ -301,7 +301,8 @@ class Service:
             quotes_dropped=self.events.quotes_dropped,
             quotes_conflated=self.consumer.quotes_conflated, streams=self.venue.stream_stats(),
             journal_write_errors=self.journal.write_errors,
-            limiter=self.venue.limiter_stats(), snap=snap)
+            limiter=self.venue.limiter_stats(), snap=snap,
+            weights=self.engine.weight_columns() if self.engine is not None else None)
         if snap is not None:
             self._reconcile_wait.note(snap.awaiting_reconcile, time.monotonic())
 
