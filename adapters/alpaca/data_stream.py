@@ -325,8 +325,7 @@ class AlpacaMarketData:
             asyncio.get_running_loop().call_soon(self._flush)
         else:
             self._held = {}
-        make, utc = parse.make_quote, parse.utc
-        quotes = tuple([make(utc(m.t), m.S, m.bp, m.ap, m.bs, m.as_) for m in kept])
+        quotes = parse.quote_events(kept)
         if self._held:  # more parts to come: what was left out is counted with the last
             self._held_out += len(quotes)
             conflated = 0

@@ -1,6 +1,6 @@
 """The gauges refreshed on every heartbeat (about once a second): the queue, quote counters
 (added as deltas), the streams' ``stats()``, journal errors, the rate limiter, and what the
-engine's snapshot says (weights against bands, drift, value, cash, orders, market, state).
+engine's snapshot says (weights against bands: its ``weight_columns``, drift, value, cash, orders, market, state).
 ``heartbeat`` is the loop that drives it and measures the event loop's lag."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 
 from adapters.ports import FeedStats
 from daemon.core.engine.view import EngineSnapshot
+from daemon.core.triggers.drift_queries import WeightColumns
 from daemon.runtime.metrics import LimiterStats, Metrics
 
 
@@ -23,7 +24,8 @@ class Gauges:
     def refresh(self, *, queue_depth: int, quotes_seen: int, quotes_dropped: int,
                 quotes_conflated: int,
                 streams: Mapping[str, FeedStats], journal_write_errors: int,
-                limiter: LimiterStats | None, snap: EngineSnapshot | None) -> None:
+                limiter: LimiterStats | None, snap: EngineSnapshot | None,
+                weights: WeightColumns | None = None) -> None:
         m = self._m
         m.queue_depth.set(queue_depth)
         if quotes_seen > self._quotes_reported:
@@ -41,7 +43,8 @@ class Gauges:
             m.observe_limiter(limiter)
         if snap is None:
             return
-        m.observe_weights({s: (r.current, r.target, r.low, r.high) for s, r in snap.rows.items()})
+        if weights is not None:
+            m.observe_weights(weights)
         m.out_of_band.set(len(snap.out_of_band))
         m.drift.set(snap.portfolio_drift)
         m.value.set(snap.portfolio_value)

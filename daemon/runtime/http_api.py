@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -69,7 +70,10 @@ class HttpApi:
         return f"http://{self.host}:{self.port}"
 
     async def _metrics(self, _request: web.Request) -> web.Response:
-        body = generate_latest(self._registry)
+        # off the loop: at SIP scale (5,000 symbols, 20,000 per-symbol samples) formatting
+        # a scrape took ~90 ms of CPU, which held the consumer as long; in a thread it
+        # shares the GIL at the switch interval instead (the registry is thread-safe)
+        body = await asyncio.to_thread(generate_latest, self._registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, _request: web.Request) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ def jsonable(obj: Any) -> Any:
             return jsonable(asdict(obj))
         except TypeError:
             return str(obj)
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):  # a dict, or a read-only view (``LazyWeights``)
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in obj]

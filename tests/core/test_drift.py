@@ -390,3 +390,19 @@ def test_the_same_mid_again_changes_nothing() -> None:
     assert tracker.update_quote("A", 1.4, 1.6) is False  # the same mid, wider: no news
     assert tracker.rows() == rows and tracker.out_of_band() == ["A", "B"]
     assert tracker.price("A") == 1.5
+
+
+def test_weight_columns_hold_the_rows_numbers() -> None:
+    config = make_config({"A": 0.5, "B": 0.3}, cash_target=0.2,
+                         cash_band=Band(absolute=0.05, relative=None, rule=BandRule.ABSOLUTE))
+    tracker = DriftTracker(config, Holdings(Decimal(30), {"A": Decimal(40), "B": Decimal(10),
+                                                          "X": Decimal(5)}),
+                           {"A": 1.0, "B": 3.0, "X": 2.0})
+    for sym, bid in [("A", 1.3), ("B", 2.9), ("X", 4.0), ("A", 1.1)]:
+        tracker.update_quote(sym, bid, bid)
+        cols = tracker.weight_columns()
+        assert cols.symbols == ("A", "B", CASH)  # the targets, then cash; not X (no target)
+        assert cols.rows() == tracker.rows()  # the same floats, bit for bit
+    empty = DriftTracker(config, Holdings(Decimal(0), {}))
+    assert empty.weight_columns().current == (0.0, 0.0, 0.0)
+    assert empty.weight_columns().rows() == empty.rows()

@@ -60,3 +60,23 @@ def test_journal_write_errors_reach_the_counter_once() -> None:
     m.observe_journal(2)  # a repeated reading adds nothing
     m.observe_journal(3)
     assert "rebalanced_journal_write_errors_total 4.0" in generate_latest(reg).decode()
+
+
+def test_weight_gauges_report_the_last_columns_at_scrape() -> None:
+    from daemon.core.triggers.drift_queries import WeightColumns
+
+    reg = CollectorRegistry()
+    m = Metrics(reg)
+    assert "rebalanced_weight_ratio{" not in generate_latest(reg).decode()  # none yet
+    m.observe_weights(WeightColumns(("VTI", "CASH"), (0.6, 0.4), (0.7, 0.3), (0.65, 0.28),
+                                    (0.75, 0.32)))
+    m.observe_weights(WeightColumns(("VTI", "CASH"), (0.71, 0.29), (0.7, 0.3), (0.65, 0.28),
+                                    (0.75, 0.32)))
+    assert reg.get_sample_value("rebalanced_weight_ratio", {"symbol": "VTI"}) == 0.71
+    assert reg.get_sample_value("rebalanced_weight_ratio", {"symbol": "CASH"}) == 0.29
+    assert reg.get_sample_value("rebalanced_target_weight_ratio", {"symbol": "VTI"}) == 0.7
+    assert reg.get_sample_value("rebalanced_band_low_ratio", {"symbol": "CASH"}) == 0.28
+    assert reg.get_sample_value("rebalanced_band_high_ratio", {"symbol": "VTI"}) == 0.75
+    text = generate_latest(reg).decode()
+    assert "# TYPE rebalanced_weight_ratio gauge" in text
+    assert 'rebalanced_band_high_ratio{symbol="CASH"} 0.32' in text

@@ -61,6 +61,7 @@ from daemon.core.orders.ids import validate_run_id as _validate_run_id
 from daemon.core.orders.lifecycle import OrderBook, OrderState
 from daemon.core.tax.live_lots import LiveLots, SeedLots
 from daemon.core.triggers.drift import DriftTracker
+from daemon.core.triggers.drift_queries import WeightColumns
 from daemon.core.triggers.rules import TriggerState, next_wakeup
 
 CHECK = "check"
@@ -387,6 +388,10 @@ class Engine(OrderEvents):
         return cmds
 
     # -- the view ---------------------------------------------------------------------------
+
+    def weight_columns(self) -> WeightColumns:
+        """The snapshot's rows as columns, cheaper (the gauges' read every second)."""
+        return self._drift.weight_columns()
 
     def snapshot(self) -> EngineSnapshot:
         """A frozen view for metrics, health and status."""

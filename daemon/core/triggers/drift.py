@@ -79,6 +79,7 @@ class DriftTracker(DriftBatches):
         self._a: list[float] = []
         self._b: list[float] = []
         self._qty_dec: dict[str, Decimal] = {}
+        self._columns = None
         for asset in targets:
             self._add_slot(asset.symbol, asset.target, asset_limits(asset))
         self._n_targets = len(targets)

@@ -6,10 +6,29 @@ the exact band queries. ``DriftQueries`` is its root base: it declares the track
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 
 from daemon.core.model import CASH
 from daemon.core.planning.plan import WeightRow
+
+
+@dataclass(frozen=True, slots=True)
+class WeightColumns:
+    """``DriftQueries.rows()`` as columns, in its order (the targets, then "CASH"): what the
+    gauges read every second, without a ``WeightRow`` per symbol (5,000 rows on SIP took
+    ~6 ms of the loop). ``rows()`` makes the same rows, equal value for value."""
+
+    symbols: tuple[str, ...]
+    current: tuple[float, ...]
+    target: tuple[float, ...]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+
+    def rows(self) -> dict[str, WeightRow]:
+        return {s: WeightRow(current=c, target=t, low=lo, high=hi)
+                for s, c, t, lo, hi in zip(self.symbols, self.current, self.target, self.low,
+                                           self.high, strict=True)}
 
 
 class DriftQueries:
@@ -20,6 +39,7 @@ class DriftQueries:
         "_banded",
         "_cash",
         "_cash_i",
+        "_columns",
         "_config",
         "_hi",
         "_hmin",
@@ -58,6 +78,10 @@ class DriftQueries:
     _cash: Decimal
     _value: float
     _out: bool
+    # the banded slots and their symbols, targets and bands: fixed once the tracker is built
+    # (later slots are unbanded), so kept from the first ``weight_columns``
+    _columns: tuple[list[int], tuple[str, ...], tuple[float, ...], tuple[float, ...],
+                    tuple[float, ...]] | None
 
 
     def price(self, symbol: str) -> float | None:
@@ -139,6 +163,24 @@ class DriftQueries:
             return 0.0
         return math.fsum(abs(self._mv[i] / v - self._target[i]) for i in self._banded_slots()) / 2
 
+    def weight_columns(self) -> WeightColumns:
+        """``rows()``'s numbers as columns (see ``WeightColumns``). O(n), one division each."""
+        fixed = self._columns
+        if fixed is None:
+            slots = self._banded_slots()
+            fixed = self._columns = (
+                slots,
+                tuple([self._symbols[i] for i in slots]),
+                tuple([self._target[i] for i in slots]),
+                tuple([self._lo[i] for i in slots]),
+                tuple([self._hi[i] for i in slots]),
+            )
+        slots, symbols, target, low, high = fixed
+        v = self._exact_value()
+        mv = self._mv
+        current = tuple([mv[i] / v for i in slots]) if v > 0.0 else (0.0,) * len(slots)
+        return WeightColumns(symbols, current, target, low, high)
+
     def rows(self) -> dict[str, WeightRow]:
         """A ``WeightRow`` for every target and for "CASH". O(n)."""
         v = self._exact_value()
@@ -151,4 +193,4 @@ class DriftQueries:
         return out
 
 
-__all__ = ["DriftQueries"]
+__all__ = ["DriftQueries", "WeightColumns"]

@@ -260,6 +260,31 @@ def test_fast_quote_maker_builds_the_same_event_as_the_constructor() -> None:
         fast.bid = 2.0  # type: ignore[misc]  # still frozen
 
 
+def test_quote_events_are_the_constructors_events_in_order() -> None:
+    from datetime import timezone
+
+    assert parse._TWIN is not None  # the fast path is the one tested here
+    est = timezone(timedelta(hours=-5))
+    structs = [
+        wire.StreamQuote(S="AAPL", t=AT, bp=1.5, ap=1.6, bs=3.0, as_=4.0),
+        wire.StreamQuote(S="MSFT", t=AT.astimezone(est), bp=2.5, ap=2.75),  # sizes default
+        wire.StreamQuote(S="AAPL", t=AT + timedelta(seconds=1), bp=1.4, ap=1.7, bs=1.0),
+    ]
+    events = parse.quote_events(structs)
+    assert events == (
+        QuoteUpdated(AT, "AAPL", 1.5, 1.6, 3.0, 4.0),
+        QuoteUpdated(AT, "MSFT", 2.5, 2.75, 0.0, 0.0),
+        QuoteUpdated(AT + timedelta(seconds=1), "AAPL", 1.4, 1.7, 1.0, 0.0),
+    )
+    assert all(type(e) is QuoteUpdated for e in events)
+    assert events[1].at.tzinfo is UTC  # an offset stamp comes out in UTC
+    assert [repr(e) for e in events] == [repr(QuoteUpdated(*(getattr(e, f) for f in
+                                          parse._QUOTE_FIELDS))) for e in events]
+    with pytest.raises(AttributeError):
+        events[0].ask = 2.0  # type: ignore[misc]  # still frozen
+    assert parse.quote_events([]) == ()
+
+
 S = OrderState
 
 
