@@ -74,7 +74,9 @@ async def test_order_open_past_its_deadline_is_resolved_and_not_ready(tmp_path: 
     faults = {
         **MUTE_TRADE,
         "exchange": {"stuck_pending_new": True},
-        "http": [{"action": "500", "path": "/v2/orders/*", "method": "DELETE", "count": 6}],
+        # 20 failed cancels keep the order overdue for ~3 s (6 gave ~0.3 s, which a loaded
+        # machine's polls of /readyz could miss)
+        "http": [{"action": "500", "path": "/v2/orders/*", "method": "DELETE", "count": 20}],
     }
     async with live_daemon(tmp_path, faults=faults, order_timeout=1, resolve_grace=1) as d:
         await wait_until(lambda: d.snapshot().overdue_count > 0, 15, what="an overdue order")
