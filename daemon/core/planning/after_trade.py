@@ -37,7 +37,7 @@ def weights_after(
     rows = pf.rows
     cols = pf.columns()  # the valuation's columns: value (9), price or 0 (0), symbol (11)
     if cols is not None:
-        values = np.array(cols[9], dtype=np.float64)
+        values = cols.array(9)
     else:
         values = np.array([r.value for r in rows], dtype=np.float64)
     if orders:
@@ -48,7 +48,7 @@ def weights_after(
         delta = np.zeros(len(rows))
         np.add.at(delta, at, shares)
         if cols is not None:
-            price = np.array(cols[0], dtype=np.float64)
+            price = cols.array(0)
         else:
             price = np.array([0.0 if r.price is None else r.price for r in rows], dtype=np.float64)
         moved = np.zeros(len(rows), dtype=bool)
@@ -83,8 +83,8 @@ def benefit_of_plan(
         # σ (2, ``market_row``: ``sigma_for``'s rule), value (9), liquidate (7), target (10)
         symbols: Sequence[str] = cols[11]
         sigmas = dict(zip(symbols, cols[2], strict=True))
-        values = np.array(cols[9], dtype=np.float64)
-        target = np.where(np.array(cols[7], dtype=bool), 0.0, np.array(cols[10], dtype=np.float64))
+        values = cols.array(9)
+        target = np.where(cols.array(7, bool), 0.0, cols.array(10))
     else:
         sigmas = dict(zip([r.symbol for r in market.rows], market.sigma, strict=True))
         symbols = [rows[k].symbol for k in idx]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,7 +29,7 @@ from daemon.core.planning.arrays import COLUMNS_FROM, Bools, Floats, Ints, seq_s
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array, to_cents_up
 from daemon.core.planning.rounding import marketable_limit_ticks, ticks_price
 from daemon.core.planning.tables import PlanTables
-from daemon.core.planning.valuation import MarketRow, Row, market_row
+from daemon.core.planning.valuation import MarketRow, Row, RowFigures, market_row
 
 Limit = tuple[int, int, float, Decimal]
 """A marketable limit price: (ticks, exponent, float price, Decimal price), the price being
@@ -55,7 +54,7 @@ class Market:
         rows: Sequence[Row],
         pf_index: Sequence[int] | None = None,
         per_row: Sequence[MarketRow] | None = None,
-        columns: tuple[tuple[Any, ...], ...] | None = None,
+        columns: RowFigures | None = None,
     ) -> None:
         """``per_row``: the rows' ``MarketRow``s when the valuation made them (else made
         here by ``market_row``); ``columns``: them transposed (``Portfolio.columns``)."""
@@ -67,11 +66,8 @@ class Market:
         self._buy: list[Limit | None] = [None] * n
         self._sell: list[Limit | None] = [None] * n
         cols = columns
-        if cols is None:
-            if per_row is None:
-                per_row = [market_row(tables, r) for r in rows]
-            # transposed: one tuple per figure, index-aligned with the rows
-            cols = tuple(zip(*per_row, strict=True)) if per_row else ((),) * 14
+        if cols is None:  # transposed: one tuple per figure, index-aligned with the rows
+            cols = RowFigures([market_row(tables, r) for r in rows] if per_row is None else per_row)
         self._cols = cols
         self.prices: Sequence[float] = cols[0]
         self.half_spread: Sequence[float] = cols[1]
@@ -91,7 +87,7 @@ class Market:
         self._fast_arrays: tuple[Ints, Ints] | None = None
         self._row_arrays: RowColumns | None = None
 
-    def figures(self) -> tuple[tuple[Any, ...], ...]:
+    def figures(self) -> RowFigures:
         """The rows' ``MarketRow`` figures, one tuple per figure (``valuation.MarketRow``)."""
         return self._cols
 
@@ -101,12 +97,12 @@ class Market:
         if self._row_arrays is None:
             cols = self._cols
             self._row_arrays = (
-                np.array(cols[6], dtype=bool),
-                np.array(cols[7], dtype=bool),
-                np.array(cols[8], dtype=np.float64),
-                np.array(cols[9], dtype=np.float64),
-                np.array(cols[10], dtype=np.float64),
-                np.array(cols[11], dtype=object),
+                cols.array(6, bool),
+                cols.array(7, bool),
+                cols.array(8),
+                cols.array(9),
+                cols.array(10),
+                cols.array(11, object),
             )
         return self._row_arrays
 
@@ -117,10 +113,10 @@ class Market:
             buy_px, sell_px = self._fast_limits()
             cols = self._cols
             self._arrays = (
-                np.array(cols[0], dtype=np.float64),
-                np.array(cols[1], dtype=np.float64),
-                np.array(cols[2], dtype=np.float64),
-                np.array(cols[3], dtype=np.float64),
+                cols.array(0),
+                cols.array(1),
+                cols.array(2),
+                cols.array(3),
                 buy_px,
                 sell_px,
             )

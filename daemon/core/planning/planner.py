@@ -42,8 +42,6 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-import numpy as np
-
 from daemon.core.config.values import Config, Leftover
 from daemon.core.model import Holdings, Quote
 from daemon.core.planning.after_trade import benefit_of_plan, weights_after
@@ -407,7 +405,7 @@ def _sized_trades(
     book = Book(f[11], f[9], targets, f[12], f[13], f[7])
     if targets is f[10]:  # the market's arrays of the same figures
         _, liq, _, values, target_a, _ = market.row_columns()
-        book.set_arrays((values, target_a, np.array(f[12]), np.array(f[13]), liq))
+        book.set_arrays((values, target_a, f.array(12), f.array(13), liq))
     sizing = pf.value
     trades = book_trades(book, pf.weight_cash, pf.value, config)
     tolerance = max(0.01, 1e-7 * pf.value)

@@ -13,17 +13,18 @@ else the exact ``Decimal`` sum).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from daemon.core.config.values import AssetConfig, Config, NotInTargets
 from daemon.core.model import CASH, Holdings, Quote
-from daemon.core.planning.arrays import COLUMNS_FROM, seq_add, seq_sum
+from daemon.core.planning.arrays import COLUMNS_FROM, seq_sum
 from daemon.core.planning.plan import WeightRow
 from daemon.core.planning.quote_checks import quote_problem, valuation_price
 from daemon.core.planning.records import LazyWeights, weight_row
@@ -105,6 +106,30 @@ def market_row(t: PlanTables, r: Row) -> MarketRow:
     )  # fmt: skip
 
 
+class RowFigures:
+    """The rows' ``MarketRow``s transposed: ``figures[k]`` is figure ``k`` of every row (a
+    tuple, index-aligned with the rows), ``array(k)`` the same as a numpy array, made once
+    and shared by every pass that reads it (callers never write into it)."""
+
+    __slots__ = ("_arrays", "_cols")
+
+    def __init__(self, rows: Sequence[MarketRow]) -> None:
+        self._cols: tuple[tuple[Any, ...], ...] = (
+            tuple(zip(*rows, strict=True)) if rows else ((),) * 14
+        )
+        self._arrays: dict[int, NDArray[Any]] = {}
+
+    def __getitem__(self, k: int) -> tuple[Any, ...]:
+        return self._cols[k]
+
+    def array(self, k: int, dtype: type = np.float64) -> NDArray[Any]:
+        """Figure ``k`` as an array of ``dtype`` (one dtype per figure)."""
+        a = self._arrays.get(k)
+        if a is None:
+            a = self._arrays[k] = np.array(self._cols[k], dtype=dtype)
+        return a
+
+
 @dataclass(slots=True)
 class Portfolio:
     rows: list[Row]
@@ -116,14 +141,14 @@ class Portfolio:
     magnitude: float = 0.0  # |weight cash| + Σ |row value|: bounds the float sum's error
     market: list[MarketRow] | None = None  # per row, when valued ``for_market``
     all_tradable: bool = False  # every row may trade and has a price (none skipped)
-    _columns: tuple[tuple[Any, ...], ...] | None = None
+    _columns: RowFigures | None = None
 
-    def columns(self) -> tuple[tuple[Any, ...], ...] | None:
-        """``market`` transposed (one tuple per ``MarketRow`` figure, index-aligned with
-        ``rows``), made once; None when the rows were not valued ``for_market``."""
+    def columns(self) -> RowFigures | None:
+        """``market`` transposed (``RowFigures``), made once; None when the rows were not
+        valued ``for_market``."""
         cols = self._columns
         if cols is None and self.market is not None:
-            cols = self._columns = tuple(zip(*self.market, strict=True)) if self.market else ((),) * 14
+            cols = self._columns = RowFigures(self.market)
         return cols
 
     @property
@@ -177,7 +202,7 @@ class Portfolio:
         if cols is not None and self.all_tradable and len(self.rows) >= COLUMNS_FROM:
             # every row counts in drift (a target asset, or a holding to liquidate): the loop
             # below in numpy, summed one by one (value 9, target 10)
-            terms = np.abs(np.array(cols[9], dtype=np.float64) / v - np.array(cols[10], dtype=np.float64))
+            terms = np.abs(cols.array(9) / v - cols.array(10))
             return seq_sum(np.concatenate(((total,), terms))) / 2.0
         for r in self.rows:
             if r.counts_in_drift:
@@ -243,6 +268,7 @@ def value_portfolio(
     magnitude = 0.0
     market: list[MarketRow] | None = [] if for_market else None
     untradable = 0  # rows with a problem or no price
+    values_sum = 0.0  # Σ row values, one by one in row order from 0.0 (``arrays.seq_add``)
     default_hs, default_sigma = tables.default_half_spread, tables.default_sigma
     default_adv = math.nan if tables.default_adv is None else tables.default_adv
     for sym, info in infos.items():
@@ -250,6 +276,7 @@ def value_portfolio(
         if quote is None or sym in special:
             row = _row(ctx, sym, info, positions.get(sym, ZERO), quote, notes)
             magnitude += abs(row.value)
+            values_sum += row.value
             if row.proceeds is not None:
                 weight_cash_dec += row.proceeds
             rows.append(row)
@@ -292,6 +319,7 @@ def value_portfolio(
         else:
             value = qty_f * price
             magnitude += abs(value)
+        values_sum += value
         if problem is not None or price is None:
             untradable += 1
         held = pos > ZERO
@@ -332,6 +360,7 @@ def value_portfolio(
     for sym in extra:
         row = _row(ctx, sym, None, positions.get(sym, ZERO), quotes.get(sym), notes)
         magnitude += abs(row.value)
+        values_sum += row.value
         if row.proceeds is not None:
             weight_cash_dec += row.proceeds
         rows.append(row)
@@ -340,7 +369,7 @@ def value_portfolio(
         if market is not None:
             market.append(market_row(tables, row))
     weight_cash = float(weight_cash_dec)
-    value_total = weight_cash + seq_add([r.value for r in rows])
+    value_total = weight_cash + values_sum  # seq_add of the rows' values: the same additions
     magnitude += abs(weight_cash)
     return Portfolio(
         rows, cash, weight_cash, weight_cash_dec, value_total, notes, magnitude, market,
