@@ -308,3 +308,17 @@ def test_the_valuations_market_rows_are_market_row(n: int, seed: int, pending: b
     tables = tables_for(config)
     assert pf.market is not None
     assert repr(pf.market) == repr([market_row(tables, r) for r in pf.rows])
+
+
+def test_the_figure_names_point_at_their_figures() -> None:
+    """``valuation``'s figure names (``PRICE`` … ``HIGH``) stand where ``market_row`` puts them."""
+    from daemon.core.planning import valuation as F
+
+    config, holdings, quotes = build(5, 1)
+    pf = value_portfolio(config, holdings, quotes, NOW, for_market=True)
+    for r, m in zip(pf.rows, pf.market or [], strict=True):
+        assert len(m) == F._FIGURES
+        assert (m[F.PRICE], m[F.SYMBOL], m[F.VALUE], m[F.TARGET]) == (r.price, r.symbol, r.value, r.target)
+        assert (m[F.LOW], m[F.HIGH], m[F.LIQUIDATE], m[F.SELLABLE]) == (r.low, r.high, r.liquidate, r.sellable_f)
+        assert m[F.WHOLE] is r.whole
+        assert r.quote is not None and (m[F.BID], m[F.ASK]) == (r.quote.bid, r.quote.ask)

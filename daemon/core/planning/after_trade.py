@@ -13,6 +13,7 @@ import numpy as np
 
 from daemon.core.config.values import Config
 from daemon.core.model import CASH
+from daemon.core.planning import valuation as F
 from daemon.core.planning.arrays import Floats, seq_sum
 from daemon.core.planning.benefit import Covariance, MarketCovariance, benefit_parts
 from daemon.core.planning.costs import sigma_for
@@ -35,9 +36,9 @@ def weights_after(
     )
     cash = float(pf.weight_cash_dec + dollars(cents, orders))
     rows = pf.rows
-    cols = pf.columns()  # the valuation's columns: value (9), price or 0 (0), symbol (11)
+    cols = pf.columns()  # the valuation's figures per row
     if cols is not None:
-        values = cols.array(9)
+        values = cols.array(F.VALUE)
     else:
         values = np.array([r.value for r in rows], dtype=np.float64)
     if orders:
@@ -48,14 +49,14 @@ def weights_after(
         delta = np.zeros(len(rows))
         np.add.at(delta, at, shares)
         if cols is not None:
-            price = cols.array(0)
+            price = cols.array(F.PRICE)
         else:
             price = np.array([0.0 if r.price is None else r.price for r in rows], dtype=np.float64)
         moved = np.zeros(len(rows), dtype=bool)
         moved[at] = True
         values = np.where(moved, values + delta * price, values)
     total = cash + seq_sum(values)
-    symbols = cols[11] if cols is not None else [r.symbol for r in rows]
+    symbols = cols[F.SYMBOL] if cols is not None else [r.symbol for r in rows]
     if total <= 0:
         return {**dict.fromkeys(symbols, 0.0), CASH: 0.0}, np.zeros(len(rows))
     weights = values / total
@@ -79,12 +80,12 @@ def benefit_of_plan(
     rows = pf.rows
     idx = [k for k, r in enumerate(rows) if r.counts_in_drift and r.price is not None]
     cols = pf.columns()
-    if cols is not None and len(idx) == len(rows):  # the valuation's columns: symbol (11),
-        # σ (2, ``market_row``: ``sigma_for``'s rule), value (9), liquidate (7), target (10)
-        symbols: Sequence[str] = cols[11]
-        sigmas = dict(zip(symbols, cols[2], strict=True))
-        values = cols.array(9)
-        target = np.where(cols.array(7, bool), 0.0, cols.array(10))
+    if cols is not None and len(idx) == len(rows):  # the valuation's figures (σ by
+        # ``market_row``: ``sigma_for``'s rule)
+        symbols: Sequence[str] = cols[F.SYMBOL]
+        sigmas = dict(zip(symbols, cols[F.SIGMA], strict=True))
+        values = cols.array(F.VALUE)
+        target = np.where(cols.array(F.LIQUIDATE, bool), 0.0, cols.array(F.TARGET))
     else:
         sigmas = dict(zip([r.symbol for r in market.rows], market.sigma, strict=True))
         symbols = [rows[k].symbol for k in idx]

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from daemon.core.model import Side
+from daemon.core.planning import valuation as F
 from daemon.core.planning.arrays import COLUMNS_FROM, Bools, Floats, Ints, seq_sum
 from daemon.core.planning.costs import cost_dollars, cost_dollars_array, to_cents_up
 from daemon.core.planning.rounding import marketable_limit_ticks, ticks_price
@@ -69,16 +70,16 @@ class Market:
         if cols is None:  # transposed: one tuple per figure, index-aligned with the rows
             cols = RowFigures([market_row(tables, r) for r in rows] if per_row is None else per_row)
         self._cols = cols
-        self.prices: Sequence[float] = cols[0]
-        self.half_spread: Sequence[float] = cols[1]
-        self.sigma: Sequence[float] = cols[2]
-        adv = cols[3]
+        self.prices: Sequence[float] = cols[F.PRICE]
+        self.half_spread: Sequence[float] = cols[F.HALF_SPREAD]
+        self.sigma: Sequence[float] = cols[F.SIGMA]
+        adv = cols[F.ADV]
         # ADV as the cost model takes it: None where there is none (NaN in the columns)
         self.adv: Sequence[float | None] = (
             adv if tables.default_adv is not None else [None if a != a else a for a in adv]
         )
-        self._bids: Sequence[float] = cols[4]
-        self._asks: Sequence[float] = cols[5]
+        self._bids: Sequence[float] = cols[F.BID]
+        self._asks: Sequence[float] = cols[F.ASK]
         self._arrays: tuple[Floats, Floats, Floats, Floats, Floats, Floats] | None = None
         # per row, the tick count of the limit where a float decides it (``_fast_limits``),
         # else -1
@@ -97,12 +98,12 @@ class Market:
         if self._row_arrays is None:
             cols = self._cols
             self._row_arrays = (
-                cols.array(6, bool),
-                cols.array(7, bool),
-                cols.array(8),
-                cols.array(9),
-                cols.array(10),
-                cols.array(11, object),
+                cols.array(F.WHOLE, bool),
+                cols.array(F.LIQUIDATE, bool),
+                cols.array(F.SELLABLE),
+                cols.array(F.VALUE),
+                cols.array(F.TARGET),
+                cols.array(F.SYMBOL, object),
             )
         return self._row_arrays
 
@@ -113,10 +114,10 @@ class Market:
             buy_px, sell_px = self._fast_limits()
             cols = self._cols
             self._arrays = (
-                cols.array(0),
-                cols.array(1),
-                cols.array(2),
-                cols.array(3),
+                cols.array(F.PRICE),
+                cols.array(F.HALF_SPREAD),
+                cols.array(F.SIGMA),
+                cols.array(F.ADV),
                 buy_px,
                 sell_px,
             )

@@ -44,6 +44,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from daemon.core.config.values import Config, Leftover
 from daemon.core.model import Holdings, Quote
+from daemon.core.planning import valuation as F
 from daemon.core.planning.after_trade import benefit_of_plan, weights_after
 from daemon.core.planning.arrays import seq_add
 from daemon.core.planning.benefit import MarketCovariance, to_cents_down
@@ -399,13 +400,14 @@ def _sized_trades(
     of rounding per order), so the weights after the orders land where they should. A fixed
     point: a few passes until the value moves by less than max($0.01, 1e-7 of the value)."""
     rows = market.rows
-    # the market's figures: symbol (11), value (9), target (10), low (12), high (13), liquidate (7)
     f = market.figures()
-    targets = _targets(config, pf, rows, spread, f[10])
-    book = Book(f[11], f[9], targets, f[12], f[13], f[7])
-    if targets is f[10]:  # the market's arrays of the same figures
-        _, liq, _, values, target_a, _ = market.row_columns()
-        book.set_arrays((values, target_a, f.array(12), f.array(13), liq))
+    targets = _targets(config, pf, rows, spread, f[F.TARGET])
+    book = Book(f[F.SYMBOL], f[F.VALUE], targets, f[F.LOW], f[F.HIGH], f[F.LIQUIDATE])
+    if targets is f[F.TARGET]:  # nothing spread: the arrays the market shares
+        book.set_arrays((
+            f.array(F.VALUE), f.array(F.TARGET), f.array(F.LOW), f.array(F.HIGH),
+            f.array(F.LIQUIDATE, bool),
+        ))  # fmt: skip
     sizing = pf.value
     trades = book_trades(book, pf.weight_cash, pf.value, config)
     tolerance = max(0.01, 1e-7 * pf.value)

@@ -76,6 +76,24 @@ valuation's loop builds them as it reads each quote (``Portfolio.market``), so t
 not a second pass over the rows and their quotes; ``market_row`` is the rule."""
 
 
+# where each figure stands in a ``MarketRow`` (and in ``RowFigures``)
+PRICE = 0
+HALF_SPREAD = 1
+SIGMA = 2
+ADV = 3
+BID = 4
+ASK = 5
+WHOLE = 6
+LIQUIDATE = 7
+SELLABLE = 8
+VALUE = 9
+TARGET = 10
+SYMBOL = 11
+LOW = 12
+HIGH = 13
+_FIGURES = 14
+
+
 def market_row(t: PlanTables, r: Row) -> MarketRow:
     """``r``'s ``MarketRow``: the cost model's half-spread, σ and ADV (``costs.half_spread``,
     ``sigma_for``, ``adv_for``: the quote's, else the asset's, else the config's default)."""
@@ -115,7 +133,7 @@ class RowFigures:
 
     def __init__(self, rows: Sequence[MarketRow]) -> None:
         self._cols: tuple[tuple[Any, ...], ...] = (
-            tuple(zip(*rows, strict=True)) if rows else ((),) * 14
+            tuple(zip(*rows, strict=True)) if rows else ((),) * _FIGURES
         )
         self._arrays: dict[int, NDArray[Any]] = {}
 
@@ -201,8 +219,8 @@ class Portfolio:
         cols = self.columns()
         if cols is not None and self.all_tradable and len(self.rows) >= COLUMNS_FROM:
             # every row counts in drift (a target asset, or a holding to liquidate): the loop
-            # below in numpy, summed one by one (value 9, target 10)
-            terms = np.abs(cols.array(9) / v - cols.array(10))
+            # below in numpy, summed one by one
+            terms = np.abs(cols.array(VALUE) / v - cols.array(TARGET))
             return seq_sum(np.concatenate(((total,), terms))) / 2.0
         for r in self.rows:
             if r.counts_in_drift:
